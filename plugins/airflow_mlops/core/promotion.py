@@ -1,0 +1,165 @@
+"""Promote: the gate between a candidate model version and the ``champion`` alias.
+
+Candidate and champion are scored on the same held-out data (the candidate's, which is newer than
+anything the champion was trained on). The candidate is promoted only if it meets the absolute
+minimum and beats the champion by at least ``min_improvement``: never a worse model. The decision
+and its reasons are tags on the candidate version; a promoted version records the champion it
+replaced, which is what rollback uses. A retried promotion returns the decision already recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from airflow_mlops.core import tracking
+from airflow_mlops.core.config import PipelineConfig
+from airflow_mlops.core.errors import DataNotFoundError
+from airflow_mlops.core.lake import Lake
+from airflow_mlops.core.modeling import evaluate
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+PREFIX = "promotion."
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    """The gate's verdict on one candidate version."""
+
+    pipeline: str
+    model_name: str
+    candidate_version: str
+    champion_version: str | None
+    promoted: bool
+    reason: str
+    metric: str
+    candidate_score: float | None
+    champion_score: float | None
+    minimum: float
+    min_improvement: float
+    decided_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def tags(self) -> dict[str, str]:
+        d = self.to_dict()
+        return {f"{PREFIX}{k}": "" if d[k] is None else str(d[k]) for k in d if k not in ("pipeline", "model_name")}
+
+
+def gate(
+    cfg: PipelineConfig, candidate: float | None, champion: float | None, champion_version: str | None
+) -> tuple[bool, str]:
+    """Pure gate logic: (promote?, reason in words)."""
+    g = cfg.gate
+    better = "higher" if g.higher_is_better else "lower"
+    if candidate is None:
+        return False, f"{g.metric} could not be computed for the candidate on the held-out data"
+    meets = candidate >= g.minimum if g.higher_is_better else candidate <= g.minimum
+    if not meets:
+        bound = "minimum" if g.higher_is_better else "maximum"
+        return False, f"{g.metric} {candidate:.4f} misses the absolute {bound} {g.minimum} ({better} is better)"
+    if champion is None:
+        return True, f"first model: {g.metric} {candidate:.4f} meets the absolute minimum {g.minimum}"
+    gain = (candidate - champion) if g.higher_is_better else (champion - candidate)
+    vs = f"{g.metric} {candidate:.4f} vs champion v{champion_version} {champion:.4f} on the same held-out data"
+    if gain < 0:
+        return False, f"{vs}: worse by {-gain:.4f}"
+    if gain < g.min_improvement:
+        return False, f"{vs}: improvement {gain:.4f} is below the required {g.min_improvement}"
+    return True, f"{vs}: better by {gain:.4f} (required {g.min_improvement})"
+
+
+def recorded_decision(cfg: PipelineConfig, tags: dict[str, str]) -> PromotionDecision | None:
+    """A decision read back from a version's tags (None if the gate never judged it)."""
+    if f"{PREFIX}promoted" not in tags:
+        return None
+
+    def num(k: str) -> float | None:
+        v = tags.get(f"{PREFIX}{k}", "")
+        return float(v) if v else None
+
+    return PromotionDecision(
+        pipeline=cfg.name,
+        model_name=cfg.registered_model_name,
+        candidate_version=tags[f"{PREFIX}candidate_version"],
+        champion_version=tags.get(f"{PREFIX}champion_version") or None,
+        promoted=tags[f"{PREFIX}promoted"] == "True",
+        reason=tags.get(f"{PREFIX}reason", ""),
+        metric=tags.get(f"{PREFIX}metric", cfg.gate.metric),
+        candidate_score=num("candidate_score"),
+        champion_score=num("champion_score"),
+        minimum=float(tags.get(f"{PREFIX}minimum", cfg.gate.minimum)),
+        min_improvement=float(tags.get(f"{PREFIX}min_improvement", cfg.gate.min_improvement)),
+        decided_at=tags.get(f"{PREFIX}decided_at", ""),
+    )
+
+
+def _load(name: str, version: str) -> Any:
+    import mlflow
+
+    return mlflow.sklearn.load_model(f"models:/{name}/{version}")
+
+
+def promote(cfg: PipelineConfig, lake: Lake, client: MlflowClient, candidate_version: str) -> PromotionDecision:
+    """Judge ``candidate_version`` against the champion and move the alias if it passes."""
+    from airflow_mlops.core.snapshot import read_parquet
+
+    name = cfg.registered_model_name
+    cand = client.get_model_version(name, candidate_version)
+    cand_tags = tracking.tags_of(cand)
+    done = recorded_decision(cfg, cand_tags)
+    if done is not None:
+        return done
+    holdout_uri = cand_tags.get("data.holdout_uri")
+    if not holdout_uri:
+        raise DataNotFoundError(f"{name} v{candidate_version}: no data.holdout_uri tag; was it trained by airflow-mlops?")
+    holdout = read_parquet(lake, holdout_uri)
+    metric = cfg.gate.metric
+
+    for _attempt in range(3):
+        champ = tracking.champion(client, name)
+        champ_version = str(champ.version) if champ is not None else None
+        cand_score = evaluate(cfg, _load(name, candidate_version), holdout).get(metric)
+        champ_score = None
+        if champ is not None and champ_version != candidate_version:
+            champ_score = evaluate(cfg, _load(name, champ_version or ""), holdout).get(metric)
+        ok, reason = gate(cfg, cand_score, champ_score, champ_version)
+        # Compare-and-set: move the alias only if nobody moved it while we were scoring.
+        now = tracking.champion(client, name)
+        if (str(now.version) if now is not None else None) != champ_version:
+            continue
+        decision = PromotionDecision(
+            pipeline=cfg.name,
+            model_name=name,
+            candidate_version=str(candidate_version),
+            champion_version=champ_version,
+            promoted=ok,
+            reason=reason,
+            metric=metric,
+            candidate_score=cand_score,
+            champion_score=champ_score,
+            minimum=cfg.gate.minimum,
+            min_improvement=cfg.gate.min_improvement,
+            decided_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        if ok:
+            client.set_model_version_tag(name, candidate_version, "previous_champion", champ_version or "")
+            client.set_registered_model_alias(name, tracking.CHAMPION, candidate_version)
+        for k, v in decision.tags().items():
+            client.set_model_version_tag(name, candidate_version, k, v)
+        return decision
+    raise RuntimeError(f"{name}: the champion alias kept moving while v{candidate_version} was judged; retry")
+
+
+def history(cfg: PipelineConfig, client: MlflowClient) -> list[PromotionDecision]:
+    """Every recorded gate decision of a pipeline, newest first."""
+    out = []
+    for v in tracking.versions(client, cfg.registered_model_name):
+        d = recorded_decision(cfg, tracking.tags_of(v))
+        if d is not None:
+            out.append(d)
+    return sorted(out, key=lambda d: (d.decided_at, int(d.candidate_version)), reverse=True)

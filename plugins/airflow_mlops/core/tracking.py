@@ -1,0 +1,115 @@
+"""MLflow: one place that points the client at the tracking server and reads registry state.
+
+The registry is the source of truth for models: the ``champion`` alias names the model in
+production, and each version's tags carry its lineage and the gate's decision about it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from airflow_mlops import __version__
+from airflow_mlops.core.settings import PROJECT_ROOT, Settings, get_settings
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion
+
+CHAMPION = "champion"
+TAG_RUN_KEY = "airflow.run_key"
+
+
+def configure(settings: Settings | None = None, tracking_uri: str | None = None) -> MlflowClient:
+    """Point MLflow at the tracking store (embedded SQLite by default) and return a client."""
+    import mlflow
+
+    s = settings or get_settings()
+    uri = tracking_uri or s.mlflow_tracking_uri
+    if uri.startswith("sqlite:///"):
+        os.makedirs(os.path.dirname(uri.removeprefix("sqlite:///")), exist_ok=True)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def ensure_experiment(client: MlflowClient, name: str, settings: Settings | None = None) -> str:
+    """The experiment's id; created with local artifacts only for the embedded SQLite store."""
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        return str(exp.experiment_id)
+    s = settings or get_settings()
+    artifact_location = None
+    if client.tracking_uri.startswith("sqlite:"):
+        artifact_location = f"{s.mlflow_artifact_root}/{name.replace('/', '_')}"
+    try:
+        return str(client.create_experiment(name, artifact_location=artifact_location))
+    except Exception:
+        # Another task created it in the meantime.
+        exp = client.get_experiment_by_name(name)
+        if exp is None:
+            raise
+        return str(exp.experiment_id)
+
+
+def champion(client: MlflowClient, model_name: str) -> ModelVersion | None:
+    """The version the ``champion`` alias points at, or None before the first promotion."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version_by_alias(model_name, CHAMPION)
+    except MlflowException:
+        return None
+
+
+def versions(client: MlflowClient, model_name: str) -> list[ModelVersion]:
+    """All versions of a registered model, newest first (empty if it is not registered yet)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        found = client.search_model_versions(f"name = '{model_name}'", max_results=1000)
+    except MlflowException:
+        return []
+    return sorted(found, key=lambda v: int(v.version), reverse=True)
+
+
+def code_version() -> str:
+    """Package version plus the git commit when the code runs from a checkout."""
+    return f"{__version__}+{_git_sha()}" if _git_sha() else __version__
+
+
+@cache
+def _git_sha() -> str:
+    env = os.environ.get("AIRFLOW_MLOPS_CODE_VERSION")
+    if env:
+        return env
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(PROJECT_ROOT), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a model depends on, recorded with each model version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for dist in ("scikit-learn", "pandas", "numpy", "mlflow", "great-expectations", "evidently", "apache-airflow"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = "absent"
+    return out
+
+
+def tags_of(v: ModelVersion) -> dict[str, Any]:
+    return dict(v.tags or {})

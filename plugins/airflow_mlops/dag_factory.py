@@ -1,0 +1,190 @@
+"""The DAG factory: each pipeline YAML becomes three DAGs (ingest, monitor, train).
+
+This module runs at every DAG parse, so it imports only Airflow's SDK and our config schema.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import (
+    DAG,
+    Asset,
+    AssetAlias,
+    AssetOrTimeSchedule,
+    CronDataIntervalTimetable,
+    CronTriggerTimetable,
+    Param,
+    task,
+)
+
+from airflow_mlops.core.config import PipelineConfig, load_pipelines
+from airflow_mlops.core.errors import ConfigError
+from airflow_mlops.core.settings import get_settings
+
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def assets(cfg: PipelineConfig) -> dict[str, Asset]:
+    """The pipeline's Assets, by role; these names are what users see in the Assets view."""
+    return {role: Asset(name=f"{cfg.name}.{role}", uri=uri, group="mlops") for role, uri in cfg.asset_names.items()}
+
+
+def _default_args(cfg: PipelineConfig) -> dict[str, Any]:
+    return {
+        "owner": cfg.owner,
+        "retries": cfg.tasks.retries,
+        "retry_delay": timedelta(seconds=cfg.tasks.retry_delay_seconds),
+        "execution_timeout": timedelta(minutes=cfg.tasks.timeout_minutes),
+    }
+
+
+def _start(cfg: PipelineConfig) -> datetime:
+    d = cfg.schedules.start_date
+    return datetime(d.year, d.month, d.day, tzinfo=UTC)
+
+
+def _end(cfg: PipelineConfig) -> datetime | None:
+    d = cfg.schedules.end_date
+    return datetime(d.year, d.month, d.day, tzinfo=UTC) + timedelta(days=1) if d else None
+
+
+def ingest_dag(cfg: PipelineConfig) -> DAG:
+    from airflow_mlops.operators import IngestOperator, ValidateDataOperator
+    from airflow_mlops.sensors import DataAvailableSensor
+
+    a = assets(cfg)
+    with DAG(
+        dag_id=f"{cfg.name}__ingest",
+        description=f"{cfg.name}: wait for each interval's raw data, snapshot it, validate it",
+        schedule=CronDataIntervalTimetable(cfg.schedules.ingest, timezone="UTC"),
+        start_date=_start(cfg),
+        end_date=_end(cfg),
+        catchup=cfg.schedules.catchup,
+        max_active_runs=4,
+        default_args=_default_args(cfg),
+        tags=["airflow-mlops", cfg.name, "ingest", *cfg.tags],
+        doc_md=f"**{cfg.name}** ingest. {cfg.description}\n\nRaw data: `{cfg.source.uri}`",
+    ) as dag:
+        wait = DataAvailableSensor(
+            task_id="wait_for_data",
+            pipeline=cfg.name,
+            poke_interval=cfg.source.poke_interval_seconds,
+            timeout=cfg.source.timeout_minutes * 60,
+            retries=0,
+        )
+        snap = IngestOperator(task_id="ingest", pipeline=cfg.name, outlets=[a["snapshot"]])
+        check = ValidateDataOperator(
+            task_id="validate",
+            pipeline=cfg.name,
+            validated_asset=a["validated"],
+            outlets=[AssetAlias(name=f"{cfg.name}.validated-alias")],
+        )
+        wait >> snap >> check
+    return dag
+
+
+def monitor_dag(cfg: PipelineConfig) -> DAG:
+    from airflow_mlops.operators import BatchPredictOperator, DriftReportOperator
+
+    a = assets(cfg)
+    with DAG(
+        dag_id=f"{cfg.name}__monitor",
+        description=f"{cfg.name}: score each validated batch with the champion and report drift",
+        schedule=[a["validated"]],
+        start_date=_start(cfg),
+        catchup=False,
+        max_active_runs=1,
+        default_args=_default_args(cfg),
+        tags=["airflow-mlops", cfg.name, "monitor", *cfg.tags],
+        params={
+            "ds": Param(
+                [], type="array", items={"type": "string", "pattern": DATE_PATTERN},
+                description="Intervals to score when triggered by hand (YYYY-MM-DD); "
+                "asset-triggered runs take them from the validated batches' events.",
+            ),  # fmt: skip
+        },
+        doc_md=f"**{cfg.name}** monitoring: batch predictions and Evidently drift reports.",
+    ) as dag:
+
+        @task(retries=0)
+        def batches(params: dict[str, Any] | None = None, triggering_asset_events: Any = None) -> list[str]:
+            """The intervals this run scores: from the triggering events, or the ``ds`` Param."""
+            found = {str(ev.extra["ds"]) for evs in (triggering_asset_events or {}).values() for ev in evs
+                     if ev.extra and "ds" in ev.extra}  # fmt: skip
+            found |= set((params or {}).get("ds") or [])
+            if not found:
+                raise ValueError("no interval to score: trigger with conf {'ds': ['YYYY-MM-DD']}")
+            return sorted(found)
+
+        days = batches()
+        scored = BatchPredictOperator.partial(task_id="predict", pipeline=cfg.name).expand(ds=days)
+        drift = DriftReportOperator.partial(
+            task_id="drift_report",
+            pipeline=cfg.name,
+            drift_asset=a["drift"],
+            outlets=[AssetAlias(name=f"{cfg.name}.drift-alias")],
+        ).expand(ds=days)
+        scored >> drift
+    return dag
+
+
+def train_dag(cfg: PipelineConfig) -> DAG:
+    from airflow_mlops.operators import PromoteModelOperator, TrainModelOperator
+
+    a = assets(cfg)
+    schedule: Any = [a["drift"]]
+    if cfg.schedules.train:
+        schedule = AssetOrTimeSchedule(
+            timetable=CronTriggerTimetable(cfg.schedules.train, timezone="UTC"), assets=a["drift"]
+        )
+    with DAG(
+        dag_id=f"{cfg.name}__train",
+        description=f"{cfg.name}: train a candidate and promote it only through the gate",
+        schedule=schedule,
+        start_date=_start(cfg),
+        catchup=False,
+        max_active_runs=1,
+        default_args=_default_args(cfg),
+        tags=["airflow-mlops", cfg.name, "train", *cfg.tags],
+        params={
+            "reason": Param("scheduled", type="string", minLength=1, maxLength=200,
+                            description="Why this model is trained; recorded on the model version."),
+            "training_window_days": Param(cfg.split.training_window_days, type="integer", minimum=1, maximum=365,
+                                          description="Days of validated data to train on."),
+            "end_date": Param(None, type=["null", "string"], pattern=DATE_PATTERN,
+                              description="Last day of the window (default: the newest validated batch)."),
+            "force": Param(False, type="boolean",
+                           description="Retrain even if the window holds exactly the champion's data."),
+        },  # fmt: skip
+        doc_md=f"**{cfg.name}** training. Gate: `{cfg.gate.metric}` >= {cfg.gate.minimum}, "
+        f"improvement over the champion >= {cfg.gate.min_improvement}.",
+    ) as dag:
+        trained = TrainModelOperator(task_id="train", pipeline=cfg.name)
+        promoted = PromoteModelOperator(
+            task_id="promote",
+            pipeline=cfg.name,
+            champion_asset=a["champion"],
+            outlets=[AssetAlias(name=f"{cfg.name}.champion-alias")],
+        )
+        trained >> promoted
+    return dag
+
+
+def build_dags(pipelines_dir: Path | None = None) -> dict[str, DAG]:
+    """Every pipeline's DAGs by dag_id.
+
+    Valid pipelines are built first; then, if any file is invalid, a ConfigError naming every bad
+    file, field and problem is raised so that it shows as this file's DAG import error.
+    """
+    good, bad = load_pipelines(pipelines_dir or get_settings().pipelines_dir)
+    dags: dict[str, DAG] = {}
+    for cfg in good:
+        for build in (ingest_dag, monitor_dag, train_dag):
+            d = build(cfg)
+            dags[d.dag_id] = d
+    if bad:
+        raise ConfigError("invalid pipeline config:\n" + "\n".join(str(e) for e in bad))
+    return dags
