@@ -29,7 +29,10 @@ DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 
 def assets(cfg: PipelineConfig) -> dict[str, Asset]:
     """The pipeline's Assets, by role; these names are what users see in the Assets view."""
-    return {role: Asset(name=f"{cfg.name}.{role}", uri=uri, group="mlops") for role, uri in cfg.asset_names.items()}
+    return {
+        role: Asset(name=f"{cfg.name}.{role}", uri=uri, group="mlops")
+        for role, uri in cfg.asset_names.items()
+    }
 
 
 def _default_args(cfg: PipelineConfig) -> dict[str, Any]:
@@ -101,10 +104,12 @@ def monitor_dag(cfg: PipelineConfig) -> DAG:
         tags=["airflow-mlops", cfg.name, "monitor", *cfg.tags],
         params={
             "ds": Param(
-                [], type="array", items={"type": "string", "pattern": DATE_PATTERN},
+                [],
+                type="array",
+                items={"type": "string", "pattern": DATE_PATTERN},
                 description="Intervals to score when triggered by hand (YYYY-MM-DD); "
                 "asset-triggered runs take them from the validated batches' events.",
-            ),  # fmt: skip
+            ),
         },
         doc_md=f"**{cfg.name}** monitoring: batch predictions and Evidently drift reports.",
     ) as dag:
@@ -112,8 +117,12 @@ def monitor_dag(cfg: PipelineConfig) -> DAG:
         @task(retries=0)
         def batches(params: dict[str, Any] | None = None, triggering_asset_events: Any = None) -> list[str]:
             """The intervals this run scores: from the triggering events, or the ``ds`` Param."""
-            found = {str(ev.extra["ds"]) for evs in (triggering_asset_events or {}).values() for ev in evs
-                     if ev.extra and "ds" in ev.extra}  # fmt: skip
+            found = {
+                str(ev.extra["ds"])
+                for evs in (triggering_asset_events or {}).values()
+                for ev in evs
+                if ev.extra and "ds" in ev.extra
+            }
             found |= set((params or {}).get("ds") or [])
             if not found:
                 raise ValueError("no interval to score: trigger with conf {'ds': ['YYYY-MM-DD']}")
@@ -150,15 +159,32 @@ def train_dag(cfg: PipelineConfig) -> DAG:
         default_args=_default_args(cfg),
         tags=["airflow-mlops", cfg.name, "train", *cfg.tags],
         params={
-            "reason": Param("scheduled", type="string", minLength=1, maxLength=200,
-                            description="Why this model is trained; recorded on the model version."),
-            "training_window_days": Param(cfg.split.training_window_days, type="integer", minimum=1, maximum=365,
-                                          description="Days of validated data to train on."),
-            "end_date": Param(None, type=["null", "string"], pattern=DATE_PATTERN,
-                              description="Last day of the window (default: the newest validated batch)."),
-            "force": Param(False, type="boolean",
-                           description="Retrain even if the window holds exactly the champion's data."),
-        },  # fmt: skip
+            "reason": Param(
+                "scheduled",
+                type="string",
+                minLength=1,
+                maxLength=200,
+                description="Why this model is trained; recorded on the model version.",
+            ),
+            "training_window_days": Param(
+                cfg.split.training_window_days,
+                type="integer",
+                minimum=1,
+                maximum=365,
+                description="Days of validated data to train on.",
+            ),
+            "end_date": Param(
+                None,
+                type=["null", "string"],
+                pattern=DATE_PATTERN,
+                description="Last day of the window (default: the newest validated batch).",
+            ),
+            "force": Param(
+                False,
+                type="boolean",
+                description="Retrain even if the window holds exactly the champion's data.",
+            ),
+        },
         doc_md=f"**{cfg.name}** training. Gate: `{cfg.gate.metric}` >= {cfg.gate.minimum}, "
         f"improvement over the champion >= {cfg.gate.min_improvement}.",
     ) as dag:

@@ -56,8 +56,10 @@ def make_estimator(cfg: PipelineConfig, seed: int) -> Any:
     except (ImportError, AttributeError) as e:
         raise ConfigError(f"{cfg.name}: model.estimator: cannot import {cfg.model.estimator!r}: {e}") from e
     if not inspect.isclass(cls) or not hasattr(cls, "fit") or not hasattr(cls, "predict"):
-        raise ConfigError(f"{cfg.name}: model.estimator: {cfg.model.estimator!r} is not a scikit-learn estimator")
-    est = cls()
+        raise ConfigError(
+            f"{cfg.name}: model.estimator: {cfg.model.estimator!r} is not a scikit-learn estimator"
+        )
+    est: Any = cls()
     valid = est.get_params(deep=False)
     unknown = sorted(set(cfg.model.params) - set(valid))
     if unknown:

@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 
-def monitor_batch(cfg: PipelineConfig, lake: Lake, client: MlflowClient, ds: str, run_key: str) -> dict[str, Any]:
+def monitor_batch(
+    cfg: PipelineConfig, lake: Lake, client: MlflowClient, ds: str, run_key: str
+) -> dict[str, Any]:
     """Drift report of interval ``ds``'s predictions; returns the drift summary (JSON-safe)."""
     import mlflow
     from mlflow.entities import Metric, RunTag
@@ -31,7 +33,9 @@ def monitor_batch(cfg: PipelineConfig, lake: Lake, client: MlflowClient, ds: str
 
     current_uri = predictions_uri(lake, cfg.name, ds)
     if not lake.exists(current_uri):
-        raise DataNotFoundError(f"{current_uri}: interval {ds} has not been scored; run the predict task first")
+        raise DataNotFoundError(
+            f"{current_uri}: interval {ds} has not been scored; run the predict task first"
+        )
     current = read_parquet(lake, current_uri)
     version = str(current["model_version"].iloc[0])
     mv = client.get_model_version(cfg.registered_model_name, version)

@@ -77,7 +77,9 @@ def select_window(cfg: PipelineConfig, lake: Lake, window_days: int, end_ds: str
     return [b for b in batches if start <= b <= end.isoformat()]
 
 
-def load_window(cfg: PipelineConfig, lake: Lake, window: list[str]) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+def load_window(
+    cfg: PipelineConfig, lake: Lake, window: list[str]
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Concatenate the window's snapshots (only needed columns) and describe each for lineage."""
     import pandas as pd
 
@@ -102,7 +104,9 @@ def fingerprint(lineage: list[dict[str, Any]], cfg: PipelineConfig) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def _existing(client: MlflowClient, cfg: PipelineConfig, experiment_id: str, run_key: str) -> TrainResult | None:
+def _existing(
+    client: MlflowClient, cfg: PipelineConfig, experiment_id: str, run_key: str
+) -> TrainResult | None:
     """The version a previous attempt of the same Airflow run already registered, if any."""
     runs = client.search_runs(
         [experiment_id],
@@ -155,6 +159,7 @@ def train(
 ) -> TrainResult:
     """Train, log and register one model version for ``cfg`` (idempotent per ``run_key``)."""
     import mlflow
+    import mlflow.data.pandas_dataset
     import pandas as pd
     from mlflow.entities import Metric, Param, RunTag
     from mlflow.models import infer_signature
@@ -196,7 +201,9 @@ def train(
     X_train, y_train = features_frame(cfg, train_df), target_series(cfg, train_df)
     X_test, y_test = features_frame(cfg, test_df), target_series(cfg, test_df)
     if cfg.data_schema.task == "classification" and y_train.nunique() < 2:
-        raise DataNotFoundError(f"{cfg.name}: the training window {window[0]}..{window[-1]} has a single class")
+        raise DataNotFoundError(
+            f"{cfg.name}: the training window {window[0]}..{window[-1]} has a single class"
+        )
 
     model = build_pipeline(cfg)
     model.fit(X_train, y_train)
@@ -262,11 +269,15 @@ def train(
         )
         target = cfg.data_schema.target
         mlflow.log_input(
-            mlflow.data.from_pandas(train_df, source=tags["data.source"], targets=target, name=f"{cfg.name}-train"),
+            mlflow.data.pandas_dataset.from_pandas(
+                train_df, source=tags["data.source"], targets=target, name=f"{cfg.name}-train"
+            ),
             context="training",
         )
         mlflow.log_input(
-            mlflow.data.from_pandas(test_df, source=holdout_uri, targets=target, name=f"{cfg.name}-holdout"),
+            mlflow.data.pandas_dataset.from_pandas(
+                test_df, source=holdout_uri, targets=target, name=f"{cfg.name}-holdout"
+            ),
             context="evaluation",
         )
         mlflow.log_dict({"snapshots": lineage, "tags": tags, "params": params}, "lineage.json")
@@ -278,7 +289,9 @@ def train(
             skops_trusted_types=skops_types(model),
         )
         mv = mlflow.register_model(
-            info.model_uri, name, tags={**tags, **{f"metric.{k}": f"{v:.6f}" for k, v in test_metrics.items()}}
+            info.model_uri,
+            name,
+            tags={**tags, **{f"metric.{k}": f"{v:.6f}" for k, v in test_metrics.items()}},
         )
         client.set_tag(rid, "registered_version", str(mv.version))
     return TrainResult(

@@ -27,13 +27,23 @@ class IngestOperator(PipelineMixin, BaseOperator):
 
         cfg = self.config()
         src = cfg.source.for_interval(self.ds)
-        res = ingest(cfg, self.lake(), self.ds, source_fs=source_filesystem(src, cfg.source.conn_id),
-                     run_id=context["run_id"]).to_dict()  # fmt: skip
+        res = ingest(
+            cfg,
+            self.lake(),
+            self.ds,
+            source_fs=source_filesystem(src, cfg.source.conn_id),
+            run_id=context["run_id"],
+        ).to_dict()
         self.log.info(
             "Ingested %s: %d raw rows, %d dropped by row_filter, %d in snapshot %s (hash %s)%s",
-            res["source_uri"], res["rows_raw"], res["rows_filtered"], res["rows"], res["uri"],
-            res["content_hash"][:16], " - unchanged, kept as it was" if res["unchanged"] else "",
-        )  # fmt: skip
+            res["source_uri"],
+            res["rows_raw"],
+            res["rows_filtered"],
+            res["rows"],
+            res["uri"],
+            res["content_hash"][:16],
+            " - unchanged, kept as it was" if res["unchanged"] else "",
+        )
         for outlet in self.outlets:
             if isinstance(outlet, Asset):
                 context["outlet_events"][outlet].extra = asset_extra(

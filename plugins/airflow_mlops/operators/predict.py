@@ -29,7 +29,14 @@ class BatchPredictOperator(PipelineMixin, BaseOperator):
             res = score_batch(self.config(), self.lake(), self.mlflow(), self.ds).to_dict()
         except NoChampionError as e:
             raise AirflowSkipException(str(e)) from e
-        self.log.info("Scored %s %s with %s v%s: %d rows, mean prediction %.4f -> %s", self.pipeline, self.ds,
-                      res["model_name"], res["model_version"], res["rows"], res["mean_prediction"],
-                      res["predictions_uri"])  # fmt: skip
+        self.log.info(
+            "Scored %s %s with %s v%s: %d rows, mean prediction %.4f -> %s",
+            self.pipeline,
+            self.ds,
+            res["model_name"],
+            res["model_version"],
+            res["rows"],
+            res["mean_prediction"],
+            res["predictions_uri"],
+        )
         return res

@@ -18,26 +18,34 @@ def describe_trigger(context: Context, reason: str) -> str:
         for ev in evs:
             extra = ev.extra or {}
             if "drift_share" in extra:
-                return (f"drift on {extra.get('ds')}: {float(extra['drift_share']):.0%} of monitored columns "
-                        f"drifted (threshold {float(extra.get('threshold', 0)):.0%})")  # fmt: skip
+                return (
+                    f"drift on {extra.get('ds')}: {float(extra['drift_share']):.0%} of monitored columns "
+                    f"drifted (threshold {float(extra.get('threshold', 0)):.0%})"
+                )
     return reason
 
 
 class TrainModelOperator(PipelineMixin, BaseOperator):
     """Train a model of ``pipeline`` on its newest validated window (Params may change the window)."""
 
-    template_fields: Sequence[str] = ("pipeline", "reason", "window_days", "end_date", "force")
+    template_fields: Sequence[str] = ("pipeline", "reason", "window_days", "window_end", "force")
     ui_color = "#eef8ea"
 
-    def __init__(self, *, pipeline: str, reason: str = "{{ params.reason }}",
-                 window_days: str | int | None = "{{ params.training_window_days }}",
-                 end_date: str | None = "{{ params.end_date or '' }}", force: str | bool = "{{ params.force }}",
-                 **kwargs: Any) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        pipeline: str,
+        reason: str = "{{ params.reason }}",
+        window_days: str | int | None = "{{ params.training_window_days }}",
+        window_end: str | None = "{{ params.end_date or '' }}",
+        force: str | bool = "{{ params.force }}",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.pipeline = pipeline
         self.reason = reason
         self.window_days = window_days
-        self.end_date = end_date
+        self.window_end = window_end
         self.force = force
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -48,18 +56,30 @@ class TrainModelOperator(PipelineMixin, BaseOperator):
         run_key = f"{dag_run.dag_id}/{dag_run.run_id}"
         reason = describe_trigger(context, str(self.reason or "scheduled"))
         res = train(
-            cfg, self.lake(), self.mlflow(), run_key=run_key, reason=reason,
+            cfg,
+            self.lake(),
+            self.mlflow(),
+            run_key=run_key,
+            reason=reason,
             window_days=int(self.window_days) if self.window_days not in (None, "", "None") else None,
-            end_ds=str(self.end_date) or None, force=str(self.force).lower() == "true",
+            end_ds=str(self.window_end) if self.window_end not in (None, "", "None") else None,
+            force=str(self.force).lower() == "true",
             airflow_context={"dag_id": dag_run.dag_id, "run_id": dag_run.run_id},
-        ).to_dict()  # fmt: skip
+        ).to_dict()
         context["ti"].xcom_push(key="training", value=res)
         if res["skipped"]:
             raise AirflowSkipException(f"{self.pipeline}: not retrained: {res['reason']}")
         self.log.info(
             "%s v%s %s (run %s): %s on %d train / %d held-out rows of %s..%s; reason: %s",
-            res["model_name"], res["version"], "reused from an earlier attempt" if res["reused"] else "registered",
-            res["run_id"], ", ".join(f"{k}={v:.4f}" for k, v in res["metrics"].items()), res["train_rows"],
-            res["test_rows"], res["window"][0], res["window"][-1], reason,
-        )  # fmt: skip
+            res["model_name"],
+            res["version"],
+            "reused from an earlier attempt" if res["reused"] else "registered",
+            res["run_id"],
+            ", ".join(f"{k}={v:.4f}" for k, v in res["metrics"].items()),
+            res["train_rows"],
+            res["test_rows"],
+            res["window"][0],
+            res["window"][-1],
+            reason,
+        )
         return res

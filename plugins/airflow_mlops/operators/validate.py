@@ -21,8 +21,14 @@ class ValidateDataOperator(PipelineMixin, BaseOperator):
     template_fields: Sequence[str] = ("pipeline", "ds")
     ui_color = "#fdf3e8"
 
-    def __init__(self, *, pipeline: str, ds: str = "{{ data_interval_start | ds }}",
-                 validated_asset: Asset | None = None, **kwargs: Any) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        pipeline: str,
+        ds: str = "{{ data_interval_start | ds }}",
+        validated_asset: Asset | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.pipeline = pipeline
         self.ds = ds
@@ -39,12 +45,19 @@ class ValidateDataOperator(PipelineMixin, BaseOperator):
         context["ti"].xcom_push(key="validation", value=summary)
         self.log.info(
             "Validation of %s %s: %s, %d expectations, %d failed; result %s, docs %s",
-            self.pipeline, self.ds, res.status, res.evaluated, len(res.failed), res.result_uri, res.docs_uri,
-        )  # fmt: skip
+            self.pipeline,
+            self.ds,
+            res.status,
+            res.evaluated,
+            len(res.failed),
+            res.result_uri,
+            res.docs_uri,
+        )
         if not res.success:
             if res.status == "quarantined":
-                self.log.warning("Batch quarantined, not passed on to training or scoring:\n%s",
-                                 res.failure_message())  # fmt: skip
+                self.log.warning(
+                    "Batch quarantined, not passed on to training or scoring:\n%s", res.failure_message()
+                )
                 return summary
             raise AirflowFailException(res.failure_message())
         if self.validated_asset is not None:
@@ -52,6 +65,8 @@ class ValidateDataOperator(PipelineMixin, BaseOperator):
                 if isinstance(outlet, AssetAlias):
                     context["outlet_events"][outlet].add(
                         self.validated_asset,
-                        extra=asset_extra(summary, ["ds", "snapshot_uri", "snapshot_hash", "evaluated", "result_uri"]),
+                        extra=asset_extra(
+                            summary, ["ds", "snapshot_uri", "snapshot_hash", "evaluated", "result_uri"]
+                        ),
                     )
         return summary

@@ -23,8 +23,14 @@ class DataAvailableSensor(PipelineMixin, BaseSensorOperator):
 
     template_fields: Sequence[str] = ("pipeline", "ds")
 
-    def __init__(self, *, pipeline: str, ds: str = "{{ data_interval_start | ds }}", deferrable: bool = True,
-                 **kwargs: Any) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        pipeline: str,
+        ds: str = "{{ data_interval_start | ds }}",
+        deferrable: bool = True,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.pipeline = pipeline
         self.ds = ds
@@ -49,7 +55,9 @@ class DataAvailableSensor(PipelineMixin, BaseSensorOperator):
         timeout = self.timeout if isinstance(self.timeout, (int, float)) else 3600.0
         self.log.info("Raw data not there yet: %s; deferring for up to %.0f s", uri, timeout)
         self.defer(
-            trigger=DataAvailableTrigger(uri, conn_id, float(self.poke_interval), time.time() + float(timeout)),
+            trigger=DataAvailableTrigger(
+                uri, conn_id, float(self.poke_interval), time.time() + float(timeout)
+            ),
             method_name="execute_complete",
             timeout=timedelta(seconds=float(timeout) + 60),
         )

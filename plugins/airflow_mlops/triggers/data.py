@@ -12,8 +12,8 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 def file_exists(uri: str, conn_id: str | None) -> bool:
     """Whether ``uri`` exists, reached through ``conn_id`` for object storage."""
-    from airflow_mlops.hooks.lake import filesystem_for
     from airflow_mlops.core.lake import filesystem
+    from airflow_mlops.hooks.lake import filesystem_for
 
     fs, path = filesystem(uri, filesystem_for(uri, conn_id))
     fs.invalidate_cache(path)
@@ -24,7 +24,7 @@ class DataAvailableTrigger(BaseTrigger):
     """Fires ``found`` when the file appears, ``timeout`` at the deadline (epoch seconds)."""
 
     def __init__(self, uri: str, conn_id: str | None, poke_interval: float, deadline: float) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.uri = uri
         self.conn_id = conn_id
         self.poke_interval = poke_interval
@@ -33,15 +33,24 @@ class DataAvailableTrigger(BaseTrigger):
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
             "airflow_mlops.triggers.data.DataAvailableTrigger",
-            {"uri": self.uri, "conn_id": self.conn_id, "poke_interval": self.poke_interval, "deadline": self.deadline},
+            {
+                "uri": self.uri,
+                "conn_id": self.conn_id,
+                "poke_interval": self.poke_interval,
+                "deadline": self.deadline,
+            },
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         while True:
             if await asyncio.to_thread(file_exists, self.uri, self.conn_id):
-                yield TriggerEvent({"status": "found", "uri": self.uri})
+                yield TriggerEvent(  # type: ignore[no-untyped-call]
+                    {"status": "found", "uri": self.uri}
+                )
                 return
             if time.time() >= self.deadline:
-                yield TriggerEvent({"status": "timeout", "uri": self.uri})
+                yield TriggerEvent(  # type: ignore[no-untyped-call]
+                    {"status": "timeout", "uri": self.uri}
+                )
                 return
             await asyncio.sleep(min(self.poke_interval, max(0.0, self.deadline - time.time())))
