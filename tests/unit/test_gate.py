@@ -1,0 +1,65 @@
+"""The gate's logic alone: never a worse model, the minimum always applies, reasons in words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from airflow_mlops.core.config import load_pipeline
+from airflow_mlops.core.promotion import gate
+
+pytestmark = pytest.mark.unit
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def cfg(home: Path):
+    return load_pipeline(ROOT / "include" / "pipelines" / "flights_delay.yaml")  # roc_auc >= 0.75
+
+
+@pytest.fixture
+def reg(home: Path):
+    return load_pipeline(ROOT / "include" / "pipelines" / "diabetes_progression.yaml")  # r2 >= 0.2
+
+
+def test_first_model_needs_the_minimum(cfg) -> None:
+    assert gate(cfg, 0.80, None, None) == (
+        True,
+        "first model: roc_auc 0.8000 meets the absolute minimum 0.75",
+    )
+    ok, reason = gate(cfg, 0.70, None, None)
+    assert not ok and "misses the absolute minimum 0.75" in reason
+
+
+def test_never_a_worse_model(cfg) -> None:
+    ok, reason = gate(cfg, 0.85, 0.86, "3")
+    assert not ok and "vs champion v3 0.8600" in reason and "worse by 0.0100" in reason
+    ok, reason = gate(cfg, 0.87, 0.86, "3")
+    assert ok and "better by 0.0100" in reason
+
+
+def test_better_but_below_minimum_is_rejected(cfg) -> None:
+    ok, reason = gate(cfg, 0.74, 0.60, "1")
+    assert not ok and "misses the absolute minimum" in reason
+
+
+def test_min_improvement(cfg) -> None:
+    strict = cfg.model_copy(update={"gate": cfg.gate.model_copy(update={"min_improvement": 0.02})})
+    ok, reason = gate(strict, 0.87, 0.86, "2")
+    assert not ok and "improvement 0.0100 is below the required 0.02" in reason
+    assert gate(strict, 0.89, 0.86, "2")[0]
+
+
+def test_lower_is_better_metric(reg) -> None:
+    rmse = reg.model_copy(update={"gate": reg.gate.model_copy(update={"metric": "rmse", "minimum": 60.0})})
+    assert gate(rmse, 55.0, 58.0, "1")[0]
+    ok, reason = gate(rmse, 59.0, 58.0, "1")
+    assert not ok and "worse by 1.0000" in reason
+    ok, reason = gate(rmse, 61.0, None, None)
+    assert not ok and "misses the absolute maximum 60.0" in reason
+
+
+def test_missing_candidate_score_is_rejected(cfg) -> None:
+    ok, reason = gate(cfg, None, 0.8, "1")
+    assert not ok and "could not be computed" in reason

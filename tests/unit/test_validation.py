@@ -1,0 +1,329 @@
+"""Validation of real snapshots with the shipped Great Expectations suites, on real files in tmp dirs.
+
+GX-heavy work (ingest + validate) runs once per module in fixtures; the tests read what it wrote.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from airflow_mlops.core.config import PipelineConfig, load_pipeline
+from airflow_mlops.core.errors import ConfigError, DataNotFoundError
+from airflow_mlops.core.lake import Lake
+from airflow_mlops.core.settings import get_settings
+from airflow_mlops.core.snapshot import ingest, manifest
+from airflow_mlops.core.validation import (
+    ValidationResult,
+    default_suite_path,
+    load_suite,
+    validate_snapshot,
+    validated_batches,
+    validation_summary,
+)
+from airflow_mlops.datasets import write_diabetes, write_flights
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+PIPELINES = ROOT / "include" / "pipelines"
+EXPECTATIONS = ROOT / "include" / "expectations"
+
+# Real days at the edges of the contract: the longest departure delay of 2013 (1,301 min, JFK-HNL),
+# the fewest arrived flights (291, the day after blizzard Nemo) and the earliest departure (-43 min).
+EDGE_DAYS = ["2013-01-09", "2013-02-09", "2013-12-07"]
+BAD_DAY = "2013-01-02"
+STALE_DAY = "2013-01-03"
+
+
+@dataclass
+class World:
+    cfg: PipelineConfig
+    lake: Lake
+    raw_root: str
+    suite_path: Path
+    results: dict[str, ValidationResult]
+    summaries: dict[str, dict[str, Any]]
+
+
+def _isolate(mp: pytest.MonkeyPatch, home: Path) -> None:
+    mp.setenv("AIRFLOW_MLOPS_HOME", str(home))
+    for var in ("AIRFLOW_MLOPS_LAKE_ROOT", "AIRFLOW_MLOPS_RAW_ROOT", "AIRFLOW_MLOPS_EXPECTATIONS_DIR"):
+        mp.delenv(var, raising=False)
+
+
+def _validate_all(cfg: PipelineConfig, lake: Lake, days: list[str], suite: Path) -> World:
+    results, summaries = {}, {}
+    for ds in days:
+        ingest(cfg, lake, ds)
+        results[ds] = validate_snapshot(cfg, lake, ds, suite)
+        summary = validation_summary(lake, cfg.name, ds)
+        assert summary is not None
+        summaries[ds] = summary
+    return World(cfg, lake, get_settings().raw_root, suite, results, summaries)
+
+
+@pytest.fixture(scope="module")
+def flights(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with pytest.MonkeyPatch.context() as mp:
+        _isolate(mp, tmp_path_factory.mktemp("flights"))
+        cfg = load_pipeline(PIPELINES / "flights_delay.yaml")
+        raw_root = get_settings().raw_root
+        write_flights(raw_root, [*EDGE_DAYS, BAD_DAY, STALE_DAY])
+        # A corrupted delivery: unknown airports and an impossible delay, still well-typed.
+        raw = Lake(raw_root)
+        uri = raw.uri("flights", f"{BAD_DAY}.csv")
+        df = pd.read_csv(io.BytesIO(raw.read_bytes(uri)), dtype=str)
+        df.loc[df.index[:5], "origin"] = "XXX"
+        df.loc[df.index[10:13], "dep_delay"] = "99999"
+        raw.write_text(uri, df.to_csv(index=False))
+        yield _validate_all(
+            cfg,
+            Lake(get_settings().lake_root),
+            [*EDGE_DAYS, BAD_DAY, STALE_DAY],
+            EXPECTATIONS / "flights_delay.json",
+        )
+
+
+@pytest.fixture(scope="module")
+def diabetes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with pytest.MonkeyPatch.context() as mp:
+        _isolate(mp, tmp_path_factory.mktemp("diabetes"))
+        cfg = load_pipeline(PIPELINES / "diabetes_progression.yaml")
+        raw_root = get_settings().raw_root
+        write_diabetes(raw_root, "2024-01-01")
+        raw = Lake(raw_root)
+        uri = raw.uri("diabetes", "2024-01-02.parquet")
+        df = pd.read_parquet(io.BytesIO(raw.read_bytes(uri)))
+        df.loc[df.index[:2], "age"] = 150.0
+        df.loc[df.index[3], "bmi"] = float("nan")
+        buf = io.BytesIO()
+        df.to_parquet(buf, index=False)
+        raw.write_bytes(uri, buf.getvalue())
+        yield _validate_all(
+            cfg,
+            Lake(get_settings().lake_root),
+            ["2024-01-01", "2024-01-02"],
+            EXPECTATIONS / "diabetes_progression.json",
+        )
+
+
+def _strict_json(text: str) -> Any:
+    def refuse(const: str) -> Any:
+        raise AssertionError(f"not strict JSON: {const}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def _n_expectations(path: Path) -> int:
+    return len(json.loads(path.read_text())["expectations"])
+
+
+# --- passing batches ------------------------------------------------------------------------------
+@pytest.mark.parametrize("ds", EDGE_DAYS)
+def test_real_flight_days_at_the_edges_pass(flights: World, ds: str) -> None:
+    r = flights.results[ds]
+    assert r.success, r.failure_message()
+    assert r.status == "validated"
+    assert r.failed == []
+    assert r.evaluated == _n_expectations(flights.suite_path)
+    committed = manifest(flights.lake, "flights_delay", ds)
+    assert committed is not None
+    assert r.snapshot_hash == committed["content_hash"]
+    assert r.failure_message() == f"flights_delay {ds}: all {r.evaluated} expectations passed"
+
+
+def test_passing_day_writes_result_summary_and_docs(flights: World) -> None:
+    ds = EDGE_DAYS[0]
+    r = flights.results[ds]
+    base = f"{flights.lake.partition('flights_delay', ds)}/validation"
+    assert r.result_uri == f"{base}/result.json"
+    assert r.summary_uri == f"{base}/summary.json"
+    assert r.docs_uri == f"{base}/docs/index.html"
+
+    result = _strict_json(flights.lake.read_bytes(r.result_uri).decode())
+    assert result["success"] is True
+    assert result["statistics"]["evaluated_expectations"] == r.evaluated
+    assert result["suite_name"] == "flights_delay"
+
+    summary = flights.summaries[ds]
+    assert {k: summary[k] for k in r.to_dict()} == r.to_dict()
+    assert summary["validated_at"].startswith("20")
+    assert summary["suite"] == "flights_delay"
+
+    index = flights.lake.read_bytes(r.docs_uri).decode()
+    assert "flights_delay" in index
+    assert f"ds={ds}" in index  # links to this run's validation page
+    pages = flights.lake.fs.glob(flights.lake._p(f"{base}/docs/validations/flights_delay/ds={ds}/*/*.html"))
+    assert len(pages) == 1
+    # GX's tutorial images are not copied into every partition.
+    assert not flights.lake.exists(f"{base}/docs/static/images/glossary_scroller.gif")
+    assert flights.lake.exists(f"{base}/docs/static/images/favicon.ico")
+
+
+def test_real_diabetes_batch_passes(diabetes: World) -> None:
+    r = diabetes.results["2024-01-01"]
+    assert r.success, r.failure_message()
+    assert r.status == "validated"
+    assert r.evaluated == _n_expectations(diabetes.suite_path)
+
+
+# --- failing batches ------------------------------------------------------------------------------
+def test_corrupted_flights_are_quarantined_and_explained(flights: World) -> None:
+    r = flights.results[BAD_DAY]
+    assert not r.success
+    assert r.status == "quarantined"
+    by_column = {f["column"]: f for f in r.failed}
+    assert set(by_column) == {"origin", "dep_delay"}
+    assert by_column["origin"]["expectation"] == "expect_column_values_to_be_in_set"
+    assert by_column["origin"]["kwargs"] == {"value_set": ["EWR", "JFK", "LGA"]}
+    assert by_column["origin"]["observed"]["unexpected_count"] == 5
+    assert by_column["origin"]["observed"]["examples"] == ["XXX"]
+    assert by_column["dep_delay"]["expectation"] == "expect_column_values_to_be_between"
+    assert by_column["dep_delay"]["observed"]["unexpected_count"] == 3
+    assert by_column["dep_delay"]["observed"]["examples"] == [99999.0]
+
+    msg = r.failure_message()
+    first, *rest = msg.splitlines()
+    assert first == f"flights_delay {BAD_DAY}: 2 of {r.evaluated} expectations failed:"
+    origin_line = next(line for line in rest if "'origin'" in line)
+    assert "expect_column_values_to_be_in_set" in origin_line
+    assert "5 of" in origin_line
+    assert "'XXX'" in origin_line
+    delay_line = next(line for line in rest if "'dep_delay'" in line)
+    assert "expect_column_values_to_be_between" in delay_line
+    assert "99999" in delay_line
+
+    assert flights.summaries[BAD_DAY]["status"] == "quarantined"
+    assert flights.summaries[BAD_DAY]["success"] is False
+    assert r.docs_uri is not None
+    page = flights.lake.fs.glob(
+        flights.lake._p(
+            f"{flights.lake.partition('flights_delay', BAD_DAY)}/validation/docs/validations/**/*.html"
+        )
+    )
+    assert len(page) == 1
+    assert "XXX" in flights.lake.fs.cat_file(page[0]).decode()
+
+
+def test_failing_batch_of_a_fail_pipeline_is_failed(diabetes: World) -> None:
+    r = diabetes.results["2024-01-02"]
+    assert r.status == "failed"
+    assert {(f["expectation"], f["column"]) for f in r.failed} == {
+        ("expect_column_values_to_be_between", "age"),
+        ("expect_column_values_to_not_be_null", "bmi"),
+    }
+    assert "150.0" in r.failure_message()
+
+
+# --- which batches count as validated -------------------------------------------------------------
+def test_validated_batches_exclude_quarantined_and_stale(flights: World) -> None:
+    assert validated_batches(flights.lake, "flights_delay") == sorted([*EDGE_DAYS, STALE_DAY])
+
+    # New data for an interval that was validated: its old verdict no longer applies.
+    write_flights(flights.raw_root, [STALE_DAY], sample=0.5)
+    snap = ingest(flights.cfg, flights.lake, STALE_DAY)
+    assert not snap.unchanged
+    summary = validation_summary(flights.lake, "flights_delay", STALE_DAY)
+    assert summary is not None and summary["success"] is True
+    assert summary["snapshot_hash"] != snap.content_hash
+    assert validated_batches(flights.lake, "flights_delay") == sorted(EDGE_DAYS)
+
+    # Validating the new snapshot makes it count again.
+    assert validate_snapshot(flights.cfg, flights.lake, STALE_DAY, flights.suite_path).success
+    assert validated_batches(flights.lake, "flights_delay") == sorted([*EDGE_DAYS, STALE_DAY])
+
+
+def test_validation_summary_is_none_before_validation(flights: World) -> None:
+    assert validation_summary(flights.lake, "flights_delay", "2013-06-01") is None
+
+
+def test_validate_needs_an_ingested_snapshot(flights: World) -> None:
+    with pytest.raises(DataNotFoundError, match="2013-06-01"):
+        validate_snapshot(flights.cfg, flights.lake, "2013-06-01", flights.suite_path)
+
+
+# --- the suite files ------------------------------------------------------------------------------
+@pytest.mark.parametrize("pipeline", ["flights_delay", "diabetes_progression"])
+def test_shipped_suites_load_whole_into_gx(pipeline: str) -> None:
+    import great_expectations as gx
+
+    cfg_path = PIPELINES / f"{pipeline}.yaml"
+    suite_file = EXPECTATIONS / f"{pipeline}.json"
+    assert load_pipeline(cfg_path).validation.suite == suite_file.name
+    suite = load_suite(suite_file)
+    # GX drops (and only logs) an expectation it cannot build: every one must survive.
+    assert len(gx.ExpectationSuite(**suite).expectations) == _n_expectations(suite_file)
+
+
+def test_default_suite_path_follows_the_expectations_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, flights: World
+) -> None:
+    monkeypatch.setenv("AIRFLOW_MLOPS_EXPECTATIONS_DIR", str(tmp_path))
+    assert default_suite_path(flights.cfg) == tmp_path.resolve() / "flights_delay.json"
+
+
+GOOD = {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "late"}}
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ('{"name": "s", "expectations": [', "not valid JSON: line 1"),
+        ("[]", "expected a JSON object"),
+        (json.dumps({"name": "s", "expectation": [GOOD]}), "unknown field(s) ['expectation']"),
+        (json.dumps({"name": "", "expectations": [GOOD]}), "name: a non-empty string"),
+        (json.dumps({"name": "s", "expectations": []}), "expectations: a non-empty list"),
+        (
+            json.dumps(
+                {"name": "s", "expectations": [GOOD, {**GOOD, "type": "expect_column_values_to_not_be_nul"}]}
+            ),
+            "expectations[1]: unknown expectation type 'expect_column_values_to_not_be_nul'; "
+            "did you mean 'expect_column_values_to_not_be_null'?",
+        ),
+        (
+            json.dumps({"name": "s", "expectations": [{"type": "expect_column_to_exist"}]}),
+            "kwargs: an object",
+        ),
+        (json.dumps({"name": "s", "expectations": [{**GOOD, "kwarg": {}}]}), "unknown field(s) ['kwarg']"),
+    ],
+)
+def test_broken_suite_files_name_the_file_and_problem(tmp_path: Path, content: str, problem: str) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text(content)
+    with pytest.raises(ConfigError) as e:
+        load_suite(path)
+    assert str(e.value).startswith(f"{path}: ")
+    assert problem in str(e.value)
+
+
+def test_missing_suite_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"missing\.json: expectation suite cannot be read"):
+        load_suite(tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize(
+    ("expectation", "problem"),
+    [
+        ({"type": "expect_column_values_to_be_between", "kwargs": {"column": "distance"}}, "expectations[0]"),
+        ({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "orign"}}, "column 'orign'"),
+    ],
+)
+def test_suites_gx_rejects_fail_before_anything_is_written(
+    flights: World, tmp_path: Path, expectation: dict[str, Any], problem: str
+) -> None:
+    path = tmp_path / "bad_kwargs.json"
+    path.write_text(json.dumps({"name": "s", "expectations": [expectation]}))
+    before = validation_summary(flights.lake, "flights_delay", EDGE_DAYS[0])
+    with pytest.raises(ConfigError) as e:
+        validate_snapshot(flights.cfg, flights.lake, EDGE_DAYS[0], path)
+    assert str(e.value).startswith(f"{path}: ")
+    assert problem in str(e.value)
+    assert validation_summary(flights.lake, "flights_delay", EDGE_DAYS[0]) == before
