@@ -1,14 +1,44 @@
-"""Shared fixtures: every test gets its own state directory (lake, raw files, MLflow store)."""
+"""Shared fixtures.
+
+Airflow reads its configuration when it is first imported, so the Airflow environment of the test
+session (its own AIRFLOW_HOME and SQLite database under a temporary directory) is set here, at
+import time, before any test module imports Airflow.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from airflow_mlops.local import airflow_env
+
 ROOT = Path(__file__).resolve().parents[1]
 PIPELINES = ROOT / "include" / "pipelines"
+SESSION_DIR = Path(tempfile.mkdtemp(prefix="airflow-mlops-tests-"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+API_PORT = free_port()
+AIRFLOW_ENV = airflow_env(SESSION_DIR / "session", api_port=API_PORT)
+AIRFLOW_ENV.pop("MLFLOW_TRACKING_URI")  # each test's AIRFLOW_MLOPS_HOME decides where MLflow is
+os.environ.update({k: v for k, v in AIRFLOW_ENV.items() if k.startswith("AIRFLOW__") or k == "AIRFLOW_HOME"})
+os.environ.pop("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", None)  # dag.test runs the execution API in-process
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(SESSION_DIR, ignore_errors=True)
 
 
 @pytest.fixture
@@ -23,3 +53,10 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AIRFLOW_MLOPS_HOME", str(tmp_path))
     yield tmp_path
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> dict[str, str]:
+    """The session's Airflow metadata database, migrated once."""
+    subprocess.run(["airflow", "db", "migrate"], env=AIRFLOW_ENV, check=True, capture_output=True)
+    return AIRFLOW_ENV

@@ -76,7 +76,6 @@ def ingest_dag(cfg: PipelineConfig) -> DAG:
             pipeline=cfg.name,
             poke_interval=cfg.source.poke_interval_seconds,
             timeout=cfg.source.timeout_minutes * 60,
-            retries=0,
         )
         snap = IngestOperator(task_id="ingest", pipeline=cfg.name, outlets=[a["snapshot"]])
         check = ValidateDataOperator(
@@ -114,7 +113,7 @@ def monitor_dag(cfg: PipelineConfig) -> DAG:
         doc_md=f"**{cfg.name}** monitoring: batch predictions and Evidently drift reports.",
     ) as dag:
 
-        @task(retries=0)
+        @task
         def batches(params: dict[str, Any] | None = None, triggering_asset_events: Any = None) -> list[str]:
             """The intervals this run scores: from the triggering events, or the ``ds`` Param."""
             found = {

@@ -51,7 +51,9 @@ def write_diabetes(raw_root: str, start: str, per_day: int = 40) -> list[str]:
     n_days = -(-len(df) // per_day)
     for i, ds in enumerate(daterange(start, n_days)):
         part = df.iloc[i * per_day : (i + 1) * per_day].copy()
-        part.insert(0, "measured_at", pd.Timestamp(ds, tz="UTC") + pd.to_timedelta(range(len(part)), unit="min"))
+        part.insert(
+            0, "measured_at", pd.Timestamp(ds, tz="UTC") + pd.to_timedelta(range(len(part)), unit="min")
+        )
         buf = io.BytesIO()
         part.to_parquet(buf, index=False)
         out.append(lake.write_bytes(lake.uri("diabetes", f"{ds}.parquet"), buf.getvalue()))
@@ -68,7 +70,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--raw-root", default=None)
     a = ap.parse_args(argv)
     root = a.raw_root or get_settings().raw_root
-    files = write_flights(root, daterange(a.start, a.days)) if a.dataset == "flights" else write_diabetes(root, a.start)
+    files = (
+        write_flights(root, daterange(a.start, a.days))
+        if a.dataset == "flights"
+        else write_diabetes(root, a.start)
+    )
     print("\n".join(files))
 
 

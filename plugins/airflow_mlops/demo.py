@@ -41,18 +41,28 @@ def say(msg: str) -> None:
     print(f"[demo {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def backfill(api: Api, dag_id: str, start: str, end: str) -> None:
-    """Ask the scheduler for one run per day of [start, end] (Airflow 3 backfill)."""
-    api.post(
-        "/api/v2/backfills",
-        {
-            "dag_id": dag_id,
-            "from_date": f"{start}T00:00:00Z",
-            "to_date": f"{end}T00:00:00Z",
-            "max_active_runs": 4,
-            "reprocess_behavior": "completed",
-        },
-    )
+def ingest_days(api: Api, dag_id: str, start: str, end: str) -> None:
+    """One ingest run per day of [start, end], each with its data interval, through the REST API.
+
+    (Airflow's backfill endpoint refuses SQLite under concurrent access, so the embedded default
+    triggers the runs itself; on PostgreSQL ``POST /api/v2/backfills`` does the same.)
+    """
+    from datetime import date, timedelta
+
+    d, last = date.fromisoformat(start), date.fromisoformat(end)
+    while d <= last:
+        begin, finish = f"{d.isoformat()}T06:00:00Z", f"{(d + timedelta(days=1)).isoformat()}T06:00:00Z"
+        api.post(
+            f"/api/v2/dags/{dag_id}/dagRuns",
+            {
+                "dag_run_id": f"ingest__{d.isoformat()}",
+                "logical_date": begin,
+                "data_interval_start": begin,
+                "data_interval_end": finish,
+                "conf": {},
+            },
+        )
+        d += timedelta(days=1)
 
 
 def wait_idle(api: Api, stack: Stack, dag_ids: list[str], timeout: float = 600) -> None:
@@ -97,8 +107,8 @@ def run(home: Path) -> int:
         for d in dags:
             api.patch(f"/api/v2/dags/{d}", {"is_paused": False})
 
-        say("1/4 backfilling ingest over 2013-01-01..2013-01-14 (sense, snapshot, validate)")
-        backfill(api, dags[0], "2013-01-01", "2013-01-14")
+        say("1/4 ingesting 2013-01-01..2013-01-14 (sense, snapshot, validate)")
+        ingest_days(api, dags[0], "2013-01-01", "2013-01-14")
         wait_idle(api, stack, dags)
 
         say("2/4 triggering the first training through the REST API")
@@ -109,11 +119,11 @@ def run(home: Path) -> int:
         wait_idle(api, stack, dags)
 
         say("3/4 ingesting 2013-01-15..16: scored by the champion, drift reports written")
-        backfill(api, dags[0], "2013-01-15", "2013-01-16")
+        ingest_days(api, dags[0], "2013-01-15", "2013-01-16")
         wait_idle(api, stack, dags)
 
         say(f"4/4 ingesting summer days {DRIFT_DAYS[0]}..{DRIFT_DAYS[1]}: drift should trigger retraining")
-        backfill(api, dags[0], *DRIFT_DAYS)
+        ingest_days(api, dags[0], *DRIFT_DAYS)
         wait_idle(api, stack, dags, timeout=900)
         ok = summarize(api, dags)
     finally:

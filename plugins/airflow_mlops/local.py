@@ -26,7 +26,7 @@ MLFLOW_PORT = int(os.environ.get("AIRFLOW_MLOPS_MLFLOW_PORT", "5000"))
 ADMIN = ("admin", "admin")
 
 
-def airflow_env(home: Path, **extra: str) -> dict[str, str]:
+def airflow_env(home: Path, api_port: int = API_PORT, **extra: str) -> dict[str, str]:
     """Environment of every Airflow process of the embedded default (and of ``dag.test`` in tests)."""
     af = home / "airflow"
     af.mkdir(parents=True, exist_ok=True)
@@ -47,11 +47,11 @@ def airflow_env(home: Path, **extra: str) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN[0]}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(pw),
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{API_PORT}/execution/",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{api_port}/execution/",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{af / 'airflow.db'}",
         "AIRFLOW__API_AUTH__JWT_SECRET": "airflow-mlops-embedded-default-not-for-production",
-        "AIRFLOW__API__PORT": str(API_PORT),
-        "AIRFLOW__API__BASE_URL": f"http://localhost:{API_PORT}",
+        "AIRFLOW__API__PORT": str(api_port),
+        "AIRFLOW__API__BASE_URL": f"http://localhost:{api_port}",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "120",
         "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "600",

@@ -99,7 +99,9 @@ class SchemaConfig(_Strict):
             if name not in self.columns:
                 raise ValueError(f"{field}: {name!r} is not one of the declared columns")
         if self.task == "regression" and self.columns[self.target] not in ("int", "float"):
-            raise ValueError(f"target: a regression target must be int or float, not {self.columns[self.target]}")
+            raise ValueError(
+                f"target: a regression target must be int or float, not {self.columns[self.target]}"
+            )
         return self
 
 
@@ -151,6 +153,13 @@ class GateConfig(_Strict):
         return METRICS[self.metric][1]
 
 
+class ColumnDriftConfig(_Strict):
+    """The test of one drift column, overriding Evidently's default choice."""
+
+    method: str | None = Field(default=None, description="Evidently stattest, e.g. wasserstein, psi.")
+    threshold: float | None = None
+
+
 class DriftConfig(_Strict):
     """Drift monitoring of each validated batch against the champion's training data."""
 
@@ -160,6 +169,7 @@ class DriftConfig(_Strict):
     max_reference_rows: Annotated[int, Field(ge=100)] = 20_000
     method: str | None = Field(default=None, description="Evidently stattest for every column, e.g. psi.")
     method_threshold: float | None = None
+    per_column: dict[str, ColumnDriftConfig] = Field(default_factory=dict)
 
 
 class ValidationConfig(_Strict):
@@ -246,6 +256,11 @@ class PipelineConfig(_Strict):
         for c in self.drift.columns or []:
             if c not in cols:
                 raise ValueError(f"drift.columns: {c!r} is not a column of schema.columns")
+        for c in self.drift.per_column:
+            if c not in self.drift_columns:
+                raise ValueError(
+                    f"drift.per_column: {c!r} is not one of the drift columns {self.drift_columns}"
+                )
         return self
 
     # Derived names, kept in one place so that every stage agrees on them.

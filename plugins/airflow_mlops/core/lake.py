@@ -20,7 +20,9 @@ from fsspec.implementations.local import LocalFileSystem
 from airflow_mlops.core.errors import DataNotFoundError
 
 
-def filesystem(uri: str, fs: fsspec.AbstractFileSystem | None = None) -> tuple[fsspec.AbstractFileSystem, str]:
+def filesystem(
+    uri: str, fs: fsspec.AbstractFileSystem | None = None
+) -> tuple[fsspec.AbstractFileSystem, str]:
     """The filesystem and protocol-less path of ``uri`` (``fs`` wins when given, e.g. from Airflow)."""
     if fs is not None:
         return fs, fs._strip_protocol(uri)

@@ -47,7 +47,11 @@ class PromotionDecision:
 
     def tags(self) -> dict[str, str]:
         d = self.to_dict()
-        return {f"{PREFIX}{k}": "" if d[k] is None else str(d[k]) for k in d if k not in ("pipeline", "model_name")}
+        return {
+            f"{PREFIX}{k}": "" if d[k] is None else str(d[k])
+            for k in d
+            if k not in ("pipeline", "model_name")
+        }
 
 
 def gate(
@@ -61,11 +65,16 @@ def gate(
     meets = candidate >= g.minimum if g.higher_is_better else candidate <= g.minimum
     if not meets:
         bound = "minimum" if g.higher_is_better else "maximum"
-        return False, f"{g.metric} {candidate:.4f} misses the absolute {bound} {g.minimum} ({better} is better)"
+        return (
+            False,
+            f"{g.metric} {candidate:.4f} misses the absolute {bound} {g.minimum} ({better} is better)",
+        )
     if champion is None:
         return True, f"first model: {g.metric} {candidate:.4f} meets the absolute minimum {g.minimum}"
     gain = (candidate - champion) if g.higher_is_better else (champion - candidate)
-    vs = f"{g.metric} {candidate:.4f} vs champion v{champion_version} {champion:.4f} on the same held-out data"
+    vs = (
+        f"{g.metric} {candidate:.4f} vs champion v{champion_version} {champion:.4f} on the same held-out data"
+    )
     if gain < 0:
         return False, f"{vs}: worse by {-gain:.4f}"
     if gain < g.min_improvement:
@@ -104,7 +113,9 @@ def _load(name: str, version: str) -> Any:
     return mlflow.sklearn.load_model(f"models:/{name}/{version}")
 
 
-def promote(cfg: PipelineConfig, lake: Lake, client: MlflowClient, candidate_version: str) -> PromotionDecision:
+def promote(
+    cfg: PipelineConfig, lake: Lake, client: MlflowClient, candidate_version: str
+) -> PromotionDecision:
     """Judge ``candidate_version`` against the champion and move the alias if it passes."""
     from airflow_mlops.core.snapshot import read_parquet
 
@@ -116,7 +127,9 @@ def promote(cfg: PipelineConfig, lake: Lake, client: MlflowClient, candidate_ver
         return done
     holdout_uri = cand_tags.get("data.holdout_uri")
     if not holdout_uri:
-        raise DataNotFoundError(f"{name} v{candidate_version}: no data.holdout_uri tag; was it trained by airflow-mlops?")
+        raise DataNotFoundError(
+            f"{name} v{candidate_version}: no data.holdout_uri tag; was it trained by airflow-mlops?"
+        )
     holdout = read_parquet(lake, holdout_uri)
     metric = cfg.gate.metric
 

@@ -45,7 +45,8 @@ def get_settings() -> Settings:
         lake_conn_id=os.environ.get("AIRFLOW_MLOPS_LAKE_CONN_ID") or None,
         pipelines_dir=_env_path("AIRFLOW_MLOPS_PIPELINES_DIR", include / "pipelines"),
         expectations_dir=_env_path("AIRFLOW_MLOPS_EXPECTATIONS_DIR", include / "expectations"),
-        mlflow_tracking_uri=os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{home / 'mlflow' / 'mlflow.db'}",
+        mlflow_tracking_uri=os.environ.get("MLFLOW_TRACKING_URI")
+        or f"sqlite:///{home / 'mlflow' / 'mlflow.db'}",
         mlflow_artifact_root=os.environ.get("AIRFLOW_MLOPS_MLFLOW_ARTIFACT_ROOT")
         or (home / "mlflow" / "artifacts").as_uri(),
     )

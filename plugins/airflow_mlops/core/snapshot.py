@@ -75,7 +75,9 @@ def coerce_column(s: pd.Series, kind: str, column: str, where: str) -> pd.Series
         out = pd.to_numeric(s, errors="coerce")
         bad = _bad_examples(s, out)
         if bad:
-            raise DataContractError(f"{where}: column {column!r} ({kind}) has non-numeric values {', '.join(bad)}")
+            raise DataContractError(
+                f"{where}: column {column!r} ({kind}) has non-numeric values {', '.join(bad)}"
+            )
         if kind == "int":
             frac = out.notna() & (out % 1 != 0)
             if frac.any():
@@ -89,8 +91,18 @@ def coerce_column(s: pd.Series, kind: str, column: str, where: str) -> pd.Series
     if kind == "bool":
         if pd.api.types.is_bool_dtype(s):
             return s.astype("boolean")
-        mapping = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False,
-                   "t": True, "f": False, "1.0": True, "0.0": False}  # fmt: skip
+        mapping = {
+            "true": True,
+            "false": False,
+            "1": True,
+            "0": False,
+            "yes": True,
+            "no": False,
+            "t": True,
+            "f": False,
+            "1.0": True,
+            "0.0": False,
+        }
         out = s.astype("string").str.strip().str.lower().map(mapping)
         bad = _bad_examples(s, out)
         if bad:
@@ -100,7 +112,9 @@ def coerce_column(s: pd.Series, kind: str, column: str, where: str) -> pd.Series
         out = pd.to_datetime(s, errors="coerce", utc=True)
         bad = _bad_examples(s, out)
         if bad:
-            raise DataContractError(f"{where}: column {column!r} ({kind}) has unparseable values {', '.join(bad)}")
+            raise DataContractError(
+                f"{where}: column {column!r} ({kind}) has unparseable values {', '.join(bad)}"
+            )
         return out.dt.normalize() if kind == "date" else out
     raise DataContractError(f"{where}: column {column!r} has unknown type {kind!r}")  # pragma: no cover
 
@@ -220,7 +234,9 @@ def manifest(lake: Lake, pipeline: str, ds: str) -> dict[str, Any] | None:
 def snapshot_uri(lake: Lake, pipeline: str, ds: str) -> str:
     m = manifest(lake, pipeline, ds)
     if m is None:
-        raise DataNotFoundError(f"{lake.partition(pipeline, ds)}: interval {ds} of {pipeline} was never ingested")
+        raise DataNotFoundError(
+            f"{lake.partition(pipeline, ds)}: interval {ds} of {pipeline} was never ingested"
+        )
     return f"{lake.partition(pipeline, ds)}/{m['data']}"
 
 

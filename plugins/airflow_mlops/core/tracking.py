@@ -103,7 +103,15 @@ def library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for dist in ("scikit-learn", "pandas", "numpy", "mlflow", "great-expectations", "evidently", "apache-airflow"):
+    for dist in (
+        "scikit-learn",
+        "pandas",
+        "numpy",
+        "mlflow",
+        "great-expectations",
+        "evidently",
+        "apache-airflow",
+    ):
         try:
             out[dist] = version(dist)
         except PackageNotFoundError:

@@ -216,10 +216,13 @@ def train(
     # its predictions) live in the lake beside each other, keyed by the Airflow run.
     mdir = lake.model_dir(cfg.name, run_dir_name(run_key))
     holdout_uri = lake.write_bytes(f"{mdir}/holdout.parquet", to_parquet_bytes(test_df))
-    ref = train_df[list(dict.fromkeys([*cfg.drift_columns, cfg.data_schema.target]))].copy()
-    ref[PREDICTION] = tr_pred
-    if tr_proba is not None:
-        ref[PROBABILITY] = tr_proba
+    # The drift reference is the whole window the model learned from and was judged on, with the
+    # model's own predictions, so that day-of-week patterns inside the window are not "drift".
+    ref = df[list(dict.fromkeys([*cfg.drift_columns, cfg.data_schema.target]))].copy()
+    ref_pred, ref_proba = predict(cfg, model, features_frame(cfg, df))
+    ref[PREDICTION] = ref_pred
+    if ref_proba is not None:
+        ref[PROBABILITY] = ref_proba
     if len(ref) > cfg.drift.max_reference_rows:
         ref = ref.sample(cfg.drift.max_reference_rows, random_state=cfg.split.seed).sort_index()
     reference_uri = lake.write_bytes(f"{mdir}/reference.parquet", to_parquet_bytes(ref))

@@ -31,4 +31,5 @@ def get_lake() -> Lake:
 
 
 def source_filesystem(uri: str, conn_id: str | None) -> fsspec.AbstractFileSystem | None:
-    return filesystem_for(uri, conn_id)
+    """Raw files use ``source.conn_id``, else the lake's connection (raw data often sits beside the lake)."""
+    return filesystem_for(uri, conn_id or get_settings().lake_conn_id)

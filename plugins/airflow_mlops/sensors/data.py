@@ -37,8 +37,10 @@ class DataAvailableSensor(PipelineMixin, BaseSensorOperator):
         self.deferrable = deferrable
 
     def _uri(self) -> tuple[str, str | None]:
+        from airflow_mlops.core.settings import get_settings
+
         cfg = self.config()
-        return cfg.source.for_interval(self.ds), cfg.source.conn_id
+        return cfg.source.for_interval(self.ds), cfg.source.conn_id or get_settings().lake_conn_id
 
     def poke(self, context: Context) -> bool:
         uri, conn_id = self._uri()

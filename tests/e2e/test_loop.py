@@ -1,0 +1,278 @@
+"""The loop end to end with Airflow: dag.test() for each DAG, then the real scheduler for the
+drift-triggered retrain, on a small slice of real flights (half of each day's flights).
+
+One module, run in order: each step builds on the state the previous one left.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from airflow_mlops.datasets import daterange, write_flights
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+JAN = daterange("2013-01-02", 6)
+JUL = "2013-07-10"
+STATE: dict = {}
+
+
+def interval(ds: str) -> datetime:
+    """The logical date of the manual run whose data interval starts on ``ds`` (cron "0 6 * * *")."""
+    return datetime.fromisoformat(ds).replace(hour=6, tzinfo=UTC) + timedelta(days=1)
+
+
+def tis(dr) -> dict[str, str]:
+    return {
+        f"{t.task_id}{'' if t.map_index < 0 else f'[{t.map_index}]'}": str(t.state)
+        for t in dr.get_task_instances()
+    }
+
+
+def asset_events(name: str) -> list[dict]:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as s:
+        q = (
+            select(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.name == name)
+        )
+        return [dict(e.extra or {}) for e in s.scalars(q)]
+
+
+def set_paused(dag_ids: list[str], paused: bool) -> None:
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import update
+
+    with create_session() as s:
+        s.execute(update(DagModel).where(DagModel.dag_id.in_(dag_ids)).values(is_paused=paused))
+
+
+@pytest.fixture(scope="module")
+def world(airflow_db, tmp_path_factory: pytest.TempPathFactory):
+    home = tmp_path_factory.mktemp("e2e")
+    pipelines = home / "pipelines"
+    pipelines.mkdir()
+    for src in (ROOT / "include" / "pipelines").glob("*.yaml"):
+        d = yaml.safe_load(src.read_text())
+        d["source"].update(timeout_minutes=0.1, poke_interval_seconds=1)
+        d["tasks"] = {"retries": 1, "retry_delay_seconds": 0, "timeout_minutes": 10}
+        d["split"]["min_training_rows"] = 200
+        (pipelines / src.name).write_text(yaml.safe_dump(d, sort_keys=False))
+    with pytest.MonkeyPatch.context() as mp:
+        for var in ("AIRFLOW_MLOPS_LAKE_ROOT", "AIRFLOW_MLOPS_RAW_ROOT", "MLFLOW_TRACKING_URI"):
+            mp.delenv(var, raising=False)
+        mp.setenv("AIRFLOW_MLOPS_HOME", str(home))
+        mp.setenv("AIRFLOW_MLOPS_PIPELINES_DIR", str(pipelines))
+        write_flights((home / "raw").as_uri(), [*JAN, JUL], sample=0.5)
+        from airflow_mlops.dag_factory import build_dags
+
+        yield {"home": home, "pipelines": pipelines, "dags": build_dags(pipelines)}
+
+
+def test_ingest_validates_and_emits_assets(world) -> None:
+    ingest = world["dags"]["flights_delay__ingest"]
+    for ds in JAN[:5]:
+        dr = ingest.test(logical_date=interval(ds))
+        assert dr.state == "success", tis(dr)
+    validated = asset_events("flights_delay.validated")
+    assert sorted(e["ds"] for e in validated) == JAN[:5]
+    snaps = asset_events("flights_delay.snapshot")
+    assert all(len(e["content_hash"]) == 64 and e["rows"] > 250 for e in snaps)
+    lake = world["home"] / "lake" / "flights_delay" / "batches"
+    assert (lake / f"ds={JAN[0]}" / "validation" / "docs" / "index.html").exists()
+
+
+def test_missing_day_times_out_naming_the_path(world, capfd) -> None:
+    dr = world["dags"]["flights_delay__ingest"].test(logical_date=interval("2013-01-20"))
+    assert dr.state == "failed"
+    states = tis(dr)
+    assert states["wait_for_data"] == "failed" and states["ingest"] == "upstream_failed"
+    out = capfd.readouterr()
+    assert (
+        "raw/flights/2013-01-20.csv: raw data for flights_delay interval 2013-01-20 did not arrive"
+        in out.out + out.err
+    )
+    assert not (world["home"] / "lake" / "flights_delay" / "batches" / "ds=2013-01-20").exists()
+
+
+def test_failing_batch_is_quarantined_and_kept(world) -> None:
+    import pandas as pd
+
+    ds = JAN[5]
+    raw = world["home"] / "raw" / "flights" / f"{ds}.csv"
+    df = pd.read_csv(raw, dtype=str)
+    df.loc[:20, "origin"] = "XXX"
+    df.to_csv(raw, index=False)
+    before = raw.read_bytes()
+    dr = world["dags"]["flights_delay__ingest"].test(logical_date=interval(ds))
+    assert dr.state == "success", "quarantine lets the run go on"
+    ti = next(t for t in dr.get_task_instances() if t.task_id == "validate")
+    summary = json.loads(
+        (
+            world["home"] / "lake" / "flights_delay" / "batches" / f"ds={ds}" / "validation" / "summary.json"
+        ).read_text()
+    )
+    assert summary["status"] == "quarantined" and ti.state == "success"
+    assert any(f["column"] == "origin" for f in summary["failed"])
+    assert ds not in [e["ds"] for e in asset_events("flights_delay.validated")], "no validated event"
+    assert raw.read_bytes() == before
+    assert list(
+        (raw.parent.parent.parent / "lake" / "flights_delay" / "batches" / f"ds={ds}").glob("data-*.parquet")
+    )
+
+
+def test_failing_batch_fails_when_configured_to(world, capfd) -> None:
+    from airflow_mlops.datasets import write_diabetes
+
+    home = world["home"]
+    write_diabetes((home / "raw").as_uri(), "2024-01-01")
+    import pandas as pd
+
+    path = home / "raw" / "diabetes" / "2024-01-02.parquet"
+    df = pd.read_parquet(path)
+    df.loc[:3, "age"] = 150.0
+    df.to_parquet(path, index=False)
+    dr = world["dags"]["diabetes_progression__ingest"].test(logical_date=datetime(2024, 1, 3, tzinfo=UTC))
+    assert dr.state == "failed"
+    assert tis(dr)["validate"] == "failed"
+    out = capfd.readouterr()
+    assert "expect_column_values_to_be_between on column 'age'" in out.out + out.err
+    summary = json.loads(
+        (
+            home
+            / "lake"
+            / "diabetes_progression"
+            / "batches"
+            / "ds=2024-01-02"
+            / "validation"
+            / "summary.json"
+        ).read_text()
+    )
+    assert summary["status"] == "failed"
+
+
+def test_invalid_params_are_refused(world) -> None:
+    from airflow.exceptions import ParamValidationError
+
+    train = world["dags"]["flights_delay__train"]
+    with pytest.raises(ParamValidationError, match="training_window_days"):
+        train.test(run_conf={"training_window_days": 0})
+    with pytest.raises(ParamValidationError, match="force"):
+        train.test(run_conf={"force": "yes"})
+
+
+def test_train_promotes_the_first_model(world) -> None:
+    dr = world["dags"]["flights_delay__train"].test(
+        run_conf={"reason": "e2e: first model", "training_window_days": 10}
+    )
+    assert dr.state == "success", tis(dr)
+    from airflow_mlops.core import tracking
+
+    client = tracking.configure()
+    champ = tracking.champion(client, "flights_delay")
+    assert champ is not None and str(champ.version) == "1"
+    assert tracking.tags_of(champ)["promotion.promoted"] == "True"
+    assert tracking.tags_of(champ)["airflow.dag_id"] == "flights_delay__train"
+    assert asset_events("flights_delay.champion")[0]["version"] == "1"
+    STATE["client"] = client
+
+
+def test_monitor_scores_and_summer_drift_fires_the_drift_asset(world) -> None:
+    set_paused(
+        ["flights_delay__train"], False
+    )  # the scheduler queues asset-triggered runs only for active DAGs
+    dr = world["dags"]["flights_delay__ingest"].test(logical_date=interval(JUL))
+    assert dr.state == "success", tis(dr)
+    dr = world["dags"]["flights_delay__monitor"].test(run_conf={"ds": [JAN[2], JUL]})
+    assert dr.state == "success", tis(dr)
+    batches = world["home"] / "lake" / "flights_delay" / "batches"
+    jan = json.loads((batches / f"ds={JAN[2]}" / "drift" / "summary.json").read_text())
+    jul = json.loads((batches / f"ds={JUL}" / "drift" / "summary.json").read_text())
+    assert (batches / f"ds={JUL}" / "predictions" / "predictions.parquet").exists()
+    assert jul["drift_detected"] and "dep_delay" in jul["drifted_columns"]
+    assert not jan["drift_detected"], "a January weekday inside the training window is not drift"
+    drift = asset_events("flights_delay.drift")
+    assert [e["ds"] for e in drift] == [JUL]
+
+    from airflow.models.asset import AssetDagRunQueue
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as s:
+        queued = s.scalars(select(AssetDagRunQueue.target_dag_id)).all()
+    assert "flights_delay__train" in queued, "the drift event queued a run of the train DAG"
+
+
+def test_scheduler_runs_the_drift_triggered_retrain_and_the_gate_decides(world, airflow_db) -> None:
+    """The real scheduler, dag-processor and api-server pick up the queued asset-triggered run."""
+    from airflow_mlops.local import Api, Stack
+    from tests.conftest import API_PORT
+
+    env = {
+        **airflow_db,
+        "AIRFLOW_MLOPS_HOME": str(world["home"]),
+        "AIRFLOW_MLOPS_PIPELINES_DIR": str(world["pipelines"]),
+    }
+    stack = Stack(world["home"] / "stack", env)
+    try:
+        for name in ("api-server", "scheduler", "dag-processor"):
+            stack.start(name, ["airflow", name] + (["--port", str(API_PORT)] if name == "api-server" else []))
+        api = Api(f"http://localhost:{API_PORT}")
+        deadline = time.time() + 400
+        runs: list = []
+        while time.time() < deadline:
+            stack.check()
+            try:
+                runs = [r for r in api.runs("flights_delay__train") if r["run_type"] == "asset_triggered"]
+            except Exception:
+                runs = []
+            if runs and runs[0]["state"] in ("success", "failed"):
+                break
+            time.sleep(3)
+        assert runs and runs[0]["state"] == "success", (runs, _tail(world["home"] / "stack" / "logs"))
+    finally:
+        stack.stop()
+    from airflow_mlops.core import tracking
+    from airflow_mlops.core.promotion import history
+
+    client = tracking.configure()
+    v2 = client.get_model_version("flights_delay", "2")
+    tags = tracking.tags_of(v2)
+    assert tags["train.reason"].startswith(f"drift on {JUL}")
+    assert tags["promotion.reason"] and tags["promotion.champion_version"] == "1"
+    from airflow_mlops.core.config import load_pipeline
+
+    decision = history(load_pipeline(world["pipelines"] / "flights_delay.yaml"), client)[0]
+    assert decision.candidate_version == "2"
+    assert decision.promoted == (decision.candidate_score >= decision.champion_score)
+
+
+def _tail(logs: Path) -> str:
+    return "\n".join(f"--- {p.name}\n" + p.read_text()[-3000:] for p in sorted(logs.glob("*.log")))
+
+
+def test_status_cli_reports_the_loop(world) -> None:
+    out = subprocess.run(
+        [str(Path(sys.executable).parent / "airflow-mlops"), "status", "flights_delay", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**__import__("os").environ},
+    )
+    st = json.loads(out.stdout)[0]
+    assert st["champion"]["version"] in ("1", "2")
+    assert st["last_ingest"]["ds"] == JUL and st["drift"]["ds"] == JUL and st["drift"]["drift_detected"]
+    assert st["last_decision"]["candidate_version"] == "2" and st["last_decision"]["reason"]
