@@ -85,7 +85,7 @@ def test_name_must_match_file(tmp_path: Path) -> None:
 def test_unset_env_var_without_default_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NO_SUCH_VAR_X", raising=False)
     text = FLIGHTS.read_text().replace("${AIRFLOW_MLOPS_RAW_ROOT}", "${NO_SUCH_VAR_X}")
-    with pytest.raises(ConfigError, match="x.yaml: environment variable NO_SUCH_VAR_X is not set"):
+    with pytest.raises(ConfigError, match=r"x\.yaml: environment variable NO_SUCH_VAR_X is not set"):
         parse_pipeline(text, "x.yaml")
 
 
