@@ -24,10 +24,10 @@ demo: install
 	$(BIN)/python -m airflow_mlops.demo
 
 up: install
-	bash scripts/up.sh
+	$(BIN)/python -m airflow_mlops.demo up
 
-down:
-	bash scripts/down.sh
+down: install
+	$(BIN)/python -m airflow_mlops.demo down
 
 lint: install
 	$(BIN)/ruff check .
@@ -44,7 +44,7 @@ integration: install
 	$(BIN)/pytest -m "integration" -q
 
 test: lint
-	$(BIN)/pytest -q -ra
+	$(BIN)/pytest -q -ra -p no:cacheprovider
 
 bench: install
 	$(BIN)/python -m benchmarks.run

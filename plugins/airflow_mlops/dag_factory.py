@@ -19,6 +19,7 @@ from airflow.sdk import (
     Param,
     task,
 )
+from airflow.sdk.exceptions import AirflowSkipException
 
 from airflow_mlops.core.config import PipelineConfig, load_pipelines
 from airflow_mlops.core.errors import ConfigError
@@ -125,6 +126,13 @@ def monitor_dag(cfg: PipelineConfig) -> DAG:
             found |= set((params or {}).get("ds") or [])
             if not found:
                 raise ValueError("no interval to score: trigger with conf {'ds': ['YYYY-MM-DD']}")
+            from airflow_mlops.core import tracking
+            from airflow_mlops.hooks.mlflow import MlflowHook
+
+            if tracking.champion(MlflowHook().get_client(), cfg.registered_model_name) is None:
+                raise AirflowSkipException(
+                    f"{cfg.registered_model_name} has no champion yet: {sorted(found)} not scored"
+                )
             return sorted(found)
 
         days = batches()

@@ -30,6 +30,7 @@ from airflow_mlops.local import (
     migrate,
     start_airflow,
     start_mlflow,
+    stop_recorded,
 )
 
 PIPELINE = "flights_delay"
@@ -191,11 +192,16 @@ def main(argv: list[str] | None = None) -> int:
     import os
 
     ap = argparse.ArgumentParser(prog="python -m airflow_mlops.demo", description=__doc__.split("\n")[0])
-    ap.add_argument("command", nargs="?", default="run", choices=["run", "up"])
+    ap.add_argument("command", nargs="?", default="run", choices=["run", "up", "down"])
     default_home = Path(os.environ.get("AIRFLOW_MLOPS_HOME") or PROJECT_ROOT / ".state")
     ap.add_argument("--home", type=Path, default=default_home)
     a = ap.parse_args(argv)
-    return run(a.home.resolve()) if a.command == "run" else up(a.home.resolve())
+    home = a.home.resolve()
+    if a.command == "down":
+        stopped = stop_recorded(home)
+        say(f"stopped {', '.join(stopped)}" if stopped else "nothing was running")
+        return 0
+    return run(home) if a.command == "run" else up(home)
 
 
 if __name__ == "__main__":

@@ -80,6 +80,7 @@ class Stack:
         self.procs[name] = subprocess.Popen(
             args, env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT, start_new_session=True
         )
+        (self.home / "pids.json").write_text(json.dumps({n: p.pid for n, p in self.procs.items()}))
 
     def check(self) -> None:
         for name, p in self.procs.items():
@@ -101,16 +102,52 @@ class Stack:
                 os.killpg(p.pid, signal.SIGKILL)
 
 
+def stop_recorded(home: Path) -> list[str]:
+    """Stop the process groups a previous ``make up`` recorded (for ``make down``)."""
+    pids = home / "pids.json"
+    stopped = []
+    if pids.exists():
+        for name, pid in json.loads(pids.read_text()).items():
+            try:
+                os.killpg(pid, signal.SIGTERM)
+                stopped.append(name)
+            except ProcessLookupError:
+                pass
+        pids.unlink()
+    return stopped
+
+
 def migrate(env: dict[str, str]) -> None:
     subprocess.run(["airflow", "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
 
 
+def port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    """A SIGTERM (e.g. a CI timeout) unwinds like Ctrl-C, so ``finally: stack.stop()`` runs."""
+    raise SystemExit(128 + signum)
+
+
 def start_airflow(stack: Stack) -> None:
+    if not port_free(API_PORT):
+        raise RuntimeError(
+            f"port {API_PORT} is in use (another Airflow still running?); stop it or set AIRFLOW_MLOPS_API_PORT"
+        )
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     for name in ("api-server", "scheduler", "dag-processor", "triggerer"):
         stack.start(name, ["airflow", name])
 
 
 def start_mlflow(stack: Stack) -> None:
+    if not port_free(MLFLOW_PORT):
+        raise RuntimeError(
+            f"port {MLFLOW_PORT} is in use; stop what runs there or set AIRFLOW_MLOPS_MLFLOW_PORT"
+        )
     mlflow_dir = stack.home / "mlflow"
     stack.start(
         "mlflow",

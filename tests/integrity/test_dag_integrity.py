@@ -34,11 +34,14 @@ def test_every_dag_is_tagged_and_every_task_retries(dagbag) -> None:
             assert t.execution_timeout is not None, f"{dag_id}.{t.task_id} has no timeout"
 
 
-def test_train_dags_run_one_at_a_time_and_have_params(dagbag) -> None:
+def test_train_dags_run_one_at_a_time_and_params_match_the_api_guard(dagbag) -> None:
+    from airflow_mlops.params import PARAMS
+
     for dag_id, dag in dagbag.dags.items():
-        if dag_id.endswith("__train"):
+        kind = dag_id.rpartition("__")[2]
+        assert set(dag.params) == set(PARAMS[kind]), f"{dag_id}: Params and airflow_mlops.params disagree"
+        if kind == "train":
             assert dag.max_active_runs == 1
-            assert set(dag.params) == {"reason", "training_window_days", "end_date", "force"}
 
 
 @pytest.mark.parametrize("path", PARSED)

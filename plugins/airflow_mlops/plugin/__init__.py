@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
+from airflow_mlops.plugin.conf_guard import StrictConfMiddleware
+
 
 def mlops_lake_root() -> str:
     """Macro ``{{ macros.airflow_mlops.mlops_lake_root() }}``: where the lake is."""
@@ -15,3 +17,6 @@ def mlops_lake_root() -> str:
 class MlopsPlugin(AirflowPlugin):
     name = "airflow_mlops"
     macros = [mlops_lake_root]
+    fastapi_root_middlewares = [
+        {"middleware": StrictConfMiddleware, "name": "airflow-mlops: refuse unknown Params in conf"}
+    ]
