@@ -15,11 +15,8 @@ pytestmark = pytest.mark.unit
 
 def call(path: str, body: dict, method: str = "POST", chunks: int = 1) -> tuple[int, dict, bytes | None]:
     raw = json.dumps(body).encode()
-    parts = (
-        [raw[i::chunks] for i in range(chunks)]
-        if chunks == 1
-        else [raw[: len(raw) // 2], raw[len(raw) // 2 :]]
-    )
+    half = len(raw) // 2
+    parts = [raw] if chunks == 1 else [raw[:half], raw[half:]]
     seen: dict = {}
     sent: list = []
 
