@@ -173,25 +173,33 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def check(files: list[str]) -> int:
-    """Exit 0 if every file is a valid pipeline, else print each problem and exit 1."""
+    """Exit 0 if every file is a valid pipeline with a loadable GX suite, else print each problem."""
     from pathlib import Path
 
-    from airflow_mlops.core.config import load_pipeline, load_pipelines
+    from airflow_mlops.core.config import PipelineConfig, load_pipeline, load_pipelines
     from airflow_mlops.core.settings import get_settings
+    from airflow_mlops.core.validation import load_suite
 
+    s = get_settings()
+    errors: list[str] = []
+    good: list[PipelineConfig] = []
     if files:
-        errors = []
         for f in files:
             try:
-                load_pipeline(Path(f))
+                good.append(load_pipeline(Path(f)))
             except MlopsError as err:
                 errors.append(str(err))
     else:
-        _good, bad = load_pipelines(get_settings().pipelines_dir)
+        good, bad = load_pipelines(s.pipelines_dir)
         errors = [str(e) for e in bad]
+    for cfg in good:
+        try:
+            load_suite(s.expectations_dir / cfg.validation.suite)
+        except MlopsError as err:
+            errors.append(f"{cfg.name}: validation.suite: {err}")
     for e in errors:
         print(e, file=sys.stderr)
-    print("ok" if not errors else f"{len(errors)} invalid file(s)")
+    print(f"ok: {', '.join(c.name for c in good)}" if not errors else f"{len(errors)} problem(s)")
     return 1 if errors else 0
 
 

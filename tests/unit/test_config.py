@@ -109,3 +109,19 @@ def test_config_hash_changes_with_config() -> None:
     b = parse_pipeline(FLIGHTS.read_text().replace("max_iter: 150", "max_iter: 151"), "b")
     assert a.config_hash == parse_pipeline(FLIGHTS.read_text(), "c").config_hash
     assert a.config_hash != b.config_hash
+
+
+def test_derived_column_must_be_declared(tmp_path: Path) -> None:
+    d = flights()
+    d["schema"]["derive"]["very_late"] = "arr_delay > 60"
+    assert "schema: derive: 'very_late' must also be declared in columns" in bad(d, tmp_path)
+
+
+def test_env_vars_expand_in_values_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAW_X", "s3://bucket/raw")
+    monkeypatch.delenv("NOT_SET_X", raising=False)
+    text = "# a comment may mention ${NOT_SET_X}\n" + FLIGHTS.read_text().replace(
+        "${AIRFLOW_MLOPS_RAW_ROOT}", "${RAW_X}"
+    )
+    cfg = parse_pipeline(text, "x.yaml")
+    assert cfg.source.for_interval("2013-01-01") == "s3://bucket/raw/flights/2013-01-01.csv"

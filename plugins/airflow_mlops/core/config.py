@@ -94,6 +94,9 @@ class SchemaConfig(_Strict):
     def _columns_exist(self) -> SchemaConfig:
         if not self.columns:
             raise ValueError("columns: at least one column is needed")
+        for col in self.derive:
+            if col not in self.columns:
+                raise ValueError(f"derive: {col!r} must also be declared in columns, with its type")
         for field in ("target", "time_column"):
             name = getattr(self, field)
             if name not in self.columns:
@@ -135,7 +138,7 @@ class ModelConfig(_Strict):
 class SplitConfig(_Strict):
     """How training data is chosen and split: by time, the newest part held out."""
 
-    training_window_days: Annotated[int, Field(ge=1, le=3660)] = 14
+    training_window_days: Annotated[int, Field(ge=1, le=365)] = 14
     test_fraction: Annotated[float, Field(gt=0, lt=0.9)] = 0.2
     min_training_rows: Annotated[int, Field(ge=10)] = 100
     seed: int = 42
@@ -315,6 +318,17 @@ def expand_env(text: str, source: str, defaults: dict[str, str] | None = None) -
     return _ENV.sub(sub, text)
 
 
+def _expand_values(value: Any, source: str, defaults: dict[str, str]) -> Any:
+    """Expand environment variables in string values only (not in comments or keys)."""
+    if isinstance(value, str):
+        return expand_env(value, source, defaults)
+    if isinstance(value, dict):
+        return {k: _expand_values(v, source, defaults) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_values(v, source, defaults) for v in value]
+    return value
+
+
 def _loc(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
@@ -328,9 +342,10 @@ def parse_pipeline(text: str, source: str) -> PipelineConfig:
 
     defaults = {"AIRFLOW_MLOPS_RAW_ROOT": get_settings().raw_root}
     try:
-        data = yaml.safe_load(expand_env(text, source, defaults))
+        data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise ConfigError(f"{source}: not valid YAML: {e}") from e
+    data = _expand_values(data, source, defaults)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping of fields at the top level")
     try:
@@ -362,7 +377,7 @@ def load_pipelines(directory: str | Path) -> tuple[list[PipelineConfig], list[Co
     """Every pipeline of a directory, and the errors of those that failed (one bad file spoils no other)."""
     good: list[PipelineConfig] = []
     bad: list[ConfigError] = []
-    for path in sorted(Path(directory).glob("*.y*ml")):
+    for path in sorted(Path(directory).glob("*.yaml")):
         try:
             good.append(load_pipeline(path))
         except ConfigError as e:

@@ -1,0 +1,42 @@
+"""The airflow-mlops command: check and status, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from airflow_mlops.cli import main
+
+pytestmark = pytest.mark.unit
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_check_passes_on_the_shipped_pipelines(home: Path, capsys) -> None:
+    assert main(["check"]) == 0
+    assert "ok: diabetes_progression, flights_delay" in capsys.readouterr().out
+
+
+def test_check_names_every_problem(home: Path, tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "x.yaml"
+    bad.write_text("name: x\nsource: {uri: 'file:///raw/{ds}.csv', colour: red}\n")
+    assert main(["check", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert f"{bad}: source.colour: unknown field" in err and f"{bad}: gate: Field required" in err
+
+
+def test_check_loads_the_suite(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.setenv("AIRFLOW_MLOPS_EXPECTATIONS_DIR", str(tmp_path))
+    (tmp_path / "flights_delay.json").write_text("{not json")
+    assert main(["check", str(ROOT / "include" / "pipelines" / "flights_delay.yaml")]) == 1
+    assert "flights_delay: validation.suite:" in capsys.readouterr().err
+
+
+def test_status_before_anything_ran(home: Path, capsys) -> None:
+    assert main(["status", "--json"]) == 0
+    rows = {r["pipeline"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["flights_delay"]["champion"] is None and rows["flights_delay"]["batches"] == 0
+    assert main(["status", "flights_delay"]) == 0
+    assert "champion:        none yet" in capsys.readouterr().out
+    assert main(["status", "no_such_pipeline"]) == 2
