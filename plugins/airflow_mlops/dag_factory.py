@@ -116,7 +116,8 @@ def monitor_dag(cfg: PipelineConfig) -> DAG:
 
         @task
         def batches(params: dict[str, Any] | None = None, triggering_asset_events: Any = None) -> list[str]:
-            """The intervals this run scores: from the triggering events, or the ``ds`` Param."""
+            """The intervals this run scores: its triggering events (or the ``ds`` Param) and any
+            validated batch newer than the last scored one."""
             found = {
                 str(ev.extra["ds"])
                 for evs in (triggering_asset_events or {}).values()
@@ -124,6 +125,11 @@ def monitor_dag(cfg: PipelineConfig) -> DAG:
                 if ev.extra and "ds" in ev.extra
             }
             found |= set((params or {}).get("ds") or [])
+            if found:
+                from airflow_mlops.core.scoring import unscored_batches
+                from airflow_mlops.hooks.lake import get_lake
+
+                found |= set(unscored_batches(get_lake(), cfg.name))
             if not found:
                 raise ValueError("no interval to score: trigger with conf {'ds': ['YYYY-MM-DD']}")
             from airflow_mlops.core import tracking

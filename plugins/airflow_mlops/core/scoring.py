@@ -43,6 +43,25 @@ def predictions_uri(lake: Lake, pipeline: str, ds: str) -> str:
     return f"{lake.partition(pipeline, ds)}/predictions/predictions.parquet"
 
 
+def unscored_batches(lake: Lake, pipeline: str) -> list[str]:
+    """Validated intervals newer than the newest scored one (oldest first).
+
+    The monitor DAG adds these to the intervals of its triggering events, so a batch whose event
+    did not start a run (events that arrive while runs are being created can be folded away) is
+    still scored by the next run. Before anything was ever scored this is empty: history is not
+    back-filled by accident.
+    """
+    from airflow_mlops.core.validation import is_validated
+
+    found: list[str] = []
+    for ds in reversed(lake.batches(pipeline)):
+        if lake.exists(predictions_uri(lake, pipeline, ds)):
+            return sorted(found)
+        if is_validated(lake, pipeline, ds):
+            found.append(ds)
+    return []
+
+
 def score_batch(cfg: PipelineConfig, lake: Lake, client: MlflowClient, ds: str) -> ScoreResult:
     """Score interval ``ds`` with ``models:/<name>@champion``."""
     import mlflow

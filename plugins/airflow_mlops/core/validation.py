@@ -336,15 +336,16 @@ def validation_summary(lake: Lake, pipeline: str, ds: str) -> dict[str, Any] | N
     return summary
 
 
+def is_validated(lake: Lake, pipeline: str, ds: str) -> bool:
+    """Whether the latest validation of interval ``ds`` passed for the snapshot committed now."""
+    m = manifest(lake, pipeline, ds)
+    s = validation_summary(lake, pipeline, ds)
+    return bool(m and s and s.get("success") and s.get("snapshot_hash") == m.get("content_hash"))
+
+
 def validated_batches(lake: Lake, pipeline: str) -> list[str]:
     """Intervals (oldest first) whose latest validation passed for the snapshot committed now."""
-    out = []
-    for ds in lake.batches(pipeline):
-        m = manifest(lake, pipeline, ds)
-        s = validation_summary(lake, pipeline, ds)
-        if m and s and s.get("success") and s.get("snapshot_hash") == m.get("content_hash"):
-            out.append(ds)
-    return out
+    return [ds for ds in lake.batches(pipeline) if is_validated(lake, pipeline, ds)]
 
 
 # --- turning GX results into short, readable failures ---------------------------------------------
