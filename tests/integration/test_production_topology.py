@@ -418,7 +418,11 @@ def test_retraining_through_the_rest_api_registers_a_model_with_lineage(topology
     tags = dict(mv.tags)
     assert tags["airflow.dag_id"] == TRAIN
     assert tags["train.reason"] == REASON
-    assert tags["config_hash"] == load_pipeline(topology.pipelines / f"{PIPELINE}.yaml").config_hash
+    with pytest.MonkeyPatch.context() as mp:  # the effective config, as the workers expand it
+        for k in ("AIRFLOW_MLOPS_HOME", "AIRFLOW_MLOPS_RAW_ROOT", "AIRFLOW_MLOPS_LAKE_ROOT"):
+            mp.setenv(k, topology.stack.env[k])
+        expected_hash = load_pipeline(topology.pipelines / f"{PIPELINE}.yaml").config_hash
+    assert tags["config_hash"] == expected_hash
     assert tags["code_version"]
     snapshots = json.loads(tags["data.snapshots"])
     assert sorted(s.split(":")[0] for s in snapshots) == DAYS, snapshots
