@@ -45,6 +45,16 @@ def _default_args(cfg: PipelineConfig) -> dict[str, Any]:
     }
 
 
+def _common(cfg: PipelineConfig, kind: str) -> dict[str, Any]:
+    """DAG arguments every DAG of a pipeline shares."""
+    return {
+        "dag_id": f"{cfg.name}__{kind}",
+        "start_date": _start(cfg),
+        "default_args": _default_args(cfg),
+        "tags": ["airflow-mlops", cfg.name, kind, *cfg.tags],
+    }
+
+
 def _start(cfg: PipelineConfig) -> datetime:
     d = cfg.schedules.start_date
     return datetime(d.year, d.month, d.day, tzinfo=UTC)
@@ -61,15 +71,12 @@ def ingest_dag(cfg: PipelineConfig) -> DAG:
 
     a = assets(cfg)
     with DAG(
-        dag_id=f"{cfg.name}__ingest",
+        **_common(cfg, "ingest"),
         description=f"{cfg.name}: wait for each interval's raw data, snapshot it, validate it",
         schedule=CronDataIntervalTimetable(cfg.schedules.ingest, timezone="UTC"),
-        start_date=_start(cfg),
         end_date=_end(cfg),
         catchup=cfg.schedules.catchup,
         max_active_runs=4,
-        default_args=_default_args(cfg),
-        tags=["airflow-mlops", cfg.name, "ingest", *cfg.tags],
         doc_md=f"**{cfg.name}** ingest. {cfg.description}\n\nRaw data: `{cfg.source.uri}`",
     ) as dag:
         wait = DataAvailableSensor(
@@ -94,14 +101,11 @@ def monitor_dag(cfg: PipelineConfig) -> DAG:
 
     a = assets(cfg)
     with DAG(
-        dag_id=f"{cfg.name}__monitor",
+        **_common(cfg, "monitor"),
         description=f"{cfg.name}: score each validated batch with the champion and report drift",
         schedule=[a["validated"]],
-        start_date=_start(cfg),
         catchup=False,
         max_active_runs=1,
-        default_args=_default_args(cfg),
-        tags=["airflow-mlops", cfg.name, "monitor", *cfg.tags],
         params={
             "ds": Param(
                 [],
@@ -163,14 +167,11 @@ def train_dag(cfg: PipelineConfig) -> DAG:
             timetable=CronTriggerTimetable(cfg.schedules.train, timezone="UTC"), assets=a["drift"]
         )
     with DAG(
-        dag_id=f"{cfg.name}__train",
+        **_common(cfg, "train"),
         description=f"{cfg.name}: train a candidate and promote it only through the gate",
         schedule=schedule,
-        start_date=_start(cfg),
         catchup=False,
         max_active_runs=1,
-        default_args=_default_args(cfg),
-        tags=["airflow-mlops", cfg.name, "train", *cfg.tags],
         params={
             "reason": Param(
                 "scheduled",
