@@ -11,12 +11,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import socket
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -81,7 +83,22 @@ def _ensure_redis() -> None:
     _wait_listening(REDIS_PORT, "Redis")
 
 
-def _pg_admin():  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module", autouse=True)
+def _sigterm_unwinds() -> Iterator[None]:
+    """A SIGTERM (e.g. a CI timeout) stops the session like Ctrl-C, so that every teardown here runs:
+    processes stopped, databases dropped, Redis flushed."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _pg_admin() -> Any:
     import psycopg2
 
     conn = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres")
@@ -139,7 +156,7 @@ def redis_url() -> Iterator[str]:
 class S3:
     endpoint: str
 
-    def client(self):  # type: ignore[no-untyped-def]
+    def client(self) -> Any:
         import boto3
 
         return boto3.client(

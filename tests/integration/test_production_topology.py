@@ -147,6 +147,27 @@ class Topology:
             f"{self.task_logs(dag_id, run_id)}\n{self.service_logs()}"
         )
 
+    def wait_ti_state(self, dag_id: str, run_id: str, task_id: str, states: set[str], timeout: float) -> str:
+        """Until the task instance is in one of ``states`` or has finished; returns its state."""
+        from airflow_client.client import ApiException
+
+        deadline = time.time() + timeout
+        state = "none"
+        while time.time() < deadline:
+            self.check_processes()
+            try:
+                state = _value(self.tis.get_task_instance(dag_id, run_id, task_id).state)
+            except ApiException as e:  # the run has no task instances yet
+                if e.status != 404:
+                    raise
+            if state in states | {"success", "failed", "upstream_failed", "skipped"}:
+                return state
+            time.sleep(2)
+        pytest.fail(
+            f"{dag_id}/{run_id}/{task_id} still {state} after {timeout:.0f} s\n"
+            f"{self.task_logs(dag_id, run_id)}\n{self.service_logs()}"
+        )
+
     def ti_states(self, dag_id: str, run_id: str) -> dict[str, str]:
         res = self.tis.get_task_instances(dag_id, run_id, limit=100)
         return {
@@ -205,7 +226,7 @@ def _celery_import_error() -> str | None:
     return None if p.returncode == 0 else (p.stderr.strip().splitlines() or ["?"])[-1]
 
 
-def _write_raw_files(s3: S3) -> None:
+def _write_raw_files(s3: S3, days: list[str]) -> None:
     """Real flights of 2013 as raw daily CSVs on S3, written through fsspec/s3fs like the product."""
     import fsspec
 
@@ -213,7 +234,7 @@ def _write_raw_files(s3: S3) -> None:
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(fsspec.config.conf, "s3", s3.fsspec_options())
-        write_flights(RAW, DAYS, sample=0.5)
+        write_flights(RAW, days, sample=0.5)
 
 
 @pytest.fixture(scope="module")
@@ -224,7 +245,7 @@ def topology(
 
     home = tmp_path_factory.mktemp("topology")
     pipelines = _pipelines(home / "pipelines")
-    _write_raw_files(s3)
+    _write_raw_files(s3, DAYS[:-1])  # the last day arrives while its sensor waits (test_ingest_...)
 
     api_port, mlflow_port = free_port(), free_port()
     api_base, mlflow_uri = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{mlflow_port}"
@@ -236,11 +257,11 @@ def topology(
         "AWS_DEFAULT_REGION": "us-east-1",
     }
     env = airflow_env(home, api_port=api_port)
-    STATE["celery_import_error"] = celery_error = _celery_import_error()
-    if celery_error:  # see celery_compat/sitecustomize.py and test_the_pinned_celery_runs_...
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(HERE / "celery_compat"), env.get("PYTHONPATH", "")) if p
-        )
+    celery_error = _celery_import_error()
+    assert celery_error is None, (
+        f"Airflow's Celery executor does not import with celery {_version('celery')}: {celery_error}. "
+        "celery 5.7 removed celery.backends.database.retry, which providers-celery imports: keep celery<5.7."
+    )
     for dev_only in (
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE",
@@ -264,7 +285,8 @@ def topology(
             "AIRFLOW__API__PORT": str(api_port),
             "AIRFLOW__API__BASE_URL": api_base,
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api_base}/execution/",
-            # Log servers bind every interface; all processes share this machine's log folder.
+            # No log server runs (--skip-serve-logs: it would bind every interface); all processes
+            # share this machine's log folder. Free ports all the same, in case one starts.
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(
@@ -389,9 +411,19 @@ def test_ingest_runs_through_the_rest_api(topology: Topology) -> None:
         )
         run_ids.append(dr.dag_run_id)
     deadline = time.time() + INGEST_TIMEOUT
+    # The last day's raw file is not there yet: its sensor defers to the triggerer, which must see
+    # the file appear on S3 through the aws_default connection.
+    late = run_ids[-1]
+    state = topology.wait_ti_state(INGEST, late, "wait_for_data", {"deferred"}, deadline - time.time())
+    assert state == "deferred", (
+        f"wait_for_data of {late} is {state}, expected deferred while the raw file is missing\n"
+        f"{topology.task_logs(INGEST, late)}"
+    )
+    _write_raw_files(topology.s3, DAYS[-1:])
     for run_id in run_ids:
         dr = topology.wait_run(INGEST, run_id, max(10.0, deadline - time.time()))
         topology.assert_success(dr)
+    print(f"POST /auth/token answered {STATE.get('token_response')}")
     STATE["ingested"] = True
 
 
@@ -487,24 +519,13 @@ def test_tasks_ran_on_both_celery_workers(topology: Topology) -> None:
         offset += len(page.task_instances)
         if not page.task_instances or offset >= page.total_entries:
             break
+    print(f"task instances by hostname: {hostnames}")
     for w in WORKERS:
         assert any(h.startswith(f"{w}@") for h in hostnames), f"no task instance ran on {w}: {hostnames}"
         log = _tail(topology.home / "logs" / f"worker-{w}.log", 2_000_000)
         assert "execute_workload" in log and "succeeded" in log, (
             f"worker {w}'s log shows no task:\n{log[-3000:]}"
         )
-
-
-def test_the_pinned_celery_runs_the_celery_executor(topology: Topology) -> None:
-    """The pinned stack must import Airflow's Celery executor without the test-only shim."""
-    error = STATE.get("celery_import_error")
-    assert error is None, (
-        "apache-airflow-providers-celery cannot import with the installed celery "
-        f"({_version('celery')}): {error}. The Celery executor (scheduler and workers) fails at startup; "
-        "this module ran with tests/integration/celery_compat/sitecustomize.py. Fix: pin celery<5.7 "
-        "(5.6.3 works) in requirements/constraints.txt and pyproject.toml, or a providers-celery "
-        "release that no longer imports celery.backends.database.retry."
-    )
 
 
 def _version(dist: str) -> str:
@@ -545,6 +566,7 @@ def _cancel(topology: Topology, run_id: str) -> None:
 def test_invalid_params_are_refused(topology: Topology, conf: dict[str, Any], param: str) -> None:
     before = topology.run_count(TRAIN)
     status, body, run_id = _refused(topology, conf)
+    print(f"conf {conf}: HTTP {status}: {body}")
     try:
         assert status == 400, f"conf {conf}: HTTP {status}, a run was created: {run_id}"
         assert param in body, body
@@ -557,6 +579,7 @@ def test_invalid_params_are_refused(topology: Topology, conf: dict[str, Any], pa
 def test_unknown_param_is_refused(topology: Topology) -> None:
     before = topology.run_count(TRAIN)
     status, body, run_id = _refused(topology, {"bogus": 1})
+    print(f"conf {{'bogus': 1}}: HTTP {status}: {body}")
     try:
         assert status == 400, f"conf {{'bogus': 1}}: HTTP {status}, a run was created: {run_id}"
         assert "bogus" in body, body
