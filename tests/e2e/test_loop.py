@@ -276,3 +276,33 @@ def test_status_cli_reports_the_loop(world) -> None:
     assert st["champion"]["version"] in ("1", "2")
     assert st["last_ingest"]["ds"] == JUL and st["drift"]["ds"] == JUL and st["drift"]["drift_detected"]
     assert st["last_decision"]["candidate_version"] == "2" and st["last_decision"]["reason"]
+
+
+def test_the_factory_builds_a_regression_pipeline_too(world) -> None:
+    """The diabetes pipeline (scikit-learn's data, a Ridge regression) through the same DAGs."""
+    dags = world["dags"]
+    for day in range(3, 12):  # 2024-01-03..11 (01-02 was corrupted above; 01-01 is never ingested)
+        dr = dags["diabetes_progression__ingest"].test(logical_date=datetime(2024, 1, day + 1, tzinfo=UTC))
+        assert dr.state == "success", tis(dr)
+    dr = dags["diabetes_progression__train"].test(run_conf={"reason": "e2e: regression"})
+    assert dr.state == "success", tis(dr)
+    from airflow_mlops.core import tracking
+
+    client = tracking.configure()
+    champ = tracking.champion(client, "diabetes_progression")
+    tags = tracking.tags_of(champ)
+    assert champ is not None and float(tags["metric.r2"]) >= 0.2 and "metric.rmse" in tags
+    dr = dags["diabetes_progression__monitor"].test(run_conf={"ds": ["2024-01-11"]})
+    assert dr.state == "success", tis(dr)
+    summary = json.loads(
+        (
+            world["home"]
+            / "lake"
+            / "diabetes_progression"
+            / "batches"
+            / "ds=2024-01-11"
+            / "drift"
+            / "summary.json"
+        ).read_text()
+    )
+    assert summary["quality"] and "rmse" in summary["quality"]

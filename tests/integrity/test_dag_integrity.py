@@ -56,3 +56,23 @@ def test_parse_cost(path: str) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]", f"{path} imports {out.stdout.strip()}"
+
+
+def test_a_malformed_config_is_an_import_error_naming_file_and_field(
+    airflow_db, tmp_path, monkeypatch
+) -> None:
+    import shutil
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    for f in (ROOT / "include" / "pipelines").glob("*.yaml"):
+        shutil.copy(f, tmp_path / f.name)
+    broken = tmp_path / "flights_delay.yaml"
+    broken.write_text(broken.read_text().replace("min_improvement: 0.0", "min_improvment: 0.0"))
+    raw_before = broken.read_text()
+    monkeypatch.setenv("AIRFLOW_MLOPS_PIPELINES_DIR", str(tmp_path))
+    bag = DagBag(dag_folder=str(ROOT / "dags"))
+    assert len(bag.import_errors) == 1
+    message = next(iter(bag.import_errors.values()))
+    assert f"{broken}: gate.min_improvment: unknown field" in message
+    assert broken.read_text() == raw_before
