@@ -28,12 +28,16 @@ from airflow_mlops.core.settings import get_settings
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 
 
+ROLES = ("snapshot", "validated", "drift", "champion")
+
+
 def assets(cfg: PipelineConfig) -> dict[str, Asset]:
-    """The pipeline's Assets, by role; these names are what users see in the Assets view."""
-    return {
-        role: Asset(name=f"{cfg.name}.{role}", uri=uri, group="mlops")
-        for role, uri in cfg.asset_names.items()
-    }
+    """The pipeline's Assets, by role; these names are what users see in the Assets view.
+
+    Name-only Assets (no ``scheme://`` URI): a URI with a scheme makes Airflow load every
+    provider's asset URI handlers at each parse (boto3 among them, about half a second).
+    """
+    return {role: Asset(name=f"{cfg.name}.{role}", group="mlops") for role in ROLES}
 
 
 def _default_args(cfg: PipelineConfig) -> dict[str, Any]:

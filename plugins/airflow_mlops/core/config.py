@@ -290,15 +290,6 @@ class PipelineConfig(_Strict):
         blob = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
-    @property
-    def asset_names(self) -> dict[str, str]:
-        return {
-            "snapshot": f"mlops://{self.name}/snapshot",
-            "validated": f"mlops://{self.name}/validated",
-            "drift": f"mlops://{self.name}/drift",
-            "champion": f"mlops://{self.name}/champion",
-        }
-
 
 def expand_env(text: str, source: str, defaults: dict[str, str] | None = None) -> str:
     """Replace ``${VAR}`` and ``${VAR:-default}``; an unset variable without default is an error.

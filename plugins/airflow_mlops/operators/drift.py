@@ -45,7 +45,7 @@ class DriftReportOperator(PipelineMixin, BaseOperator):
             res["html_uri"],
         )
         if res["drift_detected"] and self.drift_asset is not None:
-            self.log.warning("Drift detected: emitting %s", self.drift_asset.uri)
+            self.log.warning("Drift detected: emitting %s", self.drift_asset.name)
             for outlet in self.outlets:
                 if isinstance(outlet, AssetAlias):
                     context["outlet_events"][outlet].add(
