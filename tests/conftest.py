@@ -37,6 +37,20 @@ os.environ.update({k: v for k, v in AIRFLOW_ENV.items() if k.startswith("AIRFLOW
 os.environ.pop("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", None)  # dag.test runs the execution API in-process
 
 
+def fast_pipelines(dst: Path, timeout_minutes: float, poke_seconds: float, retry_delay: float) -> Path:
+    """include/pipelines rewritten for tests: a short sensor timeout, quick retries, a small training minimum."""
+    import yaml
+
+    dst.mkdir(exist_ok=True)
+    for src in PIPELINES.glob("*.yaml"):
+        d = yaml.safe_load(src.read_text())
+        d["source"].update(timeout_minutes=timeout_minutes, poke_interval_seconds=poke_seconds)
+        d["tasks"] = {"retries": 1, "retry_delay_seconds": retry_delay, "timeout_minutes": 10}
+        d["split"]["min_training_rows"] = 200
+        (dst / src.name).write_text(yaml.safe_dump(d, sort_keys=False))
+    return dst
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(SESSION_DIR, ignore_errors=True)
 

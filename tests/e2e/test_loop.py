@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 
 from airflow_mlops.datasets import daterange, write_flights
+from tests.conftest import fast_pipelines
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,14 +63,7 @@ def set_paused(dag_ids: list[str], paused: bool) -> None:
 @pytest.fixture(scope="module")
 def world(airflow_db, tmp_path_factory: pytest.TempPathFactory):
     home = tmp_path_factory.mktemp("e2e")
-    pipelines = home / "pipelines"
-    pipelines.mkdir()
-    for src in (ROOT / "include" / "pipelines").glob("*.yaml"):
-        d = yaml.safe_load(src.read_text())
-        d["source"].update(timeout_minutes=0.1, poke_interval_seconds=1)
-        d["tasks"] = {"retries": 1, "retry_delay_seconds": 0, "timeout_minutes": 10}
-        d["split"]["min_training_rows"] = 200
-        (pipelines / src.name).write_text(yaml.safe_dump(d, sort_keys=False))
+    pipelines = fast_pipelines(home / "pipelines", timeout_minutes=0.1, poke_seconds=1, retry_delay=0)
     with pytest.MonkeyPatch.context() as mp:
         for var in ("AIRFLOW_MLOPS_LAKE_ROOT", "AIRFLOW_MLOPS_RAW_ROOT", "MLFLOW_TRACKING_URI"):
             mp.delenv(var, raising=False)

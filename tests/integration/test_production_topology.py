@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from conftest import S3, Databases, free_port  # tests/integration/conftest.py
 
 from airflow_mlops.datasets import daterange
 from airflow_mlops.local import Stack, airflow_env
+from tests.conftest import fast_pipelines
 
 pytestmark = pytest.mark.integration
 
@@ -190,15 +190,7 @@ def _value(x: Any) -> str:
 
 
 def _pipelines(dst: Path) -> Path:
-    """include/pipelines with a short sensor timeout, quick retries and a small training minimum."""
-    dst.mkdir()
-    for src in (ROOT / "include" / "pipelines").glob("*.yaml"):
-        d = yaml.safe_load(src.read_text())
-        d["source"].update(timeout_minutes=2, poke_interval_seconds=5)
-        d["tasks"] = {"retries": 1, "retry_delay_seconds": 5, "timeout_minutes": 10}
-        d["split"]["min_training_rows"] = 200
-        (dst / src.name).write_text(yaml.safe_dump(d, sort_keys=False))
-    return dst
+    return fast_pipelines(dst, timeout_minutes=2, poke_seconds=5, retry_delay=5)
 
 
 def _http_ok(url: str) -> bool:
