@@ -21,13 +21,13 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 install: $(STAMP)
 
 demo: install
-	$(BIN)/python -m airflow_mlops.demo
+	$(BIN)/python -m airflow_mlops.dev.demo
 
 up: install
-	$(BIN)/python -m airflow_mlops.demo up
+	$(BIN)/python -m airflow_mlops.dev.demo up
 
 down: install
-	$(BIN)/python -m airflow_mlops.demo down
+	$(BIN)/python -m airflow_mlops.dev.demo down
 
 lint: install
 	$(BIN)/ruff check .

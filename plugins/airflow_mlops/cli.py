@@ -1,7 +1,7 @@
 """The ``airflow-mlops`` command: pipeline state for people and scripts.
 
-``status`` reads the same state the DAGs write (the lake and the MLflow registry) through core
-functions; it needs no running Airflow.
+``status`` reads the same state the DAGs write (the lake and the MLflow registry) through
+``core.status``, reaching them through the same connections as the tasks; it needs no running Airflow.
 """
 
 from __future__ import annotations
@@ -14,92 +14,17 @@ from typing import Any
 from airflow_mlops.core.errors import MlopsError
 
 
-def pipeline_status(cfg: Any, lake: Any, client: Any) -> dict[str, Any]:
-    """One pipeline's state: champion, last ingest, validation, drift and gate decision."""
-    from airflow_mlops.core import promotion, tracking
-    from airflow_mlops.core.drift import latest_drift
-    from airflow_mlops.core.snapshot import manifest
-    from airflow_mlops.core.validation import validation_summary
-
-    batches = lake.batches(cfg.name)
-    last_ingest = None
-    last_validation = None
-    for ds in reversed(batches):
-        m = manifest(lake, cfg.name, ds)
-        if m and last_ingest is None:
-            last_ingest = {
-                "ds": ds,
-                "rows": m["rows"],
-                "content_hash": m["content_hash"],
-                "at": m["ingested_at"],
-            }
-        v = validation_summary(lake, cfg.name, ds)
-        if v:
-            last_validation = {
-                k: v.get(k) for k in ("ds", "status", "evaluated", "failed", "result_uri", "docs_uri")
-            }
-            last_validation["failed"] = len(v.get("failed") or [])
-            break
-    champ = tracking.champion(client, cfg.registered_model_name)
-    champion = None
-    if champ is not None:
-        tags = tracking.tags_of(champ)
-        champion = {
-            "version": str(champ.version),
-            "metric": cfg.gate.metric,
-            "score": float(tags[f"metric.{cfg.gate.metric}"])
-            if f"metric.{cfg.gate.metric}" in tags
-            else None,
-            "trained_on": json.loads(tags.get("data.window", "[]")),
-            "reason": tags.get("train.reason"),
-        }
-    drift = latest_drift(lake, cfg.name)
-    hist = promotion.history(cfg, client)
-    last_decision = None
-    if hist:
-        d = hist[0]
-        mv = client.get_model_version(cfg.registered_model_name, d.candidate_version)
-        last_decision = {**d.to_dict(), "train_reason": tracking.tags_of(mv).get("train.reason")}
-    return {
-        "pipeline": cfg.name,
-        "model": cfg.registered_model_name,
-        "champion": champion,
-        "versions": len(tracking.versions(client, cfg.registered_model_name)),
-        "batches": len(batches),
-        "last_ingest": last_ingest,
-        "last_validation": last_validation,
-        "drift": None
-        if drift is None
-        else {
-            k: drift.get(k)
-            for k in (
-                "ds",
-                "drift_share",
-                "threshold",
-                "drift_detected",
-                "drifted_columns",
-                "html_uri",
-                "model_version",
-            )
-        },
-        "last_decision": last_decision,
-        "decisions": len(hist),
-    }
-
-
 def status(pipelines: list[str] | None = None) -> list[dict[str, Any]]:
     """State of every pipeline (or of the named ones)."""
-    from airflow_mlops.core import tracking
     from airflow_mlops.core.config import load_pipelines
-    from airflow_mlops.core.lake import Lake
     from airflow_mlops.core.settings import get_settings
+    from airflow_mlops.core.status import pipeline_status
+    from airflow_mlops.hooks import LakeHook, MlflowHook
 
-    s = get_settings()
-    good, bad = load_pipelines(s.pipelines_dir)
+    good, bad = load_pipelines(get_settings().pipelines_dir)
     if bad:
         print("\n".join(str(e) for e in bad), file=sys.stderr)
-    lake = Lake(s.lake_root)
-    client = tracking.configure(s)
+    lake, client = LakeHook().get_lake(), MlflowHook().get_client()
     return [pipeline_status(c, lake, client) for c in good if not pipelines or c.name in pipelines]
 
 
@@ -178,9 +103,8 @@ def check(files: list[str]) -> int:
 
     from airflow_mlops.core.config import PipelineConfig, load_pipeline, load_pipelines
     from airflow_mlops.core.settings import get_settings
-    from airflow_mlops.core.validation import load_suite
+    from airflow_mlops.core.suite import load_suite, suite_path
 
-    s = get_settings()
     errors: list[str] = []
     good: list[PipelineConfig] = []
     if files:
@@ -190,11 +114,11 @@ def check(files: list[str]) -> int:
             except MlopsError as err:
                 errors.append(str(err))
     else:
-        good, bad = load_pipelines(s.pipelines_dir)
+        good, bad = load_pipelines(get_settings().pipelines_dir)
         errors = [str(e) for e in bad]
     for cfg in good:
         try:
-            load_suite(s.expectations_dir / cfg.validation.suite)
+            load_suite(suite_path(cfg))
         except MlopsError as err:
             errors.append(f"{cfg.name}: validation.suite: {err}")
     for e in errors:

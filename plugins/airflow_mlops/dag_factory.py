@@ -16,17 +16,13 @@ from airflow.sdk import (
     AssetOrTimeSchedule,
     CronDataIntervalTimetable,
     CronTriggerTimetable,
-    Param,
     task,
 )
-from airflow.sdk.exceptions import AirflowSkipException
 
 from airflow_mlops.core.config import PipelineConfig, load_pipelines
 from airflow_mlops.core.errors import ConfigError
 from airflow_mlops.core.settings import get_settings
-
-DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
-
+from airflow_mlops.params import monitor_params, train_params
 
 ROLES = ("snapshot", "validated", "drift", "champion")
 
@@ -89,7 +85,9 @@ def ingest_dag(cfg: PipelineConfig) -> DAG:
             poke_interval=cfg.source.poke_interval_seconds,
             timeout=cfg.source.timeout_minutes * 60,
         )
-        snap = IngestOperator(task_id="ingest", pipeline=cfg.name, outlets=[a["snapshot"]])
+        snap = IngestOperator(
+            task_id="ingest", pipeline=cfg.name, snapshot_asset=a["snapshot"], outlets=[a["snapshot"]]
+        )
         check = ValidateDataOperator(
             task_id="validate",
             pipeline=cfg.name,
@@ -110,44 +108,17 @@ def monitor_dag(cfg: PipelineConfig) -> DAG:
         schedule=[a["validated"]],
         catchup=False,
         max_active_runs=1,
-        params={
-            "ds": Param(
-                [],
-                type="array",
-                items={"type": "string", "pattern": DATE_PATTERN},
-                description="Intervals to score when triggered by hand (YYYY-MM-DD); "
-                "asset-triggered runs take them from the validated batches' events.",
-            ),
-        },
+        params=monitor_params(cfg),
         doc_md=f"**{cfg.name}** monitoring: batch predictions and Evidently drift reports.",
     ) as dag:
 
         @task
         def batches(params: dict[str, Any] | None = None, triggering_asset_events: Any = None) -> list[str]:
-            """The intervals this run scores: its triggering events (or the ``ds`` Param) and any
-            validated batch newer than the last scored one."""
-            found = {
-                str(ev.extra["ds"])
-                for evs in (triggering_asset_events or {}).values()
-                for ev in evs
-                if ev.extra and "ds" in ev.extra
-            }
-            found |= set((params or {}).get("ds") or [])
-            if found:
-                from airflow_mlops.core.scoring import unscored_batches
-                from airflow_mlops.hooks.lake import get_lake
+            """Its triggering events' intervals (or the ``ds`` Param) and any validated batch newer
+            than the last scored one."""
+            from airflow_mlops.operators.predict import intervals_to_score
 
-                found |= set(unscored_batches(get_lake(), cfg.name))
-            if not found:
-                raise ValueError("no interval to score: trigger with conf {'ds': ['YYYY-MM-DD']}")
-            from airflow_mlops.core import tracking
-            from airflow_mlops.hooks.mlflow import MlflowHook
-
-            if tracking.champion(MlflowHook().get_client(), cfg.registered_model_name) is None:
-                raise AirflowSkipException(
-                    f"{cfg.registered_model_name} has no champion yet: {sorted(found)} not scored"
-                )
-            return sorted(found)
+            return intervals_to_score(cfg, params, triggering_asset_events)
 
         days = batches()
         scored = BatchPredictOperator.partial(task_id="predict", pipeline=cfg.name).expand(ds=days)
@@ -176,33 +147,7 @@ def train_dag(cfg: PipelineConfig) -> DAG:
         schedule=schedule,
         catchup=False,
         max_active_runs=1,
-        params={
-            "reason": Param(
-                "scheduled",
-                type="string",
-                minLength=1,
-                maxLength=200,
-                description="Why this model is trained; recorded on the model version.",
-            ),
-            "training_window_days": Param(
-                cfg.split.training_window_days,
-                type="integer",
-                minimum=1,
-                maximum=365,
-                description="Days of validated data to train on.",
-            ),
-            "end_date": Param(
-                None,
-                type=["null", "string"],
-                pattern=DATE_PATTERN,
-                description="Last day of the window (default: the newest validated batch).",
-            ),
-            "force": Param(
-                False,
-                type="boolean",
-                description="Retrain even if the window holds exactly the champion's data.",
-            ),
-        },
+        params=train_params(cfg),
         doc_md=f"**{cfg.name}** training. Gate: `{cfg.gate.metric}` >= {cfg.gate.minimum}, "
         f"improvement over the champion >= {cfg.gate.min_improvement}.",
     ) as dag:

@@ -1,7 +1,70 @@
-"""The Params each kind of airflow-mlops DAG declares (shared by the DAG factory and the API guard)."""
+"""The Params of every airflow-mlops DAG: what a run accepts, in the UI, the REST API and the CLI.
 
-PARAMS: dict[str, tuple[str, ...]] = {
-    "ingest": (),
-    "monitor": ("ds",),
-    "train": ("reason", "training_window_days", "end_date", "force"),
+The DAG factory declares exactly these, and the API guard refuses any other key in a run's conf.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from airflow.sdk import Param
+
+if TYPE_CHECKING:
+    from airflow_mlops.core.config import PipelineConfig
+
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def monitor_params(cfg: PipelineConfig) -> dict[str, Param]:
+    return {
+        "ds": Param(
+            [],
+            type="array",
+            items={"type": "string", "pattern": DATE_PATTERN},
+            description="Intervals to score when triggered by hand (YYYY-MM-DD); "
+            "asset-triggered runs take them from the validated batches' events.",
+        ),
+    }
+
+
+def train_params(cfg: PipelineConfig) -> dict[str, Param]:
+    return {
+        "reason": Param(
+            "scheduled",
+            type="string",
+            minLength=1,
+            maxLength=200,
+            description="Why this model is trained; recorded on the model version.",
+        ),
+        "training_window_days": Param(
+            cfg.split.training_window_days,
+            type="integer",
+            minimum=1,
+            maximum=365,
+            description="Days of validated data to train on.",
+        ),
+        "end_date": Param(
+            None,
+            type=["null", "string"],
+            pattern=DATE_PATTERN,
+            description="Last day of the window (default: the newest validated batch).",
+        ),
+        "force": Param(
+            False,
+            type="boolean",
+            description="Retrain even if the window holds exactly the champion's data.",
+        ),
+    }
+
+
+def _no_params(cfg: PipelineConfig) -> dict[str, Param]:
+    return {}
+
+
+#: The kinds of DAG a pipeline has, each with its Params.
+BY_KIND: dict[str, Callable[[PipelineConfig], dict[str, Param]]] = {
+    "ingest": _no_params,
+    "monitor": monitor_params,
+    "train": train_params,
 }

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_mlops.datasets import daterange, write_flights
+from airflow_mlops.dev.datasets import daterange, write_flights
 from tests.conftest import fast_pipelines
 
 pytestmark = pytest.mark.e2e
@@ -128,7 +128,7 @@ def test_failing_batch_is_quarantined_and_kept(world) -> None:
 
 
 def test_failing_batch_fails_when_configured_to(world, capfd) -> None:
-    from airflow_mlops.datasets import write_diabetes
+    from airflow_mlops.dev.datasets import write_diabetes
 
     home = world["home"]
     write_diabetes((home / "raw").as_uri(), "2024-01-01")
@@ -172,13 +172,13 @@ def test_train_promotes_the_first_model(world) -> None:
         run_conf={"reason": "e2e: first model", "training_window_days": 10}
     )
     assert dr.state == "success", tis(dr)
-    from airflow_mlops.core import tracking
+    from airflow_mlops.core import registry, tracking
 
     client = tracking.configure()
-    champ = tracking.champion(client, "flights_delay")
+    champ = registry.champion(client, "flights_delay")
     assert champ is not None and str(champ.version) == "1"
-    assert tracking.tags_of(champ)["promotion.promoted"] == "True"
-    assert tracking.tags_of(champ)["airflow.dag_id"] == "flights_delay__train"
+    assert registry.tags_of(champ)["promotion.promoted"] == "True"
+    assert registry.tags_of(champ)["airflow.dag_id"] == "flights_delay__train"
     assert asset_events("flights_delay.champion")[0]["version"] == "1"
     STATE["client"] = client
 
@@ -211,7 +211,7 @@ def test_monitor_scores_and_summer_drift_fires_the_drift_asset(world) -> None:
 
 def test_scheduler_runs_the_drift_triggered_retrain_and_the_gate_decides(world, airflow_db) -> None:
     """The real scheduler, dag-processor and api-server pick up the queued asset-triggered run."""
-    from airflow_mlops.local import Api, Stack
+    from airflow_mlops.dev.stack import Airflow, Stack, state
     from tests.conftest import API_PORT
 
     env = {
@@ -223,27 +223,27 @@ def test_scheduler_runs_the_drift_triggered_retrain_and_the_gate_decides(world, 
     try:
         for name in ("api-server", "scheduler", "dag-processor"):
             stack.start(name, ["airflow", name] + (["--port", str(API_PORT)] if name == "api-server" else []))
-        api = Api(f"http://localhost:{API_PORT}")
+        api = Airflow(f"http://localhost:{API_PORT}")
         deadline = time.time() + 400
         runs: list = []
         while time.time() < deadline:
             stack.check()
             try:
-                runs = [r for r in api.runs("flights_delay__train") if r["run_type"] == "asset_triggered"]
+                runs = [r for r in api.runs("flights_delay__train") if state(r.run_type) == "asset_triggered"]
             except Exception:
                 runs = []
-            if runs and runs[0]["state"] in ("success", "failed"):
+            if runs and state(runs[0].state) in ("success", "failed"):
                 break
             time.sleep(3)
-        assert runs and runs[0]["state"] == "success", (runs, _tail(world["home"] / "stack" / "logs"))
+        assert runs and state(runs[0].state) == "success", (runs, _tail(world["home"] / "stack" / "logs"))
     finally:
         stack.stop()
-    from airflow_mlops.core import tracking
-    from airflow_mlops.core.promotion import history
+    from airflow_mlops.core import registry, tracking
+    from airflow_mlops.core.promote import history
 
     client = tracking.configure()
     v2 = client.get_model_version("flights_delay", "2")
-    tags = tracking.tags_of(v2)
+    tags = registry.tags_of(v2)
     assert tags["train.reason"].startswith(f"drift on {JUL}")
     assert tags["promotion.reason"] and tags["promotion.champion_version"] == "1"
     from airflow_mlops.core.config import load_pipeline
@@ -279,11 +279,11 @@ def test_the_factory_builds_a_regression_pipeline_too(world) -> None:
         assert dr.state == "success", tis(dr)
     dr = dags["diabetes_progression__train"].test(run_conf={"reason": "e2e: regression"})
     assert dr.state == "success", tis(dr)
-    from airflow_mlops.core import tracking
+    from airflow_mlops.core import registry, tracking
 
     client = tracking.configure()
-    champ = tracking.champion(client, "diabetes_progression")
-    tags = tracking.tags_of(champ)
+    champ = registry.champion(client, "diabetes_progression")
+    tags = registry.tags_of(champ)
     assert champ is not None and float(tags["metric.r2"]) >= 0.2 and "metric.rmse" in tags
     dr = dags["diabetes_progression__monitor"].test(run_conf={"ds": ["2024-01-11"]})
     assert dr.state == "success", tis(dr)

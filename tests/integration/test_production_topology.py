@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import S3, Databases, free_port  # tests/integration/conftest.py
 
-from airflow_mlops.datasets import daterange
-from airflow_mlops.local import Stack, airflow_env
+from airflow_mlops.dev.datasets import daterange
+from airflow_mlops.dev.stack import Stack, airflow_env
 from tests.conftest import fast_pipelines
+from tests.integration.conftest import S3, Databases, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -222,7 +222,7 @@ def _write_raw_files(s3: S3, days: list[str]) -> None:
     """Real flights of 2013 as raw daily CSVs on S3, written through fsspec/s3fs like the product."""
     import fsspec
 
-    from airflow_mlops.datasets import write_flights
+    from airflow_mlops.dev.datasets import write_flights
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(fsspec.config.conf, "s3", s3.fsspec_options())

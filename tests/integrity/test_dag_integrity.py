@@ -35,12 +35,11 @@ def test_every_dag_is_tagged_and_every_task_retries(dagbag) -> None:
 
 
 def test_train_dags_run_one_at_a_time_and_params_match_the_api_guard(dagbag) -> None:
-    from airflow_mlops.params import PARAMS
+    from airflow_mlops.plugin.conf_guard import allowed_params
 
     for dag_id, dag in dagbag.dags.items():
-        kind = dag_id.rpartition("__")[2]
-        assert set(dag.params) == set(PARAMS[kind]), f"{dag_id}: Params and airflow_mlops.params disagree"
-        if kind == "train":
+        assert set(dag.params) == allowed_params(dag_id), f"{dag_id}: Params and the API guard disagree"
+        if dag_id.endswith("__train"):
             assert dag.max_active_runs == 1
 
 

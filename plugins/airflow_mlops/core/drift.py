@@ -1,90 +1,38 @@
-"""Drift: an Evidently 0.7 report of one batch against the champion's training data.
+"""Drift: each scored batch against the training data of the model that scored it.
 
-The report (HTML for people, JSON for machines) and a small summary are written into the batch's
-partition (``<lake>/<pipeline>/batches/ds=<date>/drift/``). Whether the batch counts as drifted is
-decided here, with the pipeline's own threshold on the share of drifted monitored columns, not by
-Evidently's dataset-level rule, so that the retrain trigger means the same across Evidently versions.
+What counts as drift is decided here, with the pipeline's own threshold on the share of drifted
+monitored columns (each column judged by its configured test), not by Evidently's dataset-level
+rule, so that the retrain trigger means the same across Evidently versions. The report itself is
+built by :mod:`airflow_mlops.core.evidently_report`.
 
-Evidently and pandas are imported inside functions only: this module is imported by DAG files.
+The reference is made once per model version, at training (:func:`reference_frame`): the whole
+window the model learned from and was judged on, with the model's own predictions. Each monitored
+batch gets an Evidently report and a summary in its partition (the summary last: the commit point),
+and a monitoring run in MLflow (one per Airflow run and interval: a retry logs into the same run).
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import math
+import os
 import re
-import warnings
+import tempfile
+import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
+from airflow_mlops.core import registry, tracking
+from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig
-from airflow_mlops.core.errors import ConfigError, DataContractError
+from airflow_mlops.core.errors import DataNotFoundError
 from airflow_mlops.core.lake import Lake
+from airflow_mlops.core.modeling import PREDICTION, PROBABILITY, features_frame, predict
+from airflow_mlops.core.registry import Tag
 
 if TYPE_CHECKING:
     import pandas as pd
-
-log = logging.getLogger(__name__)
-
-PREDICTION = "prediction"
-PROBABILITY = "probability"
-
-DRIFT_DIR = "drift"
-REPORT_HTML = "report.html"
-REPORT_JSON = "report.json"
-SUMMARY_JSON = "summary.json"
-
-_Kind = Literal["num", "cat"]
-
-#: Evidently metric type -> our name; names match config.METRICS where the meaning is the same.
-#: Evidently's MAPE is in percent (sklearn's is a fraction), hence a different name.
-_QUALITY_NAMES = {
-    "Accuracy": "accuracy",
-    "Precision": "precision",
-    "Recall": "recall",
-    "F1Score": "f1",
-    "RocAuc": "roc_auc",
-    "LogLoss": "log_loss",
-    "TPR": "tpr",
-    "TNR": "tnr",
-    "FPR": "fpr",
-    "FNR": "fnr",
-    "MeanError": "mean_error",
-    "MAE": "mae",
-    "RMSE": "rmse",
-    "R2Score": "r2",
-    "MAPE": "mape_pct",
-    "AbsMaxError": "abs_max_error",
-}
-_DRIFT_TYPES = {"ValueDrift", "DriftedColumnsCount"}
-
-#: Statistical tests whose score is a p-value (drift when it is small); for every other method the
-#: score is a distance (drift when it is large). Only used if a column has no Evidently test result.
-_P_VALUE_METHODS = {
-    "ks",
-    "chisquare",
-    "z",
-    "fisher_exact",
-    "g_test",
-    "anderson",
-    "cramer_von_mises",
-    "es",
-    "mannw",
-    "t_test",
-    "TVD",
-    "empirical_mmd",
-    "K-S p_value",
-    "chi-square p_value",
-    "Z-test p_value",
-    "Fisher's Exact test",
-    "Anderson-Darling",
-    "Cramer-von Mises",
-    "Epps-Singleton",
-    "Mann-Whitney U-rank test",
-    "Total-Variation-Distance",
-}
+    from mlflow import MlflowClient
 
 
 @dataclass(frozen=True)
@@ -138,72 +86,6 @@ def _metric_key(name: str) -> str:
     return re.sub(r"[^\w\-./ ]", "_", name)
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
-
-
-# --- preparing frames ------------------------------------------------------------------------
-def _kind(cfg: PipelineConfig, column: str, s: pd.Series) -> _Kind:
-    """Numerical or categorical, from the pipeline's schema (dtype only for unknown columns)."""
-    import pandas as pd
-
-    declared = cfg.data_schema.columns.get(column)
-    if declared in ("int", "float", "datetime", "date"):
-        return "num"
-    if declared in ("string", "category", "bool"):
-        return "cat"
-    if pd.api.types.is_bool_dtype(s):
-        return "cat"
-    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
-        return "num"
-    return "cat"
-
-
-def _numeric(s: pd.Series) -> pd.Series:
-    """float64 with NaN for missing: Evidently does not know pandas' nullable dtypes (it says 'unknown')."""
-    import pandas as pd
-
-    if pd.api.types.is_datetime64_any_dtype(s):
-        ts = pd.to_datetime(s, utc=True)
-        return (ts - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
-    if pd.api.types.is_bool_dtype(s):
-        s = s.astype("Float64")
-    return pd.to_numeric(s, errors="coerce").astype("float64")
-
-
-def _categorical(s: pd.Series) -> pd.Series:
-    """Plain Python strings (object dtype) with None for missing."""
-    return s.astype("string").astype(object).where(s.notna(), None)
-
-
-def _is_binary(s: pd.Series) -> bool:
-    import pandas as pd
-
-    if pd.api.types.is_bool_dtype(s):
-        return True
-    values = set(s.dropna().unique().tolist())
-    return values <= {0, 1}
-
-
-def _labels(s: pd.Series, binary: bool) -> pd.Series:
-    """Class labels Evidently accepts: 0/1 integers for binary tasks, strings otherwise.
-
-    Booleans fail inside Evidently ("mix of binary and continuous targets"), hence the cast.
-    """
-    if binary:
-        out = _numeric(s)
-        return out.astype("int64") if out.notna().all() else out
-    return _categorical(s)
-
-
-def _usable(df: pd.DataFrame, column: str) -> bool:
-    return column in df.columns and bool(df[column].notna().any())
-
-
-def _complete(df: pd.DataFrame, columns: list[str]) -> bool:
-    return all(c in df.columns and bool(df[c].notna().all()) for c in columns)
-
-
 def sample_reference(cfg: PipelineConfig, reference: pd.DataFrame) -> pd.DataFrame:
     """At most ``drift.max_reference_rows`` rows, drawn with the pipeline's seed (same rows every run)."""
     limit = cfg.drift.max_reference_rows
@@ -212,327 +94,18 @@ def sample_reference(cfg: PipelineConfig, reference: pd.DataFrame) -> pd.DataFra
     return reference.sample(n=limit, random_state=cfg.split.seed).sort_index()
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """Which columns go to Evidently, with which role and kind."""
+def reference_frame(cfg: PipelineConfig, model: Any, rows: pd.DataFrame) -> pd.DataFrame:
+    """The drift reference of a new model: its whole window with its own predictions, sampled.
 
-    drift: list[str]
-    kinds: dict[str, _Kind]
-    prediction: bool
-    probability: bool
-    target: str | None  # set when quality is computed in the main report
-    quality_apart: bool  # quality from current alone (the reference cannot carry it)
-    binary: bool
-
-
-def _plan(cfg: PipelineConfig, current: pd.DataFrame, reference: pd.DataFrame) -> _Plan:
-    cols = cfg.drift_columns
-    for name, df in (("current", current), ("reference", reference)):
-        missing = [c for c in cols if c not in df.columns]
-        if missing:
-            raise DataContractError(f"{cfg.name}: drift columns {missing} are missing from the {name} data")
-    if current.empty or reference.empty:
-        raise DataContractError(
-            f"{cfg.name}: drift needs rows on both sides (current {len(current)}, reference {len(reference)})"
-        )
-    task = cfg.data_schema.task
-    target = cfg.data_schema.target
-    kinds: dict[str, _Kind] = {c: _kind(cfg, c, current[c]) for c in cols}
-    prediction = _usable(current, PREDICTION) and _usable(reference, PREDICTION) and PREDICTION not in cols
-    probability = (
-        task == "classification"
-        and _usable(current, PROBABILITY)
-        and _usable(reference, PROBABILITY)
-        and PROBABILITY not in cols
-    )
-    # Labels are 0/1 integers when every label column is boolean or 0/1, strings otherwise, on
-    # both sides alike (a drift test compares values, so the encodings must match).
-    label_series = [df[c] for df in (current, reference) for c in (target, PREDICTION) if _usable(df, c)]
-    binary = task == "classification" and all(_is_binary(s) for s in label_series)
-    labelled = _usable(current, target) and _usable(current, PREDICTION)
-    # In one report Evidently computes quality on both sides with one column mapping, so the
-    # reference must carry the same columns, and classification metrics fail on missing values.
-    quality_cols = [target, PREDICTION, *([PROBABILITY] if probability else [])]
-    in_report = (
-        labelled
-        and prediction
-        and _complete(current, quality_cols)
-        and _complete(reference, quality_cols)
-        and (task == "regression" or _usable(current, PROBABILITY) == probability)
-    )
-    if in_report:
-        kinds[target] = "cat" if task == "classification" else "num"
-    if prediction:
-        kinds[PREDICTION] = "cat" if task == "classification" else "num"
-    if probability:
-        kinds[PROBABILITY] = "num"
-    return _Plan(
-        drift=cols,
-        kinds=kinds,
-        prediction=prediction,
-        probability=probability,
-        target=target if in_report else None,
-        quality_apart=labelled and not in_report,
-        binary=binary,
-    )
-
-
-def _evidently_frame(
-    cfg: PipelineConfig, df: pd.DataFrame, kinds: dict[str, _Kind], binary: bool
-) -> pd.DataFrame:
-    """Only the needed columns, in dtypes Evidently understands."""
-    import pandas as pd
-
-    out = pd.DataFrame(index=df.index)
-    label_cols = {cfg.data_schema.target, PREDICTION} if cfg.data_schema.task == "classification" else set()
-    for col, kind in kinds.items():
-        if col in label_cols:
-            out[col] = _labels(df[col], binary)
-        else:
-            out[col] = _numeric(df[col]) if kind == "num" else _categorical(df[col])
-    return out.reset_index(drop=True)
-
-
-def _definition(cfg: PipelineConfig, kinds: dict[str, _Kind], plan: _Plan, target: str | None) -> Any:
-    from evidently import BinaryClassification, DataDefinition, MulticlassClassification, Regression
-
-    classification: list[Any] | None = None
-    regression: list[Any] | None = None
-    if target is not None:
-        if cfg.data_schema.task == "regression":
-            regression = [Regression(target=target, prediction=PREDICTION)]
-        elif plan.binary:
-            probas = PROBABILITY if PROBABILITY in kinds else None
-            classification = [
-                BinaryClassification(
-                    target=target, prediction_labels=PREDICTION, prediction_probas=probas, pos_label=1
-                )
-            ]
-        else:
-            classification = [MulticlassClassification(target=target, prediction_labels=PREDICTION)]
-    return DataDefinition(
-        numerical_columns=[c for c, k in kinds.items() if k == "num"],
-        categorical_columns=[c for c, k in kinds.items() if k == "cat"],
-        classification=classification,
-        regression=regression,
-    )
-
-
-def _quality_preset(cfg: PipelineConfig) -> Any:
-    # Evidently's default quality tests (within 20% of the reference quality) stay on: the
-    # preset's include_tests=False crashes in 0.7.23 (its by-label part gets a list, not a dict).
-    from evidently.presets import ClassificationPreset, RegressionPreset
-
-    if cfg.data_schema.task == "regression":
-        return RegressionPreset()
-    return ClassificationPreset()
-
-
-def _check_method(cfg: PipelineConfig, kinds: dict[str, _Kind], tested: list[str]) -> None:
-    """A configured method must fit every tested column kind (wasserstein, ks... are numeric only)."""
-    from evidently import ColumnType
-    from evidently.legacy.calculations.stattests.registry import get_registered_stattest
-
-    per_column = {c: p.method for c, p in cfg.drift.per_column.items() if p.method}
-    checks: list[tuple[str, str, list[str]]] = [
-        (f"drift.per_column.{c}.method", m, [c]) for c, m in per_column.items() if c in tested
-    ]
-    if cfg.drift.method:
-        checks.append(("drift.method", cfg.drift.method, [c for c in tested if c not in per_column]))
-    for field, method, cols in checks:
-        for kind, column_type in (("num", ColumnType.Numerical), ("cat", ColumnType.Categorical)):
-            columns = [c for c in cols if kinds[c] == kind]
-            if not columns:
-                continue
-            try:
-                get_registered_stattest(method, column_type)
-            except ValueError as e:
-                word = "numerical" if kind == "num" else "categorical"
-                raise ConfigError(
-                    f"{cfg.name}: {field} {method!r} cannot test the {word} column(s) {columns} ({e}); "
-                    "psi, jensenshannon and hellinger work for both kinds"
-                ) from e
-
-
-def build_report(
-    cfg: PipelineConfig, current: pd.DataFrame, reference: pd.DataFrame
-) -> tuple[Any, dict[str, Any]]:
-    """Run the Evidently report; returns the snapshot (for HTML) and its JSON-ready dict.
-
-    The report holds DataDriftPreset over the drift columns, a ValueDrift of the prediction when
-    both sides have one, and the task's quality preset when the current batch has labels. When
-    the reference cannot carry the quality columns (no prediction or labels in the training data,
-    or some current labels missing), quality comes from a second run over the labelled current
-    rows alone: its metrics are merged into the dict, but the HTML then shows drift only.
+    The whole window, not only the training split, so that day-of-week patterns inside the window
+    are not "drift".
     """
-    from evidently import Dataset, Report
-    from evidently.metrics import ValueDrift
-    from evidently.presets import DataDriftPreset
-
-    reference = sample_reference(cfg, reference)
-    plan = _plan(cfg, current, reference)
-    _check_method(cfg, plan.kinds, [*plan.drift, *([PREDICTION] if plan.prediction else [])])
-    definition = _definition(cfg, plan.kinds, plan, plan.target)
-    method, threshold = cfg.drift.method, cfg.drift.method_threshold
-    items: list[Any] = [
-        DataDriftPreset(
-            columns=plan.drift,
-            drift_share=cfg.drift.threshold,
-            method=method,
-            threshold=threshold,
-            per_column_method={c: p.method for c, p in cfg.drift.per_column.items() if p.method} or None,
-            per_column_threshold={
-                c: p.threshold for c, p in cfg.drift.per_column.items() if p.threshold is not None
-            }
-            or None,
-        )
-    ]
-    if plan.prediction:
-        items.append(ValueDrift(column=PREDICTION, method=method, threshold=threshold))
-    if plan.target is not None:
-        items.append(_quality_preset(cfg))
-    with warnings.catch_warnings():
-        # Evidently's binned error plots score bins of one row; sklearn warns about each.
-        warnings.filterwarnings("ignore", message=".*not well-defined with less than two samples")
-        snapshot = Report(items, include_tests=True).run(
-            Dataset.from_pandas(
-                _evidently_frame(cfg, current, plan.kinds, plan.binary), data_definition=definition
-            ),
-            Dataset.from_pandas(
-                _evidently_frame(cfg, reference, plan.kinds, plan.binary), data_definition=definition
-            ),
-        )
-        result: dict[str, Any] = json.loads(snapshot.json())
-        if plan.quality_apart:
-            result = _merge_quality_apart(cfg, plan, current, result)
-    return snapshot, result
-
-
-def _merge_quality_apart(
-    cfg: PipelineConfig, plan: _Plan, current: pd.DataFrame, result: dict[str, Any]
-) -> dict[str, Any]:
-    """Quality over the labelled (and predicted) current rows alone, merged into the report's dict."""
-    from evidently import Dataset, Report
-
-    task = cfg.data_schema.task
-    target = cfg.data_schema.target
-    label_kind: _Kind = "cat" if task == "classification" else "num"
-    kinds: dict[str, _Kind] = {target: label_kind, PREDICTION: label_kind}
-    if task == "classification" and plan.binary and _usable(current, PROBABILITY):
-        kinds[PROBABILITY] = "num"
-    labelled = current[current[list(kinds)].notna().all(axis=1)]
-    frame = _evidently_frame(cfg, labelled, kinds, plan.binary)
-    snapshot = Report([_quality_preset(cfg)]).run(
-        Dataset.from_pandas(frame, data_definition=_definition(cfg, kinds, plan, target)), None
-    )
-    extra = json.loads(snapshot.json())
-    return {
-        **result,
-        "metrics": [*result["metrics"], *extra["metrics"]],
-        "tests": [*result["tests"], *extra["tests"]],
-        "quality_rows": len(labelled),
-    }
-
-
-# --- reading the snapshot ----------------------------------------------------------------------
-def _type(metric: dict[str, Any]) -> str:
-    return str(metric.get("config", {}).get("type", "")).rsplit(":", 1)[-1]
-
-
-def _finite(value: Any) -> float | None:
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
-def _column_drift(report: dict[str, Any]) -> dict[str, tuple[float, bool]]:
-    """Column -> (score, drifted) from the ValueDrift metrics and their tests.
-
-    Evidently decides per column with its method and threshold (a p-value below it, or a distance
-    at or above it); its ValueDrift test records that decision as FAIL/SUCCESS.
-    """
-    verdicts: dict[str, bool] = {}
-    for test in report.get("tests", []):
-        params = test.get("metric_config", {}).get("params", {})
-        if str(params.get("type", "")).endswith(":ValueDrift") and "column" in params:
-            verdicts[str(params["column"])] = test.get("status") == "FAIL"
-    out: dict[str, tuple[float, bool]] = {}
-    for metric in report.get("metrics", []):
-        if _type(metric) != "ValueDrift":
-            continue
-        config = metric["config"]
-        column = str(config["column"])
-        score = _finite(metric.get("value"))
-        if score is None:
-            continue
-        if column in verdicts:
-            drifted = verdicts[column]
-        else:
-            threshold = _finite(config.get("threshold"))
-            method = str(config.get("method") or "")
-            if threshold is None:
-                continue
-            drifted = score < threshold if method in _P_VALUE_METHODS else score >= threshold
-        out[column] = (score, drifted)
-    return out
-
-
-def _quality(report: dict[str, Any]) -> dict[str, float] | None:
-    """Quality metrics flattened to name -> float (by-label values as ``<name>_<label>``)."""
-    out: dict[str, float] = {}
-    for metric in report.get("metrics", []):
-        kind = _type(metric)
-        if kind in _DRIFT_TYPES or not kind:
-            continue
-        name = _QUALITY_NAMES.get(kind) or _snake(kind)
-        value = metric.get("value")
-        if isinstance(value, dict):
-            for key, v in value.items():
-                f = _finite(v)
-                if f is not None:
-                    out[name if key == "mean" else f"{name}_{_snake(str(key))}"] = f
-        else:
-            f = _finite(value)
-            if f is not None:
-                out[name] = f
-    return out or None
-
-
-def parse_report(
-    cfg: PipelineConfig, report: dict[str, Any]
-) -> tuple[float, list[str], dict[str, float], float | None, bool | None, dict[str, float] | None]:
-    """(share, drifted columns, column scores, prediction score, prediction drifted, quality)."""
-    per_column = _column_drift(report)
-    monitored = cfg.drift_columns
-    scores = {c: per_column[c][0] for c in monitored if c in per_column}
-    drifted = [c for c in monitored if c in per_column and per_column[c][1]]
-    share = len(drifted) / len(monitored) if monitored else 0.0
-    for metric in report.get("metrics", []):
-        if _type(metric) == "DriftedColumnsCount" and isinstance(metric.get("value"), dict):
-            count = _finite(metric["value"].get("count"))
-            if count is not None and int(count) != len(drifted):
-                log.warning(
-                    "%s: Evidently counts %d drifted columns, its per-column tests %d; using the tests",
-                    cfg.name,
-                    int(count),
-                    len(drifted),
-                )
-    pred = per_column.get(PREDICTION) if PREDICTION not in monitored else None
-    return (
-        share,
-        drifted,
-        scores,
-        pred[0] if pred else None,
-        pred[1] if pred else None,
-        _quality(report),
-    )
-
-
-# --- running and storing -------------------------------------------------------------------
-def drift_dir(lake: Lake, pipeline: str, ds: str) -> str:
-    return f"{lake.partition(pipeline, ds)}/{DRIFT_DIR}"
+    ref = rows[list(dict.fromkeys([*cfg.drift_columns, cfg.data_schema.target]))].copy()
+    pred, proba = predict(cfg, model, features_frame(cfg, rows))
+    ref[PREDICTION] = pred
+    if proba is not None:
+        ref[PROBABILITY] = proba
+    return sample_reference(cfg, ref)
 
 
 def drift_report(
@@ -543,14 +116,15 @@ def drift_report(
     reference: pd.DataFrame,
     model_version: str | None,
 ) -> DriftResult:
-    """Build the report and write report.html, report.json and summary.json (the summary last)."""
+    """Build the report and write its HTML, JSON and summary (the summary last)."""
+    from airflow_mlops.core.evidently_report import build_report, parse_report
+
+    reference = sample_reference(cfg, reference)
     snapshot, report = build_report(cfg, current, reference)
     share, drifted, scores, pred_score, pred_drifted, quality = parse_report(cfg, report)
-    folder = drift_dir(lake, cfg.name, ds)
-    html_uri = lake.write_bytes(
-        f"{folder}/{REPORT_HTML}", snapshot.get_html_str(as_iframe=False).encode("utf-8")
-    )
-    json_uri = lake.write_bytes(f"{folder}/{REPORT_JSON}", json.dumps(report).encode("utf-8"))
+    cat = Catalog(lake, cfg.name)
+    html_uri = lake.write_text(cat.drift_html_uri(ds), snapshot.get_html_str(as_iframe=False))
+    json_uri = lake.write_text(cat.drift_json_uri(ds), json.dumps(report))
     result = DriftResult(
         pipeline=cfg.name,
         ds=ds,
@@ -565,25 +139,71 @@ def drift_report(
         quality=quality,
         column_scores=scores,
         current_rows=len(current),
-        reference_rows=min(len(reference), cfg.drift.max_reference_rows),
+        reference_rows=len(reference),
         html_uri=html_uri,
         json_uri=json_uri,
-        summary_uri=f"{folder}/{SUMMARY_JSON}",
+        summary_uri=cat.drift_summary_uri(ds),
     )
     lake.write_json(result.summary_uri, {**result.to_dict(), "created_at": datetime.now(UTC).isoformat()})
     return result
 
 
-def drift_summary(lake: Lake, pipeline: str, ds: str) -> dict[str, Any] | None:
-    """The stored summary of one interval, or None if drift was never checked for it."""
-    summary: dict[str, Any] | None = lake.read_json_or_none(f"{drift_dir(lake, pipeline, ds)}/{SUMMARY_JSON}")
-    return summary
+def monitor_batch(
+    cfg: PipelineConfig, lake: Lake, client: MlflowClient, ds: str, run_key: str
+) -> dict[str, Any]:
+    """Drift report of interval ``ds``'s predictions; returns the drift summary (JSON-safe)."""
+    cat = Catalog(lake, cfg.name)
+    current_uri = cat.predictions_uri(ds)
+    if not lake.exists(current_uri):
+        raise DataNotFoundError(
+            f"{current_uri}: interval {ds} has not been scored; run the predict task first"
+        )
+    current = lake.read_parquet(current_uri)
+    version = str(current["model_version"].iloc[0])
+    mv = client.get_model_version(cfg.registered_model_name, version)
+    ref_uri = registry.tags_of(mv).get(Tag.REFERENCE_URI)
+    if not ref_uri:
+        raise DataNotFoundError(f"{cfg.registered_model_name} v{version}: no {Tag.REFERENCE_URI} tag")
+    reference = lake.read_parquet(ref_uri)
+    res = drift_report(cfg, lake, ds, current.drop(columns=["model_version"]), reference, version)
+    _log_monitoring_run(cfg, lake, client, res, run_key)
+    return res.to_dict()
 
 
-def latest_drift(lake: Lake, pipeline: str) -> dict[str, Any] | None:
-    """The summary of the newest interval that has one."""
-    for ds in reversed(lake.batches(pipeline)):
-        summary = drift_summary(lake, pipeline, ds)
-        if summary is not None:
-            return summary
-    return None
+def _log_monitoring_run(
+    cfg: PipelineConfig, lake: Lake, client: MlflowClient, res: DriftResult, run_key: str
+) -> None:
+    """Drift metrics and the report in MLflow, next to the model's runs (a retry reuses its run)."""
+    import mlflow
+    from mlflow.entities import Metric, RunTag
+
+    exp_id = tracking.ensure_experiment(client, cfg.experiment_name)
+    found = client.search_runs(
+        [exp_id], filter_string=f"tags.`{Tag.RUN_KEY}` = '{run_key}' and tags.`{Tag.MONITOR_DS}` = '{res.ds}'"
+    )
+    tags = {
+        Tag.PIPELINE: cfg.name,
+        Tag.KIND: "monitoring",
+        Tag.MONITOR_DS: res.ds,
+        Tag.RUN_KEY: run_key,
+        Tag.MODEL_VERSION: str(res.model_version),
+        Tag.DRIFT_DETECTED: str(res.drift_detected).lower(),
+        Tag.DRIFT_REPORT: res.html_uri,
+    }
+    with mlflow.start_run(
+        run_id=found[0].info.run_id if found else None,
+        experiment_id=exp_id,
+        run_name=f"monitor {res.ds} (v{res.model_version})",
+    ) as run:
+        ts = int(time.time() * 1000)
+        client.log_batch(
+            run.info.run_id,
+            metrics=[Metric(k, v, ts, 0) for k, v in res.metrics().items()],
+            tags=[RunTag(k, v) for k, v in tags.items()],
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            for uri, name in ((res.html_uri, "drift_report.html"), (res.json_uri, "drift_report.json")):
+                path = os.path.join(tmp, name)
+                with open(path, "wb") as f:
+                    f.write(lake.read_bytes(uri))
+                mlflow.log_artifact(path, artifact_path=f"drift/{res.ds}")

@@ -23,9 +23,9 @@ class DataNotFoundError(MlopsError):
     """The data a stage needs is not where it should be: names the path."""
 
 
-class ValidationFailedError(MlopsError):
-    """A batch failed its Great Expectations suite: lists the failing expectations."""
+class NoChampionError(MlopsError):
+    """No model has been promoted yet: there is nothing to score with."""
 
 
-class GateRejectedError(MlopsError):
-    """A candidate model did not pass the promotion gate (raised only when asked to fail on rejection)."""
+class PromotionConflictError(MlopsError):
+    """The champion alias kept moving while a candidate was judged; a retry judges it again."""

@@ -1,5 +1,7 @@
 """The lake: every file a pipeline writes, under one root URI (file:// or s3://).
 
+This module only moves bytes; where each file goes is :mod:`airflow_mlops.core.catalog`'s business.
+
 All I/O goes through an fsspec filesystem so that the embedded default (local disk) and production
 (S3, reached through an Airflow connection) run the same code. Writes are atomic: a local file is
 written under a temporary name and renamed; an object store PUT is atomic per object, so the object
@@ -8,16 +10,20 @@ is written whole in one call, never streamed into its final key.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from airflow_mlops.core.errors import DataNotFoundError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def filesystem(
@@ -69,6 +75,12 @@ class Lake:
     def read_json_or_none(self, uri: str) -> Any:
         return self.read_json(uri) if self.exists(uri) else None
 
+    def read_parquet(self, uri: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """A Parquet file of the lake, only the ``columns`` asked for."""
+        import pandas as pd
+
+        return pd.read_parquet(io.BytesIO(self.read_bytes(uri)), columns=columns)
+
     def listdir(self, uri: str) -> list[str]:
         """Names directly under ``uri`` (empty if it does not exist)."""
         path = self._p(uri)
@@ -105,6 +117,12 @@ class Lake:
     def write_text(self, uri: str, text: str) -> str:
         return self.write_bytes(uri, text.encode())
 
+    def write_parquet(self, uri: str, df: pd.DataFrame) -> str:
+        """Write a frame as zstd Parquet, atomically; returns ``uri``."""
+        buf = io.BytesIO()
+        df.to_parquet(buf, index=False, compression="zstd")
+        return self.write_bytes(uri, buf.getvalue())
+
     def remove(self, uri: str) -> None:
         path = self._p(uri)
         if self.fs.exists(path):
@@ -118,16 +136,3 @@ class Lake:
                 with open(os.path.join(dirpath, name), "rb") as f:
                     data = f.read()
                 self.write_bytes("/".join(x for x in (uri, "" if rel == "." else rel, name) if x), data)
-
-    # --- layout ------------------------------------------------------------------------------
-    def partition(self, pipeline: str, ds: str) -> str:
-        """The directory of one pipeline's data interval; everything about that batch lives here."""
-        return self.uri(pipeline, "batches", f"ds={ds}")
-
-    def batches(self, pipeline: str) -> list[str]:
-        """Interval dates (YYYY-MM-DD) that have a partition, oldest first."""
-        names = self.listdir(self.uri(pipeline, "batches"))
-        return sorted(n.removeprefix("ds=") for n in names if n.startswith("ds="))
-
-    def model_dir(self, pipeline: str, run_key: str) -> str:
-        return self.uri(pipeline, "models", run_key)

@@ -1,7 +1,6 @@
-"""MLflow: one place that points the client at the tracking server and reads registry state.
+"""MLflow tracking: point the client at the store, find the experiment, describe the code.
 
-The registry is the source of truth for models: the ``champion`` alias names the model in
-production, and each version's tags carry its lineage and the gate's decision about it.
+What the registry holds and what its tags mean is :mod:`airflow_mlops.core.registry`.
 """
 
 from __future__ import annotations
@@ -9,27 +8,38 @@ from __future__ import annotations
 import os
 import subprocess
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from airflow_mlops import __version__
 from airflow_mlops.core.settings import PROJECT_ROOT, Settings, get_settings
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
-    from mlflow.entities.model_registry import ModelVersion
-
-CHAMPION = "champion"
-TAG_RUN_KEY = "airflow.run_key"
 
 
-def configure(settings: Settings | None = None, tracking_uri: str | None = None) -> MlflowClient:
-    """Point MLflow at the tracking store (embedded SQLite by default) and return a client."""
+def configure(
+    settings: Settings | None = None,
+    tracking_uri: str | None = None,
+    username: str | None = None,
+    password: str | None = None,
+) -> MlflowClient:
+    """Point MLflow at the tracking store (embedded SQLite by default) and return a client.
+
+    MLflow has no per-client credentials: its client, its fluent API, its artifact transfers and
+    model loading all read the tracking URI and basic-auth credentials from process-wide settings
+    (``set_tracking_uri`` itself exports ``MLFLOW_TRACKING_URI``). So this one call sets them for
+    the process, explicitly, and nothing else in the project does.
+    """
     import mlflow
+    from mlflow.environment_variables import MLFLOW_TRACKING_PASSWORD, MLFLOW_TRACKING_USERNAME
 
     s = settings or get_settings()
     uri = tracking_uri or s.mlflow_tracking_uri
     if uri.startswith("sqlite:///"):
         os.makedirs(os.path.dirname(uri.removeprefix("sqlite:///")), exist_ok=True)
+    for var, value in ((MLFLOW_TRACKING_USERNAME, username), (MLFLOW_TRACKING_PASSWORD, password)):
+        if value:
+            var.set(value)  # type: ignore[no-untyped-call]
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
@@ -52,27 +62,6 @@ def ensure_experiment(client: MlflowClient, name: str, settings: Settings | None
         if exp is None:
             raise
         return str(exp.experiment_id)
-
-
-def champion(client: MlflowClient, model_name: str) -> ModelVersion | None:
-    """The version the ``champion`` alias points at, or None before the first promotion."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return client.get_model_version_by_alias(model_name, CHAMPION)
-    except MlflowException:
-        return None
-
-
-def versions(client: MlflowClient, model_name: str) -> list[ModelVersion]:
-    """All versions of a registered model, newest first (empty if it is not registered yet)."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        found = client.search_model_versions(f"name = '{model_name}'", max_results=1000)
-    except MlflowException:
-        return []
-    return sorted(found, key=lambda v: int(v.version), reverse=True)
 
 
 def code_version() -> str:
@@ -117,7 +106,3 @@ def library_versions() -> dict[str, str]:
         except PackageNotFoundError:
             out[dist] = "absent"
     return out
-
-
-def tags_of(v: ModelVersion) -> dict[str, Any]:
-    return dict(v.tags or {})

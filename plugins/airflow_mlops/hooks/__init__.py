@@ -1,6 +1,6 @@
-"""Airflow hooks: connections -> configured clients (MLflow, the lake)."""
+"""Airflow hooks: connections -> configured clients (the lake, MLflow)."""
 
-from airflow_mlops.hooks.lake import get_lake, source_filesystem
+from airflow_mlops.hooks.lake import LakeHook
 from airflow_mlops.hooks.mlflow import MlflowHook
 
-__all__ = ["MlflowHook", "get_lake", "source_filesystem"]
+__all__ = ["LakeHook", "MlflowHook"]

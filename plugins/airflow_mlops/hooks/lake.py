@@ -1,35 +1,48 @@
-"""The lake and raw sources as Airflow sees them: ObjectStoragePath with a connection.
+"""LakeHook: the lake and the raw sources, reached through Airflow connections.
 
-``s3://`` roots are reached through an Airflow AWS connection (``AIRFLOW_MLOPS_LAKE_CONN_ID`` for
-the lake, ``source.conn_id`` for raw files), so credentials and endpoints live in Airflow.
+``s3://`` (and other object store) URIs are reached through an Airflow connection, so credentials
+and endpoints live in Airflow: ``AIRFLOW_MLOPS_LAKE_CONN_ID`` for the lake, a pipeline's
+``source.conn_id`` for its raw files, falling back to the lake's (raw data often sits beside the
+lake). Sensors, triggers and operators never resolve a connection themselves; they ask this hook.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import ObjectStoragePath
+from airflow.sdk import BaseHook, ObjectStoragePath
 
-from airflow_mlops.core.lake import Lake
+from airflow_mlops.core.lake import Lake, filesystem
 from airflow_mlops.core.settings import get_settings
 
 if TYPE_CHECKING:
     import fsspec
 
 
-def filesystem_for(uri: str, conn_id: str | None) -> fsspec.AbstractFileSystem | None:
-    """The fsspec filesystem of ``uri`` through connection ``conn_id`` (None: plain fsspec)."""
-    if uri.startswith("file://") or "://" not in uri:
-        return None
-    return ObjectStoragePath(uri, conn_id=conn_id).fs if conn_id else ObjectStoragePath(uri).fs
+class LakeHook(BaseHook):
+    """Filesystems through ``conn_id``, or through the lake's connection when it is None."""
 
+    conn_name_attr = "lake_conn_id"
+    hook_name = "airflow-mlops lake"
 
-def get_lake() -> Lake:
-    s = get_settings()
-    fs = filesystem_for(s.lake_root, s.lake_conn_id)
-    return Lake(s.lake_root, fs) if fs is not None else Lake(s.lake_root)
+    def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.conn_id = conn_id or get_settings().lake_conn_id
 
+    def filesystem(self, uri: str) -> fsspec.AbstractFileSystem | None:
+        """The fsspec filesystem of ``uri`` (None for local paths: plain fsspec reaches them)."""
+        if uri.startswith("file://") or "://" not in uri:
+            return None
+        return ObjectStoragePath(uri, conn_id=self.conn_id).fs if self.conn_id else ObjectStoragePath(uri).fs
 
-def source_filesystem(uri: str, conn_id: str | None) -> fsspec.AbstractFileSystem | None:
-    """Raw files use ``source.conn_id``, else the lake's connection (raw data often sits beside the lake)."""
-    return filesystem_for(uri, conn_id or get_settings().lake_conn_id)
+    def get_lake(self) -> Lake:
+        """The lake at ``AIRFLOW_MLOPS_LAKE_ROOT``."""
+        root = get_settings().lake_root
+        fs = self.filesystem(root)
+        return Lake(root, fs) if fs is not None else Lake(root)
+
+    def file_exists(self, uri: str) -> bool:
+        """Whether ``uri`` exists now (listing caches are dropped first: the file may have just arrived)."""
+        fs, path = filesystem(uri, self.filesystem(uri))
+        fs.invalidate_cache(path)
+        return bool(fs.exists(path))

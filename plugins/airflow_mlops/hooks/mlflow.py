@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
 if TYPE_CHECKING:
+    from airflow.sdk import Connection
     from mlflow import MlflowClient
 
 
 class MlflowHook(BaseHook):
     """Resolve the MLflow tracking server from a connection, else from the environment.
 
-    Connection: host (with scheme) and port give the tracking URI; login and password become
-    ``MLFLOW_TRACKING_USERNAME``/``PASSWORD`` for a server behind basic auth. Without the
-    connection, ``MLFLOW_TRACKING_URI`` or the embedded SQLite store is used.
+    Connection: host (with scheme) and port give the tracking URI; login and password are the
+    credentials of a server behind basic auth. Without the connection, ``MLFLOW_TRACKING_URI`` or
+    the embedded SQLite store is used.
     """
 
     conn_name_attr = "mlflow_conn_id"
@@ -28,21 +28,29 @@ class MlflowHook(BaseHook):
         super().__init__(**kwargs)
         self.mlflow_conn_id = mlflow_conn_id
 
-    def tracking_uri(self) -> str | None:
+    def _connection(self) -> Connection | None:
         try:
-            conn = self.get_connection(self.mlflow_conn_id)
+            return self.get_connection(self.mlflow_conn_id)
         except Exception:  # the connection is optional: no connection means the environment decides
             return None
-        if conn.login:
-            os.environ["MLFLOW_TRACKING_USERNAME"] = conn.login
-        if conn.password:
-            os.environ["MLFLOW_TRACKING_PASSWORD"] = conn.password
+
+    def tracking_uri(self) -> str | None:
+        """The connection's tracking URI (None without the connection)."""
+        conn = self._connection()
+        if conn is None:
+            return None
         host = conn.host or ""
         if "://" not in host:
             host = f"{conn.schema or 'http'}://{host}"
         return f"{host}:{conn.port}" if conn.port else host
 
     def get_client(self) -> MlflowClient:
+        """A client of the connection's server, with its credentials (see ``tracking.configure``)."""
         from airflow_mlops.core import tracking
 
-        return tracking.configure(tracking_uri=self.tracking_uri())
+        conn = self._connection()
+        return tracking.configure(
+            tracking_uri=self.tracking_uri(),
+            username=conn.login if conn else None,
+            password=conn.password if conn else None,
+        )

@@ -2,36 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk import Asset, BaseOperator, Context
+from airflow.sdk import Asset, Context
 
-from airflow_mlops.operators.base import PipelineMixin, asset_extra
+from airflow_mlops.base import PipelineOperator
 
 
-class IngestOperator(PipelineMixin, BaseOperator):
+class IngestOperator(PipelineOperator):
     """Snapshot interval ``ds`` of ``pipeline``; re-running replaces the interval, never duplicates it."""
 
-    template_fields: Sequence[str] = ("pipeline", "ds")
     ui_color = "#e8f4fd"
 
-    def __init__(self, *, pipeline: str, ds: str = "{{ data_interval_start | ds }}", **kwargs: Any) -> None:
+    def __init__(self, *, snapshot_asset: Asset | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.pipeline = pipeline
-        self.ds = ds
+        self.snapshot_asset = snapshot_asset
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_mlops.core.snapshot import ingest
-        from airflow_mlops.hooks.lake import source_filesystem
+        from airflow_mlops.core.ingest import ingest
+        from airflow_mlops.hooks.lake import LakeHook
 
-        cfg = self.config()
-        src = cfg.source.for_interval(self.ds)
+        src = LakeHook(self.config.source.conn_id)
         res = ingest(
-            cfg,
-            self.lake(),
-            self.ds,
-            source_fs=source_filesystem(src, cfg.source.conn_id),
+            self.config,
+            self.lake,
+            str(self.ds),
+            source_fs=src.filesystem(self.config.source.for_interval(str(self.ds))),
             run_id=context["run_id"],
         ).to_dict()
         self.log.info(
@@ -44,9 +40,6 @@ class IngestOperator(PipelineMixin, BaseOperator):
             res["content_hash"][:16],
             " - unchanged, kept as it was" if res["unchanged"] else "",
         )
-        for outlet in self.outlets:
-            if isinstance(outlet, Asset):
-                context["outlet_events"][outlet].extra = asset_extra(
-                    res, ["ds", "uri", "rows", "content_hash", "columns", "source_uri"]
-                )
+        keys = ("ds", "uri", "rows", "content_hash", "columns", "source_uri")
+        self.emit(context, self.snapshot_asset, {k: res[k] for k in keys})
         return res

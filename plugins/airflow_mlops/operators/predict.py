@@ -2,31 +2,47 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator, Context
+from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowSkipException
 
-from airflow_mlops.operators.base import PipelineMixin
+from airflow_mlops.base import PipelineOperator
+
+if TYPE_CHECKING:
+    from airflow_mlops.core.config import PipelineConfig
 
 
-class BatchPredictOperator(PipelineMixin, BaseOperator):
+def intervals_to_score(cfg: PipelineConfig, params: Any, triggering_asset_events: Any) -> list[str]:
+    """The monitor DAG's first task: what its run scores; skipped while there is no champion."""
+    from airflow_mlops.core.errors import NoChampionError
+    from airflow_mlops.core.predict import batches_to_score
+    from airflow_mlops.hooks import LakeHook, MlflowHook
+
+    requested = [
+        str(ev.extra["ds"])
+        for evs in (triggering_asset_events or {}).values()
+        for ev in evs
+        if ev.extra and "ds" in ev.extra
+    ]
+    requested += (params or {}).get("ds") or []
+    try:
+        return batches_to_score(cfg, LakeHook().get_lake(), MlflowHook().get_client(), requested)
+    except NoChampionError as e:
+        raise AirflowSkipException(str(e)) from e
+
+
+class BatchPredictOperator(PipelineOperator):
     """Write predictions of the champion beside interval ``ds``'s snapshot; skip if there is no champion."""
 
-    template_fields: Sequence[str] = ("pipeline", "ds")
     ui_color = "#eaf6f6"
 
-    def __init__(self, *, pipeline: str, ds: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.pipeline = pipeline
-        self.ds = ds
-
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_mlops.core.scoring import NoChampionError, score_batch
+        from airflow_mlops.core.errors import NoChampionError
+        from airflow_mlops.core.predict import score_batch
 
         try:
-            res = score_batch(self.config(), self.lake(), self.mlflow(), self.ds).to_dict()
+            res = score_batch(self.config, self.lake, self.mlflow, str(self.ds)).to_dict()
         except NoChampionError as e:
             raise AirflowSkipException(str(e)) from e
         self.log.info(

@@ -2,38 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk import Asset, AssetAlias, BaseOperator, Context
+from airflow.sdk import Asset, Context
 
-from airflow_mlops.operators.base import PipelineMixin
+from airflow_mlops.base import PipelineOperator, pipeline_template_fields
 
 
-class PromoteModelOperator(PipelineMixin, BaseOperator):
+class PromoteModelOperator(PipelineOperator):
     """Judge ``version`` (default: the one the upstream train task registered) against the champion."""
 
-    template_fields: Sequence[str] = ("pipeline", "version")
+    template_fields = pipeline_template_fields("version")
     ui_color = "#f3eafa"
 
     def __init__(
         self,
         *,
-        pipeline: str,
         version: str = "{{ ti.xcom_pull(task_ids='train')['version'] }}",
         champion_asset: Asset | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.pipeline = pipeline
         self.version = version
         self.champion_asset = champion_asset
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_mlops.core.promotion import promote
+        from airflow_mlops.core.promote import promote
 
-        cfg = self.config()
-        decision = promote(cfg, self.lake(), self.mlflow(), str(self.version)).to_dict()
+        decision = promote(self.config, self.lake, self.mlflow, str(self.version)).to_dict()
         context["ti"].xcom_push(key="decision", value=decision)
         verdict = "PROMOTED to champion" if decision["promoted"] else "REJECTED, champion unchanged"
         self.log.info(
@@ -43,15 +39,7 @@ class PromoteModelOperator(PipelineMixin, BaseOperator):
             verdict,
             decision["reason"],
         )
-        if decision["promoted"] and self.champion_asset is not None:
-            for outlet in self.outlets:
-                if isinstance(outlet, AssetAlias):
-                    context["outlet_events"][outlet].add(
-                        self.champion_asset,
-                        extra={
-                            "version": decision["candidate_version"],
-                            "previous": decision["champion_version"],
-                            "reason": decision["reason"],
-                        },
-                    )
+        if decision["promoted"]:
+            extra = {"version": decision["candidate_version"], "previous": decision["champion_version"]}
+            self.emit(context, self.champion_asset, {**extra, "reason": decision["reason"]})
         return decision

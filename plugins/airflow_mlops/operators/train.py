@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk import BaseOperator, Context
+from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowSkipException
 
-from airflow_mlops.operators.base import PipelineMixin
+from airflow_mlops.base import PipelineOperator, pipeline_template_fields
 
 
 def describe_trigger(context: Context, reason: str) -> str:
@@ -25,16 +24,20 @@ def describe_trigger(context: Context, reason: str) -> str:
     return reason
 
 
-class TrainModelOperator(PipelineMixin, BaseOperator):
+def _given(value: Any) -> str | None:
+    """A rendered template's value, or None when it rendered to nothing."""
+    return None if value in (None, "", "None") else str(value)
+
+
+class TrainModelOperator(PipelineOperator):
     """Train a model of ``pipeline`` on its newest validated window (Params may change the window)."""
 
-    template_fields: Sequence[str] = ("pipeline", "reason", "window_days", "window_end", "force")
+    template_fields = pipeline_template_fields("reason", "window_days", "window_end", "force")
     ui_color = "#eef8ea"
 
     def __init__(
         self,
         *,
-        pipeline: str,
         reason: str = "{{ params.reason }}",
         window_days: str | int | None = "{{ params.training_window_days }}",
         window_end: str | None = "{{ params.end_date or '' }}",
@@ -42,27 +45,25 @@ class TrainModelOperator(PipelineMixin, BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.pipeline = pipeline
         self.reason = reason
         self.window_days = window_days
         self.window_end = window_end
         self.force = force
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_mlops.core.training import train
+        from airflow_mlops.core.train import train
 
-        cfg = self.config()
         dag_run = context["dag_run"]
-        run_key = f"{dag_run.dag_id}/{dag_run.run_id}"
         reason = describe_trigger(context, str(self.reason or "scheduled"))
+        days = _given(self.window_days)
         res = train(
-            cfg,
-            self.lake(),
-            self.mlflow(),
-            run_key=run_key,
+            self.config,
+            self.lake,
+            self.mlflow,
+            run_key=self.run_key(context),
             reason=reason,
-            window_days=int(self.window_days) if self.window_days not in (None, "", "None") else None,
-            end_ds=str(self.window_end) if self.window_end not in (None, "", "None") else None,
+            window_days=int(days) if days else None,
+            end_ds=_given(self.window_end),
             force=str(self.force).lower() == "true",
             airflow_context={"dag_id": dag_run.dag_id, "run_id": dag_run.run_id},
         ).to_dict()

@@ -26,13 +26,14 @@ def allowed_params(dag_id: str) -> set[str] | None:
     """The Params of an airflow-mlops DAG, or None for a DAG that is not ours."""
     from airflow_mlops.core.config import load_pipelines
     from airflow_mlops.core.settings import get_settings
-    from airflow_mlops.params import PARAMS
+    from airflow_mlops.params import BY_KIND
 
     name, _, kind = dag_id.rpartition("__")
-    if kind not in PARAMS:
+    if kind not in BY_KIND:
         return None
     good, _ = load_pipelines(get_settings().pipelines_dir)
-    return set(PARAMS[kind]) if any(c.name == name for c in good) else None
+    cfg = next((c for c in good if c.name == name), None)
+    return None if cfg is None else set(BY_KIND[kind](cfg))
 
 
 def unknown_keys(dag_id: str, body: bytes) -> tuple[list[str], set[str]]:

@@ -10,16 +10,6 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 
-def file_exists(uri: str, conn_id: str | None) -> bool:
-    """Whether ``uri`` exists, reached through ``conn_id`` for object storage."""
-    from airflow_mlops.core.lake import filesystem
-    from airflow_mlops.hooks.lake import filesystem_for
-
-    fs, path = filesystem(uri, filesystem_for(uri, conn_id))
-    fs.invalidate_cache(path)
-    return bool(fs.exists(path))
-
-
 class DataAvailableTrigger(BaseTrigger):
     """Fires ``found`` when the file appears, ``timeout`` at the deadline (epoch seconds)."""
 
@@ -42,15 +32,14 @@ class DataAvailableTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        from airflow_mlops.hooks.lake import LakeHook
+
+        hook = LakeHook(self.conn_id)
         while True:
-            if await asyncio.to_thread(file_exists, self.uri, self.conn_id):
-                yield TriggerEvent(  # type: ignore[no-untyped-call]
-                    {"status": "found", "uri": self.uri}
-                )
+            if await asyncio.to_thread(hook.file_exists, self.uri):
+                yield TriggerEvent({"status": "found", "uri": self.uri})  # type: ignore[no-untyped-call]
                 return
             if time.time() >= self.deadline:
-                yield TriggerEvent(  # type: ignore[no-untyped-call]
-                    {"status": "timeout", "uri": self.uri}
-                )
+                yield TriggerEvent({"status": "timeout", "uri": self.uri})  # type: ignore[no-untyped-call]
                 return
             await asyncio.sleep(min(self.poke_interval, max(0.0, self.deadline - time.time())))

@@ -15,24 +15,18 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig, load_pipeline
 from airflow_mlops.core.errors import ConfigError, DataNotFoundError
+from airflow_mlops.core.ingest import ingest
 from airflow_mlops.core.lake import Lake
 from airflow_mlops.core.settings import get_settings
-from airflow_mlops.core.snapshot import ingest, manifest
-from airflow_mlops.core.validation import (
-    ValidationResult,
-    default_suite_path,
-    load_suite,
-    validate_snapshot,
-    validated_batches,
-    validation_summary,
-)
-from airflow_mlops.datasets import write_diabetes, write_flights
+from airflow_mlops.core.validate import ValidationResult, validate_snapshot
+from airflow_mlops.dev.datasets import write_diabetes, write_flights
 
 pytestmark = pytest.mark.unit
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PIPELINES = ROOT / "include" / "pipelines"
 EXPECTATIONS = ROOT / "include" / "expectations"
 
@@ -52,6 +46,10 @@ class World:
     results: dict[str, ValidationResult]
     summaries: dict[str, dict[str, Any]]
 
+    @property
+    def catalog(self) -> Catalog:
+        return Catalog(self.lake, self.cfg.name)
+
 
 def _isolate(mp: pytest.MonkeyPatch, home: Path) -> None:
     mp.setenv("AIRFLOW_MLOPS_HOME", str(home))
@@ -64,7 +62,7 @@ def _validate_all(cfg: PipelineConfig, lake: Lake, days: list[str], suite: Path)
     for ds in days:
         ingest(cfg, lake, ds)
         results[ds] = validate_snapshot(cfg, lake, ds, suite)
-        summary = validation_summary(lake, cfg.name, ds)
+        summary = Catalog(lake, cfg.name).validation(ds)
         assert summary is not None
         summaries[ds] = summary
     return World(cfg, lake, get_settings().raw_root, suite, results, summaries)
@@ -134,7 +132,7 @@ def test_real_flight_days_at_the_edges_pass(flights: World, ds: str) -> None:
     assert r.status == "validated"
     assert r.failed == []
     assert r.evaluated == _n_expectations(flights.suite_path)
-    committed = manifest(flights.lake, "flights_delay", ds)
+    committed = flights.catalog.manifest(ds)
     assert committed is not None
     assert r.snapshot_hash == committed["content_hash"]
     assert r.failure_message() == f"flights_delay {ds}: all {r.evaluated} expectations passed"
@@ -143,7 +141,7 @@ def test_real_flight_days_at_the_edges_pass(flights: World, ds: str) -> None:
 def test_passing_day_writes_result_summary_and_docs(flights: World) -> None:
     ds = EDGE_DAYS[0]
     r = flights.results[ds]
-    base = f"{flights.lake.partition('flights_delay', ds)}/validation"
+    base = flights.catalog.validation_dir(ds)
     assert r.result_uri == f"{base}/result.json"
     assert r.summary_uri == f"{base}/summary.json"
     assert r.docs_uri == f"{base}/docs/index.html"
@@ -205,9 +203,7 @@ def test_corrupted_flights_are_quarantined_and_explained(flights: World) -> None
     assert flights.summaries[BAD_DAY]["success"] is False
     assert r.docs_uri is not None
     page = flights.lake.fs.glob(
-        flights.lake._p(
-            f"{flights.lake.partition('flights_delay', BAD_DAY)}/validation/docs/validations/**/*.html"
-        )
+        flights.lake._p(f"{flights.catalog.validation_docs_dir(BAD_DAY)}/validations/**/*.html")
     )
     assert len(page) == 1
     assert "XXX" in flights.lake.fs.cat_file(page[0]).decode()
@@ -225,24 +221,24 @@ def test_failing_batch_of_a_fail_pipeline_is_failed(diabetes: World) -> None:
 
 # --- which batches count as validated -------------------------------------------------------------
 def test_validated_batches_exclude_quarantined_and_stale(flights: World) -> None:
-    assert validated_batches(flights.lake, "flights_delay") == sorted([*EDGE_DAYS, STALE_DAY])
+    assert flights.catalog.validated_batches() == sorted([*EDGE_DAYS, STALE_DAY])
 
     # New data for an interval that was validated: its old verdict no longer applies.
     write_flights(flights.raw_root, [STALE_DAY], sample=0.5)
     snap = ingest(flights.cfg, flights.lake, STALE_DAY)
     assert not snap.unchanged
-    summary = validation_summary(flights.lake, "flights_delay", STALE_DAY)
+    summary = flights.catalog.validation(STALE_DAY)
     assert summary is not None and summary["success"] is True
     assert summary["snapshot_hash"] != snap.content_hash
-    assert validated_batches(flights.lake, "flights_delay") == sorted(EDGE_DAYS)
+    assert flights.catalog.validated_batches() == sorted(EDGE_DAYS)
 
     # Validating the new snapshot makes it count again.
     assert validate_snapshot(flights.cfg, flights.lake, STALE_DAY, flights.suite_path).success
-    assert validated_batches(flights.lake, "flights_delay") == sorted([*EDGE_DAYS, STALE_DAY])
+    assert flights.catalog.validated_batches() == sorted([*EDGE_DAYS, STALE_DAY])
 
 
 def test_validation_summary_is_none_before_validation(flights: World) -> None:
-    assert validation_summary(flights.lake, "flights_delay", "2013-06-01") is None
+    assert flights.catalog.validation("2013-06-01") is None
 
 
 def test_validate_needs_an_ingested_snapshot(flights: World) -> None:
@@ -250,65 +246,7 @@ def test_validate_needs_an_ingested_snapshot(flights: World) -> None:
         validate_snapshot(flights.cfg, flights.lake, "2013-06-01", flights.suite_path)
 
 
-# --- the suite files ------------------------------------------------------------------------------
-@pytest.mark.parametrize("pipeline", ["flights_delay", "diabetes_progression"])
-def test_shipped_suites_load_whole_into_gx(pipeline: str) -> None:
-    import great_expectations as gx
-
-    cfg_path = PIPELINES / f"{pipeline}.yaml"
-    suite_file = EXPECTATIONS / f"{pipeline}.json"
-    assert load_pipeline(cfg_path).validation.suite == suite_file.name
-    suite = load_suite(suite_file)
-    # GX drops (and only logs) an expectation it cannot build: every one must survive.
-    assert len(gx.ExpectationSuite(**suite).expectations) == _n_expectations(suite_file)
-
-
-def test_default_suite_path_follows_the_expectations_dir(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, flights: World
-) -> None:
-    monkeypatch.setenv("AIRFLOW_MLOPS_EXPECTATIONS_DIR", str(tmp_path))
-    assert default_suite_path(flights.cfg) == tmp_path.resolve() / "flights_delay.json"
-
-
-GOOD = {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "late"}}
-
-
-@pytest.mark.parametrize(
-    ("content", "problem"),
-    [
-        ('{"name": "s", "expectations": [', "not valid JSON: line 1"),
-        ("[]", "expected a JSON object"),
-        (json.dumps({"name": "s", "expectation": [GOOD]}), "unknown field(s) ['expectation']"),
-        (json.dumps({"name": "", "expectations": [GOOD]}), "name: a non-empty string"),
-        (json.dumps({"name": "s", "expectations": []}), "expectations: a non-empty list"),
-        (
-            json.dumps(
-                {"name": "s", "expectations": [GOOD, {**GOOD, "type": "expect_column_values_to_not_be_nul"}]}
-            ),
-            "expectations[1]: unknown expectation type 'expect_column_values_to_not_be_nul'; "
-            "did you mean 'expect_column_values_to_not_be_null'?",
-        ),
-        (
-            json.dumps({"name": "s", "expectations": [{"type": "expect_column_to_exist"}]}),
-            "kwargs: an object",
-        ),
-        (json.dumps({"name": "s", "expectations": [{**GOOD, "kwarg": {}}]}), "unknown field(s) ['kwarg']"),
-    ],
-)
-def test_broken_suite_files_name_the_file_and_problem(tmp_path: Path, content: str, problem: str) -> None:
-    path = tmp_path / "broken.json"
-    path.write_text(content)
-    with pytest.raises(ConfigError) as e:
-        load_suite(path)
-    assert str(e.value).startswith(f"{path}: ")
-    assert problem in str(e.value)
-
-
-def test_missing_suite_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"missing\.json: expectation suite cannot be read"):
-        load_suite(tmp_path / "missing.json")
-
-
+# --- a suite GX rejects ----------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("expectation", "problem"),
     [
@@ -321,9 +259,9 @@ def test_suites_gx_rejects_fail_before_anything_is_written(
 ) -> None:
     path = tmp_path / "bad_kwargs.json"
     path.write_text(json.dumps({"name": "s", "expectations": [expectation]}))
-    before = validation_summary(flights.lake, "flights_delay", EDGE_DAYS[0])
+    before = flights.catalog.validation(EDGE_DAYS[0])
     with pytest.raises(ConfigError) as e:
         validate_snapshot(flights.cfg, flights.lake, EDGE_DAYS[0], path)
     assert str(e.value).startswith(f"{path}: ")
     assert problem in str(e.value)
-    assert validation_summary(flights.lake, "flights_delay", EDGE_DAYS[0]) == before
+    assert flights.catalog.validation(EDGE_DAYS[0]) == before

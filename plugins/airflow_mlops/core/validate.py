@@ -1,36 +1,29 @@
 """Validate: run a pipeline's Great Expectations suite on one interval's committed snapshot.
 
-The suite is a plain GX 1.x ``ExpectationSuite`` JSON file, so that it can be reviewed in a pull
-request and edited without code. Everything about one validation lives in the interval's partition,
-under ``validation/``: the full GX result (``result.json``), the GX data docs (``docs/``) and a small
-``summary.json``, written last, which is the commit point. A batch counts as validated only while its
+The suite comes from :mod:`airflow_mlops.core.suite`. Everything about one validation lives in the
+interval's partition (see :mod:`airflow_mlops.core.catalog`): the full GX result, the GX data docs
+and a small summary, written last, which is the commit point. A batch counts as validated only while its
 summary succeeded *and* names the snapshot that is committed now, so re-ingesting an interval makes
 its old verdict stale instead of silently reusing it.
 
-Great Expectations takes seconds to import, so it is imported only inside the functions that run it;
-:func:`load_suite` does not import it and is cheap enough for DAG parsing.
+Great Expectations takes seconds to import, so it is imported only inside the functions that run it.
 """
 
 from __future__ import annotations
 
-import difflib
-import importlib.util
-import json
 import logging
 import math
 import os
-import sys
 import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig
-from airflow_mlops.core.errors import ConfigError, DataNotFoundError
 from airflow_mlops.core.lake import Lake
-from airflow_mlops.core.snapshot import manifest, read_parquet
+from airflow_mlops.core.suite import build_gx_suite, load_suite, suite_path
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,26 +34,6 @@ VALIDATED = "validated"
 QUARANTINED = "quarantined"
 FAILED = "failed"
 
-RESULT_FILE = "result.json"
-SUMMARY_FILE = "summary.json"
-DOCS_DIR = "docs"
-
-#: Keys ``gx.ExpectationSuite(**suite)`` and ``ExpectationConfiguration(**expectation)`` accept;
-#: anything else is a typo that GX would reject with a bare TypeError.
-_SUITE_KEYS = {"name", "expectations", "suite_parameters", "meta", "notes", "id"}
-_EXPECTATION_KEYS = {
-    "type",
-    "kwargs",
-    "meta",
-    "notes",
-    "description",
-    "severity",
-    "id",
-    "rendered_content",
-    "success_on_last_run",
-    "expectation_context",
-}
-_COLUMN_KWARGS = ("column", "column_A", "column_B")
 _MAX_ITEMS = 8
 _MAX_TEXT = 200
 
@@ -93,115 +66,6 @@ class ValidationResult:
         if self.docs_uri:
             lines.append(f"Data docs: {self.docs_uri}")
         return "\n".join(lines)
-
-
-# --- the suite file -------------------------------------------------------------------------------
-def load_suite(path: Path) -> dict[str, Any]:
-    """Read and check a suite JSON file without importing GX (safe at DAG parse time).
-
-    GX itself logs and *drops* an expectation of unknown type when a suite is built from a dict, so
-    a typo would silently weaken the data contract: here it is an error naming the file.
-    """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(f"{path}: expectation suite cannot be read: {e.strerror or e}") from e
-    try:
-        suite = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"{path}: not valid JSON: line {e.lineno} column {e.colno}: {e.msg}") from e
-    if not isinstance(suite, dict):
-        raise ConfigError(f"{path}: expected a JSON object (an ExpectationSuite) at the top level")
-    unknown = sorted(set(suite) - _SUITE_KEYS)
-    if unknown:
-        raise ConfigError(
-            f"{path}: unknown field(s) {unknown}; an ExpectationSuite has {sorted(_SUITE_KEYS)}"
-        )
-    if not isinstance(suite.get("name"), str) or not suite["name"].strip():
-        raise ConfigError(f"{path}: name: a non-empty string is required")
-    expectations = suite.get("expectations")
-    if not isinstance(expectations, list) or not expectations:
-        raise ConfigError(f"{path}: expectations: a non-empty list is required")
-    known = _known_expectation_types()
-    for i, exp in enumerate(expectations):
-        where = f"{path}: expectations[{i}]"
-        if not isinstance(exp, dict):
-            raise ConfigError(f"{where}: expected an object with 'type' and 'kwargs'")
-        extra = sorted(set(exp) - _EXPECTATION_KEYS)
-        if extra:
-            raise ConfigError(f"{where}: unknown field(s) {extra}")
-        etype = exp.get("type")
-        if not isinstance(etype, str) or not etype:
-            raise ConfigError(f"{where}: type: the expectation type is required, e.g. expect_column_to_exist")
-        if known and etype not in known:
-            close = difflib.get_close_matches(etype, known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"{where}: unknown expectation type {etype!r}{hint}")
-        if not isinstance(exp.get("kwargs"), dict):
-            raise ConfigError(f"{where} ({etype}): kwargs: an object is required")
-    return suite
-
-
-@cache
-def _installed_core_types() -> frozenset[str]:
-    """Core expectation types, from the installed GX package's files (one module per type)."""
-    spec = importlib.util.find_spec("great_expectations")
-    if spec is None or not spec.submodule_search_locations:
-        return frozenset()
-    core = Path(next(iter(spec.submodule_search_locations))) / "expectations" / "core"
-    return frozenset(p.stem for p in core.glob("expect_*.py"))
-
-
-def _known_expectation_types() -> set[str]:
-    """GX's registry when GX is already imported (includes custom types), else the installed core ones."""
-    if "great_expectations.expectations.registry" in sys.modules:
-        from great_expectations.expectations.registry import list_registered_expectation_implementations
-
-        registered = set(list_registered_expectation_implementations())
-        if registered:
-            return registered | _installed_core_types()
-    return set(_installed_core_types())
-
-
-def default_suite_path(cfg: PipelineConfig) -> Path:
-    """Where the suite named by ``validation.suite`` lives (``AIRFLOW_MLOPS_EXPECTATIONS_DIR``)."""
-    from airflow_mlops.core.settings import get_settings
-
-    return get_settings().expectations_dir / cfg.validation.suite
-
-
-def _suite_columns(suite: dict[str, Any]) -> list[tuple[int, str, str]]:
-    out = []
-    for i, exp in enumerate(suite["expectations"]):
-        kwargs = exp["kwargs"]
-        cols = [kwargs[k] for k in _COLUMN_KWARGS if isinstance(kwargs.get(k), str)]
-        cols += [c for c in kwargs.get("column_list") or [] if isinstance(c, str)]
-        out += [(i, exp["type"], c) for c in cols]
-    return out
-
-
-def _build_gx_suite(suite: dict[str, Any], path: Path, cfg: PipelineConfig) -> Any:
-    """A GX suite whose every expectation was accepted, or a ConfigError naming the bad one."""
-    import great_expectations as gx
-    from great_expectations.exceptions.exceptions import GreatExpectationsError
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-
-    for i, etype, col in _suite_columns(suite):
-        if col not in cfg.data_schema.columns:
-            raise ConfigError(
-                f"{path}: expectations[{i}] ({etype}): column {col!r} is not a column of pipeline "
-                f"{cfg.name}; its columns are {list(cfg.data_schema.columns)}"
-            )
-    expectations = []
-    for i, exp in enumerate(suite["expectations"]):
-        try:
-            expectations.append(ExpectationConfiguration(**exp).to_domain_obj())
-        except (GreatExpectationsError, ValueError, TypeError) as e:
-            msg = " ".join(str(getattr(e, "message", e)).split())
-            raise ConfigError(f"{path}: expectations[{i}] ({exp['type']}): invalid: {msg}") from e
-    fields = {k: v for k, v in suite.items() if k != "expectations"}
-    return gx.ExpectationSuite(**fields, expectations=expectations)
 
 
 # --- running it -----------------------------------------------------------------------------------
@@ -272,35 +136,33 @@ def _run_suite(
     return payload, built
 
 
-def validate_snapshot(cfg: PipelineConfig, lake: Lake, ds: str, suite_path: Path) -> ValidationResult:
+def validate_snapshot(
+    cfg: PipelineConfig, lake: Lake, ds: str, suite_file: Path | None = None
+) -> ValidationResult:
     """Validate the committed snapshot of interval ``ds``; failing expectations do not raise.
 
     The caller decides what a failure does (the operator pushes the result, then raises), so that
     the verdict and its details are recorded either way. Bad suites raise ConfigError; errors of GX
-    itself propagate.
+    itself propagate. ``suite_file`` defaults to the pipeline's ``validation.suite``.
     """
-    suite = load_suite(suite_path)
-    m = manifest(lake, cfg.name, ds)
-    if m is None:
-        raise DataNotFoundError(
-            f"{lake.partition(cfg.name, ds)}: interval {ds} of {cfg.name} was never ingested"
-        )
-    part = lake.partition(cfg.name, ds)
-    snapshot_uri = f"{part}/{m['data']}"
+    suite_file = Path(suite_file or suite_path(cfg))
+    suite = load_suite(suite_file)
+    cat = Catalog(lake, cfg.name)
+    m = cat.committed_manifest(ds)
     # The file this manifest names, not "the current snapshot": the hash recorded is then the hash
     # of the rows validated, even if the interval is re-ingested meanwhile.
-    df = read_parquet(lake, snapshot_uri)
-    gx_suite = _build_gx_suite(suite, Path(suite_path), cfg)
+    snapshot_uri = cat.snapshot_uri(ds, m)
+    df = lake.read_parquet(snapshot_uri)
+    gx_suite = build_gx_suite(suite, suite_file, cfg)
 
-    base = f"{part}/validation"
     with tempfile.TemporaryDirectory(prefix="gx-docs-") as docs_dir:
         payload, built = _run_suite(df, gx_suite, cfg, ds, docs_dir)
-        result_uri = lake.write_json(f"{base}/{RESULT_FILE}", payload)
-        lake.remove(f"{base}/{DOCS_DIR}")
+        result_uri = lake.write_json(cat.validation_result_uri(ds), payload)
+        lake.remove(cat.validation_docs_dir(ds))
         docs_uri = None
         if built:
-            lake.copy_dir_from_local(docs_dir, f"{base}/{DOCS_DIR}")
-            docs_uri = f"{base}/{DOCS_DIR}/index.html"
+            lake.copy_dir_from_local(docs_dir, cat.validation_docs_dir(ds))
+            docs_uri = f"{cat.validation_docs_dir(ds)}/index.html"
 
     success = bool(payload["success"])
     status = VALIDATED if success else QUARANTINED if cfg.validation.on_failure == "quarantine" else FAILED
@@ -315,37 +177,16 @@ def validate_snapshot(cfg: PipelineConfig, lake: Lake, ds: str, suite_path: Path
         failed=[_failure(r) for r in payload["results"] if not r["success"]],
         result_uri=result_uri,
         docs_uri=docs_uri,
-        summary_uri=f"{base}/{SUMMARY_FILE}",
+        summary_uri=cat.validation_summary_uri(ds),
     )
     summary = {
         **result.to_dict(),
         "suite": suite["name"],
-        "suite_path": str(suite_path),
+        "suite_path": str(suite_file),
         "validated_at": datetime.now(UTC).isoformat(),
     }
     lake.write_json(result.summary_uri, summary)  # last: the summary is the commit point
     return result
-
-
-# --- reading verdicts -----------------------------------------------------------------------------
-def validation_summary(lake: Lake, pipeline: str, ds: str) -> dict[str, Any] | None:
-    """The latest summary.json of an interval, or None if it was never validated."""
-    summary: dict[str, Any] | None = lake.read_json_or_none(
-        f"{lake.partition(pipeline, ds)}/validation/{SUMMARY_FILE}"
-    )
-    return summary
-
-
-def is_validated(lake: Lake, pipeline: str, ds: str) -> bool:
-    """Whether the latest validation of interval ``ds`` passed for the snapshot committed now."""
-    m = manifest(lake, pipeline, ds)
-    s = validation_summary(lake, pipeline, ds)
-    return bool(m and s and s.get("success") and s.get("snapshot_hash") == m.get("content_hash"))
-
-
-def validated_batches(lake: Lake, pipeline: str) -> list[str]:
-    """Intervals (oldest first) whose latest validation passed for the snapshot committed now."""
-    return [ds for ds in lake.batches(pipeline) if is_validated(lake, pipeline, ds)]
 
 
 # --- turning GX results into short, readable failures ---------------------------------------------

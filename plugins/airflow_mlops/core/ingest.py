@@ -1,7 +1,7 @@
 """Ingest: raw file -> typed, content-hashed, immutable Parquet snapshot of one data interval.
 
-A partition (``<lake>/<pipeline>/batches/ds=<date>/``) holds one data file named by its content
-hash and a ``manifest.json`` that points at it. Re-ingesting an interval writes the new file,
+A partition (see :mod:`airflow_mlops.core.catalog`) holds one data file named by its content hash
+and a ``manifest.json`` that points at it. Re-ingesting an interval writes the new file,
 then the manifest (the commit point), then removes the old file: readers always see one whole
 snapshot, and rows are never duplicated. The raw file is only read, never moved or changed.
 """
@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig
 from airflow_mlops.core.errors import DataContractError, DataNotFoundError
 from airflow_mlops.core.lake import Lake, filesystem
@@ -21,8 +22,6 @@ from airflow_mlops.core.lake import Lake, filesystem
 if TYPE_CHECKING:
     import fsspec
     import pandas as pd
-
-MANIFEST = "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -159,12 +158,6 @@ def content_hash(df: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
-def to_parquet_bytes(df: pd.DataFrame) -> bytes:
-    buf = io.BytesIO()
-    df.to_parquet(buf, index=False, compression="zstd")
-    return buf.getvalue()
-
-
 def ingest(
     cfg: PipelineConfig,
     lake: Lake,
@@ -180,23 +173,36 @@ def ingest(
     if df.empty:
         raise DataContractError(f"{source_uri}: no rows left after schema.row_filter ({len(raw)} raw rows)")
     digest = content_hash(df)
-    part = lake.partition(cfg.name, ds)
-    data_uri = f"{part}/data-{digest[:16]}.parquet"
-    manifest_uri = f"{part}/{MANIFEST}"
-    previous = lake.read_json_or_none(manifest_uri)
+    cat = Catalog(lake, cfg.name)
+    data_uri = cat.data_uri(ds, digest)
+    data_name = data_uri.rsplit("/", 1)[1]
+    previous = cat.manifest(ds)
     unchanged = bool(previous and previous["content_hash"] == digest and lake.exists(data_uri))
     columns = {c: str(t) for c, t in df.dtypes.items()}
+    result = SnapshotResult(
+        pipeline=cfg.name,
+        ds=ds,
+        uri=data_uri,
+        manifest_uri=cat.manifest_uri(ds),
+        source_uri=source_uri,
+        rows=len(df),
+        rows_raw=len(raw),
+        rows_filtered=dropped,
+        content_hash=digest,
+        columns=columns,
+        unchanged=unchanged,
+    )
     if not unchanged:
-        lake.write_bytes(data_uri, to_parquet_bytes(df))
+        lake.write_parquet(data_uri, df)
         lake.write_json(
-            manifest_uri,
+            result.manifest_uri,
             {
                 "pipeline": cfg.name,
                 "ds": ds,
-                "data": data_uri.rsplit("/", 1)[1],
+                "data": data_name,
                 "content_hash": digest,
-                "rows": len(df),
-                "rows_raw": len(raw),
+                "rows": result.rows,
+                "rows_raw": result.rows_raw,
                 "rows_filtered": dropped,
                 "columns": columns,
                 "source_uri": source_uri,
@@ -206,47 +212,7 @@ def ingest(
             },
         )
         # The manifest now points at the new file: older data files of this interval go.
-        for name in lake.listdir(part):
-            if name.startswith("data-") and name != data_uri.rsplit("/", 1)[1]:
-                lake.remove(f"{part}/{name}")
-    return SnapshotResult(
-        pipeline=cfg.name,
-        ds=ds,
-        uri=data_uri,
-        manifest_uri=manifest_uri,
-        source_uri=source_uri,
-        rows=len(df),
-        rows_raw=len(raw),
-        rows_filtered=dropped,
-        content_hash=digest,
-        columns=columns,
-        unchanged=unchanged,
-    )
-
-
-def manifest(lake: Lake, pipeline: str, ds: str) -> dict[str, Any] | None:
-    """The committed manifest of an interval, or None if it was never ingested."""
-    part = lake.partition(pipeline, ds)
-    result: dict[str, Any] | None = lake.read_json_or_none(f"{part}/{MANIFEST}")
+        for name in lake.listdir(cat.partition(ds)):
+            if name.startswith("data-") and name != data_name:
+                lake.remove(f"{cat.partition(ds)}/{name}")
     return result
-
-
-def snapshot_uri(lake: Lake, pipeline: str, ds: str) -> str:
-    m = manifest(lake, pipeline, ds)
-    if m is None:
-        raise DataNotFoundError(
-            f"{lake.partition(pipeline, ds)}: interval {ds} of {pipeline} was never ingested"
-        )
-    return f"{lake.partition(pipeline, ds)}/{m['data']}"
-
-
-def read_parquet(lake: Lake, uri: str, columns: list[str] | None = None) -> pd.DataFrame:
-    """Read a Parquet file of the lake, only the needed columns."""
-    import pandas as pd
-
-    return pd.read_parquet(io.BytesIO(lake.read_bytes(uri)), columns=columns)
-
-
-def read_snapshot(lake: Lake, pipeline: str, ds: str, columns: list[str] | None = None) -> pd.DataFrame:
-    """The committed snapshot of an interval."""
-    return read_parquet(lake, snapshot_uri(lake, pipeline, ds), columns)

@@ -1,4 +1,4 @@
-"""The gate's logic alone: never a worse model, the minimum always applies, reasons in words."""
+"""The gate: never a worse model, the minimum always applies, reasons in words; then against a real registry."""
 
 from __future__ import annotations
 
@@ -6,11 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from airflow_mlops.core import registry
 from airflow_mlops.core.config import load_pipeline
-from airflow_mlops.core.promotion import gate
+from airflow_mlops.core.promote import gate, history, promote
+from airflow_mlops.core.registry import Tag
+from airflow_mlops.core.train import train
+from tests.unit.conftest import JAN, World
 
 pytestmark = pytest.mark.unit
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -63,3 +67,30 @@ def test_lower_is_better_metric(reg) -> None:
 def test_missing_candidate_score_is_rejected(cfg) -> None:
     ok, reason = gate(cfg, None, 0.8, "1")
     assert not ok and "could not be computed" in reason
+
+
+# --- against a real registry ----------------------------------------------------------------------
+def test_the_gate_against_the_registry(world: World) -> None:
+    cfg, lake, client = world.cfg, world.lake, world.client
+    name = cfg.registered_model_name
+    first = train(cfg, lake, client, run_key="p/1", end_ds=JAN[-1]).version
+    d1 = promote(cfg, lake, client, first)
+    assert d1.promoted and d1.champion_version is None and "first model" in d1.reason
+    assert str(registry.champion(client, name).version) == first
+    assert promote(cfg, lake, client, first) == d1, "a retried promotion returns the recorded decision"
+
+    # A candidate that misses the absolute minimum never becomes champion.
+    strict = cfg.model_copy(update={"gate": cfg.gate.model_copy(update={"minimum": 0.999})})
+    small = train(strict, lake, client, run_key="p/2", end_ds=JAN[-1], window_days=4).version
+    d2 = promote(strict, lake, client, small)
+    assert not d2.promoted and "misses the absolute minimum 0.999" in d2.reason
+    assert str(registry.champion(client, name).version) == first
+
+    # Six days against eight, scored on the six-day model's own (newer) held-out rows.
+    six = train(cfg, lake, client, run_key="p/3", end_ds=JAN[-1], force=True, window_days=6).version
+    d3 = promote(cfg, lake, client, six)
+    assert d3.champion_version == first and d3.champion_score is not None
+    assert d3.promoted, d3.reason
+    champ = registry.champion(client, name)
+    assert str(champ.version) == six and registry.tags_of(champ)[Tag.PREVIOUS_CHAMPION] == first
+    assert [d.candidate_version for d in history(cfg, client)] == [six, small, first]

@@ -1,6 +1,6 @@
 """The embedded default, as processes on this machine: Airflow (SQLite, LocalExecutor) and MLflow.
 
-Used by ``make demo`` and ``make up``: one state directory holds Airflow's database and logs, the
+Used by ``make demo``, ``make up`` and the tests that start real servers: one state directory holds Airflow's database and logs, the
 MLflow store, the raw files and the lake, so the Airflow UI and the MLflow UI show the same run.
 """
 
@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from airflow_mlops.core.settings import PROJECT_ROOT
 
@@ -65,18 +65,25 @@ def airflow_env(home: Path, api_port: int = API_PORT, **extra: str) -> dict[str,
     return env
 
 
+class StackError(Exception):
+    """A process of the stack died, or the stack did not come up: names the process and its log."""
+
+
 @dataclass
 class Stack:
-    """Processes of the embedded default, stopped together."""
+    """Processes of the embedded default, each the leader of its own process group, stopped together."""
 
     home: Path
     env: dict[str, str]
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    logs: dict[str, IO[bytes]] = field(default_factory=dict)
+
+    def log_path(self, name: str) -> Path:
+        return self.home / "logs" / f"{name}.log"
 
     def start(self, name: str, args: list[str]) -> None:
-        log_dir = self.home / "logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        out = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child process
+        self.log_path(name).parent.mkdir(parents=True, exist_ok=True)
+        self.logs[name] = out = open(self.log_path(name), "ab")  # noqa: SIM115 - closed by stop()
         self.procs[name] = subprocess.Popen(
             args, env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT, start_new_session=True
         )
@@ -85,21 +92,45 @@ class Stack:
     def check(self) -> None:
         for name, p in self.procs.items():
             if p.poll() is not None:
-                raise RuntimeError(
-                    f"{name} exited with {p.returncode}; see {self.home / 'logs' / (name + '.log')}"
-                )
+                raise StackError(f"{name} exited with {p.returncode}; see {self.log_path(name)}")
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 20) -> None:
+        """SIGTERM every process group (its leader may be dead while its children live on), then
+        SIGKILL what is left after ``grace`` seconds; reap the leaders and close the logs."""
+        groups = [p.pid for p in self.procs.values()]
+        for pgid in groups:
+            _signal_group(pgid, signal.SIGTERM)
+        deadline = time.time() + grace
+        while time.time() < deadline and any(group_alive(g) for g in groups):
+            for p in self.procs.values():
+                p.poll()
+            time.sleep(0.2)
+        for pgid in groups:
+            _signal_group(pgid, signal.SIGKILL)
         for p in self.procs.values():
-            if p.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(p.pid, signal.SIGTERM)
-        deadline = time.time() + 20
-        for p in self.procs.values():
-            try:
-                p.wait(max(0.1, deadline - time.time()))
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                p.wait(5)
+        for f in self.logs.values():
+            f.close()
+        self.procs.clear()
+        self.logs.clear()
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any process of the group is still running (zombies are not)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
 
 
 def stop_recorded(home: Path) -> list[str]:
@@ -108,11 +139,9 @@ def stop_recorded(home: Path) -> list[str]:
     stopped = []
     if pids.exists():
         for name, pid in json.loads(pids.read_text()).items():
-            try:
-                os.killpg(pid, signal.SIGTERM)
+            if group_alive(pid):
+                _signal_group(pid, signal.SIGTERM)
                 stopped.append(name)
-            except ProcessLookupError:
-                pass
         pids.unlink()
     return stopped
 
@@ -135,7 +164,7 @@ def _exit_on_sigterm(signum: int, frame: Any) -> None:
 
 def start_airflow(stack: Stack) -> None:
     if not port_free(API_PORT):
-        raise RuntimeError(
+        raise StackError(
             f"port {API_PORT} is in use (another Airflow still running?); stop it or set AIRFLOW_MLOPS_API_PORT"
         )
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -145,7 +174,7 @@ def start_airflow(stack: Stack) -> None:
 
 def start_mlflow(stack: Stack) -> None:
     if not port_free(MLFLOW_PORT):
-        raise RuntimeError(
+        raise StackError(
             f"port {MLFLOW_PORT} is in use; stop what runs there or set AIRFLOW_MLOPS_MLFLOW_PORT"
         )
     mlflow_dir = stack.home / "mlflow"
@@ -166,74 +195,83 @@ def start_mlflow(stack: Stack) -> None:
     )
 
 
-class Api:
-    """A minimal client of Airflow's REST API v2 (token from the auth manager)."""
+class Airflow:
+    """Airflow's REST API through the official client (``apache-airflow-client``), as a user drives it."""
 
     def __init__(self, base: str, user: str = ADMIN[0], password: str = ADMIN[1]) -> None:
         self.base = base.rstrip("/")
         self.user, self.password = user, password
-        self.token: str | None = None
+        self._client: Any = None
 
-    def _req(self, method: str, path: str, body: Any = None, auth: bool = True) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base + path, data=data, method=method)
-        req.add_header("Content-Type", "application/json")
-        if auth:
-            req.add_header("Authorization", f"Bearer {self.login()}")
-        try:
-            with urllib.request.urlopen(req, timeout=30) as r:
-                raw = r.read()
-        except urllib.error.HTTPError as e:
-            raise RuntimeError(f"{method} {path}: HTTP {e.code}: {e.read().decode()[:500]}") from e
-        return json.loads(raw) if raw else None
+    def token(self) -> str:
+        """A JWT from ``POST /auth/token`` (the one call the generated client does not cover)."""
+        body = json.dumps({"username": self.user, "password": self.password}).encode()
+        req = urllib.request.Request(
+            f"{self.base}/auth/token", data=body, headers={"Content-Type": "application/json"}, method="POST"
+        )
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return str(json.loads(r.read())["access_token"])
 
-    def login(self) -> str:
-        if self.token is None:
-            res = self._req(
-                "POST", "/auth/token", {"username": self.user, "password": self.password}, auth=False
-            )
-            self.token = str(res["access_token"])
-        return self.token
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from airflow_client import client as af
 
-    def get(self, path: str) -> Any:
-        return self._req("GET", path)
+            self._client = af.ApiClient(af.Configuration(host=self.base, access_token=self.token()))
+        return self._client
 
-    def post(self, path: str, body: Any) -> Any:
-        return self._req("POST", path, body)
+    @property
+    def dags(self) -> Any:
+        from airflow_client.client import DAGApi
 
-    def patch(self, path: str, body: Any) -> Any:
-        return self._req("PATCH", path, body)
+        return DAGApi(self.client)
+
+    @property
+    def dag_runs(self) -> Any:
+        from airflow_client.client import DagRunApi
+
+        return DagRunApi(self.client)
+
+    def unpause(self, dag_id: str) -> None:
+        from airflow_client.client import DAGPatchBody
+
+        self.dags.patch_dag(dag_id, DAGPatchBody(is_paused=False))
+
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None, **body: Any) -> Any:
+        """``POST /api/v2/dags/{dag_id}/dagRuns``; ``body`` may set the run id and data interval."""
+        from airflow_client.client import TriggerDAGRunPostBody
+
+        return self.dag_runs.trigger_dag_run(
+            dag_id, TriggerDAGRunPostBody(conf=conf or {}, **{"logical_date": None, **body})
+        )
+
+    def runs(self, dag_id: str) -> list[Any]:
+        """The newest 100 runs of ``dag_id`` (``state`` and ``run_type`` as plain strings)."""
+        res = self.dag_runs.get_dag_runs(dag_id, limit=100, order_by=["-run_after"])
+        return list(res.dag_runs)
 
     def wait_ready(self, stack: Stack, dag_ids: list[str], timeout: float = 240) -> None:
         """Until the API answers and every DAG in ``dag_ids`` is parsed."""
+        from airflow_client.client import ApiException
+
         deadline = time.time() + timeout
         missing: list[str] = dag_ids
         while time.time() < deadline:
             stack.check()
             try:
-                have = {d["dag_id"] for d in self.get("/api/v2/dags?limit=100")["dags"]}
+                have = {d.dag_id for d in self.dags.get_dags(limit=100).dags}
                 missing = [d for d in dag_ids if d not in have]
                 if not missing:
                     return
-            except (urllib.error.URLError, ConnectionError, RuntimeError, OSError):
-                pass
+            except (OSError, urllib.error.URLError, ApiException) as e:
+                self._client = None  # not up yet: log in again next time
+                missing = [f"{d} ({type(e).__name__})" for d in dag_ids]
             time.sleep(2)
-        raise TimeoutError(
+        raise StackError(
             f"Airflow did not come up with DAGs {missing} in {timeout:.0f} s; see {stack.home}/logs"
         )
 
-    def runs(self, dag_id: str) -> list[dict[str, Any]]:
-        return list(self.get(f"/api/v2/dags/{dag_id}/dagRuns?limit=100&order_by=-run_after")["dag_runs"])
 
-    def wait_runs(self, stack: Stack, dag_id: str, count: int, timeout: float) -> list[dict[str, Any]]:
-        """Until at least ``count`` runs of ``dag_id`` exist and all of them have finished."""
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            stack.check()
-            runs = self.runs(dag_id)
-            if len(runs) >= count and all(r["state"] in ("success", "failed") for r in runs):
-                return runs
-            time.sleep(3)
-        raise TimeoutError(
-            f"{dag_id}: runs did not finish in {timeout:.0f} s: {[r['state'] for r in self.runs(dag_id)]}"
-        )
+def state(x: Any) -> str:
+    """An enum of the generated client as its plain value."""
+    return str(getattr(x, "value", x))

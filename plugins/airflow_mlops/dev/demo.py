@@ -8,7 +8,7 @@
    starts the train DAG, and the gate decides again, with its reason.
 6. A summary of what happened and where to look.
 
-``make up`` (``python -m airflow_mlops.demo up``) serves the Airflow UI and the MLflow UI on the
+``make up`` (``python -m airflow_mlops.dev.demo up``) serves the Airflow UI and the MLflow UI on the
 same state afterwards.
 """
 
@@ -21,15 +21,17 @@ import time
 from pathlib import Path
 
 from airflow_mlops.core.settings import PROJECT_ROOT
-from airflow_mlops.local import (
+from airflow_mlops.dev.stack import (
     API_PORT,
     MLFLOW_PORT,
-    Api,
+    Airflow,
     Stack,
+    StackError,
     airflow_env,
     migrate,
     start_airflow,
     start_mlflow,
+    state,
     stop_recorded,
 )
 
@@ -42,37 +44,34 @@ def say(msg: str) -> None:
     print(f"[demo {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def ingest_days(api: Api, dag_id: str, start: str, end: str) -> None:
+def ingest_days(api: Airflow, dag_id: str, start: str, end: str) -> None:
     """One ingest run per day of [start, end], each with its data interval, through the REST API.
 
     (Airflow's backfill endpoint refuses SQLite under concurrent access, so the embedded default
     triggers the runs itself; on PostgreSQL ``POST /api/v2/backfills`` does the same.)
     """
-    from datetime import date, timedelta
+    from datetime import UTC, date, datetime, timedelta
 
     d, last = date.fromisoformat(start), date.fromisoformat(end)
     while d <= last:
-        begin, finish = f"{d.isoformat()}T06:00:00Z", f"{(d + timedelta(days=1)).isoformat()}T06:00:00Z"
-        api.post(
-            f"/api/v2/dags/{dag_id}/dagRuns",
-            {
-                "dag_run_id": f"ingest__{d.isoformat()}",
-                "logical_date": begin,
-                "data_interval_start": begin,
-                "data_interval_end": finish,
-                "conf": {},
-            },
+        begin = datetime(d.year, d.month, d.day, 6, tzinfo=UTC)
+        api.trigger(
+            dag_id,
+            dag_run_id=f"ingest__{d.isoformat()}",
+            logical_date=begin,
+            data_interval_start=begin,
+            data_interval_end=begin + timedelta(days=1),
         )
         d += timedelta(days=1)
 
 
-def wait_idle(api: Api, stack: Stack, dag_ids: list[str], timeout: float = 600) -> None:
+def wait_idle(api: Airflow, stack: Stack, dag_ids: list[str], timeout: float = 600) -> None:
     """Until no run of these DAGs is queued or running (asset-triggered runs included)."""
     deadline = time.time() + timeout
     quiet_since = None
     while time.time() < deadline:
         stack.check()
-        busy = [r for d in dag_ids for r in api.runs(d) if r["state"] in ("queued", "running")]
+        busy = [r for d in dag_ids for r in api.runs(d) if state(r.state) in ("queued", "running")]
         if busy:
             quiet_since = None
         elif quiet_since is None:
@@ -80,11 +79,11 @@ def wait_idle(api: Api, stack: Stack, dag_ids: list[str], timeout: float = 600) 
         elif time.time() - quiet_since > 12:  # the scheduler may still be creating asset-triggered runs
             return
         time.sleep(3)
-    raise TimeoutError(f"runs of {dag_ids} still busy after {timeout:.0f} s")
+    raise StackError(f"runs of {dag_ids} still busy after {timeout:.0f} s")
 
 
 def run(home: Path) -> int:
-    from airflow_mlops.datasets import daterange, write_flights
+    from airflow_mlops.dev.datasets import daterange, write_flights
 
     t0 = time.time()
     if home.exists():
@@ -101,22 +100,19 @@ def run(home: Path) -> int:
     stack = Stack(home, env)
     try:
         start_airflow(stack)
-        api = Api(f"http://localhost:{API_PORT}")
+        api = Airflow(f"http://localhost:{API_PORT}")
         dags = [f"{PIPELINE}__{k}" for k in ("ingest", "monitor", "train")]
         api.wait_ready(stack, dags)
         say(f"Airflow is up at http://localhost:{API_PORT} (user admin, password admin)")
         for d in dags:
-            api.patch(f"/api/v2/dags/{d}", {"is_paused": False})
+            api.unpause(d)
 
         say("1/4 ingesting 2013-01-01..2013-01-14 (sense, snapshot, validate)")
         ingest_days(api, dags[0], "2013-01-01", "2013-01-14")
         wait_idle(api, stack, dags)
 
         say("2/4 triggering the first training through the REST API")
-        api.post(
-            f"/api/v2/dags/{dags[2]}/dagRuns",
-            {"logical_date": None, "conf": {"reason": "demo: first model", "training_window_days": 14}},
-        )
+        api.trigger(dags[2], {"reason": "demo: first model", "training_window_days": 14})
         wait_idle(api, stack, dags)
 
         say("3/4 ingesting 2013-01-15: scored by the champion, a drift report written, no drift")
@@ -136,21 +132,21 @@ def run(home: Path) -> int:
     return 0 if ok else 1
 
 
-def summarize(api: Api, dags: list[str]) -> bool:
+def summarize(api: Airflow, dags: list[str]) -> bool:
     """Print what happened; True if the loop closed (champion, drift, asset-triggered retrain + decision)."""
     from airflow_mlops.cli import render_status, status
-    from airflow_mlops.core.drift import drift_summary
-    from airflow_mlops.datasets import daterange
-    from airflow_mlops.hooks.lake import get_lake
+    from airflow_mlops.core.catalog import Catalog
+    from airflow_mlops.dev.datasets import daterange
+    from airflow_mlops.hooks import LakeHook
 
-    lake = get_lake()
+    catalog = Catalog(LakeHook().get_lake(), PIPELINE)
     st = status([PIPELINE])
     print()
     print(render_status(st))
     counts = {d: {} for d in dags}  # type: dict[str, dict[str, int]]
     for d in dags:
         for r in api.runs(d):
-            key = f"{r['run_type']}:{r['state']}"
+            key = f"{state(r.run_type)}:{state(r.state)}"
             counts[d][key] = counts[d].get(key, 0) + 1
     print("Airflow runs:")
     for d, c in counts.items():
@@ -160,8 +156,7 @@ def summarize(api: Api, dags: list[str]) -> bool:
     checks = {
         "a champion serves predictions": p["champion"] is not None,
         "drift was detected on a summer batch": any(
-            (drift_summary(lake, PIPELINE, ds) or {}).get("drift_detected")
-            for ds in daterange(DRIFT_DAYS[0], 3)
+            (catalog.drift(ds) or {}).get("drift_detected") for ds in daterange(DRIFT_DAYS[0], 3)
         ),
         "drift triggered a retraining through asset scheduling": retrained,
         "the gate decided on the retrained model, with a reason": bool(
@@ -198,7 +193,7 @@ def up(home: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     import os
 
-    ap = argparse.ArgumentParser(prog="python -m airflow_mlops.demo", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m airflow_mlops.dev.demo", description=__doc__.split("\n")[0])
     ap.add_argument("command", nargs="?", default="run", choices=["run", "up", "down"])
     default_home = Path(os.environ.get("AIRFLOW_MLOPS_HOME") or PROJECT_ROOT / ".state")
     ap.add_argument("--home", type=Path, default=default_home)

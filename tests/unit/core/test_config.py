@@ -12,7 +12,7 @@ from airflow_mlops.core.errors import ConfigError
 
 pytestmark = pytest.mark.unit
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FLIGHTS = ROOT / "include" / "pipelines" / "flights_delay.yaml"
 
 

@@ -13,16 +13,17 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow_mlops.core import tracking
+from airflow_mlops.core import registry
 from airflow_mlops.core.config import PipelineConfig
-from airflow_mlops.core.errors import DataNotFoundError
+from airflow_mlops.core.errors import DataNotFoundError, PromotionConflictError
 from airflow_mlops.core.lake import Lake
 from airflow_mlops.core.modeling import evaluate
+from airflow_mlops.core.registry import Tag
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-PREFIX = "promotion."
+PREFIX = Tag.PROMOTION_PREFIX
 
 
 @dataclass(frozen=True)
@@ -117,24 +118,22 @@ def promote(
     cfg: PipelineConfig, lake: Lake, client: MlflowClient, candidate_version: str
 ) -> PromotionDecision:
     """Judge ``candidate_version`` against the champion and move the alias if it passes."""
-    from airflow_mlops.core.snapshot import read_parquet
-
     name = cfg.registered_model_name
     cand = client.get_model_version(name, candidate_version)
-    cand_tags = tracking.tags_of(cand)
+    cand_tags = registry.tags_of(cand)
     done = recorded_decision(cfg, cand_tags)
     if done is not None:
         return done
-    holdout_uri = cand_tags.get("data.holdout_uri")
+    holdout_uri = cand_tags.get(Tag.HOLDOUT_URI)
     if not holdout_uri:
         raise DataNotFoundError(
-            f"{name} v{candidate_version}: no data.holdout_uri tag; was it trained by airflow-mlops?"
+            f"{name} v{candidate_version}: no {Tag.HOLDOUT_URI} tag; was it trained by airflow-mlops?"
         )
-    holdout = read_parquet(lake, holdout_uri)
+    holdout = lake.read_parquet(holdout_uri)
     metric = cfg.gate.metric
 
     for _attempt in range(3):
-        champ = tracking.champion(client, name)
+        champ = registry.champion(client, name)
         champ_version = str(champ.version) if champ is not None else None
         cand_score = evaluate(cfg, _load(name, candidate_version), holdout).get(metric)
         champ_score = None
@@ -142,7 +141,7 @@ def promote(
             champ_score = evaluate(cfg, _load(name, champ_version or ""), holdout).get(metric)
         ok, reason = gate(cfg, cand_score, champ_score, champ_version)
         # Compare-and-set: move the alias only if nobody moved it while we were scoring.
-        now = tracking.champion(client, name)
+        now = registry.champion(client, name)
         if (str(now.version) if now is not None else None) != champ_version:
             continue
         decision = PromotionDecision(
@@ -160,19 +159,21 @@ def promote(
             decided_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
         if ok:
-            client.set_model_version_tag(name, candidate_version, "previous_champion", champ_version or "")
-            client.set_registered_model_alias(name, tracking.CHAMPION, candidate_version)
+            client.set_model_version_tag(name, candidate_version, Tag.PREVIOUS_CHAMPION, champ_version or "")
+            client.set_registered_model_alias(name, registry.CHAMPION, candidate_version)
         for k, v in decision.tags().items():
             client.set_model_version_tag(name, candidate_version, k, v)
         return decision
-    raise RuntimeError(f"{name}: the champion alias kept moving while v{candidate_version} was judged; retry")
+    raise PromotionConflictError(
+        f"{name}: the champion alias kept moving while v{candidate_version} was judged; retry"
+    )
 
 
 def history(cfg: PipelineConfig, client: MlflowClient) -> list[PromotionDecision]:
     """Every recorded gate decision of a pipeline, newest first."""
     out = []
-    for v in tracking.versions(client, cfg.registered_model_name):
-        d = recorded_decision(cfg, tracking.tags_of(v))
+    for v in registry.versions(client, cfg.registered_model_name):
+        d = recorded_decision(cfg, registry.tags_of(v))
         if d is not None:
             out.append(d)
     return sorted(out, key=lambda d: (d.decided_at, int(d.candidate_version)), reverse=True)

@@ -1,0 +1,102 @@
+"""The base of every airflow-mlops task, operators and sensors alike (after the Amazon provider's
+``AwsBaseOperator``): its pipeline, the interval it works on, and the clients it needs.
+
+Nothing is loaded or connected in ``__init__``, which runs at every DAG parse: the pipeline's YAML,
+the lake and the MLflow client are cached properties, built the first time ``execute`` asks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import Asset, AssetAlias, BaseOperator, BaseSensorOperator, Context
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+    from airflow_mlops.core.config import PipelineConfig
+    from airflow_mlops.core.lake import Lake
+
+#: The default interval of a task: its DAG run's data interval start, as YYYY-MM-DD.
+INTERVAL_START = "{{ data_interval_start | ds }}"
+
+
+def pipeline_template_fields(*extra: str) -> tuple[str, ...]:
+    """The templated fields every airflow-mlops task has, then the class's own."""
+    return ("pipeline", "ds", *extra)
+
+
+class PipelineMixin:
+    """Gives a task ``config``, ``lake``, ``mlflow``, ``run_key()`` and ``emit()`` for its ``pipeline``."""
+
+    template_fields: Collection[str] = pipeline_template_fields()
+    outlets: list[Any]
+
+    def __init__(
+        self,
+        *,
+        pipeline: str,
+        ds: str | None = INTERVAL_START,
+        mlflow_conn_id: str = "mlflow_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.pipeline = pipeline
+        self.ds = ds
+        self.mlflow_conn_id = mlflow_conn_id
+
+    @cached_property
+    def config(self) -> PipelineConfig:
+        """The pipeline's YAML, read when the task runs (``AIRFLOW_MLOPS_PIPELINES_DIR``)."""
+        from airflow_mlops.core.config import load_pipeline
+        from airflow_mlops.core.settings import get_settings
+
+        return load_pipeline(get_settings().pipelines_dir / f"{self.pipeline}.yaml")
+
+    @cached_property
+    def lake(self) -> Lake:
+        from airflow_mlops.hooks.lake import LakeHook
+
+        return LakeHook().get_lake()
+
+    @cached_property
+    def mlflow(self) -> MlflowClient:
+        from airflow_mlops.hooks.mlflow import MlflowHook
+
+        return MlflowHook(self.mlflow_conn_id).get_client()
+
+    @staticmethod
+    def run_key(context: Context) -> str:
+        """``<dag_id>/<run_id>``: what MLflow records of this run, and how a retry finds its own work."""
+        return f"{context['dag_run'].dag_id}/{context['dag_run'].run_id}"
+
+    def emit(self, context: Context, asset: Asset | None, extra: dict[str, Any]) -> None:
+        """An event of ``asset`` with ``extra`` (None values left out).
+
+        Directly when ``asset`` is an outlet of the task; otherwise through the task's AssetAlias
+        outlets, which is how an event is emitted only when a condition holds.
+        """
+        if asset is None:
+            return
+        extra = {k: v for k, v in extra.items() if v is not None}
+        for outlet in self.outlets:
+            if outlet == asset:
+                context["outlet_events"][outlet].extra = extra
+            elif isinstance(outlet, AssetAlias):
+                context["outlet_events"][outlet].add(asset, extra=extra)
+
+
+class PipelineOperator(PipelineMixin, BaseOperator):
+    """Base of the airflow-mlops operators."""
+
+    def __init__(self, **kwargs: Any) -> None:  # Airflow applies default_args only to an __init__ of its own
+        super().__init__(**kwargs)
+
+
+class PipelineSensor(PipelineMixin, BaseSensorOperator):
+    """Base of the airflow-mlops sensors."""
+
+    def __init__(self, **kwargs: Any) -> None:  # Airflow applies default_args only to an __init__ of its own
+        super().__init__(**kwargs)

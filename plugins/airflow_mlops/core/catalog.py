@@ -1,0 +1,174 @@
+"""The catalog: where every file of a pipeline lives in the lake, and every question asked of them.
+
+This is the one module that knows the layout below; writers ask it where to write, and every reader
+(tasks, the CLI, the UI) asks it what is there::
+
+    <lake>/<pipeline>/
+      batches/ds=<YYYY-MM-DD>/
+        manifest.json             commit point of the snapshot (ingest)
+        data-<hash16>.parquet     the snapshot, named by its content hash
+        validation/
+          result.json             full Great Expectations result
+          docs/index.html         Great Expectations data docs
+          summary.json            verdict, written last (validate)
+        predictions/predictions.parquet   the champion's predictions (predict)
+        drift/
+          report.html, report.json        Evidently report
+          summary.json            drift verdict, written last (drift)
+      models/<run>/
+        holdout.parquet           rows the gate judges candidates on (train)
+        reference.parquet         drift reference: training window + the model's predictions
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from airflow_mlops.core.errors import DataNotFoundError
+from airflow_mlops.core.lake import Lake
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+MANIFEST = "manifest.json"
+SUMMARY = "summary.json"
+
+
+def run_dir_name(run_key: str) -> str:
+    """A lake-safe directory name for an Airflow run key (``<dag_id>/<run_id>``)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_key)[:200]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """One pipeline's part of the lake."""
+
+    lake: Lake
+    pipeline: str
+
+    # --- layout: every path under the pipeline's root -----------------------------------------
+    @property
+    def batches_dir(self) -> str:
+        return self.lake.uri(self.pipeline, "batches")
+
+    def partition(self, ds: str) -> str:
+        """The directory of one data interval; everything about that batch lives here."""
+        return f"{self.batches_dir}/ds={ds}"
+
+    def manifest_uri(self, ds: str) -> str:
+        return f"{self.partition(ds)}/{MANIFEST}"
+
+    def data_uri(self, ds: str, content_hash: str) -> str:
+        return f"{self.partition(ds)}/data-{content_hash[:16]}.parquet"
+
+    def validation_dir(self, ds: str) -> str:
+        return f"{self.partition(ds)}/validation"
+
+    def validation_result_uri(self, ds: str) -> str:
+        return f"{self.validation_dir(ds)}/result.json"
+
+    def validation_docs_dir(self, ds: str) -> str:
+        return f"{self.validation_dir(ds)}/docs"
+
+    def validation_summary_uri(self, ds: str) -> str:
+        return f"{self.validation_dir(ds)}/{SUMMARY}"
+
+    def predictions_uri(self, ds: str) -> str:
+        return f"{self.partition(ds)}/predictions/predictions.parquet"
+
+    def drift_dir(self, ds: str) -> str:
+        return f"{self.partition(ds)}/drift"
+
+    def drift_html_uri(self, ds: str) -> str:
+        return f"{self.drift_dir(ds)}/report.html"
+
+    def drift_json_uri(self, ds: str) -> str:
+        return f"{self.drift_dir(ds)}/report.json"
+
+    def drift_summary_uri(self, ds: str) -> str:
+        return f"{self.drift_dir(ds)}/{SUMMARY}"
+
+    def model_dir(self, run_key: str) -> str:
+        return self.lake.uri(self.pipeline, "models", run_dir_name(run_key))
+
+    def holdout_uri(self, run_key: str) -> str:
+        return f"{self.model_dir(run_key)}/holdout.parquet"
+
+    def reference_uri(self, run_key: str) -> str:
+        return f"{self.model_dir(run_key)}/reference.parquet"
+
+    # --- snapshots ------------------------------------------------------------------------------
+    def batches(self) -> list[str]:
+        """Interval dates (YYYY-MM-DD) that have a partition, oldest first."""
+        names = self.lake.listdir(self.batches_dir)
+        return sorted(n.removeprefix("ds=") for n in names if n.startswith("ds="))
+
+    def manifest(self, ds: str) -> dict[str, Any] | None:
+        """The committed manifest of an interval, or None if it was never ingested."""
+        found: dict[str, Any] | None = self.lake.read_json_or_none(self.manifest_uri(ds))
+        return found
+
+    def committed_manifest(self, ds: str) -> dict[str, Any]:
+        """The committed manifest, or DataNotFoundError naming the partition."""
+        m = self.manifest(ds)
+        if m is None:
+            raise DataNotFoundError(
+                f"{self.partition(ds)}: interval {ds} of {self.pipeline} was never ingested"
+            )
+        return m
+
+    def snapshot_uri(self, ds: str, manifest: dict[str, Any] | None = None) -> str:
+        """The data file the manifest (by default the committed one) points at."""
+        m = manifest or self.committed_manifest(ds)
+        return f"{self.partition(ds)}/{m['data']}"
+
+    def read_snapshot(self, ds: str, columns: list[str] | None = None) -> pd.DataFrame:
+        return self.lake.read_parquet(self.snapshot_uri(ds), columns)
+
+    # --- validation -----------------------------------------------------------------------------
+    def validation(self, ds: str) -> dict[str, Any] | None:
+        """The latest validation summary of an interval, or None if it was never validated."""
+        found: dict[str, Any] | None = self.lake.read_json_or_none(self.validation_summary_uri(ds))
+        return found
+
+    def is_validated(self, ds: str) -> bool:
+        """Whether the latest validation passed for the snapshot committed now (a re-ingest makes it stale)."""
+        m, s = self.manifest(ds), self.validation(ds)
+        return bool(m and s and s.get("success") and s.get("snapshot_hash") == m.get("content_hash"))
+
+    def validated_batches(self) -> list[str]:
+        """Intervals (oldest first) whose latest validation passed for the snapshot committed now."""
+        return [ds for ds in self.batches() if self.is_validated(ds)]
+
+    # --- predictions ----------------------------------------------------------------------------
+    def unscored_batches(self) -> list[str]:
+        """Validated intervals newer than the newest scored one (oldest first).
+
+        The monitor DAG adds these to the intervals of its triggering events, so a batch whose event
+        did not start a run (events that arrive while runs are being created can be folded away) is
+        still scored by the next run. Before anything was ever scored this is empty: history is not
+        back-filled by accident.
+        """
+        found: list[str] = []
+        for ds in reversed(self.batches()):
+            if self.lake.exists(self.predictions_uri(ds)):
+                return sorted(found)
+            if self.is_validated(ds):
+                found.append(ds)
+        return []
+
+    # --- drift ----------------------------------------------------------------------------------
+    def drift(self, ds: str) -> dict[str, Any] | None:
+        """The drift summary of one interval, or None if drift was never checked for it."""
+        found: dict[str, Any] | None = self.lake.read_json_or_none(self.drift_summary_uri(ds))
+        return found
+
+    def latest_drift(self) -> dict[str, Any] | None:
+        """The drift summary of the newest interval that has one."""
+        for ds in reversed(self.batches()):
+            summary = self.drift(ds)
+            if summary is not None:
+                return summary
+        return None

@@ -1,0 +1,88 @@
+"""The state of a pipeline, in one query: champion, versions, gate history, batches, validation, drift.
+
+The CLI, the demo and the UI all ask this function, so they cannot disagree about what "the
+champion" or "the last validation" is. It reads the lake through the catalog and the registry
+through its tags; it writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from airflow_mlops.core import registry
+from airflow_mlops.core.catalog import Catalog
+from airflow_mlops.core.config import PipelineConfig
+from airflow_mlops.core.lake import Lake
+from airflow_mlops.core.registry import Tag
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+_VALIDATION_KEYS = ("ds", "status", "evaluated", "failed", "result_uri", "docs_uri")
+_DRIFT_KEYS = (
+    "ds",
+    "drift_share",
+    "threshold",
+    "drift_detected",
+    "drifted_columns",
+    "html_uri",
+    "model_version",
+)
+
+
+def pipeline_status(cfg: PipelineConfig, lake: Lake, client: MlflowClient) -> dict[str, Any]:
+    """One pipeline's state (JSON-safe): what the CLI prints and the UI shows."""
+    from airflow_mlops.core.promote import history
+
+    cat = Catalog(lake, cfg.name)
+    batches = cat.batches()
+    hist = history(cfg, client)
+    last_decision = None
+    if hist:
+        mv = client.get_model_version(cfg.registered_model_name, hist[0].candidate_version)
+        last_decision = {**hist[0].to_dict(), "train_reason": registry.tags_of(mv).get(Tag.REASON)}
+    drift = cat.latest_drift()
+    return {
+        "pipeline": cfg.name,
+        "model": cfg.registered_model_name,
+        "champion": _champion(cfg, client),
+        "versions": len(registry.versions(client, cfg.registered_model_name)),
+        "batches": len(batches),
+        "last_ingest": _last_ingest(cat, batches),
+        "last_validation": _last_validation(cat, batches),
+        "drift": None if drift is None else {k: drift.get(k) for k in _DRIFT_KEYS},
+        "last_decision": last_decision,
+        "decisions": len(hist),
+    }
+
+
+def _champion(cfg: PipelineConfig, client: MlflowClient) -> dict[str, Any] | None:
+    champ = registry.champion(client, cfg.registered_model_name)
+    if champ is None:
+        return None
+    tags = registry.tags_of(champ)
+    score = tags.get(registry.metric_tag(cfg.gate.metric))
+    return {
+        "version": str(champ.version),
+        "metric": cfg.gate.metric,
+        "score": float(score) if score is not None else None,
+        "trained_on": json.loads(tags.get(Tag.WINDOW, "[]")),
+        "reason": tags.get(Tag.REASON),
+    }
+
+
+def _last_ingest(cat: Catalog, batches: list[str]) -> dict[str, Any] | None:
+    for ds in reversed(batches):
+        m = cat.manifest(ds)
+        if m:
+            return {"ds": ds, "rows": m["rows"], "content_hash": m["content_hash"], "at": m["ingested_at"]}
+    return None
+
+
+def _last_validation(cat: Catalog, batches: list[str]) -> dict[str, Any] | None:
+    for ds in reversed(batches):
+        v = cat.validation(ds)
+        if v:
+            return {**{k: v.get(k) for k in _VALIDATION_KEYS}, "failed": len(v.get("failed") or [])}
+    return None

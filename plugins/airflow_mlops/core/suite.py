@@ -1,0 +1,144 @@
+"""Expectation suites: the JSON files in include/expectations/, checked before anything runs them.
+
+A suite is a plain GX 1.x ``ExpectationSuite`` JSON file, so that it can be reviewed in a pull
+request and edited without code. :func:`load_suite` checks it without importing Great Expectations
+(seconds to import), so ``airflow-mlops check`` and DAG parsing stay cheap; :func:`build_gx_suite`
+turns it into GX objects when a task validates.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import json
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from airflow_mlops.core.config import PipelineConfig
+from airflow_mlops.core.errors import ConfigError
+from airflow_mlops.core.settings import get_settings
+
+#: Keys ``gx.ExpectationSuite(**suite)`` and ``ExpectationConfiguration(**expectation)`` accept;
+#: anything else is a typo that GX would reject with a bare TypeError.
+_SUITE_KEYS = {"name", "expectations", "suite_parameters", "meta", "notes", "id"}
+_EXPECTATION_KEYS = {
+    "type",
+    "kwargs",
+    "meta",
+    "notes",
+    "description",
+    "severity",
+    "id",
+    "rendered_content",
+    "success_on_last_run",
+    "expectation_context",
+}
+_COLUMN_KWARGS = ("column", "column_A", "column_B")
+
+
+def load_suite(path: Path) -> dict[str, Any]:
+    """Read and check a suite JSON file without importing GX (safe at DAG parse time).
+
+    GX itself logs and *drops* an expectation of unknown type when a suite is built from a dict, so
+    a typo would silently weaken the data contract: here it is an error naming the file.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{path}: expectation suite cannot be read: {e.strerror or e}") from e
+    try:
+        suite = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{path}: not valid JSON: line {e.lineno} column {e.colno}: {e.msg}") from e
+    if not isinstance(suite, dict):
+        raise ConfigError(f"{path}: expected a JSON object (an ExpectationSuite) at the top level")
+    unknown = sorted(set(suite) - _SUITE_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown field(s) {unknown}; an ExpectationSuite has {sorted(_SUITE_KEYS)}"
+        )
+    if not isinstance(suite.get("name"), str) or not suite["name"].strip():
+        raise ConfigError(f"{path}: name: a non-empty string is required")
+    expectations = suite.get("expectations")
+    if not isinstance(expectations, list) or not expectations:
+        raise ConfigError(f"{path}: expectations: a non-empty list is required")
+    known = _known_expectation_types()
+    for i, exp in enumerate(expectations):
+        where = f"{path}: expectations[{i}]"
+        if not isinstance(exp, dict):
+            raise ConfigError(f"{where}: expected an object with 'type' and 'kwargs'")
+        extra = sorted(set(exp) - _EXPECTATION_KEYS)
+        if extra:
+            raise ConfigError(f"{where}: unknown field(s) {extra}")
+        etype = exp.get("type")
+        if not isinstance(etype, str) or not etype:
+            raise ConfigError(f"{where}: type: the expectation type is required, e.g. expect_column_to_exist")
+        if known and etype not in known:
+            close = difflib.get_close_matches(etype, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"{where}: unknown expectation type {etype!r}{hint}")
+        if not isinstance(exp.get("kwargs"), dict):
+            raise ConfigError(f"{where} ({etype}): kwargs: an object is required")
+    return suite
+
+
+@cache
+def _installed_core_types() -> frozenset[str]:
+    """Core expectation types, from the installed GX package's files (one module per type)."""
+    spec = importlib.util.find_spec("great_expectations")
+    if spec is None or not spec.submodule_search_locations:
+        return frozenset()
+    core = Path(next(iter(spec.submodule_search_locations))) / "expectations" / "core"
+    return frozenset(p.stem for p in core.glob("expect_*.py"))
+
+
+def _known_expectation_types() -> set[str]:
+    """GX's registry when GX is already imported (includes custom types), else the installed core ones."""
+    if "great_expectations.expectations.registry" in sys.modules:
+        from great_expectations.expectations.registry import list_registered_expectation_implementations
+
+        registered = set(list_registered_expectation_implementations())
+        if registered:
+            return registered | _installed_core_types()
+    return set(_installed_core_types())
+
+
+def suite_path(cfg: PipelineConfig) -> Path:
+    """Where the suite named by ``validation.suite`` lives (``AIRFLOW_MLOPS_EXPECTATIONS_DIR``)."""
+    return get_settings().expectations_dir / cfg.validation.suite
+
+
+def _suite_columns(suite: dict[str, Any]) -> list[tuple[int, str, str]]:
+    out = []
+    for i, exp in enumerate(suite["expectations"]):
+        kwargs = exp["kwargs"]
+        cols = [kwargs[k] for k in _COLUMN_KWARGS if isinstance(kwargs.get(k), str)]
+        cols += [c for c in kwargs.get("column_list") or [] if isinstance(c, str)]
+        out += [(i, exp["type"], c) for c in cols]
+    return out
+
+
+def build_gx_suite(suite: dict[str, Any], path: Path, cfg: PipelineConfig) -> Any:
+    """A GX suite whose every expectation was accepted, or a ConfigError naming the bad one."""
+    import great_expectations as gx
+    from great_expectations.exceptions.exceptions import GreatExpectationsError
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    for i, etype, col in _suite_columns(suite):
+        if col not in cfg.data_schema.columns:
+            raise ConfigError(
+                f"{path}: expectations[{i}] ({etype}): column {col!r} is not a column of pipeline "
+                f"{cfg.name}; its columns are {list(cfg.data_schema.columns)}"
+            )
+    expectations = []
+    for i, exp in enumerate(suite["expectations"]):
+        try:
+            expectations.append(ExpectationConfiguration(**exp).to_domain_obj())
+        except (GreatExpectationsError, ValueError, TypeError) as e:
+            msg = " ".join(str(getattr(e, "message", e)).split())
+            raise ConfigError(f"{path}: expectations[{i}] ({exp['type']}): invalid: {msg}") from e
+    fields = {k: v for k, v in suite.items() if k != "expectations"}
+    return gx.ExpectationSuite(**fields, expectations=expectations)

@@ -1,0 +1,101 @@
+"""The layers of docs/architecture.md, enforced: every import (at module level or inside a function)
+runs down the layers, never up, and core never imports Airflow."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+PACKAGE = ROOT / "plugins" / "airflow_mlops"
+
+#: Layer of each module (by dotted prefix, longest wins), lowest first; a module may import its own
+#: layer and the ones below it. Keep in step with the table in docs/architecture.md.
+LAYERS: list[tuple[str, list[str]]] = [
+    ("core", ["airflow_mlops.core", "airflow_mlops"]),
+    ("hooks", ["airflow_mlops.hooks"]),
+    ("triggers", ["airflow_mlops.triggers"]),
+    (
+        "tasks",
+        ["airflow_mlops.base", "airflow_mlops.operators", "airflow_mlops.sensors", "airflow_mlops.params"],
+    ),
+    (
+        "entry points",
+        [
+            "airflow_mlops.dag_factory",
+            "airflow_mlops.plugin",
+            "airflow_mlops.cli",
+            "mlops_plugin",
+            "mlops_pipelines",
+        ],
+    ),
+    ("dev tooling", ["airflow_mlops.dev"]),
+]
+#: Pairs of the same layer that must not know each other.
+APART = [
+    ("airflow_mlops.operators", "airflow_mlops.sensors"),
+    ("airflow_mlops.sensors", "airflow_mlops.operators"),
+]
+
+
+def _module(path: Path) -> str:
+    if path.parent == ROOT / "dags":
+        return path.stem
+    rel = path.relative_to(ROOT / "plugins").with_suffix("")
+    parts = list(rel.parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _layer(module: str) -> int | None:
+    best: tuple[int, int] | None = None
+    for i, (_, prefixes) in enumerate(LAYERS):
+        for p in prefixes:
+            if (module == p or module.startswith(p + ".")) and (best is None or len(p) > best[1]):
+                best = (i, len(p))
+    return None if best is None else best[0]
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(), str(path))
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out += [(node.lineno, node.module)]
+            out += [(node.lineno, f"{node.module}.{a.name}") for a in node.names]
+    return out
+
+
+FILES = sorted([*PACKAGE.rglob("*.py"), ROOT / "plugins" / "mlops_plugin.py", *(ROOT / "dags").glob("*.py")])
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_imports_run_down_the_layers(path: Path) -> None:
+    me = _module(path)
+    mine = _layer(me)
+    assert mine is not None, f"{me} belongs to no layer of docs/architecture.md"
+    problems = []
+    for line, target in _imports(path):
+        if mine == 0 and (target == "airflow" or target.startswith("airflow.")):
+            problems.append(f"line {line}: core imports Airflow ({target})")
+        theirs = _layer(target) if target.startswith(("airflow_mlops", "mlops_")) else None
+        if theirs is not None and theirs > mine:
+            problems.append(
+                f"line {line}: {me} ({LAYERS[mine][0]}) imports {target} ({LAYERS[theirs][0]}), a layer above"
+            )
+        for a, b in APART:
+            if (me == a or me.startswith(a + ".")) and (target == b or target.startswith(b + ".")):
+                problems.append(f"line {line}: {me} imports {target}; they stand apart")
+    assert not problems, f"{path.relative_to(ROOT)}:\n" + "\n".join(problems)
+
+
+def test_every_layer_has_modules() -> None:
+    """The table is not stale: each layer's prefixes name real modules."""
+    modules = {_module(p) for p in FILES}
+    for name, prefixes in LAYERS:
+        for p in prefixes:
+            assert any(m == p or m.startswith(p + ".") for m in modules), f"layer {name}: no module {p}"

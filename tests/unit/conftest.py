@@ -1,0 +1,103 @@
+"""The flights world the unit tests of training, promotion, scoring, monitoring and the operators share.
+
+Ingesting and validating real days costs seconds, so it is done once per session; each test module
+gets its own copy of that lake and a fresh MLflow store, so no module sees another's models.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_mlops.core import registry, tracking
+from airflow_mlops.core.catalog import Catalog
+from airflow_mlops.core.config import PipelineConfig, load_pipeline
+from airflow_mlops.core.lake import Lake
+from airflow_mlops.dev.datasets import daterange
+from tests.conftest import PIPELINES
+
+JAN = daterange("2013-01-02", 8)
+JUL = "2013-07-08"
+ENV = (
+    "AIRFLOW_MLOPS_LAKE_ROOT",
+    "AIRFLOW_MLOPS_RAW_ROOT",
+    "AIRFLOW_MLOPS_LAKE_CONN_ID",
+    "MLFLOW_TRACKING_URI",
+)
+
+
+def isolate(mp: pytest.MonkeyPatch, home: Path) -> None:
+    """Point every embedded default at ``home``."""
+    for var in ENV:
+        mp.delenv(var, raising=False)
+    mp.setenv("AIRFLOW_MLOPS_HOME", str(home))
+
+
+@pytest.fixture(scope="session")
+def flights_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Eight January days and one July day of real flights, raw files written, ingested and validated."""
+    from airflow_mlops.core.ingest import ingest
+    from airflow_mlops.core.validate import validate_snapshot
+    from airflow_mlops.dev.datasets import write_flights
+
+    home = tmp_path_factory.mktemp("flights")
+    with pytest.MonkeyPatch.context() as mp:
+        isolate(mp, home)
+        cfg = load_pipeline(PIPELINES / "flights_delay.yaml")
+        lake = Lake((home / "lake").as_uri())
+        write_flights((home / "raw").as_uri(), [*JAN, JUL])
+        for ds in [*JAN, JUL]:
+            ingest(cfg, lake, ds)
+            assert validate_snapshot(cfg, lake, ds).success
+    return home
+
+
+@dataclass
+class World:
+    """A pipeline's lake and MLflow store, in a home of its own."""
+
+    home: Path
+    cfg: PipelineConfig
+    lake: Lake
+    tracking_uri: str
+    _champion: str | None = None
+
+    @property
+    def catalog(self) -> Catalog:
+        return Catalog(self.lake, self.cfg.name)
+
+    @property
+    def client(self) -> Any:
+        """A client of this world's store; MLflow's process-wide store is pointed here again too."""
+        return tracking.configure(tracking_uri=self.tracking_uri)
+
+    def champion(self) -> str:
+        """The champion's version, trained on January and promoted the first time it is asked for."""
+        from airflow_mlops.core.promote import promote
+        from airflow_mlops.core.train import train
+
+        client = self.client
+        champ = registry.champion(client, self.cfg.registered_model_name)
+        if champ is None:
+            version = train(self.cfg, self.lake, client, run_key="world/champion", end_ds=JAN[-1]).version
+            assert version is not None and promote(self.cfg, self.lake, client, version).promoted
+            return version
+        return str(champ.version)
+
+
+@pytest.fixture(scope="module")
+def world(flights_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """A copy of the flights home with a fresh MLflow store, for one test module."""
+    home = tmp_path_factory.mktemp("world")
+    for part in ("lake", "raw"):
+        shutil.copytree(flights_home / part, home / part)
+    with pytest.MonkeyPatch.context() as mp:
+        isolate(mp, home)
+        cfg = load_pipeline(PIPELINES / "flights_delay.yaml")
+        uri = f"sqlite:///{home / 'mlflow' / 'mlflow.db'}"
+        yield World(home, cfg, Lake((home / "lake").as_uri()), uri)

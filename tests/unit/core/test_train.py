@@ -1,0 +1,63 @@
+"""Train -> register, on real flights with a real MLflow store: lineage, idempotence, nothing-new skips.
+
+No Airflow here: these are the core functions the operators call.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from airflow_mlops.core import registry
+from airflow_mlops.core.errors import DataNotFoundError
+from airflow_mlops.core.registry import Tag
+from airflow_mlops.core.train import train
+from tests.unit.conftest import JAN, World
+
+pytestmark = pytest.mark.unit
+RUN = "flights_delay__train/manual__1"
+
+
+def test_a_version_records_its_lineage_and_a_retry_reuses_it(world: World) -> None:
+    cfg, lake, client = world.cfg, world.lake, world.client
+    ctx = {"dag_id": "flights_delay__train", "run_id": "manual__1"}
+    first = train(cfg, lake, client, run_key=RUN, reason="first", end_ds=JAN[-1], airflow_context=ctx)
+    assert first.version == "1" and not first.reused and first.window == JAN
+    assert first.metrics["roc_auc"] > 0.75 and first.train_rows + first.test_rows > 4000
+
+    tags = registry.tags_of(client.get_model_version(cfg.registered_model_name, first.version))
+    snaps = json.loads(tags[Tag.SNAPSHOTS])
+    assert [s.split(":")[0] for s in snaps] == JAN and all(len(s.split(":")[1]) == 16 for s in snaps)
+    assert [s.split(":")[1] for s in snaps] == [world.catalog.manifest(ds)["content_hash"][:16] for ds in JAN]
+    assert tags[Tag.CONFIG_HASH] == cfg.config_hash and tags[Tag.RUN_ID] == "manual__1"
+    assert tags[Tag.REASON] == "first" and tags[Tag.RUN_KEY] == RUN
+    assert tags["lib.scikit-learn"].count(".") >= 1 and tags[Tag.CODE_VERSION].startswith("0.1.0")
+    assert tags[Tag.HOLDOUT_URI] == world.catalog.holdout_uri(RUN) and lake.exists(tags[Tag.HOLDOUT_URI])
+    assert tags[Tag.REFERENCE_URI] == world.catalog.reference_uri(RUN)
+    reference = lake.read_parquet(tags[Tag.REFERENCE_URI])
+    assert {"prediction", "probability", *cfg.drift_columns} <= set(reference.columns)
+    assert float(tags[registry.metric_tag("roc_auc")]) == pytest.approx(first.metrics["roc_auc"], abs=1e-6)
+
+    again = train(cfg, lake, client, run_key=RUN, reason="first", end_ds=JAN[-1])
+    assert again.reused and again.version == first.version and again.metrics == first.metrics
+    assert len(registry.versions(client, cfg.registered_model_name)) == 1
+
+
+def test_the_champions_own_data_is_not_learnt_again_unless_forced(world: World) -> None:
+    champion = world.champion()
+    same = train(world.cfg, world.lake, world.client, run_key="t/same", end_ds=JAN[-1])
+    assert same.skipped and same.version is None and "force=true" in same.reason
+    assert f"champion v{champion}" in same.reason
+    forced = train(world.cfg, world.lake, world.client, run_key="t/forced", end_ds=JAN[-1], force=True)
+    assert not forced.skipped and forced.version not in (None, champion)
+
+
+def test_too_little_data_names_the_setting(world: World) -> None:
+    strict = world.cfg.model_copy(
+        update={"split": world.cfg.split.model_copy(update={"min_training_rows": 10**6})}
+    )
+    with pytest.raises(DataNotFoundError, match=r"fewer than split.min_training_rows=1000000"):
+        train(strict, world.lake, world.client, run_key="t/strict", end_ds=JAN[-1], force=True)
+    with pytest.raises(DataNotFoundError, match=r"no validated batches up to 2012-12-31"):
+        train(world.cfg, world.lake, world.client, run_key="t/early", end_ds="2012-12-31")

@@ -1,0 +1,50 @@
+"""A task context for calling an operator's ``execute`` directly, with Airflow's own outlet events.
+
+Only what our operators read is provided; the task instance records the XComs pushed to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from airflow.sdk.execution_time.context import OutletEventAccessors
+
+
+@dataclass
+class TaskInstance:
+    xcoms: dict[str, Any] = field(default_factory=dict)
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcoms[key] = value
+
+
+def make_context(
+    dag_id: str = "flights_delay__train", run_id: str = "manual__1", **extra: Any
+) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "dag_run": SimpleNamespace(dag_id=dag_id, run_id=run_id),
+        "ti": TaskInstance(),
+        "outlet_events": OutletEventAccessors(),
+        "data_interval_start": datetime(2013, 1, 2, 6, tzinfo=UTC),
+        "params": {},
+        **extra,
+    }
+
+
+def alias_events(context: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(alias, asset, extra) of every conditional event the task emitted."""
+    return [
+        (e.source_alias_name, e.dest_asset_key.name, dict(e.extra))
+        for accessor in context["outlet_events"]._dict.values()
+        for e in accessor.asset_alias_events
+    ]
+
+
+@pytest.fixture
+def context() -> dict[str, Any]:
+    return make_context()

@@ -1,0 +1,51 @@
+"""TrainModelOperator: Params become arguments, a drift event becomes the reason, nothing new is a skip."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from airflow.sdk.exceptions import AirflowSkipException
+
+from airflow_mlops.core import registry
+from airflow_mlops.core.registry import Tag
+from airflow_mlops.operators import TrainModelOperator
+from airflow_mlops.operators.train import describe_trigger
+from tests.unit.conftest import JAN, World
+from tests.unit.operators.conftest import make_context
+
+pytestmark = pytest.mark.unit
+
+
+def test_rendered_params_reach_training(world: World) -> None:
+    params = {"reason": "unit: params", "training_window_days": 5, "end_date": JAN[-2], "force": False}
+    context = make_context(run_id="manual__p", params=params)
+    op = TrainModelOperator(task_id="train", pipeline="flights_delay")
+    op.render_template_fields(context)
+    res = op.execute(context)
+    assert res["window"] == JAN[2:-1] and res["reason"] == "unit: params"
+    assert context["ti"].xcoms["training"] == res
+    tags = registry.tags_of(world.client.get_model_version("flights_delay", res["version"]))
+    assert tags[Tag.RUN_KEY] == "flights_delay__train/manual__p" and tags[Tag.RUN_ID] == "manual__p"
+
+
+def test_nothing_new_to_learn_is_a_skip_with_the_reason(world: World) -> None:
+    world.champion()
+    params = {"reason": "again", "training_window_days": 14, "end_date": None, "force": False}
+    context = make_context(run_id="manual__again", params=params)
+    op = TrainModelOperator(task_id="train", pipeline="flights_delay", window_end=JAN[-1])
+    op.render_template_fields(context)
+    with pytest.raises(
+        AirflowSkipException, match=r"not retrained: champion v\d+ was trained on exactly these snapshots"
+    ):
+        op.execute(context)
+    assert context["ti"].xcoms["training"]["skipped"] is True
+
+
+def test_a_drift_event_is_the_reason() -> None:
+    event = SimpleNamespace(extra={"ds": "2013-07-08", "drift_share": 0.1667, "threshold": 0.15})
+    context = make_context(triggering_asset_events={"flights_delay.drift": [event]})
+    assert describe_trigger(context, "scheduled") == (
+        "drift on 2013-07-08: 17% of monitored columns drifted (threshold 15%)"
+    )
+    assert describe_trigger(make_context(), "by hand") == "by hand"
