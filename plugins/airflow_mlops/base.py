@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from airflow_mlops.core.config import PipelineConfig
     from airflow_mlops.core.lake import Lake
 
-#: The default interval of a task: its DAG run's data interval start, as YYYY-MM-DD.
+#: The default interval of a task: its DAG run's data interval start, as YYYY-MM-DD. Runs without a
+#: data interval (asset-triggered, manual on an asset schedule) have none: their tasks pass ``ds``.
 INTERVAL_START = "{{ data_interval_start | ds }}"
 
 
@@ -28,11 +29,11 @@ def pipeline_template_fields(*extra: str) -> tuple[str, ...]:
     return ("pipeline", "ds", *extra)
 
 
-class PipelineMixin:
-    """Gives a task ``config``, ``lake``, ``mlflow``, ``run_key()`` and ``emit()`` for its ``pipeline``."""
+class PipelineOperator(BaseOperator):
+    """Base of the airflow-mlops operators: ``config``, ``lake``, ``mlflow``, ``run_key()`` and
+    ``emit()`` for its ``pipeline``."""
 
     template_fields: Collection[str] = pipeline_template_fields()
-    outlets: list[Any]
 
     def __init__(
         self,
@@ -88,15 +89,5 @@ class PipelineMixin:
                 context["outlet_events"][outlet].add(asset, extra=extra)
 
 
-class PipelineOperator(PipelineMixin, BaseOperator):
-    """Base of the airflow-mlops operators."""
-
-    def __init__(self, **kwargs: Any) -> None:  # Airflow applies default_args only to an __init__ of its own
-        super().__init__(**kwargs)
-
-
-class PipelineSensor(PipelineMixin, BaseSensorOperator):
-    """Base of the airflow-mlops sensors."""
-
-    def __init__(self, **kwargs: Any) -> None:  # Airflow applies default_args only to an __init__ of its own
-        super().__init__(**kwargs)
+class PipelineSensor(PipelineOperator, BaseSensorOperator):
+    """Base of the airflow-mlops sensors: a sensor with everything a pipeline operator has."""

@@ -2,8 +2,8 @@
 
 PostgreSQL (127.0.0.1:5432, trust auth) and Redis (127.0.0.1:6379) are started if they are not
 running (a fresh CI machine of this kind); each test module gets its own databases with a random
-suffix (dropped at the end, even on failure), its own Redis database number (flushed at the end)
-and its own S3 endpoint on loopback (moto's server mode) holding the buckets ``lake`` and ``mlflow``.
+suffix (dropped at the end, even on failure), a Redis database number it claimed for itself
+(flushed at the end) and its own S3 endpoint on loopback (moto's server mode) holding the buckets ``lake`` and ``mlflow``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from typing import Any
 import pytest
 
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
-REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 7
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+REDIS_CLAIM = "airflow-mlops-tests:claimed-by"
 S3_KEY, S3_SECRET, S3_REGION = "testing", "testing", "us-east-1"
 BUCKETS = ("lake", "mlflow")
 
@@ -138,17 +139,29 @@ def databases() -> Iterator[Databases]:
 
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
-    """A Redis database number for the Celery broker, flushed at the end."""
+    """A Redis database of this run's own for the Celery broker.
+
+    The first of databases 1-15 that is empty is claimed with ``SET ... NX`` of a key holding this
+    run's token, so two runs on one server never share a broker; only a database this run claimed
+    is flushed at the end.
+    """
     import redis
 
     _ensure_redis()
-    r = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB)
-    r.flushdb()
+    token = uuid.uuid4().hex
+    for db in range(1, 16):
+        r = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=db)
+        if r.dbsize() == 0 and r.set(REDIS_CLAIM, token, nx=True):
+            break
+        r.close()
+    else:
+        pytest.fail(f"no empty Redis database among 1-15 on {REDIS_HOST}:{REDIS_PORT} to claim")
     try:
-        yield f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
+        yield f"redis://{REDIS_HOST}:{REDIS_PORT}/{db}"
     finally:
         with contextlib.suppress(Exception):
-            r.flushdb()
+            if r.get(REDIS_CLAIM) == token.encode():
+                r.flushdb()
         r.close()
 
 

@@ -178,9 +178,16 @@ class Topology:
         }
 
     def assert_success(self, dr: Any) -> None:
+        """The run succeeded, and no task of it needed a retry to get there."""
         state = _value(dr.state)
         assert state == "success", (
             f"{dr.dag_id} run {dr.dag_run_id}: {state}, tasks {self.ti_states(dr.dag_id, dr.dag_run_id)}\n"
+            f"{self.task_logs(dr.dag_id, dr.dag_run_id)}"
+        )
+        tis = self.tis.get_task_instances(dr.dag_id, dr.dag_run_id, limit=100).task_instances
+        retried = {t.task_id: t.try_number for t in tis if _value(t.state) == "success" and t.try_number != 1}
+        assert not retried, (
+            f"{dr.dag_id} run {dr.dag_run_id}: tasks that succeeded only on a retry (try numbers): {retried}\n"
             f"{self.task_logs(dr.dag_id, dr.dag_run_id)}"
         )
 
@@ -451,11 +458,11 @@ def test_retraining_through_the_rest_api_registers_a_model_with_lineage(topology
     snapshots = json.loads(tags["data.snapshots"])
     assert sorted(s.split(":")[0] for s in snapshots) == DAYS, snapshots
     assert all(len(s.split(":")[1]) == 16 for s in snapshots), snapshots
-    assert tags["promotion.reason"], tags
-    if tags["promotion.promoted"] == "True":
-        champion = client.get_model_version_by_alias(PIPELINE, "champion")
-        assert champion.version == mv.version
-    STATE.update(version=mv, promoted=tags["promotion.promoted"] == "True", train_run=dr.dag_run_id)
+    # The first model of a fresh registry is promoted when it meets the minimum, with that reason.
+    assert tags["promotion.promoted"] == "True", tags
+    assert tags["promotion.reason"].startswith("first model: roc_auc "), tags
+    assert client.get_model_version_by_alias(PIPELINE, "champion").version == mv.version
+    STATE.update(version=mv, promoted=True, train_run=dr.dag_run_id)
 
 
 def test_snapshots_validations_and_model_artifacts_are_in_s3(topology: Topology) -> None:
@@ -475,9 +482,7 @@ def test_snapshots_validations_and_model_artifacts_are_in_s3(topology: Topology)
         assert summary["status"] == "validated", summary
     artifacts = s3.keys("mlflow")
     assert any(k.endswith("/MLmodel") for k in artifacts), artifacts[:50]
-    model_id = getattr(mv, "model_id", None)
-    if model_id:
-        assert any(model_id in k for k in artifacts), (model_id, artifacts[:50])
+    assert mv.model_id and any(mv.model_id in k for k in artifacts), (mv.model_id, artifacts[:50])
     assert not [k for k in s3.keys("lake") if "/.tmp-" in k], "no temporary objects left in the lake"
 
 

@@ -22,7 +22,7 @@ class PromoteModelOperator(PipelineOperator):
         champion_asset: Asset | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(ds=None, **kwargs)  # about a window of intervals, not one
         self.version = version
         self.champion_asset = champion_asset
 

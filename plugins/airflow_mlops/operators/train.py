@@ -44,7 +44,7 @@ class TrainModelOperator(PipelineOperator):
         force: str | bool = "{{ params.force }}",
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(ds=None, **kwargs)  # about a window of intervals, not one
         self.reason = reason
         self.window_days = window_days
         self.window_end = window_end

@@ -9,7 +9,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from airflow_mlops.core import registry
 from airflow_mlops.core.registry import Tag
-from airflow_mlops.operators import TrainModelOperator
+from airflow_mlops.operators import PromoteModelOperator, TrainModelOperator
 from airflow_mlops.operators.train import describe_trigger
 from tests.unit.conftest import JAN, World
 from tests.unit.operators.conftest import make_context
@@ -27,6 +27,17 @@ def test_rendered_params_reach_training(world: World) -> None:
     assert context["ti"].xcoms["training"] == res
     tags = registry.tags_of(world.client.get_model_version("flights_delay", res["version"]))
     assert tags[Tag.RUN_KEY] == "flights_delay__train/manual__p" and tags[Tag.RUN_ID] == "manual__p"
+
+
+def test_an_asset_triggered_run_without_a_data_interval_renders(world: World) -> None:
+    context = make_context(run_id="asset_triggered__1", params={"reason": "r", "force": False})
+    del context["data_interval_start"]
+    for op in (
+        TrainModelOperator(task_id="train", pipeline="flights_delay"),
+        PromoteModelOperator(task_id="promote", pipeline="flights_delay", version="1"),
+    ):
+        op.render_template_fields(context)
+        assert op.ds is None and op.pipeline == "flights_delay"
 
 
 def test_nothing_new_to_learn_is_a_skip_with_the_reason(world: World) -> None:
