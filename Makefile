@@ -21,13 +21,13 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 install: $(STAMP)
 
 demo: install
-	$(BIN)/python -m airflow_mlops.dev.demo
+	$(BIN)/python -m dev.demo
 
 up: install
-	$(BIN)/python -m airflow_mlops.dev.demo up
+	$(BIN)/python -m dev.demo up
 
 down: install
-	$(BIN)/python -m airflow_mlops.dev.demo down
+	$(BIN)/python -m dev.demo down
 
 lint: install
 	$(BIN)/ruff check .

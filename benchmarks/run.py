@@ -38,10 +38,11 @@ def median_time(fn: Callable[[], object], repeat: int) -> float:
 def bench_ingest(home: Path) -> dict[str, float]:
     import pandas as pd
 
+    from airflow_mlops.core.catalog import Catalog
     from airflow_mlops.core.config import load_pipeline
+    from airflow_mlops.core.ingest import ingest
     from airflow_mlops.core.lake import Lake
-    from airflow_mlops.core.snapshot import ingest
-    from airflow_mlops.datasets import write_flights
+    from dev.datasets import write_flights
 
     os.environ["AIRFLOW_MLOPS_HOME"] = str(home)
     cfg = load_pipeline(ROOT / "include" / "pipelines" / "flights_delay.yaml")
@@ -50,7 +51,7 @@ def bench_ingest(home: Path) -> dict[str, float]:
     lake = Lake((home / "lake").as_uri())
 
     def ours() -> None:
-        lake.remove(lake.partition(cfg.name, "2013-07-10"))
+        lake.remove(Catalog(lake, cfg.name).partition("2013-07-10"))
         ingest(cfg, lake, "2013-07-10")
 
     def baseline() -> None:
@@ -67,7 +68,7 @@ def _subprocess_time(code: str, env: dict[str, str], repeat: int) -> float:
 
 
 def bench_parse(home: Path) -> dict[str, float]:
-    from airflow_mlops.local import airflow_env
+    from dev.stack import airflow_env
 
     env = airflow_env(home)
     dag_file = ROOT / "dags" / "mlops_pipelines.py"
@@ -86,44 +87,37 @@ def bench_parse(home: Path) -> dict[str, float]:
 def bench_drift(home: Path) -> dict[str, float]:
     import pandas as pd
 
+    from airflow_mlops.core.catalog import Catalog
     from airflow_mlops.core.config import load_pipeline
-    from airflow_mlops.core.drift import build_report
+    from airflow_mlops.core.evidently_report import build_report
+    from airflow_mlops.core.ingest import ingest
     from airflow_mlops.core.lake import Lake
-    from airflow_mlops.core.modeling import (
-        PREDICTION,
-        PROBABILITY,
-        build_pipeline,
-        features_frame,
-        predict,
-        target_series,
-    )
-    from airflow_mlops.core.snapshot import ingest, read_snapshot
-    from airflow_mlops.datasets import daterange, write_flights
+    from airflow_mlops.core.modeling import build_pipeline, features_frame, target_series, with_predictions
+    from dev.datasets import daterange, write_flights
 
     os.environ["AIRFLOW_MLOPS_HOME"] = str(home)
     cfg = load_pipeline(ROOT / "include" / "pipelines" / "flights_delay.yaml")
     days = daterange("2013-01-01", 14)
     write_flights((home / "raw").as_uri(), [*days, "2013-07-09"])
     lake = Lake((home / "lake").as_uri())
+    cat = Catalog(lake, cfg.name)
     for ds in [*days, "2013-07-09"]:
         ingest(cfg, lake, ds)
-    window = pd.concat([read_snapshot(lake, cfg.name, ds) for ds in days])
+    window = pd.concat([cat.read_snapshot(ds) for ds in days])
     model = build_pipeline(cfg).fit(features_frame(cfg, window), target_series(cfg, window))
 
     def scored(df: pd.DataFrame) -> pd.DataFrame:
-        out = df.copy()
-        out[PREDICTION], out[PROBABILITY] = predict(cfg, model, features_frame(cfg, df))
-        return out
+        return with_predictions(cfg, model, df)
 
     reference = scored(window)
-    current = scored(read_snapshot(lake, cfg.name, "2013-07-09"))
+    current = scored(cat.read_snapshot("2013-07-09"))
     build_report(cfg, current, reference)  # warm-up: imports
 
     def ours() -> None:
         build_report(cfg, current, reference)
 
     def baseline() -> None:
-        ref = scored(pd.concat([read_snapshot(lake, cfg.name, ds) for ds in days]))
+        ref = scored(pd.concat([cat.read_snapshot(ds) for ds in days]))
         build_report(cfg, current, ref)
 
     return {"ours_s": median_time(ours, 3), "baseline_s": median_time(baseline, 3)}

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_mlops.dev.stack import airflow_env
+from dev.stack import airflow_env
 
 ROOT = Path(__file__).resolve().parents[1]
 PIPELINES = ROOT / "include" / "pipelines"

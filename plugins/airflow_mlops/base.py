@@ -31,7 +31,7 @@ def pipeline_template_fields(*extra: str) -> tuple[str, ...]:
 
 class PipelineOperator(BaseOperator):
     """Base of the airflow-mlops operators: ``config``, ``lake``, ``mlflow``, ``run_key()`` and
-    ``emit()`` for its ``pipeline``."""
+    ``emit()`` for its ``pipeline``; ``asset`` is the Asset whose event the task emits, if any."""
 
     template_fields: Collection[str] = pipeline_template_fields()
 
@@ -40,12 +40,14 @@ class PipelineOperator(BaseOperator):
         *,
         pipeline: str,
         ds: str | None = INTERVAL_START,
+        asset: Asset | None = None,
         mlflow_conn_id: str = "mlflow_default",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.pipeline = pipeline
         self.ds = ds
+        self.asset = asset
         self.mlflow_conn_id = mlflow_conn_id
 
     @cached_property
@@ -73,20 +75,20 @@ class PipelineOperator(BaseOperator):
         """``<dag_id>/<run_id>``: what MLflow records of this run, and how a retry finds its own work."""
         return f"{context['dag_run'].dag_id}/{context['dag_run'].run_id}"
 
-    def emit(self, context: Context, asset: Asset | None, extra: dict[str, Any]) -> None:
-        """An event of ``asset`` with ``extra`` (None values left out).
+    def emit(self, context: Context, extra: dict[str, Any]) -> None:
+        """An event of the task's ``asset`` with ``extra`` (None values left out); nothing without one.
 
         Directly when ``asset`` is an outlet of the task; otherwise through the task's AssetAlias
         outlets, which is how an event is emitted only when a condition holds.
         """
-        if asset is None:
+        if self.asset is None:
             return
         extra = {k: v for k, v in extra.items() if v is not None}
         for outlet in self.outlets:
-            if outlet == asset:
+            if outlet == self.asset:
                 context["outlet_events"][outlet].extra = extra
             elif isinstance(outlet, AssetAlias):
-                context["outlet_events"][outlet].add(asset, extra=extra)
+                context["outlet_events"][outlet].add(self.asset, extra=extra)
 
 
 class PipelineSensor(PipelineOperator, BaseSensorOperator):

@@ -86,12 +86,12 @@ def ingest_dag(cfg: PipelineConfig) -> DAG:
             timeout=cfg.source.timeout_minutes * 60,
         )
         snap = IngestOperator(
-            task_id="ingest", pipeline=cfg.name, snapshot_asset=a["snapshot"], outlets=[a["snapshot"]]
+            task_id="ingest", pipeline=cfg.name, asset=a["snapshot"], outlets=[a["snapshot"]]
         )
         check = ValidateDataOperator(
             task_id="validate",
             pipeline=cfg.name,
-            validated_asset=a["validated"],
+            asset=a["validated"],
             outlets=[AssetAlias(name=f"{cfg.name}.validated-alias")],
         )
         wait >> snap >> check
@@ -125,7 +125,7 @@ def monitor_dag(cfg: PipelineConfig) -> DAG:
         drift = DriftReportOperator.partial(
             task_id="drift_report",
             pipeline=cfg.name,
-            drift_asset=a["drift"],
+            asset=a["drift"],
             outlets=[AssetAlias(name=f"{cfg.name}.drift-alias")],
         ).expand(ds=days)
         scored >> drift
@@ -155,7 +155,7 @@ def train_dag(cfg: PipelineConfig) -> DAG:
         promoted = PromoteModelOperator(
             task_id="promote",
             pipeline=cfg.name,
-            champion_asset=a["champion"],
+            asset=a["champion"],
             outlets=[AssetAlias(name=f"{cfg.name}.champion-alias")],
         )
         trained >> promoted

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_mlops.dev.datasets import daterange, write_flights
+from dev.datasets import daterange, write_flights
 from tests.conftest import fast_pipelines
 
 pytestmark = pytest.mark.e2e
@@ -139,7 +139,7 @@ def test_failing_batch_is_quarantined_and_kept(world) -> None:
 
 
 def test_failing_batch_fails_when_configured_to(world, capfd) -> None:
-    from airflow_mlops.dev.datasets import write_diabetes
+    from dev.datasets import write_diabetes
 
     home = world["home"]
     write_diabetes((home / "raw").as_uri(), "2024-01-01")
@@ -222,7 +222,7 @@ def test_monitor_scores_and_summer_drift_fires_the_drift_asset(world) -> None:
 
 def test_scheduler_runs_the_drift_triggered_retrain_and_the_gate_decides(world, airflow_db) -> None:
     """The real scheduler, dag-processor and api-server pick up the queued asset-triggered run."""
-    from airflow_mlops.dev.stack import Airflow, Stack, state
+    from dev.stack import Airflow, Stack, state
     from tests.conftest import API_PORT
 
     env = {

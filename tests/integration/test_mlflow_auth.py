@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_mlops.dev.stack import Stack
+from dev.stack import Stack
 from tests.integration.conftest import free_port
 
 pytestmark = pytest.mark.integration

@@ -29,8 +29,8 @@ from typing import Any
 
 import pytest
 
-from airflow_mlops.dev.datasets import daterange
-from airflow_mlops.dev.stack import Stack, airflow_env
+from dev.datasets import daterange
+from dev.stack import Stack, airflow_env
 from tests.conftest import fast_pipelines
 from tests.integration.conftest import S3, Databases, free_port
 
@@ -229,7 +229,7 @@ def _write_raw_files(s3: S3, days: list[str]) -> None:
     """Real flights of 2013 as raw daily CSVs on S3, written through fsspec/s3fs like the product."""
     import fsspec
 
-    from airflow_mlops.dev.datasets import write_flights
+    from dev.datasets import write_flights
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(fsspec.config.conf, "s3", s3.fsspec_options())
@@ -482,7 +482,14 @@ def test_snapshots_validations_and_model_artifacts_are_in_s3(topology: Topology)
         assert summary["status"] == "validated", summary
     artifacts = s3.keys("mlflow")
     assert any(k.endswith("/MLmodel") for k in artifacts), artifacts[:50]
-    assert mv.model_id and any(mv.model_id in k for k in artifacts), (mv.model_id, artifacts[:50])
+    # The version's source is the logged model (models:/m-...), whose files are on S3.
+    model_id = mv.source.removeprefix("models:/")
+    assert model_id.startswith("m-") and any(
+        f"/models/{model_id}/artifacts/MLmodel" in k for k in artifacts
+    ), (
+        mv.source,
+        artifacts[:50],
+    )
     assert not [k for k in s3.keys("lake") if "/.tmp-" in k], "no temporary objects left in the lake"
 
 

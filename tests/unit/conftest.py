@@ -18,7 +18,7 @@ from airflow_mlops.core import registry, tracking
 from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig, load_pipeline
 from airflow_mlops.core.lake import Lake
-from airflow_mlops.dev.datasets import daterange
+from dev.datasets import daterange
 from tests.conftest import PIPELINES
 
 JAN = daterange("2013-01-02", 8)
@@ -43,7 +43,7 @@ def flights_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Eight January days and one July day of real flights, raw files written, ingested and validated."""
     from airflow_mlops.core.ingest import ingest
     from airflow_mlops.core.validate import validate_snapshot
-    from airflow_mlops.dev.datasets import write_flights
+    from dev.datasets import write_flights
 
     home = tmp_path_factory.mktemp("flights")
     with pytest.MonkeyPatch.context() as mp:

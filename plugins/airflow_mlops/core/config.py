@@ -351,14 +351,18 @@ def parse_pipeline(text: str, source: str) -> PipelineConfig:
         raise ConfigError("\n".join(problems)) from None
 
 
+def read_text(path: Path, what: str = "") -> str:
+    """A config file's text, or a ConfigError naming the file and why it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{path}: {what}cannot be read: {e.strerror or e}") from e
+
+
 def load_pipeline(path: str | Path) -> PipelineConfig:
     """Read and check one pipeline file."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(f"{p}: cannot be read: {e.strerror}") from e
-    cfg = parse_pipeline(text, str(p))
+    cfg = parse_pipeline(read_text(p), str(p))
     if cfg.name != p.stem:
         raise ConfigError(f"{p}: name: {cfg.name!r} must match the file name {p.stem!r}")
     return cfg

@@ -18,7 +18,7 @@ import os
 import re
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -27,8 +27,9 @@ from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig
 from airflow_mlops.core.errors import DataNotFoundError
 from airflow_mlops.core.lake import Lake
-from airflow_mlops.core.modeling import PREDICTION, PROBABILITY, features_frame, predict
+from airflow_mlops.core.modeling import with_predictions
 from airflow_mlops.core.registry import Tag
+from airflow_mlops.core.result import Result
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class DriftResult:
+class DriftResult(Result):
     """What one drift check found; small enough for XCom, Asset event metadata and MLflow."""
 
     pipeline: str
@@ -56,9 +57,6 @@ class DriftResult:
     html_uri: str
     json_uri: str
     summary_uri: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     def metrics(self) -> dict[str, float]:
         """Flat numeric metrics, named for MLflow (``log_metrics`` takes the dict as it is)."""
@@ -100,12 +98,8 @@ def reference_frame(cfg: PipelineConfig, model: Any, rows: pd.DataFrame) -> pd.D
     The whole window, not only the training split, so that day-of-week patterns inside the window
     are not "drift".
     """
-    ref = rows[list(dict.fromkeys([*cfg.drift_columns, cfg.data_schema.target]))].copy()
-    pred, proba = predict(cfg, model, features_frame(cfg, rows))
-    ref[PREDICTION] = pred
-    if proba is not None:
-        ref[PROBABILITY] = proba
-    return sample_reference(cfg, ref)
+    columns = list(dict.fromkeys([*cfg.drift_columns, cfg.data_schema.target]))
+    return sample_reference(cfg, with_predictions(cfg, model, rows, columns))
 
 
 def drift_report(

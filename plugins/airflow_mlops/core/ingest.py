@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig
 from airflow_mlops.core.errors import DataContractError, DataNotFoundError
 from airflow_mlops.core.lake import Lake, filesystem
+from airflow_mlops.core.result import Result
 
 if TYPE_CHECKING:
     import fsspec
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class SnapshotResult:
+class SnapshotResult(Result):
     """What ingest produced; small enough for XCom and Asset event metadata."""
 
     pipeline: str
@@ -39,9 +40,6 @@ class SnapshotResult:
     content_hash: str
     columns: dict[str, str]
     unchanged: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def read_raw(uri: str, fmt: str, fs: fsspec.AbstractFileSystem | None = None) -> pd.DataFrame:

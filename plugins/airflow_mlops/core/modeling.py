@@ -109,6 +109,19 @@ def predict(cfg: PipelineConfig, model: Any, X: pd.DataFrame) -> tuple[np.ndarra
     return pred, proba
 
 
+def with_predictions(
+    cfg: PipelineConfig, model: Any, df: pd.DataFrame, columns: list[str] | None = None
+) -> pd.DataFrame:
+    """``df`` (only ``columns``, if given) with the model's ``prediction`` of each row and, for
+    binary classifiers, its ``probability``."""
+    out = df[columns].copy() if columns is not None else df.copy()
+    pred, proba = predict(cfg, model, features_frame(cfg, df))
+    out[PREDICTION] = pred
+    if proba is not None:
+        out[PROBABILITY] = proba
+    return out
+
+
 def compute_metrics(
     cfg: PipelineConfig, y_true: Any, y_pred: Any, y_score: Any | None, names: list[str] | None = None
 ) -> dict[str, float]:

@@ -6,15 +6,16 @@ prediction and its probability, the model version), so the drift report reads on
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from airflow_mlops.core import registry
 from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig
 from airflow_mlops.core.errors import NoChampionError
 from airflow_mlops.core.lake import Lake
-from airflow_mlops.core.modeling import PREDICTION, PROBABILITY, features_frame, predict
+from airflow_mlops.core.modeling import PREDICTION, PROBABILITY, with_predictions
+from airflow_mlops.core.result import Result
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class ScoreResult:
+class ScoreResult(Result):
     pipeline: str
     ds: str
     model_name: str
@@ -33,9 +34,6 @@ class ScoreResult:
     predictions_uri: str
     mean_prediction: float
     mean_probability: float | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _champion(cfg: PipelineConfig, client: MlflowClient) -> ModelVersion:
@@ -80,11 +78,7 @@ def score_batch(cfg: PipelineConfig, lake: Lake, client: MlflowClient, ds: str) 
         )
     )
     cat = Catalog(lake, cfg.name)
-    out = cat.read_snapshot(ds, keep)
-    pred, proba = predict(cfg, model, features_frame(cfg, out))
-    out[PREDICTION] = pred
-    if proba is not None:
-        out[PROBABILITY] = proba
+    out = with_predictions(cfg, model, cat.read_snapshot(ds, keep))
     out["model_version"] = str(champ.version)
     return ScoreResult(
         pipeline=cfg.name,
@@ -94,5 +88,5 @@ def score_batch(cfg: PipelineConfig, lake: Lake, client: MlflowClient, ds: str) 
         rows=len(out),
         predictions_uri=lake.write_parquet(cat.predictions_uri(ds), out),
         mean_prediction=float(out[PREDICTION].astype(float).mean()),
-        mean_probability=float(proba.mean()) if proba is not None else None,
+        mean_probability=float(out[PROBABILITY].mean()) if PROBABILITY in out else None,
     )

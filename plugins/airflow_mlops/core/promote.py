@@ -9,7 +9,7 @@ replaced, which is what rollback uses. A retried promotion returns the decision 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ from airflow_mlops.core.errors import DataNotFoundError, PromotionConflictError
 from airflow_mlops.core.lake import Lake
 from airflow_mlops.core.modeling import evaluate
 from airflow_mlops.core.registry import Tag
+from airflow_mlops.core.result import Result
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -27,7 +28,7 @@ PREFIX = Tag.PROMOTION_PREFIX
 
 
 @dataclass(frozen=True)
-class PromotionDecision:
+class PromotionDecision(Result):
     """The gate's verdict on one candidate version."""
 
     pipeline: str
@@ -42,9 +43,6 @@ class PromotionDecision:
     minimum: float
     min_improvement: float
     decided_at: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     def tags(self) -> dict[str, str]:
         d = self.to_dict()

@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from airflow_mlops.core.config import PipelineConfig
+from airflow_mlops.core.config import PipelineConfig, read_text
 from airflow_mlops.core.errors import ConfigError
 from airflow_mlops.core.settings import get_settings
 
@@ -45,10 +45,7 @@ def load_suite(path: Path) -> dict[str, Any]:
     a typo would silently weaken the data contract: here it is an error naming the file.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(f"{path}: expectation suite cannot be read: {e.strerror or e}") from e
+    text = read_text(path, "expectation suite ")
     try:
         suite = json.loads(text)
     except json.JSONDecodeError as e:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,7 @@ from airflow_mlops.core.modeling import (
     target_series,
 )
 from airflow_mlops.core.registry import Tag
+from airflow_mlops.core.result import Result
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class TrainResult:
+class TrainResult(Result):
     """What a training run produced (or why it did not train)."""
 
     pipeline: str
@@ -51,9 +52,6 @@ class TrainResult:
     holdout_uri: str | None = None
     reference_uri: str | None = None
     data_fingerprint: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import logging
 import math
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig
 from airflow_mlops.core.lake import Lake
+from airflow_mlops.core.result import Result
 from airflow_mlops.core.suite import build_gx_suite, load_suite, suite_path
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ _MAX_TEXT = 200
 
 
 @dataclass(frozen=True)
-class ValidationResult:
+class ValidationResult(Result):
     """The verdict on one snapshot; small enough for XCom and Asset event metadata."""
 
     pipeline: str
@@ -53,9 +54,6 @@ class ValidationResult:
     result_uri: str
     docs_uri: str | None
     summary_uri: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     def failure_message(self) -> str:
         """What a person reads in the task log: which expectation failed on which column, and why."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import Asset, Context
+from airflow.sdk import Context
 
 from airflow_mlops.base import PipelineOperator
 
@@ -13,10 +13,6 @@ class DriftReportOperator(PipelineOperator):
     """Write the report (HTML + JSON) to the lake and MLflow; emit the drift Asset past the threshold."""
 
     ui_color = "#fbeaea"
-
-    def __init__(self, *, drift_asset: Asset | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.drift_asset = drift_asset
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_mlops.core.drift import monitor_batch
@@ -35,7 +31,7 @@ class DriftReportOperator(PipelineOperator):
             res["html_uri"],
         )
         if res["drift_detected"]:
-            self.log.warning("Drift detected: emitting %s", getattr(self.drift_asset, "name", None))
+            self.log.warning("Drift detected: emitting %s", getattr(self.asset, "name", None))
             keys = ("ds", "drift_share", "threshold", "drifted_columns", "html_uri", "model_version")
-            self.emit(context, self.drift_asset, {k: res[k] for k in keys})
+            self.emit(context, {k: res[k] for k in keys})
         return res

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import Asset, Context
+from airflow.sdk import Context
 
 from airflow_mlops.base import PipelineOperator
 
@@ -13,10 +13,6 @@ class IngestOperator(PipelineOperator):
     """Snapshot interval ``ds`` of ``pipeline``; re-running replaces the interval, never duplicates it."""
 
     ui_color = "#e8f4fd"
-
-    def __init__(self, *, snapshot_asset: Asset | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.snapshot_asset = snapshot_asset
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_mlops.core.ingest import ingest
@@ -41,5 +37,5 @@ class IngestOperator(PipelineOperator):
             " - unchanged, kept as it was" if res["unchanged"] else "",
         )
         keys = ("ds", "uri", "rows", "content_hash", "columns", "source_uri")
-        self.emit(context, self.snapshot_asset, {k: res[k] for k in keys})
+        self.emit(context, {k: res[k] for k in keys})
         return res

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import Asset, Context
+from airflow.sdk import Context
 
 from airflow_mlops.base import PipelineOperator, pipeline_template_fields
 
@@ -19,12 +19,10 @@ class PromoteModelOperator(PipelineOperator):
         self,
         *,
         version: str = "{{ ti.xcom_pull(task_ids='train')['version'] }}",
-        champion_asset: Asset | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(ds=None, **kwargs)  # about a window of intervals, not one
         self.version = version
-        self.champion_asset = champion_asset
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_mlops.core.promote import promote
@@ -41,5 +39,5 @@ class PromoteModelOperator(PipelineOperator):
         )
         if decision["promoted"]:
             extra = {"version": decision["candidate_version"], "previous": decision["champion_version"]}
-            self.emit(context, self.champion_asset, {**extra, "reason": decision["reason"]})
+            self.emit(context, {**extra, "reason": decision["reason"]})
         return decision

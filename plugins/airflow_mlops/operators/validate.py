@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import Asset, Context
+from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_mlops.base import PipelineOperator
@@ -18,10 +18,6 @@ class ValidateDataOperator(PipelineOperator):
     """Validate interval ``ds``; on failure either fail (listing expectations) or quarantine and go on."""
 
     ui_color = "#fdf3e8"
-
-    def __init__(self, *, validated_asset: Asset | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.validated_asset = validated_asset
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_mlops.core.validate import QUARANTINED, validate_snapshot
@@ -47,5 +43,5 @@ class ValidateDataOperator(PipelineOperator):
             raise AirflowFailException(res.failure_message())
         else:
             keys = ("ds", "snapshot_uri", "snapshot_hash", "evaluated", "result_uri")
-            self.emit(context, self.validated_asset, {k: summary[k] for k in keys})
+            self.emit(context, {k: summary[k] for k in keys})
         return summary

@@ -12,7 +12,7 @@ from airflow_mlops.core.config import load_pipeline
 from airflow_mlops.core.errors import DataContractError, DataNotFoundError
 from airflow_mlops.core.ingest import ingest
 from airflow_mlops.core.lake import Lake
-from airflow_mlops.dev.datasets import write_flights
+from dev.datasets import write_flights
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[3]

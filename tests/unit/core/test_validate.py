@@ -22,7 +22,7 @@ from airflow_mlops.core.ingest import ingest
 from airflow_mlops.core.lake import Lake
 from airflow_mlops.core.settings import get_settings
 from airflow_mlops.core.validate import ValidationResult, validate_snapshot
-from airflow_mlops.dev.datasets import write_diabetes, write_flights
+from dev.datasets import write_diabetes, write_flights
 
 pytestmark = pytest.mark.unit
 

@@ -18,7 +18,7 @@ ALIAS = AssetAlias(name="flights_delay.drift-alias")
 def _run(ds: str) -> tuple[dict, dict]:
     context = make_context(dag_id="flights_delay__monitor", run_id="manual__m")
     op = DriftReportOperator(
-        task_id="drift_report", pipeline="flights_delay", ds=ds, drift_asset=ASSET, outlets=[ALIAS]
+        task_id="drift_report", pipeline="flights_delay", ds=ds, asset=ASSET, outlets=[ALIAS]
     )
     return op.execute(context), context
 

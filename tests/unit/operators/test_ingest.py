@@ -13,7 +13,7 @@ pytestmark = pytest.mark.unit
 
 def test_ingest_records_the_snapshot_on_its_asset(world: World, context) -> None:
     asset = Asset(name="flights_delay.snapshot", group="mlops")
-    op = IngestOperator(task_id="ingest", pipeline="flights_delay", snapshot_asset=asset, outlets=[asset])
+    op = IngestOperator(task_id="ingest", pipeline="flights_delay", asset=asset, outlets=[asset])
     op.render_template_fields(context)
     assert op.ds == JAN[0], "the default interval is the run's data interval start"
     res = op.execute(context)

@@ -18,7 +18,7 @@ ALIAS = AssetAlias(name="flights_delay.champion-alias")
 def _promote(version: str) -> tuple[dict, dict]:
     context = make_context()
     op = PromoteModelOperator(
-        task_id="promote", pipeline="flights_delay", version=version, champion_asset=ASSET, outlets=[ALIAS]
+        task_id="promote", pipeline="flights_delay", version=version, asset=ASSET, outlets=[ALIAS]
     )
     return op.execute(context), context
 

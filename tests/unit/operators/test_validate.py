@@ -11,8 +11,8 @@ from airflow.sdk import Asset, AssetAlias
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_mlops.core.ingest import ingest
-from airflow_mlops.dev.datasets import write_flights
 from airflow_mlops.operators import ValidateDataOperator
+from dev.datasets import write_flights
 from tests.conftest import PIPELINES
 from tests.unit.conftest import JAN, World
 from tests.unit.operators.conftest import alias_events
@@ -25,7 +25,7 @@ BAD = "2013-02-02"
 
 def _op(ds: str) -> ValidateDataOperator:
     return ValidateDataOperator(
-        task_id="validate", pipeline="flights_delay", ds=ds, validated_asset=ASSET, outlets=[ALIAS]
+        task_id="validate", pipeline="flights_delay", ds=ds, asset=ASSET, outlets=[ALIAS]
     )
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from airflow.sdk.exceptions import AirflowSensorTimeout, TaskDeferred
 
-from airflow_mlops.dev.datasets import write_flights
 from airflow_mlops.sensors import DataAvailableSensor
 from airflow_mlops.triggers import DataAvailableTrigger
+from dev.datasets import write_flights
 from tests.unit.operators.conftest import make_context
 
 pytestmark = pytest.mark.unit

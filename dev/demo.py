@@ -8,7 +8,7 @@
    starts the train DAG, and the gate decides again, with its reason.
 6. A summary of what happened and where to look.
 
-``make up`` (``python -m airflow_mlops.dev.demo up``) serves the Airflow UI and the MLflow UI on the
+``make up`` (``python -m dev.demo up``) serves the Airflow UI and the MLflow UI on the
 same state afterwards.
 """
 
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from airflow_mlops.core.settings import PROJECT_ROOT
-from airflow_mlops.dev.stack import (
+from dev.stack import (
     API_PORT,
     MLFLOW_PORT,
     Airflow,
@@ -83,7 +83,7 @@ def wait_idle(api: Airflow, stack: Stack, dag_ids: list[str], timeout: float = 6
 
 
 def run(home: Path) -> int:
-    from airflow_mlops.dev.datasets import daterange, write_flights
+    from dev.datasets import daterange, write_flights
 
     t0 = time.time()
     if home.exists():
@@ -136,8 +136,8 @@ def summarize(api: Airflow, dags: list[str]) -> bool:
     """Print what happened; True if the loop closed (champion, drift, asset-triggered retrain + decision)."""
     from airflow_mlops.cli import render_status, status
     from airflow_mlops.core.catalog import Catalog
-    from airflow_mlops.dev.datasets import daterange
     from airflow_mlops.hooks import LakeHook
+    from dev.datasets import daterange
 
     catalog = Catalog(LakeHook().get_lake(), PIPELINE)
     st = status([PIPELINE])
@@ -193,7 +193,7 @@ def up(home: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     import os
 
-    ap = argparse.ArgumentParser(prog="python -m airflow_mlops.dev.demo", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m dev.demo", description=__doc__.split("\n")[0])
     ap.add_argument("command", nargs="?", default="run", choices=["run", "up", "down"])
     default_home = Path(os.environ.get("AIRFLOW_MLOPS_HOME") or PROJECT_ROOT / ".state")
     ap.add_argument("--home", type=Path, default=default_home)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_mlops.dev.stack import Stack, group_alive
+from dev.stack import Stack, group_alive
 
 pytestmark = pytest.mark.unit
 # A leader that starts two children which outlive it (as api-server workers would).
