@@ -185,6 +185,10 @@ def up(home: Path) -> int:
             time.sleep(2)
     except KeyboardInterrupt:
         pass
+    except StackError:
+        if (home / "pids.json").exists():
+            raise  # a process died on its own
+        say("stopped by `make down`")
     finally:
         stack.stop()
     return 0

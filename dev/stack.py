@@ -187,6 +187,8 @@ def start_mlflow(stack: Stack) -> None:
             "127.0.0.1",
             "--port",
             str(MLFLOW_PORT),
+            "--workers",
+            "1",
             "--backend-store-uri",
             f"sqlite:///{mlflow_dir / 'mlflow.db'}",
             "--default-artifact-root",
