@@ -50,6 +50,12 @@ class PipelineOperator(BaseOperator):
         self.asset = asset
         self.mlflow_conn_id = mlflow_conn_id
 
+    def pre_execute(self, context: Any) -> None:
+        """Before any work: a run whose conf names an undeclared Param fails here."""
+        from airflow_mlops.params import check_conf
+
+        check_conf(context)
+
     @cached_property
     def config(self) -> PipelineConfig:
         """The pipeline's YAML, read when the task runs (``AIRFLOW_MLOPS_PIPELINES_DIR``)."""

@@ -98,29 +98,26 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def check(files: list[str]) -> int:
-    """Exit 0 if every file is a valid pipeline with a loadable GX suite, else print each problem."""
+    """Exit 0 if every file is a valid pipeline whose suite loads and whose estimator can be built,
+    else print each problem."""
     from pathlib import Path
 
-    from airflow_mlops.core.config import PipelineConfig, load_pipeline, load_pipelines
+    from airflow_mlops.core.config import load_pipelines
+    from airflow_mlops.core.modeling import make_estimator
     from airflow_mlops.core.settings import get_settings
     from airflow_mlops.core.suite import load_suite, suite_path
 
-    errors: list[str] = []
-    good: list[PipelineConfig] = []
-    if files:
-        for f in files:
-            try:
-                good.append(load_pipeline(Path(f)))
-            except MlopsError as err:
-                errors.append(str(err))
-    else:
-        good, bad = load_pipelines(get_settings().pipelines_dir)
-        errors = [str(e) for e in bad]
+    good, bad = load_pipelines([Path(f) for f in files] if files else get_settings().pipelines_dir)
+    errors = [str(e) for e in bad]
     for cfg in good:
         try:
             load_suite(suite_path(cfg))
         except MlopsError as err:
             errors.append(f"{cfg.name}: validation.suite: {err}")
+        try:
+            make_estimator(cfg, cfg.split.seed)
+        except MlopsError as err:
+            errors.append(str(err))
     for e in errors:
         print(e, file=sys.stderr)
     print(f"ok: {', '.join(c.name for c in good)}" if not errors else f"{len(errors)} problem(s)")

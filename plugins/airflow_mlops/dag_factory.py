@@ -77,7 +77,7 @@ def ingest_dag(cfg: PipelineConfig) -> DAG:
         end_date=_end(cfg),
         catchup=cfg.schedules.catchup,
         max_active_runs=4,
-        doc_md=f"**{cfg.name}** ingest. {cfg.description}\n\nRaw data: `{cfg.source.uri}`",
+        doc_md=f"**{cfg.name}** ingest. {cfg.description}\n\nRaw data: `{cfg.source.shown_uri}`",
     ) as dag:
         wait = DataAvailableSensor(
             task_id="wait_for_data",
@@ -113,12 +113,14 @@ def monitor_dag(cfg: PipelineConfig) -> DAG:
     ) as dag:
 
         @task
-        def batches(params: dict[str, Any] | None = None, triggering_asset_events: Any = None) -> list[str]:
+        def batches() -> list[str]:
             """Its triggering events' intervals (or the ``ds`` Param) and any validated batch newer
             than the last scored one."""
+            from airflow.sdk import get_current_context
+
             from airflow_mlops.operators.predict import intervals_to_score
 
-            return intervals_to_score(cfg, params, triggering_asset_events)
+            return intervals_to_score(cfg, get_current_context())
 
         days = batches()
         scored = BatchPredictOperator.partial(task_id="predict", pipeline=cfg.name).expand(ds=days)

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from airflow.sdk import Param
+from airflow.sdk import Context, Param
+from airflow.sdk.exceptions import AirflowFailException
 
 if TYPE_CHECKING:
     from airflow_mlops.core.config import PipelineConfig
@@ -68,3 +69,19 @@ BY_KIND: dict[str, Callable[[PipelineConfig], dict[str, Param]]] = {
     "monitor": monitor_params,
     "train": train_params,
 }
+
+
+def check_conf(context: Context) -> None:
+    """Fail the run when its ``conf`` names a Param its DAG does not declare.
+
+    The API guard refuses such a trigger before a run exists; this catches the runs made any other
+    way (``airflow dags trigger -c``, ``airflow dags test -c``, backfills), before any work is done.
+    """
+    dag_run = context["dag_run"]
+    declared = set(context["dag"].params)
+    unknown = sorted(set(dag_run.conf or {}) - declared)
+    if unknown:
+        raise AirflowFailException(
+            f"{dag_run.dag_id}: unknown param(s) {unknown} in the run's conf; "
+            f"this DAG accepts {sorted(declared) or 'no params'}"
+        )

@@ -15,9 +15,12 @@ This is the one module that knows the layout below; writers ask it where to writ
         drift/
           report.html, report.json        Evidently report
           summary.json            drift verdict, written last (drift)
+      quarantine/ds=<YYYY-MM-DD>/
+        <raw file>, reason.json   a raw file ingest refused, and why (ingest)
       models/<run>/
         holdout.parquet           rows the gate judges candidates on (train)
         reference.parquet         drift reference: training window + the model's predictions
+      locks/<name>/<n>.json       leases of a lock in the lake (core.lock), <n>.released when let go
 """
 
 from __future__ import annotations
@@ -90,6 +93,10 @@ class Catalog:
     def drift_summary_uri(self, ds: str) -> str:
         return f"{self.drift_dir(ds)}/{SUMMARY}"
 
+    def quarantine_dir(self, ds: str) -> str:
+        """Raw files ingest refused, each with ``reason.json`` beside it."""
+        return self.lake.uri(self.pipeline, "quarantine", f"ds={ds}")
+
     def model_dir(self, run_key: str) -> str:
         return self.lake.uri(self.pipeline, "models", run_dir_name(run_key))
 
@@ -98,6 +105,10 @@ class Catalog:
 
     def reference_uri(self, run_key: str) -> str:
         return f"{self.model_dir(run_key)}/reference.parquet"
+
+    def lock_dir(self, name: str) -> str:
+        """A lock of this pipeline (see ``core.lock``), e.g. ``champion`` for every move of the alias."""
+        return self.lake.uri(self.pipeline, "locks", name)
 
     # --- snapshots ------------------------------------------------------------------------------
     def batches(self) -> list[str]:

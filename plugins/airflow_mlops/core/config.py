@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from airflow_mlops.core.errors import ConfigError
 
@@ -57,12 +65,19 @@ class SourceConfig(_Strict):
     conn_id: str | None = Field(default=None, description="Airflow connection for s3:// sources.")
     timeout_minutes: Annotated[float, Field(gt=0)] = 60.0
     poke_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
+    max_bytes: Annotated[int, Field(gt=0)] | None = Field(
+        default=None, description="A raw file larger than this is refused (and quarantined) unread."
+    )
 
     @field_validator("uri")
     @classmethod
     def _has_interval(cls, v: str) -> str:
         if "{ds}" not in v and "{ds_nodash}" not in v:
             raise ValueError("must contain {ds} or {ds_nodash} so that each data interval has its own file")
+        if ".." in v.replace("\\", "/").split("/"):
+            raise ValueError(
+                "must not contain '..': a source names its files, it does not climb out of a folder"
+            )
         return v
 
     @property
@@ -72,9 +87,22 @@ class SourceConfig(_Strict):
             return self.format
         return "parquet" if self.uri.endswith((".parquet", ".pq")) else "csv"
 
-    def for_interval(self, ds: str) -> str:
-        """The raw file URI of the interval starting on ``ds`` (YYYY-MM-DD)."""
-        return self.uri.replace("{ds}", ds).replace("{ds_nodash}", ds.replace("-", ""))
+    _shown: str | None = PrivateAttr(default=None)
+
+    @property
+    def shown_uri(self) -> str:
+        """The URI template as it may be shown (see ``for_interval``)."""
+        return self._shown or self.uri
+
+    def for_interval(self, ds: str, shown: bool = False) -> str:
+        """The raw file URI of the interval starting on ``ds`` (YYYY-MM-DD).
+
+        ``shown=True`` gives the form that may be shown and stored (DAG docs, manifests, XCom, Asset
+        events): only the project's own ``${AIRFLOW_MLOPS_*}`` locations are expanded, any other
+        ``${VAR}`` (a token, a password) stays as written.
+        """
+        uri = self.shown_uri if shown else self.uri
+        return uri.replace("{ds}", ds).replace("{ds_nodash}", ds.replace("-", ""))
 
 
 class SchemaConfig(_Strict):
@@ -89,6 +117,11 @@ class SchemaConfig(_Strict):
         description="New columns computed at ingest from pandas expressions over raw columns.",
     )
     row_filter: str | None = Field(default=None, description="pandas query; rows outside it are dropped.")
+    max_outside_interval: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.0,
+        description="Share of rows whose time_column may lie outside the run's data interval; "
+        "above it the file is refused as another interval's (a stale or misdated delivery).",
+    )
 
     @model_validator(mode="after")
     def _columns_exist(self) -> SchemaConfig:
@@ -126,6 +159,10 @@ class ModelConfig(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
     registered_name: str | None = None
     max_categories: Annotated[int, Field(ge=2)] = 30
+    allow_pickle: bool = Field(
+        default=False,
+        description="Load model versions serialized with pickle, which runs code when loaded (skops only by default).",
+    )
 
     @field_validator("estimator")
     @classmethod
@@ -141,7 +178,7 @@ class SplitConfig(_Strict):
     training_window_days: Annotated[int, Field(ge=1, le=365)] = 14
     test_fraction: Annotated[float, Field(gt=0, lt=0.9)] = 0.2
     min_training_rows: Annotated[int, Field(ge=10)] = 100
-    seed: int = 42
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 42
 
 
 class GateConfig(_Strict):
@@ -178,8 +215,22 @@ class DriftConfig(_Strict):
 class ValidationConfig(_Strict):
     """The Great Expectations suite and what a failing batch does."""
 
-    suite: str
+    suite: str = Field(
+        description="A file name in AIRFLOW_MLOPS_EXPECTATIONS_DIR (no folders), ending in .json."
+    )
     on_failure: Literal["fail", "quarantine"] = "fail"
+    max_duplicate_share: Annotated[float, Field(ge=0, lt=1)] = Field(
+        default=0.0, description="Share of rows that may repeat another row exactly (0: none may)."
+    )
+
+    @field_validator("suite")
+    @classmethod
+    def _file_name(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*\.json", v):
+            raise ValueError(
+                f"{v!r} must be a file name in the expectations folder, such as flights_delay.json (no folders)"
+            )
+        return v
 
 
 class SchedulesConfig(_Strict):
@@ -291,14 +342,18 @@ class PipelineConfig(_Strict):
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def expand_env(text: str, source: str, defaults: dict[str, str] | None = None) -> str:
+def expand_env(text: str, source: str, defaults: dict[str, str] | None = None, shown: bool = False) -> str:
     """Replace ``${VAR}`` and ``${VAR:-default}``; an unset variable without default is an error.
 
     ``defaults`` are the project's own variables (e.g. ``AIRFLOW_MLOPS_RAW_ROOT``), used when unset.
+    ``shown=True`` expands only the project's own ``AIRFLOW_MLOPS_*`` variables and keeps the others
+    as written, for text that is displayed or stored.
     """
 
     def sub(m: re.Match[str]) -> str:
         name, default = m.group(1), m.group(2)
+        if shown and not name.startswith("AIRFLOW_MLOPS_"):
+            return m.group(0)
         value = os.environ.get(name) or (defaults or {}).get(name)
         if value is None:
             if default is None:
@@ -336,11 +391,12 @@ def parse_pipeline(text: str, source: str) -> PipelineConfig:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise ConfigError(f"{source}: not valid YAML: {e}") from e
+    raw = data
     data = _expand_values(data, source, defaults)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping of fields at the top level")
     try:
-        return PipelineConfig.model_validate(data)
+        cfg = PipelineConfig.model_validate(data)
     except ValidationError as e:
         problems = []
         for err in e.errors():
@@ -349,6 +405,8 @@ def parse_pipeline(text: str, source: str) -> PipelineConfig:
                 msg = "unknown field (not part of the pipeline schema; check its spelling)"
             problems.append(f"{source}: {_loc(err['loc'])}: {msg}")
         raise ConfigError("\n".join(problems)) from None
+    cfg.source._shown = expand_env(raw["source"]["uri"], source, defaults, shown=True)
+    return cfg
 
 
 def read_text(path: Path, what: str = "") -> str:
@@ -361,20 +419,45 @@ def read_text(path: Path, what: str = "") -> str:
 
 def load_pipeline(path: str | Path) -> PipelineConfig:
     """Read and check one pipeline file."""
+    from airflow_mlops.core.settings import get_settings
+
     p = Path(path)
     cfg = parse_pipeline(read_text(p), str(p))
+    roots = get_settings().source_roots
+    if not any(cfg.source.uri.startswith(f"{r}/") for r in roots):
+        raise ConfigError(
+            f"{p}: source.uri: {cfg.source.shown_uri!r} is outside the allowed source roots {list(roots)} "
+            "(AIRFLOW_MLOPS_SOURCE_ROOTS, comma-separated; default AIRFLOW_MLOPS_RAW_ROOT)"
+        )
     if cfg.name != p.stem:
         raise ConfigError(f"{p}: name: {cfg.name!r} must match the file name {p.stem!r}")
     return cfg
 
 
-def load_pipelines(directory: str | Path) -> tuple[list[PipelineConfig], list[ConfigError]]:
-    """Every pipeline of a directory, and the errors of those that failed (one bad file spoils no other)."""
-    good: list[PipelineConfig] = []
+def load_pipelines(
+    source: str | Path | list[Path],
+) -> tuple[list[PipelineConfig], list[ConfigError]]:
+    """Every pipeline of a directory (or of these files), and the errors of those that failed: one
+    bad file spoils no other, but pipelines that share a registered model are all refused."""
+    good: list[tuple[Path, PipelineConfig]] = []
     bad: list[ConfigError] = []
-    for path in sorted(Path(directory).glob("*.yaml")):
+    paths = [Path(p) for p in source] if isinstance(source, list) else sorted(Path(source).glob("*.yaml"))
+    for path in paths:
         try:
-            good.append(load_pipeline(path))
+            good.append((path, load_pipeline(path)))
         except ConfigError as e:
             bad.append(e)
-    return good, bad
+    # Two pipelines on one registered model would judge each other's candidates: neither may run.
+    owners: dict[str, list[str]] = {}
+    for _, cfg in good:
+        owners.setdefault(cfg.registered_model_name, []).append(cfg.name)
+    shared = {m: names for m, names in owners.items() if len(names) > 1}
+    bad += [
+        ConfigError(
+            f"{path}: model.registered_name: {cfg.registered_model_name!r} is the registered model of "
+            f"pipelines {shared[cfg.registered_model_name]}; each pipeline needs its own"
+        )
+        for path, cfg in good
+        if cfg.registered_model_name in shared
+    ]
+    return [cfg for _, cfg in good if cfg.registered_model_name not in shared], bad

@@ -29,3 +29,11 @@ class NoChampionError(MlopsError):
 
 class PromotionConflictError(MlopsError):
     """The champion alias kept moving while a candidate was judged; a retry judges it again."""
+
+
+class UntrustedModelError(MlopsError):
+    """A model version this project did not make, or whose file could run code when loaded."""
+
+
+class LockTimeoutError(MlopsError):
+    """A lock in the lake stayed held by another holder for longer than the caller would wait."""

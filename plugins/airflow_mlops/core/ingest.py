@@ -42,21 +42,43 @@ class SnapshotResult(Result):
     unchanged: bool
 
 
-def read_raw(uri: str, fmt: str, fs: fsspec.AbstractFileSystem | None = None) -> pd.DataFrame:
-    """Read a raw file as it is (CSV cells as strings, so that coercion sees what was written)."""
-    import pandas as pd
-
+def fetch_raw(
+    uri: str,
+    fs: fsspec.AbstractFileSystem | None = None,
+    *,
+    shown: str | None = None,
+    max_bytes: int | None = None,
+) -> bytes:
+    """The raw file's bytes. Errors name ``shown`` (the URI as it may be displayed) rather than
+    ``uri``, which can hold an expanded secret; a file over ``max_bytes`` is refused unread."""
+    name = shown or uri
     fs_, path = filesystem(uri, fs)
     if not fs_.exists(path):
-        raise DataNotFoundError(f"{uri}: raw file not found")
+        raise DataNotFoundError(f"{name}: raw file not found")
+    size = int(fs_.size(path))
+    if max_bytes is not None and size > max_bytes:
+        raise DataContractError(f"{name}: {size} bytes, larger than source.max_bytes={max_bytes}")
     with fs_.open(path, "rb") as f:
-        data = f.read()
+        return bytes(f.read())
+
+
+def parse_raw(data: bytes, fmt: str, name: str) -> pd.DataFrame:
+    """A raw file as it is (CSV cells as strings, so that coercion sees what was written)."""
+    import pandas as pd
+
+    if not data.strip():
+        raise DataContractError(f"{name}: the file is empty")
     try:
         if fmt == "parquet":
             return pd.read_parquet(io.BytesIO(data))
-        return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=True)
+        text = data.decode("utf-8-sig")  # a BOM is not part of the first column's name
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=True)
+    except UnicodeDecodeError as e:
+        raise DataContractError(
+            f"{name}: not UTF-8 text (byte {e.start}: {data[e.start : e.start + 4]!r})"
+        ) from e
     except Exception as e:
-        raise DataContractError(f"{uri}: cannot be read as {fmt}: {e}") from e
+        raise DataContractError(f"{name}: cannot be read as {fmt}: {e}") from e
 
 
 def _bad_examples(raw: pd.Series, coerced: pd.Series) -> list[str]:
@@ -163,13 +185,28 @@ def ingest(
     *,
     source_fs: fsspec.AbstractFileSystem | None = None,
     run_id: str | None = None,
+    interval: tuple[datetime, datetime] | None = None,
 ) -> SnapshotResult:
-    """Snapshot the raw file of interval ``ds`` into the lake (idempotent per interval)."""
+    """Snapshot the raw file of interval ``ds`` into the lake (idempotent per interval).
+
+    A file that breaks the data contract is copied whole into the pipeline's quarantine, with the
+    reason beside it, before the error is raised: the input is kept, and nothing is snapshotted.
+    ``interval`` (the run's data interval) bounds the time column.
+    """
     source_uri = cfg.source.for_interval(ds)
-    raw = read_raw(source_uri, cfg.source.file_format, source_fs)
-    df, dropped = normalize(raw, cfg, source_uri)
-    if df.empty:
-        raise DataContractError(f"{source_uri}: no rows left after schema.row_filter ({len(raw)} raw rows)")
+    shown = cfg.source.for_interval(ds, shown=True)
+    data = b""
+    try:
+        data = fetch_raw(source_uri, source_fs, shown=shown, max_bytes=cfg.source.max_bytes)
+        raw = parse_raw(data, cfg.source.file_format, shown)
+        df, dropped = normalize(raw, cfg, shown)
+        if df.empty:
+            raise DataContractError(f"{shown}: no rows left after schema.row_filter ({len(raw)} raw rows)")
+        if interval is not None:
+            check_interval(df, cfg, interval, shown)
+    except DataContractError as e:
+        quarantine(Catalog(lake, cfg.name), ds, shown, data, str(e), run_id)
+        raise
     digest = content_hash(df)
     cat = Catalog(lake, cfg.name)
     data_uri = cat.data_uri(ds, digest)
@@ -182,7 +219,7 @@ def ingest(
         ds=ds,
         uri=data_uri,
         manifest_uri=cat.manifest_uri(ds),
-        source_uri=source_uri,
+        source_uri=shown,
         rows=len(df),
         rows_raw=len(raw),
         rows_filtered=dropped,
@@ -203,14 +240,52 @@ def ingest(
                 "rows_raw": result.rows_raw,
                 "rows_filtered": dropped,
                 "columns": columns,
-                "source_uri": source_uri,
+                "source_uri": shown,
                 "config_hash": cfg.config_hash,
                 "airflow_run_id": run_id,
                 "ingested_at": datetime.now(UTC).isoformat(),
             },
         )
-        # The manifest now points at the new file: older data files of this interval go.
-        for name in lake.listdir(cat.partition(ds)):
-            if name.startswith("data-") and name != data_name:
-                lake.remove(f"{cat.partition(ds)}/{name}")
+        # Older data files of the interval stay: a registered version's lineage may name them.
     return result
+
+
+def check_interval(
+    df: pd.DataFrame, cfg: PipelineConfig, interval: tuple[datetime, datetime], where: str
+) -> None:
+    """Refuse a file whose time column lies outside the run's data interval (a stale or misdated
+    delivery), beyond the share ``schema.max_outside_interval`` allows."""
+    import pandas as pd
+
+    col = cfg.data_schema.time_column
+    start, end = (
+        pd.Timestamp(t).tz_convert("UTC") if pd.Timestamp(t).tzinfo else pd.Timestamp(t, tz="UTC")
+        for t in interval
+    )
+    times = pd.to_datetime(df[col], utc=True)
+    outside = times.notna() & ((times < start) | (times >= end))
+    allowed = cfg.data_schema.max_outside_interval * len(df)
+    if int(outside.sum()) > allowed:
+        raise DataContractError(
+            f"{where}: {int(outside.sum())} of {len(df)} rows have {col} outside the data interval "
+            f"{start.isoformat()}..{end.isoformat()} (from {times.min()} to {times.max()}); "
+            f"schema.max_outside_interval allows {cfg.data_schema.max_outside_interval:.0%}"
+        )
+
+
+def quarantine(cat: Catalog, ds: str, shown: str, data: bytes, reason: str, run_id: str | None) -> None:
+    """Keep a refused raw file and why it was refused, in ``quarantine/ds=<ds>/``."""
+    folder = cat.quarantine_dir(ds)
+    name = shown.rstrip("/").rsplit("/", 1)[-1] or "raw"
+    if data:
+        cat.lake.write_bytes(f"{folder}/{name}", data)
+    cat.lake.write_json(
+        f"{folder}/reason.json",
+        {
+            "source_uri": shown,
+            "file": name if data else None,
+            "reason": reason,
+            "airflow_run_id": run_id,
+            "quarantined_at": datetime.now(UTC).isoformat(),
+        },
+    )

@@ -111,6 +111,35 @@ class Lake:
             self.fs.invalidate_cache(parent)
         return uri
 
+    def create_exclusive(self, uri: str, data: bytes) -> bool:
+        """Write ``uri`` whole only if it does not exist yet; False if it does (or another writer won).
+
+        Local disk: the data goes to a temporary file, hard-linked to its name (``link`` refuses an
+        existing name). Object stores: a PUT with ``If-None-Match: *``, which S3 and MinIO enforce.
+        """
+        path = self._p(uri)
+        parent = path.rsplit("/", 1)[0]
+        if not self.is_local:
+            try:
+                self.fs.pipe_file(path, data, mode="create")
+            except FileExistsError:
+                return False
+            self.fs.invalidate_cache(parent)
+            return True
+        self.fs.makedirs(parent, exist_ok=True)
+        tmp = f"{parent}/.tmp-{uuid.uuid4().hex}"
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.link(tmp, path)
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(tmp)
+
     def write_json(self, uri: str, obj: Any) -> str:
         return self.write_bytes(uri, json.dumps(obj, indent=2, sort_keys=True, default=str).encode())
 

@@ -67,11 +67,9 @@ def batches_to_score(
 
 def score_batch(cfg: PipelineConfig, lake: Lake, client: MlflowClient, ds: str) -> ScoreResult:
     """Score interval ``ds`` with ``models:/<name>@champion``."""
-    import mlflow
-
     name = cfg.registered_model_name
     champ = _champion(cfg, client)
-    model = mlflow.sklearn.load_model(f"models:/{name}/{champ.version}")
+    model = registry.load_model(cfg, client, str(champ.version))
     keep = list(
         dict.fromkeys(
             [cfg.data_schema.time_column, *cfg.features.all, *cfg.drift_columns, cfg.data_schema.target]

@@ -3,20 +3,23 @@
 Candidate and champion are scored on the same held-out data (the candidate's, which is newer than
 anything the champion was trained on). The candidate is promoted only if it meets the absolute
 minimum and beats the champion by at least ``min_improvement``: never a worse model. The decision
-and its reasons are tags on the candidate version; a promoted version records the champion it
-replaced, which is what rollback uses. A retried promotion returns the decision already recorded.
+and its reasons are tags on the candidate version, written before the alias moves; a promoted version
+records the champion it replaced, which is what rollback uses. A retried promotion returns the
+decision already recorded, finishing the alias move if a crash interrupted it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from airflow_mlops.core import registry
+from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig
 from airflow_mlops.core.errors import DataNotFoundError, PromotionConflictError
 from airflow_mlops.core.lake import Lake
+from airflow_mlops.core.lock import LakeLock
 from airflow_mlops.core.modeling import evaluate
 from airflow_mlops.core.registry import Tag
 from airflow_mlops.core.result import Result
@@ -106,46 +109,52 @@ def recorded_decision(cfg: PipelineConfig, tags: dict[str, str]) -> PromotionDec
     )
 
 
-def _load(name: str, version: str) -> Any:
-    import mlflow
-
-    return mlflow.sklearn.load_model(f"models:/{name}/{version}")
-
-
 def promote(
     cfg: PipelineConfig, lake: Lake, client: MlflowClient, candidate_version: str
 ) -> PromotionDecision:
-    """Judge ``candidate_version`` against the champion and move the alias if it passes."""
+    """Judge ``candidate_version`` against the champion and move the alias if it passes.
+
+    Everything happens under the pipeline's ``champion`` lock in the lake, so two promotions (or a
+    promotion and a rollback) never judge against the same champion. The decision is recorded on
+    the candidate before the alias moves, and ``promotion.applied`` after: a retry after a crash in
+    between finds the decision and completes the move instead of judging again.
+    """
+    owner = f"promote {cfg.registered_model_name} v{candidate_version}"
+    with LakeLock(lake, Catalog(lake, cfg.name).lock_dir("champion"), owner):
+        tags = registry.tags_of(client.get_model_version(cfg.registered_model_name, candidate_version))
+        done = recorded_decision(cfg, tags)
+        if done is not None and (tags.get(Tag.PROMOTION_APPLIED) or _apply(cfg, client, done)):
+            return done
+        return _judge(cfg, lake, client, str(candidate_version), tags)
+
+
+def _judge(
+    cfg: PipelineConfig, lake: Lake, client: MlflowClient, version: str, tags: dict[str, str]
+) -> PromotionDecision:
     name = cfg.registered_model_name
-    cand = client.get_model_version(name, candidate_version)
-    cand_tags = registry.tags_of(cand)
-    done = recorded_decision(cfg, cand_tags)
-    if done is not None:
-        return done
-    holdout_uri = cand_tags.get(Tag.HOLDOUT_URI)
+    holdout_uri = tags.get(Tag.HOLDOUT_URI)
     if not holdout_uri:
         raise DataNotFoundError(
-            f"{name} v{candidate_version}: no {Tag.HOLDOUT_URI} tag; was it trained by airflow-mlops?"
+            f"{name} v{version}: no {Tag.HOLDOUT_URI} tag; was it trained by airflow-mlops?"
         )
     holdout = lake.read_parquet(holdout_uri)
     metric = cfg.gate.metric
-
     for _attempt in range(3):
         champ = registry.champion(client, name)
         champ_version = str(champ.version) if champ is not None else None
-        cand_score = evaluate(cfg, _load(name, candidate_version), holdout).get(metric)
+        cand_score = evaluate(cfg, registry.load_model(cfg, client, version), holdout).get(metric)
         champ_score = None
-        if champ is not None and champ_version != candidate_version:
-            champ_score = evaluate(cfg, _load(name, champ_version or ""), holdout).get(metric)
+        if champ_version is not None and champ_version != version:
+            champ_score = evaluate(cfg, registry.load_model(cfg, client, champ_version), holdout).get(metric)
         ok, reason = gate(cfg, cand_score, champ_score, champ_version)
-        # Compare-and-set: move the alias only if nobody moved it while we were scoring.
+        # Compare-and-set, for writers that do not take the lock (a person in the MLflow UI).
         now = registry.champion(client, name)
         if (str(now.version) if now is not None else None) != champ_version:
             continue
         decision = PromotionDecision(
             pipeline=cfg.name,
             model_name=name,
-            candidate_version=str(candidate_version),
+            candidate_version=version,
             champion_version=champ_version,
             promoted=ok,
             reason=reason,
@@ -156,15 +165,33 @@ def promote(
             min_improvement=cfg.gate.min_improvement,
             decided_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
-        if ok:
-            client.set_model_version_tag(name, candidate_version, Tag.PREVIOUS_CHAMPION, champ_version or "")
-            client.set_registered_model_alias(name, registry.CHAMPION, candidate_version)
-        for k, v in decision.tags().items():
-            client.set_model_version_tag(name, candidate_version, k, v)
-        return decision
-    raise PromotionConflictError(
-        f"{name}: the champion alias kept moving while v{candidate_version} was judged; retry"
+        record = {**decision.tags(), **({Tag.PREVIOUS_CHAMPION: champ_version or ""} if ok else {})}
+        for k, v in record.items():  # the decision first: a crash after this is repaired by a retry
+            client.set_model_version_tag(name, version, k, v)
+        if _apply(cfg, client, decision):
+            return decision
+    raise PromotionConflictError(f"{name}: the champion alias kept moving while v{version} was judged; retry")
+
+
+def _apply(cfg: PipelineConfig, client: MlflowClient, d: PromotionDecision) -> bool:
+    """Carry out a recorded decision; False when the champion it was judged against is gone.
+
+    A refusal needs nothing. A promotion moves the alias from the champion it was judged against;
+    if the alias already points at the candidate, a crash came after the move. If it points
+    elsewhere, the decision is stale and the caller judges again.
+    """
+    name = cfg.registered_model_name
+    if d.promoted:
+        now = registry.champion(client, name)
+        now_version = str(now.version) if now is not None else None
+        if now_version not in (d.candidate_version, d.champion_version):
+            return False
+        if now_version != d.candidate_version:
+            client.set_registered_model_alias(name, registry.CHAMPION, d.candidate_version)
+    client.set_model_version_tag(
+        name, d.candidate_version, Tag.PROMOTION_APPLIED, datetime.now(UTC).isoformat(timespec="seconds")
     )
+    return True
 
 
 def history(cfg: PipelineConfig, client: MlflowClient) -> list[PromotionDecision]:

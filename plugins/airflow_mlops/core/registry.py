@@ -8,11 +8,18 @@ in one place, and a typo is an AttributeError instead of a tag nobody reads.
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from typing import TYPE_CHECKING, Any, Final
+
+from airflow_mlops.core.errors import UntrustedModelError
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion
+
+    from airflow_mlops.core.config import PipelineConfig
 
 #: The alias of the version in production.
 CHAMPION: Final = "champion"
@@ -42,7 +49,9 @@ class Tag:
     METRIC_PREFIX: Final = "metric."  # V: metric.<name> = held-out score
     REGISTERED_VERSION: Final = "registered_version"  # R: the version this training run registered
     PREVIOUS_CHAMPION: Final = "previous_champion"  # V: the champion a promoted version replaced
+    TRUSTED_TYPES: Final = "model.skops_trusted_types"  # V R: JSON list; the only types loading accepts
     PROMOTION_PREFIX: Final = "promotion."  # V: promotion.<field of PromotionDecision>
+    PROMOTION_APPLIED: Final = "promotion.applied"  # V: when the decision was carried out (alias moved)
     KIND: Final = "mlops.kind"  # M: "monitoring"
     MONITOR_DS: Final = "monitor.ds"  # M: the interval monitored
     MODEL_VERSION: Final = "model.version"  # M: the version that scored the interval
@@ -55,25 +64,105 @@ def metric_tag(name: str) -> str:
 
 
 def champion(client: MlflowClient, model_name: str) -> ModelVersion | None:
-    """The version the ``champion`` alias points at, or None before the first promotion."""
+    """The version the ``champion`` alias points at; None only when the registry says there is none.
+
+    Any other failure (a server that is down or answers 503, bad credentials) propagates: a registry
+    that cannot answer must never read as "no champion", which would let the gate judge a candidate
+    against nothing, or a monitor run score nothing and succeed.
+    """
     from mlflow.exceptions import MlflowException
 
     try:
         return client.get_model_version_by_alias(model_name, CHAMPION)
-    except MlflowException:
-        return None
+    except MlflowException as e:
+        if is_not_found(e):
+            return None
+        raise
+
+
+def is_not_found(error: Exception) -> bool:
+    """Whether MLflow answered "no such model or alias" (and not that it could not answer)."""
+    code = getattr(error, "error_code", "")
+    text = str(error).lower()
+    return code == "RESOURCE_DOES_NOT_EXIST" or (
+        code == "INVALID_PARAMETER_VALUE" and "alias" in text and "not found" in text
+    )
 
 
 def versions(client: MlflowClient, model_name: str) -> list[ModelVersion]:
     """All versions of a registered model, newest first (empty if it is not registered yet)."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        found = client.search_model_versions(f"name = '{model_name}'", max_results=1000)
-    except MlflowException:
-        return []
+    found = client.search_model_versions(f"name = '{model_name}'", max_results=1000)
     return sorted(found, key=lambda v: int(v.version), reverse=True)
 
 
 def tags_of(v: ModelVersion) -> dict[str, Any]:
     return dict(v.tags or {})
+
+
+#: Packages whose types a model may contain, besides the package of the configured estimator.
+SAFE_PACKAGES = ("sklearn", "numpy", "scipy")
+
+
+def load_model(cfg: PipelineConfig, client: MlflowClient, version: str) -> Any:
+    """Load a version of the pipeline's model, refusing anything this project did not make.
+
+    MLflow's own loader deserializes whatever the artifact declares: pickle by default, and for
+    skops it trusts the type list the artifact itself carries, so a crafted artifact runs code when
+    it is loaded. Here a version must carry this pipeline's lineage tags; a skops file is loaded
+    trusting only the types our training recorded on the version (each from scikit-learn, NumPy,
+    SciPy or the configured estimator's package); and a pickled model is refused unless the pipeline
+    opts in with ``model.allow_pickle``.
+    """
+    import mlflow
+    import yaml
+
+    name = cfg.registered_model_name
+    tags = tags_of(client.get_model_version(name, version))
+    where = f"{name} v{version}"
+    if tags.get(Tag.PIPELINE) != cfg.name or not tags.get(Tag.RUN_KEY):
+        raise UntrustedModelError(
+            f"{where}: not made by airflow-mlops pipeline {cfg.name} (no {Tag.PIPELINE}/{Tag.RUN_KEY} "
+            "lineage tags); refusing to load it"
+        )
+    with tempfile.TemporaryDirectory(prefix="model-") as tmp:
+        local = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}", dst_path=tmp)
+        with open(os.path.join(local, "MLmodel"), encoding="utf-8") as f:
+            flavor = (yaml.safe_load(f).get("flavors") or {}).get("sklearn") or {}
+        path = os.path.join(local, str(flavor.get("pickled_model", "model.skops")))
+        fmt = flavor.get("serialization_format", "pickle")
+        if fmt == "skops":
+            return _load_skops(path, _trusted_types(cfg, tags, where), where)
+        if not cfg.model.allow_pickle:
+            raise UntrustedModelError(
+                f"{where}: serialized with {fmt}, which runs code when loaded; airflow-mlops loads only "
+                "skops unless the pipeline sets model.allow_pickle: true"
+            )
+        import cloudpickle
+
+        with open(path, "rb") as f:
+            return cloudpickle.load(f)
+
+
+def _trusted_types(cfg: PipelineConfig, tags: dict[str, Any], where: str) -> list[str]:
+    try:
+        trusted = json.loads(tags[Tag.TRUSTED_TYPES])
+    except (KeyError, ValueError) as e:
+        raise UntrustedModelError(f"{where}: no readable {Tag.TRUSTED_TYPES} tag; retrain it") from e
+    allowed = (*SAFE_PACKAGES, cfg.model.estimator.split(".")[0])
+    foreign = [t for t in trusted if not isinstance(t, str) or t.split(".")[0] not in allowed]
+    if foreign:
+        raise UntrustedModelError(
+            f"{where}: {Tag.TRUSTED_TYPES} names types outside {list(allowed)}: {foreign}"
+        )
+    return list(trusted)
+
+
+def _load_skops(path: str, trusted: list[str], where: str) -> Any:
+    import skops.io as sio
+
+    unexpected = sorted(set(sio.get_untrusted_types(file=path)) - set(trusted))
+    if unexpected:
+        raise UntrustedModelError(
+            f"{where}: the model file holds types its training did not record: {unexpected}"
+        )
+    return sio.load(path, trusted=trusted)

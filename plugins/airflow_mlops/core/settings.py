@@ -26,6 +26,7 @@ class Settings:
     home: Path
     lake_root: str
     raw_root: str
+    source_roots: tuple[str, ...]
     lake_conn_id: str | None
     pipelines_dir: Path
     expectations_dir: Path
@@ -38,10 +39,13 @@ def get_settings() -> Settings:
     home = _env_path("AIRFLOW_MLOPS_HOME", PROJECT_ROOT / ".state")
     include = _env_path("AIRFLOW_MLOPS_INCLUDE_DIR", PROJECT_ROOT / "include")
     lake = os.environ.get("AIRFLOW_MLOPS_LAKE_ROOT") or (home / "lake").as_uri()
+    raw = (os.environ.get("AIRFLOW_MLOPS_RAW_ROOT") or (home / "raw").as_uri()).rstrip("/")
+    roots = os.environ.get("AIRFLOW_MLOPS_SOURCE_ROOTS") or raw
     return Settings(
         home=home,
         lake_root=lake.rstrip("/"),
-        raw_root=(os.environ.get("AIRFLOW_MLOPS_RAW_ROOT") or (home / "raw").as_uri()).rstrip("/"),
+        raw_root=raw,
+        source_roots=tuple(r.strip().rstrip("/") for r in roots.split(",") if r.strip()),
         lake_conn_id=os.environ.get("AIRFLOW_MLOPS_LAKE_CONN_ID") or None,
         pipelines_dir=_env_path("AIRFLOW_MLOPS_PIPELINES_DIR", include / "pipelines"),
         expectations_dir=_env_path("AIRFLOW_MLOPS_EXPECTATIONS_DIR", include / "expectations"),

@@ -131,7 +131,7 @@ def build_gx_suite(suite: dict[str, Any], path: Path, cfg: PipelineConfig) -> An
                 f"{cfg.name}; its columns are {list(cfg.data_schema.columns)}"
             )
     expectations = []
-    for i, exp in enumerate(suite["expectations"]):
+    for i, exp in enumerate([*suite["expectations"], *builtin_expectations(cfg, suite)]):
         try:
             expectations.append(ExpectationConfiguration(**exp).to_domain_obj())
         except (GreatExpectationsError, ValueError, TypeError) as e:
@@ -139,3 +139,35 @@ def build_gx_suite(suite: dict[str, Any], path: Path, cfg: PipelineConfig) -> An
             raise ConfigError(f"{path}: expectations[{i}] ({exp['type']}): invalid: {msg}") from e
     fields = {k: v for k, v in suite.items() if k != "expectations"}
     return gx.ExpectationSuite(**fields, expectations=expectations)
+
+
+BUILTIN = "added by airflow-mlops"
+
+
+def builtin_expectations(cfg: PipelineConfig, suite: dict[str, Any]) -> list[dict[str, Any]]:
+    """What every batch must meet whatever its suite says, as GX expectations (so they show in the
+    result and the data docs): no feature column is empty, and no more duplicated rows than
+    ``validation.max_duplicate_share``. A suite that already states one of them keeps its own."""
+    stated = {(e["type"], e["kwargs"].get("column")) for e in suite["expectations"]}
+    out = [
+        {
+            "type": "expect_column_proportion_of_non_null_values_to_be_between",
+            "kwargs": {"column": c, "min_value": 0.0, "strict_min": True},
+            "meta": {"notes": f"{BUILTIN}: a feature must not be empty"},
+        }
+        for c in cfg.features.all
+        if ("expect_column_proportion_of_non_null_values_to_be_between", c) not in stated
+    ]
+    if ("expect_compound_columns_to_be_unique", None) not in stated:
+        out.append(
+            {
+                "type": "expect_compound_columns_to_be_unique",
+                "kwargs": {
+                    "column_list": list(cfg.data_schema.columns),
+                    "mostly": 1.0 - cfg.validation.max_duplicate_share,
+                    "ignore_row_if": "never",
+                },
+                "meta": {"notes": f"{BUILTIN}: rows must not repeat (validation.max_duplicate_share)"},
+            }
+        )
+    return out

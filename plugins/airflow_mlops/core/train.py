@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_mlops.core import registry, tracking
 from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig
-from airflow_mlops.core.errors import DataNotFoundError
+from airflow_mlops.core.errors import ConfigError, DataNotFoundError
 from airflow_mlops.core.lake import Lake
 from airflow_mlops.core.modeling import (
     build_pipeline,
@@ -123,15 +123,31 @@ def train(
 # --- the data ------------------------------------------------------------------------------------
 def select_window(cat: Catalog, window_days: int, end_ds: str | None = None) -> list[str]:
     """Validated intervals within ``window_days`` days up to ``end_ds`` (default: the newest one)."""
-    batches = cat.validated_batches()
-    if end_ds:
-        batches = [b for b in batches if b <= end_ds]
+    end = _end_date(end_ds) if end_ds else None
+    batches = [b for b in cat.validated_batches() if end is None or b <= end.isoformat()]
     if not batches:
         where = f" up to {end_ds}" if end_ds else ""
         raise DataNotFoundError(f"{cat.pipeline}: no validated batches{where} in {cat.batches_dir}")
-    end = date.fromisoformat(end_ds or batches[-1])
+    end = end or date.fromisoformat(batches[-1])
     start = (end - timedelta(days=window_days - 1)).isoformat()
-    return [b for b in batches if start <= b <= end.isoformat()]
+    window = [b for b in batches if start <= b <= end.isoformat()]
+    if not window:
+        raise DataNotFoundError(
+            f"{cat.pipeline}: no validated batches in {start}..{end.isoformat()}; the newest up to "
+            f"end_date is {batches[-1]} (widen training_window_days or move end_date)"
+        )
+    return window
+
+
+def _end_date(value: str) -> date:
+    """The ``end_date`` Param as a date: a real calendar day, not in the future."""
+    try:
+        end = date.fromisoformat(value)
+    except ValueError as e:
+        raise ConfigError(f"end_date: {value!r} is not a calendar date (YYYY-MM-DD): {e}") from e
+    if end > date.today():
+        raise ConfigError(f"end_date: {value} is in the future (today is {date.today().isoformat()})")
+    return end
 
 
 def load_window(
@@ -301,15 +317,21 @@ def _log_and_register(
             dataset = mlflow.data.pandas_dataset.from_pandas(df, source=source, targets=target, name=name)
             mlflow.log_input(dataset, context=context)
         mlflow.log_dict({"snapshots": data.lineage, "tags": tags, "params": params}, "lineage.json")
+        trusted = skops_types(model)
         info = mlflow.sklearn.log_model(
             model,
             name="model",
             signature=infer_signature(X_test, model.predict(X_test.head(100))),
             input_example=X_test.head(5),
-            skops_trusted_types=skops_types(model),
+            serialization_format="skops",
+            skops_trusted_types=trusted,
         )
-        metric_tags = {registry.metric_tag(k): f"{v:.6f}" for k, v in metrics["test"].items()}
-        mv = mlflow.register_model(info.model_uri, cfg.registered_model_name, tags={**tags, **metric_tags})
+        version_tags = {
+            **tags,
+            Tag.TRUSTED_TYPES: json.dumps(trusted),
+            **{registry.metric_tag(k): f"{v:.6f}" for k, v in metrics["test"].items()},
+        }
+        mv = mlflow.register_model(info.model_uri, cfg.registered_model_name, tags=version_tags)
         client.set_tag(rid, Tag.REGISTERED_VERSION, str(mv.version))
     return rid, str(mv.version)
 

@@ -272,6 +272,8 @@ def _short(v: Any) -> Any:
 
 def _json_safe(v: Any) -> Any:
     """Strict JSON (NaN and infinities become null) so that any reader, not only Python, can parse it."""
+    if type(v).__module__ == "numpy" and getattr(v, "ndim", None) == 0:
+        v = v.item()  # a NumPy scalar as the Python number it holds
     if isinstance(v, float):
         return v if math.isfinite(v) else None
     if isinstance(v, dict):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.sdk import Context
+from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_mlops.base import PipelineOperator
 
@@ -15,17 +16,26 @@ class IngestOperator(PipelineOperator):
     ui_color = "#e8f4fd"
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_mlops.core.catalog import Catalog
+        from airflow_mlops.core.errors import DataContractError
         from airflow_mlops.core.ingest import ingest
         from airflow_mlops.hooks.lake import LakeHook
 
         src = LakeHook(self.config.source.conn_id)
-        res = ingest(
-            self.config,
-            self.lake,
-            str(self.ds),
-            source_fs=src.filesystem(self.config.source.for_interval(str(self.ds))),
-            run_id=context["run_id"],
-        ).to_dict()
+        start, end = context.get("data_interval_start"), context.get("data_interval_end")
+        try:
+            res = ingest(
+                self.config,
+                self.lake,
+                str(self.ds),
+                source_fs=src.filesystem(self.config.source.for_interval(str(self.ds))),
+                run_id=context["run_id"],
+                interval=(start, end) if start is not None and end is not None else None,
+            ).to_dict()
+        except DataContractError as e:
+            # The same bytes fail the same way: no retry. The file is in the quarantine.
+            where = Catalog(self.lake, self.pipeline).quarantine_dir(str(self.ds))
+            raise AirflowFailException(f"{e}\nThe raw file and the reason are kept in {where}") from e
         self.log.info(
             "Ingested %s: %d raw rows, %d dropped by row_filter, %d in snapshot %s (hash %s)%s",
             res["source_uri"],

@@ -13,19 +13,22 @@ if TYPE_CHECKING:
     from airflow_mlops.core.config import PipelineConfig
 
 
-def intervals_to_score(cfg: PipelineConfig, params: Any, triggering_asset_events: Any) -> list[str]:
-    """The monitor DAG's first task: what its run scores; skipped while there is no champion."""
+def intervals_to_score(cfg: PipelineConfig, context: Context) -> list[str]:
+    """The monitor DAG's first task: what its run scores (its triggering events' intervals, or the
+    ``ds`` Param); skipped while there is no champion."""
     from airflow_mlops.core.errors import NoChampionError
     from airflow_mlops.core.predict import batches_to_score
     from airflow_mlops.hooks import LakeHook, MlflowHook
+    from airflow_mlops.params import check_conf
 
+    check_conf(context)
     requested = [
         str(ev.extra["ds"])
-        for evs in (triggering_asset_events or {}).values()
+        for evs in (context.get("triggering_asset_events") or {}).values()
         for ev in evs
         if ev.extra and "ds" in ev.extra
     ]
-    requested += (params or {}).get("ds") or []
+    requested += (context.get("params") or {}).get("ds") or []
     try:
         return batches_to_score(cfg, LakeHook().get_lake(), MlflowHook().get_client(), requested)
     except NoChampionError as e:

@@ -3,7 +3,10 @@
 Stock Airflow validates each declared Param against its JSON schema but accepts any extra key in
 ``conf``; a misspelt ``training_windw_days`` would then train on the default window without a
 word. For the DAGs airflow-mlops builds, this API-server middleware answers 400, naming the unknown
-keys and the allowed ones, before a run is created. Other DAGs are untouched.
+keys and the allowed ones, before a run is created, but only to a caller Airflow's auth manager
+lets trigger that DAG: anyone else gets Airflow's own 401/403, and learns nothing about its Params.
+Other DAGs are untouched. Runs created any other way (the CLI, backfills) meet the same rule in
+their first task (``params.check_conf``).
 """
 
 from __future__ import annotations
@@ -47,6 +50,40 @@ def unknown_keys(dag_id: str, body: bytes) -> tuple[list[str], set[str]]:
     return (sorted(set(conf) - allowed) if isinstance(conf, dict) else []), allowed
 
 
+def _token(scope: Scope) -> str | None:
+    """The request's JWT: an ``Authorization: Bearer`` header wins over the UI's session cookie."""
+    from http.cookies import SimpleCookie
+
+    from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
+
+    headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers") or []}
+    auth = headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip() or None
+    cookie = SimpleCookie(headers.get("cookie", "")).get(COOKIE_NAME_JWT_TOKEN)
+    return cookie.value if cookie else None
+
+
+async def may_trigger(scope: Scope, dag_id: str) -> bool:
+    """Whether the request comes from a user Airflow's auth manager lets trigger ``dag_id``."""
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
+
+    token = _token(scope)
+    if not token:
+        return False
+    manager = get_auth_manager()
+    try:
+        user = await manager.get_user_from_token(token)
+    except Exception:  # expired or forged: Airflow itself answers the request
+        return False
+    return bool(
+        manager.is_authorized_dag(
+            method="POST", access_entity=DagAccessEntity.RUN, details=DagDetails(id=dag_id), user=user
+        )
+    )
+
+
 class StrictConfMiddleware:
     """Pure ASGI middleware: reads a trigger request's body, checks it, then replays it."""
 
@@ -67,7 +104,7 @@ class StrictConfMiddleware:
         body = b"".join(m.get("body", b"") for m in messages)
         dag_id = match.group("dag_id")
         unknown, allowed = unknown_keys(dag_id, body)
-        if unknown:
+        if unknown and await may_trigger(scope, dag_id):
             detail = (
                 f"Invalid conf for {dag_id}: unknown param(s) {unknown}; "
                 f"this DAG accepts {sorted(allowed) or 'no params'}"

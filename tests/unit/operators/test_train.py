@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from airflow_mlops.core import registry
 from airflow_mlops.core.registry import Tag
@@ -51,6 +51,15 @@ def test_nothing_new_to_learn_is_a_skip_with_the_reason(world: World) -> None:
     ):
         op.execute(context)
     assert context["ti"].xcoms["training"]["skipped"] is True
+
+
+def test_a_misspelt_param_fails_before_training(world: World) -> None:
+    """However the run was made (CLI, backfill, dags test), not only through the REST API."""
+    context = make_context(run_id="manual__typo", conf={"training_windw_days": 3}, params={"reason": "r"})
+    op = TrainModelOperator(task_id="train", pipeline="flights_delay")
+    with pytest.raises(AirflowFailException, match=r"unknown param\(s\) \['training_windw_days'\]"):
+        op.pre_execute(context)
+    assert "config" not in op.__dict__, "nothing was loaded"
 
 
 def test_a_drift_event_is_the_reason() -> None:
