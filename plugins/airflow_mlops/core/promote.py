@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from airflow_mlops.core import registry
 from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig
-from airflow_mlops.core.errors import DataNotFoundError, PromotionConflictError
+from airflow_mlops.core.errors import ConfigError, DataNotFoundError, NoChampionError, PromotionConflictError
 from airflow_mlops.core.lake import Lake
 from airflow_mlops.core.lock import LakeLock
 from airflow_mlops.core.modeling import evaluate
@@ -120,16 +120,26 @@ def promote(
     between finds the decision and completes the move instead of judging again.
     """
     owner = f"promote {cfg.registered_model_name} v{candidate_version}"
-    with LakeLock(lake, Catalog(lake, cfg.name).lock_dir("champion"), owner):
+    with champion_lock(cfg, lake, owner) as lock:
         tags = registry.tags_of(client.get_model_version(cfg.registered_model_name, candidate_version))
         done = recorded_decision(cfg, tags)
         if done is not None and (tags.get(Tag.PROMOTION_APPLIED) or _apply(cfg, client, done)):
             return done
-        return _judge(cfg, lake, client, str(candidate_version), tags)
+        return _judge(cfg, lake, client, str(candidate_version), tags, lock.number)
+
+
+def champion_lock(cfg: PipelineConfig, lake: Lake, owner: str) -> LakeLock:
+    """The lock every move of the pipeline's ``champion`` alias is made under."""
+    return LakeLock(lake, Catalog(lake, cfg.name).lock_dir("champion"), owner)
 
 
 def _judge(
-    cfg: PipelineConfig, lake: Lake, client: MlflowClient, version: str, tags: dict[str, str]
+    cfg: PipelineConfig,
+    lake: Lake,
+    client: MlflowClient,
+    version: str,
+    tags: dict[str, str],
+    lock: int | None,
 ) -> PromotionDecision:
     name = cfg.registered_model_name
     holdout_uri = tags.get(Tag.HOLDOUT_URI)
@@ -165,7 +175,9 @@ def _judge(
             min_improvement=cfg.gate.min_improvement,
             decided_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
-        record = {**decision.tags(), **({Tag.PREVIOUS_CHAMPION: champ_version or ""} if ok else {})}
+        record = {**decision.tags(), Tag.PROMOTION_LOCK: str(lock)}
+        if ok:
+            record[Tag.PREVIOUS_CHAMPION] = champ_version or ""
         for k, v in record.items():  # the decision first: a crash after this is repaired by a retry
             client.set_model_version_tag(name, version, k, v)
         if _apply(cfg, client, decision):
@@ -202,3 +214,52 @@ def history(cfg: PipelineConfig, client: MlflowClient) -> list[PromotionDecision
         if d is not None:
             out.append(d)
     return sorted(out, key=lambda d: (d.decided_at, int(d.candidate_version)), reverse=True)
+
+
+@dataclass(frozen=True)
+class Rollback(Result):
+    """A rollback of the champion: from which version to which, who asked, and why."""
+
+    pipeline: str
+    model_name: str
+    from_version: str
+    to_version: str
+    reason: str
+    by: str
+    at: str
+
+
+def rollback(
+    cfg: PipelineConfig, lake: Lake, client: MlflowClient, *, reason: str, by: str, to: str | None = None
+) -> Rollback:
+    """Give the ``champion`` alias back to the version the current champion replaced (or to ``to``).
+
+    Under the same lock as promotions. The target must be a version this pipeline promoted once
+    (it passed the gate); both versions record who, when and why.
+    """
+    name = cfg.registered_model_name
+    with champion_lock(cfg, lake, f"rollback {name} by {by}") as lock:
+        champ = registry.champion(client, name)
+        if champ is None:
+            raise NoChampionError(f"{name}: no champion to roll back")
+        current = str(champ.version)
+        target = to or registry.tags_of(champ).get(Tag.PREVIOUS_CHAMPION) or ""
+        if not target:
+            raise DataNotFoundError(
+                f"{name} v{current}: no previous champion recorded; name a version with --to"
+            )
+        if target == current:
+            raise ConfigError(f"{name}: v{target} is already the champion")
+        decision = recorded_decision(cfg, registry.tags_of(client.get_model_version(name, target)))
+        if decision is None or not decision.promoted:
+            raise ConfigError(f"{name} v{target}: never passed the gate, so it cannot be the champion again")
+        done = Rollback(
+            cfg.name, name, current, target, reason, by, datetime.now(UTC).isoformat(timespec="seconds")
+        )
+        record = {"reason": reason, "by": by, "at": done.at, "lock": str(lock.number)}
+        for version, role, other in ((current, "rolled_back", target), (target, "restored", current)):
+            tags = {f"{Tag.ROLLBACK_PREFIX}{role}.{k}": v for k, v in {**record, "other": other}.items()}
+            for k, v in tags.items():
+                client.set_model_version_tag(name, version, k, v)
+        client.set_registered_model_alias(name, registry.CHAMPION, target)
+        return done

@@ -52,6 +52,8 @@ class Tag:
     TRUSTED_TYPES: Final = "model.skops_trusted_types"  # V R: JSON list; the only types loading accepts
     PROMOTION_PREFIX: Final = "promotion."  # V: promotion.<field of PromotionDecision>
     PROMOTION_APPLIED: Final = "promotion.applied"  # V: when the decision was carried out (alias moved)
+    PROMOTION_LOCK: Final = "promotion.lock"  # V: number of the champion lock the decision was made under
+    ROLLBACK_PREFIX: Final = "rollback."  # V: rollback.{rolled_back,restored}.{reason,by,at,lock,other}
     KIND: Final = "mlops.kind"  # M: "monitoring"
     MONITOR_DS: Final = "monitor.ds"  # M: the interval monitored
     MODEL_VERSION: Final = "model.version"  # M: the version that scored the interval

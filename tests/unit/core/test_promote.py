@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from airflow_mlops.core import registry
 from airflow_mlops.core.config import load_pipeline
-from airflow_mlops.core.promote import gate, history, promote
+from airflow_mlops.core.promote import gate, history, promote, recorded_decision
 from airflow_mlops.core.registry import Tag
 from airflow_mlops.core.train import train
 from tests.unit.conftest import JAN, World
@@ -94,3 +95,89 @@ def test_the_gate_against_the_registry(world: World) -> None:
     champ = registry.champion(client, name)
     assert str(champ.version) == six and registry.tags_of(champ)[Tag.PREVIOUS_CHAMPION] == first
     assert [d.candidate_version for d in history(cfg, client)] == [six, small, first]
+
+
+# --- promotions and a rollback at once, from separate processes ------------------------------------
+def _race_worker(home: str, tracking_uri: str, op: str, version: str, folder: str) -> dict[str, Any]:
+    """One contender: ready once its imports are done, then waits for the starting gun."""
+    import os
+    import time
+
+    os.environ["AIRFLOW_MLOPS_HOME"] = home
+    from airflow_mlops.core import tracking as tr
+    from airflow_mlops.core.config import load_pipeline as load
+    from airflow_mlops.core.lake import Lake as L
+    from airflow_mlops.core.promote import promote as prom
+    from airflow_mlops.core.promote import rollback as back
+
+    cfg = load(ROOT / "include" / "pipelines" / "flights_delay.yaml")
+    lake, client = L(Path(home, "lake").as_uri()), tr.configure(tracking_uri=tracking_uri)
+    Path(folder, f"ready-{op}-{version}").touch()
+    while not Path(folder, "go").exists():
+        time.sleep(0.005)
+    try:
+        if op == "promote":
+            return {"op": op, "version": version, "promoted": prom(cfg, lake, client, version).promoted}
+        done = back(cfg, lake, client, reason="race", by="test")
+        return {"op": op, "from": done.from_version, "to": done.to_version}
+    except Exception as e:  # an outcome like any other: recorded, and checked below
+        return {"op": op, "version": version, "error": f"{type(e).__name__}: {e}"}
+
+
+def test_two_promotions_and_a_rollback_at_once_stay_in_order(world: World, tmp_path: Path) -> None:
+    import multiprocessing
+    import time
+
+    cfg, lake, client = world.cfg, world.lake, world.client
+    name = cfg.registered_model_name
+    first = world.champion()
+    good = train(cfg, lake, client, run_key="race/6", end_ds=JAN[-1], window_days=6, force=True).version
+    other = train(cfg, lake, client, run_key="race/7", end_ds=JAN[-1], window_days=7, force=True).version
+    worse = train(cfg, lake, client, run_key="race/bad", end_ds=JAN[1], window_days=2).version
+    assert promote(cfg, lake, client, good).promoted, "before the race: a champion with a predecessor"
+    jobs = [("promote", other), ("promote", worse), ("rollback", "")]
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(len(jobs)) as pool:
+        pending = pool.starmap_async(
+            _race_worker, [(str(world.home), world.tracking_uri, op, v, str(tmp_path)) for op, v in jobs]
+        )
+        deadline = time.time() + 120
+        while len(list(tmp_path.glob("ready-*"))) < len(jobs) and time.time() < deadline:
+            time.sleep(0.05)
+        (tmp_path / "go").touch()
+        outcomes = pending.get(timeout=300)
+    print(outcomes)
+
+    # Replay every alias move in the order of the champion lock's numbers (the fencing token):
+    # each promotion was judged against the champion of its moment, each rollback left from it.
+    events = []
+    for v in registry.versions(client, name):
+        tags = registry.tags_of(v)
+        if Tag.PROMOTION_LOCK in tags and tags[Tag.PROMOTION_LOCK] != "None":
+            decision = recorded_decision(cfg, tags)
+            events.append((int(tags[Tag.PROMOTION_LOCK]), "promote", decision))
+        if f"{Tag.ROLLBACK_PREFIX}restored.lock" in tags:
+            lock = int(tags[f"{Tag.ROLLBACK_PREFIX}restored.lock"])
+            events.append((lock, "rollback", (tags[f"{Tag.ROLLBACK_PREFIX}restored.other"], str(v.version))))
+    events.sort(key=lambda e: e[0])
+    assert len({e[0] for e in events}) == len(events), "no two moves under one lease"
+    alias = first
+    for _, kind, what in events:
+        if kind == "promote":
+            if what.candidate_version == first:
+                continue  # the world's own first promotion, before the race
+            assert what.champion_version == alias, (
+                f"v{what.candidate_version} was judged against a stale champion"
+            )
+            alias = what.candidate_version if what.promoted else alias
+        else:
+            source, target = what
+            assert source == alias, "the rollback left from the champion of its moment"
+            alias = target
+    assert str(registry.champion(client, name).version) == alias
+    decided = {o["version"]: o for o in outcomes if o["op"] == "promote"}
+    assert all("error" not in o for o in decided.values()), outcomes
+    assert decided[worse]["promoted"] is False, "a deliberately worse model is never promoted"
+    assert alias != worse
+    rolled = next(o for o in outcomes if o["op"] == "rollback")
+    assert "error" not in rolled and rolled["to"] in (first, good), rolled
