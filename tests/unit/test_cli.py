@@ -40,3 +40,19 @@ def test_status_before_anything_ran(home: Path, capsys) -> None:
     assert main(["status", "flights_delay"]) == 0
     assert "champion:        none yet" in capsys.readouterr().out
     assert main(["status", "no_such_pipeline"]) == 2
+
+
+def test_check_builds_the_estimator(home: Path, tmp_path: Path, capsys) -> None:
+    """An estimator that does not exist, or is not one, fails `check`, not the first training."""
+    import yaml
+
+    for estimator, problem in (
+        ("sklearn.ensemble.NoSuchForest", "cannot import 'sklearn.ensemble.NoSuchForest'"),
+        ("collections.OrderedDict", "'collections.OrderedDict' is not a scikit-learn estimator"),
+    ):
+        d = yaml.safe_load((ROOT / "include" / "pipelines" / "flights_delay.yaml").read_text())
+        d["model"]["estimator"] = estimator
+        path = tmp_path / "flights_delay.yaml"
+        path.write_text(yaml.safe_dump(d))
+        assert main(["check", str(path)]) == 1
+        assert f"flights_delay: model.estimator: {problem}" in capsys.readouterr().err

@@ -147,7 +147,8 @@ def _complete(df: pd.DataFrame, columns: list[str]) -> bool:
 class _Plan:
     """Which columns go to Evidently, with which role and kind."""
 
-    drift: list[str]
+    drift: list[str]  # tested by Evidently
+    empty: list[str]  # drift columns without a value on one side: nothing to test, reported as drifted
     kinds: dict[str, _Kind]
     prediction: bool
     probability: bool
@@ -197,8 +198,12 @@ def _plan(cfg: PipelineConfig, current: pd.DataFrame, reference: pd.DataFrame) -
         kinds[PREDICTION] = "cat" if task == "classification" else "num"
     if probability:
         kinds[PROBABILITY] = "num"
+    empty = [c for c in cols if not (_usable(current, c) and _usable(reference, c))]
+    for c in empty:
+        kinds.pop(c)
     return _Plan(
-        drift=cols,
+        drift=[c for c in cols if c not in empty],
+        empty=empty,
         kinds=kinds,
         prediction=prediction,
         probability=probability,
@@ -304,19 +309,21 @@ def build_report(
     _check_method(cfg, plan.kinds, [*plan.drift, *([PREDICTION] if plan.prediction else [])])
     definition = _definition(cfg, plan.kinds, plan, plan.target)
     method, threshold = cfg.drift.method, cfg.drift.method_threshold
-    items: list[Any] = [
-        DataDriftPreset(
+    per_method = {c: p.method for c, p in cfg.drift.per_column.items() if p.method and c in plan.drift}
+    per_threshold = {
+        c: p.threshold for c, p in cfg.drift.per_column.items() if p.threshold is not None and c in plan.drift
+    }
+    items: list[Any] = []
+    if plan.drift:
+        preset = DataDriftPreset(
             columns=plan.drift,
             drift_share=cfg.drift.threshold,
             method=method,
             threshold=threshold,
-            per_column_method={c: p.method for c, p in cfg.drift.per_column.items() if p.method} or None,
-            per_column_threshold={
-                c: p.threshold for c, p in cfg.drift.per_column.items() if p.threshold is not None
-            }
-            or None,
+            per_column_method=per_method or None,
+            per_column_threshold=per_threshold or None,
         )
-    ]
+        items.append(preset)
     if plan.prediction:
         items.append(ValueDrift(column=PREDICTION, method=method, threshold=threshold))
     if plan.target is not None:
@@ -335,7 +342,7 @@ def build_report(
         result: dict[str, Any] = json.loads(snapshot.json())
         if plan.quality_apart:
             result = _merge_quality_apart(cfg, plan, current, result)
-    return snapshot, result
+    return snapshot, {**result, "empty_columns": plan.empty}
 
 
 def _merge_quality_apart(
@@ -437,17 +444,19 @@ def parse_report(
     per_column = _column_drift(report)
     monitored = cfg.drift_columns
     scores = {c: per_column[c][0] for c in monitored if c in per_column}
-    drifted = [c for c in monitored if c in per_column and per_column[c][1]]
+    # A column that lost (or never had) its values on one side cannot be tested: it counts as drifted.
+    empty = set(report.get("empty_columns") or [])
+    drifted = [c for c in monitored if c in empty or (c in per_column and per_column[c][1])]
     share = len(drifted) / len(monitored) if monitored else 0.0
     for metric in report.get("metrics", []):
         if _type(metric) == "DriftedColumnsCount" and isinstance(metric.get("value"), dict):
             count = _finite(metric["value"].get("count"))
-            if count is not None and int(count) != len(drifted):
+            if count is not None and int(count) != len(drifted) - len(empty):
                 log.warning(
                     "%s: Evidently counts %d drifted columns, its per-column tests %d; using the tests",
                     cfg.name,
                     int(count),
-                    len(drifted),
+                    len(drifted) - len(empty),
                 )
     pred = per_column.get(PREDICTION) if PREDICTION not in monitored else None
     return (

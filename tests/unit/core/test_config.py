@@ -67,6 +67,28 @@ def test_unknown_key_is_rejected_with_its_path(tmp_path: Path) -> None:
             "schema.columns.dep_delay: Input should be",
         ),
         (lambda d: d.update(name="Flights-Delay"), "name: must be lower case"),
+        (lambda d: d.update(name="../flights"), "name: must be lower case"),
+        (lambda d: d["split"].update(seed=-1), "split.seed: Input should be greater than or equal to 0"),
+        (
+            lambda d: d["source"].update(uri="${AIRFLOW_MLOPS_RAW_ROOT}/../../etc/{ds}.csv"),
+            "source.uri: must not contain '..'",
+        ),
+        (
+            lambda d: d["validation"].update(suite="../../etc/passwd.json"),
+            "validation.suite: '../../etc/passwd.json' must be a file name in the expectations folder",
+        ),
+        (
+            lambda d: d["validation"].update(suite="/etc/suite.json"),
+            "must be a file name in the expectations folder",
+        ),
+        (
+            lambda d: d["validation"].update(max_duplicate_share=1.0),
+            "validation.max_duplicate_share: Input should be less than 1",
+        ),
+        (
+            lambda d: d["source"].update(uri="file:///srv/other/{ds}.csv"),
+            "source.uri: 'file:///srv/other/{ds}.csv' is outside the allowed source roots",
+        ),
     ],
 )
 def test_field_errors_name_the_field(tmp_path: Path, change, expected: str) -> None:
@@ -125,3 +147,40 @@ def test_env_vars_expand_in_values_only(monkeypatch: pytest.MonkeyPatch) -> None
     )
     cfg = parse_pipeline(text, "x.yaml")
     assert cfg.source.for_interval("2013-01-01") == "s3://bucket/raw/flights/2013-01-01.csv"
+
+
+def test_source_roots_widen_with_the_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    d = flights()
+    d["source"]["uri"] = "s3://feeds/flights/{ds}.csv"
+    path = tmp_path / "flights_delay.yaml"
+    path.write_text(yaml.safe_dump(d))
+    with pytest.raises(ConfigError, match="outside the allowed source roots"):
+        load_pipeline(path)
+    monkeypatch.setenv("AIRFLOW_MLOPS_SOURCE_ROOTS", "s3://feeds, file:///srv/raw")
+    assert load_pipeline(path).source.uri == "s3://feeds/flights/{ds}.csv"
+
+
+def test_two_pipelines_on_one_registered_model_are_both_refused(tmp_path: Path) -> None:
+    """Otherwise one pipeline's candidate is judged against the other's champion."""
+    for name in ("flights_delay", "flights_copy"):
+        d = flights()
+        d["name"] = name
+        d["model"]["registered_name"] = "shared_model"
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(d))
+    good, errors = load_pipelines(tmp_path)
+    assert good == []
+    assert sorted(str(e).split(":")[0] for e in errors) == [
+        str(tmp_path / "flights_copy.yaml"),
+        str(tmp_path / "flights_delay.yaml"),
+    ]
+    assert "model.registered_name: 'shared_model' is the registered model of pipelines" in str(errors[0])
+
+
+def test_a_secret_in_a_value_stays_unexpanded_where_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEED_TOKEN", "t0ps3cret")
+    text = FLIGHTS.read_text().replace("/flights/{ds}.csv", "/flights/${FEED_TOKEN}/{ds}.csv")
+    cfg = parse_pipeline(text, "x.yaml")
+    assert "t0ps3cret" in cfg.source.for_interval("2013-01-01")
+    shown = cfg.source.for_interval("2013-01-01", shown=True)
+    assert "t0ps3cret" not in shown and shown.endswith("/flights/${FEED_TOKEN}/2013-01-01.csv")
+    assert "${AIRFLOW_MLOPS_RAW_ROOT}" not in shown, "the project's own locations are shown expanded"

@@ -205,3 +205,16 @@ def test_monitor_writes_the_report_and_one_mlflow_run_per_interval(world: World)
 def test_monitor_needs_the_batch_scored_first(world: World) -> None:
     with pytest.raises(DataNotFoundError, match=r"2013-01-05 has not been scored; run the predict task"):
         drift.monitor_batch(world.cfg, world.lake, world.client, "2013-01-05", run_key="m/2")
+
+
+def test_odd_but_legal_batches_are_reported_not_crashed(
+    cfg: PipelineConfig, lake: Lake, scored: dict[str, pd.DataFrame]
+) -> None:
+    """A drift column empty in the current batch, and a category training never saw."""
+    empty = scored["january"].assign(distance=np.nan)
+    result = drift.drift_report(cfg, lake, "2013-01-20", empty, scored["reference"], None)
+    assert result.n_columns == len(cfg.drift_columns) and 0 <= result.drift_share <= 1
+    unseen = scored["january"].copy()
+    unseen["carrier"] = unseen["carrier"].astype("string").mask(unseen.index < 300, "ZZ")
+    result = drift.drift_report(cfg, lake, "2013-01-21", unseen, scored["reference"], None)
+    assert "carrier" in result.drifted_columns, "a third of the flights by a carrier never seen is drift"

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from airflow_mlops.core import registry
-from airflow_mlops.core.errors import DataNotFoundError
+from airflow_mlops.core.errors import ConfigError, DataNotFoundError
 from airflow_mlops.core.registry import Tag
 from airflow_mlops.core.train import train
 from tests.unit.conftest import JAN, World
@@ -61,3 +61,24 @@ def test_too_little_data_names_the_setting(world: World) -> None:
         train(strict, world.lake, world.client, run_key="t/strict", end_ds=JAN[-1], force=True)
     with pytest.raises(DataNotFoundError, match=r"no validated batches up to 2012-12-31"):
         train(world.cfg, world.lake, world.client, run_key="t/early", end_ds="2012-12-31")
+
+
+@pytest.mark.parametrize(
+    ("end", "problem"),
+    [
+        ("2013-02-30", r"end_date: '2013-02-30' is not a calendar date \(YYYY-MM-DD\): day is out of range"),
+        ("2013-13-01", r"end_date: '2013-13-01' is not a calendar date .*month must be in 1..12"),
+        ("2999-01-01", r"end_date: 2999-01-01 is in the future"),
+    ],
+)
+def test_an_impossible_end_date_is_named(world: World, end: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        train(world.cfg, world.lake, world.client, run_key="t/end", end_ds=end)
+
+
+def test_a_window_without_batches_says_where_the_data_is(world: World) -> None:
+    with pytest.raises(
+        DataNotFoundError,
+        match=r"no validated batches in 2013-03-03..2013-03-04; the newest up to end_date is 2013-01-09",
+    ):
+        train(world.cfg, world.lake, world.client, run_key="t/gap", end_ds="2013-03-04", window_days=2)

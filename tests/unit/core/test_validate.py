@@ -21,6 +21,7 @@ from airflow_mlops.core.errors import ConfigError, DataNotFoundError
 from airflow_mlops.core.ingest import ingest
 from airflow_mlops.core.lake import Lake
 from airflow_mlops.core.settings import get_settings
+from airflow_mlops.core.suite import builtin_expectations
 from airflow_mlops.core.validate import ValidationResult, validate_snapshot
 from dev.datasets import write_diabetes, write_flights
 
@@ -120,8 +121,10 @@ def _strict_json(text: str) -> Any:
     return json.loads(text, parse_constant=refuse)
 
 
-def _n_expectations(path: Path) -> int:
-    return len(json.loads(path.read_text())["expectations"])
+def _n_expectations(path: Path, cfg: PipelineConfig) -> int:
+    """The suite's expectations and the ones airflow-mlops adds to every suite."""
+    suite = json.loads(path.read_text())
+    return len(suite["expectations"]) + len(builtin_expectations(cfg, suite))
 
 
 # --- passing batches ------------------------------------------------------------------------------
@@ -131,7 +134,7 @@ def test_real_flight_days_at_the_edges_pass(flights: World, ds: str) -> None:
     assert r.success, r.failure_message()
     assert r.status == "validated"
     assert r.failed == []
-    assert r.evaluated == _n_expectations(flights.suite_path)
+    assert r.evaluated == _n_expectations(flights.suite_path, flights.cfg)
     committed = flights.catalog.manifest(ds)
     assert committed is not None
     assert r.snapshot_hash == committed["content_hash"]
@@ -170,7 +173,7 @@ def test_real_diabetes_batch_passes(diabetes: World) -> None:
     r = diabetes.results["2024-01-01"]
     assert r.success, r.failure_message()
     assert r.status == "validated"
-    assert r.evaluated == _n_expectations(diabetes.suite_path)
+    assert r.evaluated == _n_expectations(diabetes.suite_path, diabetes.cfg)
 
 
 # --- failing batches ------------------------------------------------------------------------------
@@ -265,3 +268,49 @@ def test_suites_gx_rejects_fail_before_anything_is_written(
     assert str(e.value).startswith(f"{path}: ")
     assert problem in str(e.value)
     assert flights.catalog.validation(EDGE_DAYS[0]) == before
+
+
+# --- what every suite gets: no empty feature, no repeated rows -------------------------------------
+@pytest.fixture(scope="module")
+def odd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """Real days made odd: every row twice; a feature column empty; a column constant (legal)."""
+    with pytest.MonkeyPatch.context() as mp:
+        _isolate(mp, tmp_path_factory.mktemp("odd"))
+        cfg = load_pipeline(PIPELINES / "flights_delay.yaml")
+        raw_root = get_settings().raw_root
+        days = {"doubled": "2013-04-01", "empty": "2013-04-02", "constant": "2013-04-03"}
+        write_flights(raw_root, list(days.values()))
+        raw = Lake(raw_root)
+        for kind, ds in days.items():
+            uri = raw.uri("flights", f"{ds}.csv")
+            df = pd.read_csv(io.BytesIO(raw.read_bytes(uri)), dtype=str)
+            df = {
+                "doubled": lambda d: pd.concat([d, d]),
+                "empty": lambda d: d.assign(distance=None),
+                "constant": lambda d: d.assign(origin="JFK"),
+            }[kind](df)
+            raw.write_text(uri, df.to_csv(index=False))
+        yield _validate_all(
+            cfg, Lake(get_settings().lake_root), list(days.values()), EXPECTATIONS / "flights_delay.json"
+        )
+
+
+def test_a_file_with_every_row_twice_is_quarantined(odd: World) -> None:
+    r = odd.results["2013-04-01"]
+    assert r.status == "quarantined"
+    assert [f["expectation"] for f in r.failed] == ["expect_compound_columns_to_be_unique"]
+    assert r.failed[0]["observed"]["unexpected_percent"] == 100.0
+
+
+def test_an_empty_feature_column_is_quarantined(odd: World) -> None:
+    r = odd.results["2013-04-02"]
+    assert r.status == "quarantined"
+    assert [(f["expectation"], f["column"]) for f in r.failed] == [
+        ("expect_column_proportion_of_non_null_values_to_be_between", "distance")
+    ]
+    assert "observed 0.0" in r.failure_message()
+
+
+def test_a_constant_column_is_legal(odd: World) -> None:
+    r = odd.results["2013-04-03"]
+    assert r.success, r.failure_message()

@@ -23,11 +23,17 @@ class TaskInstance:
 
 
 def make_context(
-    dag_id: str = "flights_delay__train", run_id: str = "manual__1", **extra: Any
+    dag_id: str = "flights_delay__train",
+    run_id: str = "manual__1",
+    conf: dict[str, Any] | None = None,
+    declared: tuple[str, ...] = ("reason", "training_window_days", "end_date", "force", "ds"),
+    **extra: Any,
 ) -> dict[str, Any]:
+    """``declared`` are the DAG's Params; ``conf`` is what the run was triggered with."""
     return {
         "run_id": run_id,
-        "dag_run": SimpleNamespace(dag_id=dag_id, run_id=run_id),
+        "dag_run": SimpleNamespace(dag_id=dag_id, run_id=run_id, conf=conf or {}),
+        "dag": SimpleNamespace(params=dict.fromkeys(declared)),
         "ti": TaskInstance(),
         "outlet_events": OutletEventAccessors(),
         "data_interval_start": datetime(2013, 1, 2, 6, tzinfo=UTC),
