@@ -168,6 +168,20 @@ def test_failing_batch_fails_when_configured_to(world, capfd) -> None:
     assert summary["status"] == "failed"
 
 
+def test_a_misspelt_param_fails_the_run_however_it_was_made(world, capfd) -> None:
+    """Not only the REST API: a run made with `dags test -c` (or the CLI, or a backfill) fails before
+    any work, naming the key, instead of training on the default window."""
+    dr = world["dags"]["flights_delay__train"].test(run_conf={"training_windw_days": 3})
+    assert dr.state == "failed" and tis(dr)["train"] == "failed", tis(dr)
+    out = capfd.readouterr()
+    assert "unknown param(s) ['training_windw_days']" in out.out + out.err
+    ti = next(t for t in dr.get_task_instances() if t.task_id == "train")
+    assert ti.try_number == 1, "refused at once, not retried"
+    from airflow_mlops.core import registry, tracking
+
+    assert registry.versions(tracking.configure(), "flights_delay") == [], "nothing was trained"
+
+
 def test_invalid_params_are_refused(world) -> None:
     from airflow.exceptions import ParamValidationError
 

@@ -591,3 +591,20 @@ def test_unknown_param_is_refused(topology: Topology) -> None:
     finally:
         if run_id:
             _cancel(topology, run_id)
+
+
+def test_an_anonymous_caller_learns_nothing_about_the_params(topology: Topology) -> None:
+    """The guard answers only callers Airflow lets trigger the DAG; others get Airflow's own 401."""
+    before = topology.run_count(TRAIN)
+    req = urllib.request.Request(
+        f"{topology.api_base}/api/v2/dags/{TRAIN}/dagRuns",
+        data=json.dumps({"logical_date": None, "conf": {"bogus": 1}}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req, timeout=30)
+    body = e.value.read().decode()
+    assert e.value.code == 401, body
+    assert "training_window_days" not in body and "bogus" not in body
+    assert topology.run_count(TRAIN) == before
