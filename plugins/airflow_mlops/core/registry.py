@@ -48,6 +48,7 @@ class Tag:
     LIBRARY_PREFIX: Final = "lib."  # V R: lib.<distribution> = version
     METRIC_PREFIX: Final = "metric."  # V: metric.<name> = held-out score
     REGISTERED_VERSION: Final = "registered_version"  # R: the version this training run registered
+    NOTE: Final = "mlops.note"  # R: what a retry found and repaired (a dead attempt's run)
     PREVIOUS_CHAMPION: Final = "previous_champion"  # V: the champion a promoted version replaced
     TRUSTED_TYPES: Final = "model.skops_trusted_types"  # V R: JSON list; the only types loading accepts
     PROMOTION_PREFIX: Final = "promotion."  # V: promotion.<field of PromotionDecision>

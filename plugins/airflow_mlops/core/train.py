@@ -339,20 +339,37 @@ def _log_and_register(
 def _existing(
     client: MlflowClient, cfg: PipelineConfig, experiment_id: str, run_key: str
 ) -> TrainResult | None:
-    """The version a previous attempt of the same Airflow run already registered, if any."""
+    """The version a previous attempt of the same Airflow run already registered, if any.
+
+    Versions are found by their own run-key tag, not by a finished run: a worker killed after
+    registering but before its run ended leaves a RUNNING run whose version is whole (it is
+    created with all its tags in one call). That run is finished and tagged here, so the retry
+    reuses the version instead of registering a duplicate. Runs of dead attempts that registered
+    nothing are marked FAILED, so the experiment does not show them as still running.
+    """
+    name = cfg.registered_model_name
+    versions = client.search_model_versions(f"name = '{name}' and tags.`{Tag.RUN_KEY}` = '{run_key}'")
     runs = client.search_runs(
-        [experiment_id],
-        filter_string=f"tags.`{Tag.RUN_KEY}` = '{run_key}' and attributes.status = 'FINISHED'",
-        max_results=1,
+        [experiment_id], filter_string=f"tags.`{Tag.RUN_KEY}` = '{run_key}'", max_results=100
     )
-    if not runs or Tag.REGISTERED_VERSION not in runs[0].data.tags:
+    if not versions:
+        for r in runs:
+            if r.info.status == "RUNNING":
+                client.set_tag(r.info.run_id, Tag.NOTE, "attempt died before registering; retried")
+                client.set_terminated(r.info.run_id, status="FAILED")
         return None
-    r = runs[0]
+    mv = min(versions, key=lambda v: int(v.version))
+    r = client.get_run(mv.run_id)
+    if r.data.tags.get(Tag.REGISTERED_VERSION) != str(mv.version):
+        client.set_tag(r.info.run_id, Tag.REGISTERED_VERSION, str(mv.version))
+    if r.info.status != "FINISHED":
+        client.set_tag(r.info.run_id, Tag.NOTE, "attempt died after registering; finished by its retry")
+        client.set_terminated(r.info.run_id, status="FINISHED")
     tags = r.data.tags
     return TrainResult(
         pipeline=cfg.name,
-        model_name=cfg.registered_model_name,
-        version=tags[Tag.REGISTERED_VERSION],
+        model_name=name,
+        version=str(mv.version),
         run_id=r.info.run_id,
         skipped=False,
         reused=True,

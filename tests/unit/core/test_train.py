@@ -82,3 +82,82 @@ def test_a_window_without_batches_says_where_the_data_is(world: World) -> None:
         match=r"no validated batches in 2013-03-03..2013-03-04; the newest up to end_date is 2013-01-09",
     ):
         train(world.cfg, world.lake, world.client, run_key="t/gap", end_ds="2013-03-04", window_days=2)
+
+
+_KILLED_AT = """
+import os, signal, sys
+import mlflow
+from airflow_mlops.core import tracking
+from airflow_mlops.core.config import load_pipeline
+from airflow_mlops.core.lake import Lake
+from airflow_mlops.core import train as train_mod
+
+cfg_path, lake_root, uri, run_key, end_ds, point = sys.argv[1:]
+real = mlflow.register_model
+
+def register_then_die(*args, **kwargs):
+    mv = real(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)  # the worker dies: no run end, no registered_version tag
+
+def die(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)  # dies inside the open run, before registering
+
+mlflow.register_model = register_then_die if point == "after" else die
+client = tracking.configure(tracking_uri=uri)
+train_mod.train(load_pipeline(cfg_path), Lake(lake_root), client, run_key=run_key, end_ds=end_ds, force=True)
+"""
+
+
+def _train_and_die(world: World, run_key: str, point: str) -> None:
+    """Train in a real process that is SIGKILLed at ``point`` ('before'/'after' registering)."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import PIPELINES
+
+    cmd = [sys.executable, "-c", _KILLED_AT, str(PIPELINES / "flights_delay.yaml"), world.lake.root]
+    proc = subprocess.run([*cmd, world.tracking_uri, run_key, JAN[-1], point], capture_output=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
+
+
+def _runs(world: World, run_key: str) -> list[object]:
+    exp = world.client.get_experiment_by_name(world.cfg.experiment_name)
+    return list(world.client.search_runs([exp.experiment_id], f"tags.`{Tag.RUN_KEY}` = '{run_key}'"))
+
+
+def test_a_worker_killed_after_registering_is_repaired_by_its_retry_without_a_duplicate(
+    world: World,
+) -> None:
+    key = "t/killed-after-register"
+    name = world.cfg.registered_model_name
+    _train_and_die(world, key, "after")
+    (dead,) = _runs(world, key)
+    assert dead.info.status == "RUNNING" and Tag.REGISTERED_VERSION not in dead.data.tags  # type: ignore[attr-defined]
+    (orphan,) = world.client.search_model_versions(f"name = '{name}' and tags.`{Tag.RUN_KEY}` = '{key}'")
+
+    retry = train(world.cfg, world.lake, world.client, run_key=key, end_ds=JAN[-1], force=True)
+    assert retry.reused and retry.version == str(orphan.version)
+    assert retry.metrics["roc_auc"] > 0.75 and retry.window == JAN
+    (run,) = _runs(world, key)
+    assert run.info.status == "FINISHED" and run.data.tags[Tag.REGISTERED_VERSION] == retry.version  # type: ignore[attr-defined]
+    assert "finished by its retry" in run.data.tags[Tag.NOTE]  # type: ignore[attr-defined]
+    versions = world.client.search_model_versions(f"name = '{name}' and tags.`{Tag.RUN_KEY}` = '{key}'")
+    assert [v.version for v in versions] == [orphan.version]
+
+
+def test_a_worker_killed_before_registering_leaves_a_failed_run_and_the_retry_registers_once(
+    world: World,
+) -> None:
+    key = "t/killed-before-register"
+    name = world.cfg.registered_model_name
+    _train_and_die(world, key, "before")
+    (dead,) = _runs(world, key)
+    assert dead.info.status == "RUNNING"  # type: ignore[attr-defined]
+
+    retry = train(world.cfg, world.lake, world.client, run_key=key, end_ds=JAN[-1], force=True)
+    assert not retry.reused and retry.version is not None
+    status = {r.info.run_id: r.info.status for r in _runs(world, key)}  # type: ignore[attr-defined]
+    assert status == {dead.info.run_id: "FAILED", retry.run_id: "FINISHED"}  # type: ignore[attr-defined]
+    versions = world.client.search_model_versions(f"name = '{name}' and tags.`{Tag.RUN_KEY}` = '{key}'")
+    assert [str(v.version) for v in versions] == [retry.version]
