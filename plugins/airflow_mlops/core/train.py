@@ -359,7 +359,7 @@ def _existing(
                 client.set_terminated(r.info.run_id, status="FAILED")
         return None
     mv = min(versions, key=lambda v: int(v.version))
-    r = client.get_run(mv.run_id)
+    r = client.get_run(str(mv.run_id))
     if r.data.tags.get(Tag.REGISTERED_VERSION) != str(mv.version):
         client.set_tag(r.info.run_id, Tag.REGISTERED_VERSION, str(mv.version))
     if r.info.status != "FINISHED":
