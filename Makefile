@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export AIRFLOW_MLOPS_HOME ?= $(CURDIR)/.state
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install demo up down test lint unit e2e integration bench status clean
+.PHONY: install demo up down test lint unit e2e integration soak bench status clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found; install Python 3.11" >&2; exit 1; }
@@ -44,7 +44,11 @@ integration: install
 	$(BIN)/pytest -m "integration" -q
 
 test: lint
-	$(BIN)/pytest -q -ra -p no:cacheprovider
+	$(BIN)/pytest -q -ra -p no:cacheprovider -m "not soak"
+
+# Twenty retraining requests at once through the REST API on the production topology (~30 min).
+soak: install
+	$(BIN)/pytest -q -ra -s -p no:cacheprovider -m soak
 
 bench: install
 	$(BIN)/python -m benchmarks.run

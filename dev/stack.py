@@ -77,15 +77,19 @@ class Stack:
     env: dict[str, str]
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     logs: dict[str, IO[bytes]] = field(default_factory=dict)
+    commands: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
 
     def log_path(self, name: str) -> Path:
         return self.home / "logs" / f"{name}.log"
 
-    def start(self, name: str, args: list[str]) -> None:
+    def start(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
+        """Start ``args`` as ``name`` with ``env`` (default: the stack's), remembered for restart()."""
+        env = self.env if env is None else env
+        self.commands[name] = (args, env)
         self.log_path(name).parent.mkdir(parents=True, exist_ok=True)
         self.logs[name] = out = open(self.log_path(name), "ab")  # noqa: SIM115 - closed by stop()
         self.procs[name] = subprocess.Popen(
-            args, env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT, start_new_session=True
+            args, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT, start_new_session=True
         )
         (self.home / "pids.json").write_text(json.dumps({n: p.pid for n, p in self.procs.items()}))
 
@@ -93,6 +97,26 @@ class Stack:
         for name, p in self.procs.items():
             if p.poll() is not None:
                 raise StackError(f"{name} exited with {p.returncode}; see {self.log_path(name)}")
+
+    def kill(self, name: str, sig: int = signal.SIGKILL, timeout: float = 60) -> None:
+        """Send ``sig`` to the process group of ``name`` (a fault: SIGKILL; a restart: SIGTERM) and
+        wait until the whole group is gone, so that a restart never meets its predecessor."""
+        proc = self.procs.pop(name)
+        _signal_group(proc.pid, sig)
+        deadline = time.time() + timeout
+        while group_alive(proc.pid):
+            if time.time() > deadline:
+                _signal_group(proc.pid, signal.SIGKILL)
+            proc.poll()
+            time.sleep(0.2)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(5)
+        self.logs.pop(name).close()
+
+    def restart(self, name: str) -> None:
+        """Start ``name`` again with the command and environment it was first started with."""
+        args, env = self.commands[name]
+        self.start(name, args, env)
 
     def stop(self, grace: float = 20) -> None:
         """SIGTERM every process group (its leader may be dead while its children live on), then

@@ -37,7 +37,9 @@ os.environ.update({k: v for k, v in AIRFLOW_ENV.items() if k.startswith("AIRFLOW
 os.environ.pop("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", None)  # dag.test runs the execution API in-process
 
 
-def fast_pipelines(dst: Path, timeout_minutes: float, poke_seconds: float, retry_delay: float) -> Path:
+def fast_pipelines(
+    dst: Path, timeout_minutes: float, poke_seconds: float, retry_delay: float, retries: int = 1
+) -> Path:
     """include/pipelines rewritten for tests: a short sensor timeout, quick retries, a small training minimum."""
     import yaml
 
@@ -45,7 +47,7 @@ def fast_pipelines(dst: Path, timeout_minutes: float, poke_seconds: float, retry
     for src in PIPELINES.glob("*.yaml"):
         d = yaml.safe_load(src.read_text())
         d["source"].update(timeout_minutes=timeout_minutes, poke_interval_seconds=poke_seconds)
-        d["tasks"] = {"retries": 1, "retry_delay_seconds": retry_delay, "timeout_minutes": 10}
+        d["tasks"] = {"retries": retries, "retry_delay_seconds": retry_delay, "timeout_minutes": 10}
         d["split"]["min_training_rows"] = 200
         (dst / src.name).write_text(yaml.safe_dump(d, sort_keys=False))
     return dst

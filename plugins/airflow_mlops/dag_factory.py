@@ -41,6 +41,8 @@ def _default_args(cfg: PipelineConfig) -> dict[str, Any]:
         "owner": cfg.owner,
         "retries": cfg.tasks.retries,
         "retry_delay": timedelta(seconds=cfg.tasks.retry_delay_seconds),
+        "retry_exponential_backoff": cfg.tasks.retry_backoff,
+        "max_retry_delay": timedelta(seconds=cfg.tasks.max_retry_delay_seconds),
         "execution_timeout": timedelta(minutes=cfg.tasks.timeout_minutes),
     }
 

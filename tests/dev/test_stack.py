@@ -47,3 +47,35 @@ def _members(pgid: int) -> int:
             continue
         count += int(fields[2]) == pgid and fields[0] != "Z"
     return count
+
+
+def test_kill_takes_the_whole_group_and_restart_runs_the_same_command_again(tmp_path: Path) -> None:
+    stack = Stack(tmp_path, dict(os.environ))
+    marker = tmp_path / "started"
+    env = {**os.environ, "MARK": str(marker)}
+    script = (
+        "import os, pathlib; p = pathlib.Path(os.environ['MARK']); "
+        "p.write_text(p.read_text() + 'x' if p.exists() else 'x'); " + SPAWNER
+    )
+    stack.start("spawner", [sys.executable, "-c", script], env=env)
+    leader = stack.procs["spawner"].pid
+    deadline = time.time() + 20
+    while time.time() < deadline and _members(leader) < 3:
+        time.sleep(0.1)
+    assert _members(leader) == 3
+    log = stack.logs["spawner"]
+
+    stack.kill("spawner")
+
+    assert not group_alive(leader) and log.closed and "spawner" not in stack.procs
+    stack.restart("spawner")
+    try:
+        again = stack.procs["spawner"].pid
+        assert again != leader
+        deadline = time.time() + 20
+        while time.time() < deadline and marker.read_text() != "xx":
+            time.sleep(0.1)
+        assert marker.read_text() == "xx", "the restarted process ran with the first start's environment"
+    finally:
+        stack.stop(grace=5)
+    assert not group_alive(again)

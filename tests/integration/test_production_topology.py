@@ -1,427 +1,44 @@
-"""The production topology, started for real from processes on this machine.
-
-PostgreSQL (Airflow metadata, Celery results, MLflow store), Redis (Celery broker), an S3 endpoint
-on loopback (moto's server mode: the lake, the raw files and MLflow's artifacts), an MLflow tracking
-server proxying artifacts to S3, and Airflow with the CeleryExecutor and the FAB auth manager:
-api-server, scheduler, dag-processor, triggerer and two Celery workers.
-
-The loop is driven only from outside, like a user would: the official ``apache-airflow-client``
-(token from ``POST /auth/token``), MLflow's own client, and boto3 against the S3 endpoint.
-One module-scoped stack, shared by the tests, which run in order: each builds on the state the
-previous one left.
-"""
+"""The loop on the production topology, driven from outside as a user would (see topology.py)."""
 
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import subprocess
-import sys
+import signal
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from dev.datasets import daterange
-from dev.stack import Stack, airflow_env
-from tests.conftest import fast_pipelines
-from tests.integration.conftest import S3, Databases, free_port
+from tests.integration.topology import (
+    DAYS,
+    INGEST,
+    MONITOR,
+    MONITOR_TIMEOUT,
+    PIPELINE,
+    REASON,
+    STATE,
+    TRAIN,
+    TRAIN_TIMEOUT,
+    WORKERS,
+    Topology,
+    _http_ok,
+    _tail,
+    _value,
+    ingest_days,
+    topology,
+)
 
 pytestmark = pytest.mark.integration
-
-ROOT = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
-BIN = Path(sys.executable).parent
-PIPELINE = "flights_delay"
-INGEST, MONITOR, TRAIN = (f"{PIPELINE}__{k}" for k in ("ingest", "monitor", "train"))
-DAYS = daterange("2013-01-02", 6)
-LAKE, RAW = "s3://lake/lake", "s3://lake/raw"
-REASON = "integration: retrain via API"
-WORKERS = ("w1", "w2")
-ADMIN = "admin"
-STATE: dict[str, Any] = {}
-
-# A 2-core machine runs ~10 Airflow and MLflow processes here: timeouts are generous.
-START_TIMEOUT = 300
-INGEST_TIMEOUT = 420
-TRAIN_TIMEOUT = 360
-MONITOR_TIMEOUT = 300
-
-
-def _tail(path: Path, chars: int = 2500) -> str:
-    try:
-        return path.read_text(errors="replace")[-chars:]
-    except OSError as e:
-        return f"({e})"
-
-
-@dataclass
-class Topology:
-    home: Path
-    stack: Stack
-    api_base: str
-    mlflow_uri: str
-    s3: S3
-    password: str
-    pipelines: Path
-    _api: Any = field(default=None, repr=False)
-
-    # --- diagnostics -----------------------------------------------------------------------
-    def service_logs(self) -> str:
-        logs = sorted((self.home / "logs").glob("*.log"))
-        return "\n".join(f"----- {p.name} (tail)\n{_tail(p)}" for p in logs)
-
-    def task_logs(self, dag_id: str, run_id: str) -> str:
-        base = self.home / "airflow" / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
-        logs = sorted(base.rglob("*.log"))
-        return "\n".join(f"----- {p.relative_to(base)} (tail)\n{_tail(p, 3000)}" for p in logs)
-
-    def check_processes(self) -> None:
-        try:
-            self.stack.check()
-        except RuntimeError as e:
-            pytest.fail(f"{e}\n{self.service_logs()}")
-
-    # --- the official REST API client ------------------------------------------------------
-    def token(self) -> str:
-        req = urllib.request.Request(
-            f"{self.api_base}/auth/token",
-            data=json.dumps({"username": ADMIN, "password": self.password}).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(req, timeout=30) as r:
-            body = json.loads(r.read())
-        STATE["token_response"] = {"status": r.status, "keys": sorted(body)}
-        return str(body["access_token"])
-
-    @property
-    def api(self) -> Any:
-        if self._api is None:
-            from airflow_client import client as af
-
-            self._api = af.ApiClient(af.Configuration(host=self.api_base, access_token=self.token()))
-        return self._api
-
-    @property
-    def dags(self) -> Any:
-        from airflow_client.client import DAGApi
-
-        return DAGApi(self.api)
-
-    @property
-    def runs(self) -> Any:
-        from airflow_client.client import DagRunApi
-
-        return DagRunApi(self.api)
-
-    @property
-    def tis(self) -> Any:
-        from airflow_client.client import TaskInstanceApi
-
-        return TaskInstanceApi(self.api)
-
-    def run_count(self, dag_id: str) -> int:
-        return int(self.runs.get_dag_runs(dag_id, limit=1).total_entries)
-
-    def wait_run(self, dag_id: str, run_id: str, timeout: float) -> Any:
-        """Until the run ends; fails with the service logs if it does not in ``timeout``."""
-        deadline = time.time() + timeout
-        state = "?"
-        while time.time() < deadline:
-            self.check_processes()
-            dr = self.runs.get_dag_run(dag_id, run_id)
-            state = _value(dr.state)
-            if state in ("success", "failed"):
-                return dr
-            time.sleep(3)
-        pytest.fail(
-            f"{dag_id} run {run_id} still {state} after {timeout:.0f} s\n"
-            f"{self.task_logs(dag_id, run_id)}\n{self.service_logs()}"
-        )
-
-    def wait_ti_state(self, dag_id: str, run_id: str, task_id: str, states: set[str], timeout: float) -> str:
-        """Until the task instance is in one of ``states`` or has finished; returns its state."""
-        from airflow_client.client import ApiException
-
-        deadline = time.time() + timeout
-        state = "none"
-        while time.time() < deadline:
-            self.check_processes()
-            try:
-                state = _value(self.tis.get_task_instance(dag_id, run_id, task_id).state)
-            except ApiException as e:  # the run has no task instances yet
-                if e.status != 404:
-                    raise
-            if state in states | {"success", "failed", "upstream_failed", "skipped"}:
-                return state
-            time.sleep(2)
-        pytest.fail(
-            f"{dag_id}/{run_id}/{task_id} still {state} after {timeout:.0f} s\n"
-            f"{self.task_logs(dag_id, run_id)}\n{self.service_logs()}"
-        )
-
-    def ti_states(self, dag_id: str, run_id: str) -> dict[str, str]:
-        res = self.tis.get_task_instances(dag_id, run_id, limit=100)
-        return {
-            f"{t.task_id}{'' if t.map_index is None or t.map_index < 0 else f'[{t.map_index}]'}": _value(
-                t.state
-            )
-            for t in res.task_instances
-        }
-
-    def assert_success(self, dr: Any) -> None:
-        """The run succeeded, and no task of it needed a retry to get there."""
-        state = _value(dr.state)
-        assert state == "success", (
-            f"{dr.dag_id} run {dr.dag_run_id}: {state}, tasks {self.ti_states(dr.dag_id, dr.dag_run_id)}\n"
-            f"{self.task_logs(dr.dag_id, dr.dag_run_id)}"
-        )
-        tis = self.tis.get_task_instances(dr.dag_id, dr.dag_run_id, limit=100).task_instances
-        retried = {t.task_id: t.try_number for t in tis if _value(t.state) == "success" and t.try_number != 1}
-        assert not retried, (
-            f"{dr.dag_id} run {dr.dag_run_id}: tasks that succeeded only on a retry (try numbers): {retried}\n"
-            f"{self.task_logs(dr.dag_id, dr.dag_run_id)}"
-        )
-
-
-def _value(x: Any) -> str:
-    return str(getattr(x, "value", x))
-
-
-def _pipelines(dst: Path) -> Path:
-    return fast_pipelines(dst, timeout_minutes=2, poke_seconds=5, retry_delay=5)
-
-
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return bool(r.status == 200)
-    except (urllib.error.URLError, ConnectionError, OSError):
-        return False
-
-
-def _run(args: list[str], env: dict[str, str], what: str) -> None:
-    p = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
-    if p.returncode != 0:
-        pytest.fail(f"{what} exited with {p.returncode}:\n{p.stdout[-3000:]}\n{p.stderr[-5000:]}")
-
-
-def _celery_import_error() -> str | None:
-    """Why this venv's Celery executor cannot be imported (None if it can), checked in a fresh process."""
-    p = subprocess.run(
-        [sys.executable, "-c", "import airflow.providers.celery.executors.celery_executor_utils"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return None if p.returncode == 0 else (p.stderr.strip().splitlines() or ["?"])[-1]
-
-
-def _write_raw_files(s3: S3, days: list[str]) -> None:
-    """Real flights of 2013 as raw daily CSVs on S3, written through fsspec/s3fs like the product."""
-    import fsspec
-
-    from dev.datasets import write_flights
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(fsspec.config.conf, "s3", s3.fsspec_options())
-        write_flights(RAW, days, sample=0.5)
-
-
-@pytest.fixture(scope="module")
-def topology(
-    databases: Databases, redis_url: str, s3: S3, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Topology]:
-    from cryptography.fernet import Fernet
-
-    home = tmp_path_factory.mktemp("topology")
-    pipelines = _pipelines(home / "pipelines")
-    _write_raw_files(s3, DAYS[:-1])  # the last day arrives while its sensor waits (test_ingest_...)
-
-    api_port, mlflow_port = free_port(), free_port()
-    api_base, mlflow_uri = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{mlflow_port}"
-    password = secrets.token_urlsafe(16)
-    aws = {
-        "MLFLOW_S3_ENDPOINT_URL": s3.endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    env = airflow_env(home, api_port=api_port)
-    celery_error = _celery_import_error()
-    assert celery_error is None, (
-        f"Airflow's Celery executor does not import with celery {_version('celery')}: {celery_error}. "
-        "celery 5.7 removed celery.backends.database.retry, which providers-celery imports: keep celery<5.7."
-    )
-    for dev_only in (
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE",
-    ):
-        env.pop(dev_only, None)
-    env.update(
-        {
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": databases.sqlalchemy_url(
-                databases.airflow, "postgresql+psycopg2"
-            ),
-            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-            "AIRFLOW__CORE__PARALLELISM": str(2 * len(WORKERS)),
-            "AIRFLOW__CELERY__BROKER_URL": redis_url,
-            "AIRFLOW__CELERY__RESULT_BACKEND": databases.sqlalchemy_url(databases.airflow, "db+postgresql"),
-            "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
-            "AIRFLOW__CORE__AUTH_MANAGER": "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
-            "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
-            "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__PORT": str(api_port),
-            "AIRFLOW__API__BASE_URL": api_base,
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api_base}/execution/",
-            # No log server runs (--skip-serve-logs: it would bind every interface); all processes
-            # share this machine's log folder. Free ports all the same, in case one starts.
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
-            "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(
-                {
-                    "conn_type": "aws",
-                    "login": "testing",
-                    "password": "testing",
-                    "extra": {"endpoint_url": s3.endpoint, "region_name": "us-east-1"},
-                }
-            ),
-            "AIRFLOW_MLOPS_LAKE_ROOT": LAKE,
-            "AIRFLOW_MLOPS_LAKE_CONN_ID": "aws_default",
-            "AIRFLOW_MLOPS_RAW_ROOT": RAW,
-            "AIRFLOW_MLOPS_PIPELINES_DIR": str(pipelines),
-            "MLFLOW_TRACKING_URI": mlflow_uri,
-            **aws,
-        }
-    )
-    mlflow_env = {**env, **aws}
-    stack = Stack(home, env)
-    topo = Topology(home, stack, api_base, mlflow_uri, s3, password, pipelines)
-    try:
-        stack.env = mlflow_env
-        stack.start(
-            "mlflow",
-            [
-                str(BIN / "mlflow"), "server",
-                "--host", "127.0.0.1",
-                "--port", str(mlflow_port),
-                "--workers", "1",
-                "--backend-store-uri", databases.sqlalchemy_url(databases.mlflow),
-                "--artifacts-destination", "s3://mlflow",
-                "--serve-artifacts",
-            ],
-        )  # fmt: skip
-        stack.env = env
-        af = str(BIN / "airflow")
-        _run([af, "db", "migrate"], env, "airflow db migrate")
-        _run(
-            [af, "users", "create", "--username", ADMIN, "--password", password, "--role", "Admin",
-             "--email", "admin@example.com", "--firstname", "a", "--lastname", "b"],
-            env,
-            "airflow users create",
-        )  # fmt: skip
-        stack.start("api-server", [af, "api-server", "--host", "127.0.0.1", "--port", str(api_port)])
-        stack.start("scheduler", [af, "scheduler"])
-        stack.start("dag-processor", [af, "dag-processor"])
-        stack.start("triggerer", [af, "triggerer", "--skip-serve-logs"])
-        for w in WORKERS:
-            stack.env = {
-                **env,
-                "AIRFLOW_MLOPS_IT_WORKER": w,
-                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "_worker_hostname.hostname",
-                "PYTHONPATH": os.pathsep.join(p for p in (str(HERE), env.get("PYTHONPATH", "")) if p),
-            }
-            stack.start(
-                f"worker-{w}",
-                [af, "celery", "worker", "--celery-hostname", f"{w}@%h", "--concurrency", "2",
-                 "--skip-serve-logs"],
-            )  # fmt: skip
-        stack.env = env
-        _wait_ready(topo)
-        yield topo
-    finally:
-        stack.stop()
-
-
-def _wait_ready(topo: Topology) -> None:
-    """Until MLflow and the api-server answer, the DAGs are parsed and both workers are ready."""
-    deadline = time.time() + START_TIMEOUT
-    waiting: list[str] = []
-    while time.time() < deadline:
-        topo.check_processes()
-        waiting = []
-        if not _http_ok(f"{topo.mlflow_uri}/health"):
-            waiting.append("mlflow /health")
-        if not _http_ok(f"{topo.api_base}/api/v2/monitor/health"):
-            waiting.append("api-server health")
-        else:
-            try:
-                have = {d.dag_id for d in topo.dags.get_dags(dag_id_pattern=PIPELINE, limit=100).dags}
-            except Exception as e:  # token or API not ready yet
-                have = set()
-                waiting.append(f"DAG list ({type(e).__name__})")
-            waiting += [f"DAG {d}" for d in (INGEST, MONITOR, TRAIN) if d not in have]
-        for w in WORKERS:
-            if " ready." not in _tail(topo.home / "logs" / f"worker-{w}.log", 200_000):
-                waiting.append(f"worker {w}")
-        if not waiting:
-            return
-        time.sleep(3)
-    pytest.fail(
-        f"the stack did not come up in {START_TIMEOUT} s; waiting for {waiting}\n{topo.service_logs()}"
-    )
-
-
-def _interval(ds: str) -> tuple[datetime, datetime]:
-    start = datetime.fromisoformat(ds).replace(hour=6, tzinfo=UTC)
-    return start, start + timedelta(days=1)
+__all__ = ["topology"]  # the module-scoped fixture the tests below share
 
 
 # --- the loop ------------------------------------------------------------------------------------
 
 
 def test_ingest_runs_through_the_rest_api(topology: Topology) -> None:
-    from airflow_client.client import DAGPatchBody, TriggerDAGRunPostBody
-
-    for dag_id in (INGEST, MONITOR, TRAIN):
-        assert topology.dags.patch_dag(dag_id, DAGPatchBody(is_paused=False)).is_paused is False
-    run_ids = []
-    for ds in DAYS:
-        start, end = _interval(ds)
-        dr = topology.runs.trigger_dag_run(
-            INGEST,
-            TriggerDAGRunPostBody(
-                dag_run_id=f"it_ingest__{ds}",
-                logical_date=end,
-                data_interval_start=start,
-                data_interval_end=end,
-                conf={},
-            ),
-        )
-        run_ids.append(dr.dag_run_id)
-    deadline = time.time() + INGEST_TIMEOUT
-    # The last day's raw file is not there yet: its sensor defers to the triggerer, which must see
-    # the file appear on S3 through the aws_default connection.
-    late = run_ids[-1]
-    state = topology.wait_ti_state(INGEST, late, "wait_for_data", {"deferred"}, deadline - time.time())
-    assert state == "deferred", (
-        f"wait_for_data of {late} is {state}, expected deferred while the raw file is missing\n"
-        f"{topology.task_logs(INGEST, late)}"
-    )
-    _write_raw_files(topology.s3, DAYS[-1:])
-    for run_id in run_ids:
-        dr = topology.wait_run(INGEST, run_id, max(10.0, deadline - time.time()))
-        topology.assert_success(dr)
+    ingest_days(topology)
     print(f"POST /auth/token answered {STATE.get('token_response')}")
     STATE["ingested"] = True
 
@@ -532,12 +149,6 @@ def test_tasks_ran_on_both_celery_workers(topology: Topology) -> None:
         )
 
 
-def _version(dist: str) -> str:
-    from importlib.metadata import version
-
-    return version(dist)
-
-
 # --- Params through the REST API ---------------------------------------------------------------
 
 
@@ -608,3 +219,192 @@ def test_an_anonymous_caller_learns_nothing_about_the_params(topology: Topology)
     assert e.value.code == 401, body
     assert "training_window_days" not in body and "bogus" not in body
     assert topology.run_count(TRAIN) == before
+
+
+# --- faults in real processes --------------------------------------------------------------------
+LINEAGE = ("airflow.run_key", "data.snapshots", "config_hash", "model.skops_trusted_types", "metric.roc_auc")
+
+
+def _mlflow(topology: Topology) -> Any:
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=topology.mlflow_uri, registry_uri=topology.mlflow_uri)
+
+
+def _registry_invariants(topology: Topology) -> list[Any]:
+    """Nothing half-registered: every version carries its lineage, one version per Airflow run,
+    no training run left RUNNING, and the champion is a version that passed the gate, applied."""
+    client = _mlflow(topology)
+    versions = client.search_model_versions(f"name = '{PIPELINE}'")
+    for v in versions:
+        missing = [t for t in LINEAGE if t not in v.tags]
+        assert not missing, f"version {v.version} lacks lineage tags {missing}: {dict(v.tags)}"
+    keys = [v.tags["airflow.run_key"] for v in versions]
+    assert len(keys) == len(set(keys)), f"a run registered twice: {sorted(keys)}"
+    exp = client.get_experiment_by_name(f"airflow-mlops/{PIPELINE}")
+    running = client.search_runs([exp.experiment_id], "attributes.status = 'RUNNING'")
+    assert not running, f"training runs left RUNNING: {[dict(r.data.tags) for r in running]}"
+    champ = client.get_model_version_by_alias(PIPELINE, "champion")
+    assert champ.tags.get("promotion.promoted") == "True" and champ.tags.get("promotion.applied"), dict(
+        champ.tags
+    )
+    return list(versions)
+
+
+def _try_numbers(topology: Topology, dag_id: str, run_id: str) -> dict[str, int]:
+    tis = topology.tis.get_task_instances(dag_id, run_id, limit=100).task_instances
+    return {t.task_id: int(t.try_number) for t in tis}
+
+
+def _versions_of(topology: Topology, run_id: str) -> list[Any]:
+    key = f"{TRAIN}/{run_id}"
+    return list(
+        _mlflow(topology).search_model_versions(f"name = '{PIPELINE}' and tags.`airflow.run_key` = '{key}'")
+    )
+
+
+def _partition(topology: Topology, ds: str) -> tuple[str, list[str]]:
+    """The manifest's content hash and the snapshot data files of one interval."""
+    part = f"lake/{PIPELINE}/batches/ds={ds}/"
+    body = topology.s3.client().get_object(Bucket="lake", Key=f"{part}manifest.json")["Body"].read()
+    return json.loads(body)["content_hash"], sorted(
+        k for k in topology.s3.keys("lake", part) if "/data-" in k
+    )
+
+
+def _wait_api(topology: Topology, timeout: float = 240) -> None:
+    deadline = time.time() + timeout
+    while not _http_ok(f"{topology.api_base}/api/v2/monitor/health"):
+        assert time.time() < deadline, f"the api-server did not come back\n{topology.service_logs()}"
+        time.sleep(2)
+    topology._api = None  # log in again
+
+
+def _wait_mlflow(topology: Topology, timeout: float = 240) -> None:
+    deadline = time.time() + timeout
+    while not _http_ok(f"{topology.mlflow_uri}/health"):
+        assert time.time() < deadline, f"MLflow did not come back\n{topology.service_logs()}"
+        time.sleep(1)
+
+
+def test_clearing_and_rerunning_through_a_scheduler_and_api_server_crash_changes_nothing(
+    topology: Topology,
+) -> None:
+    """Clear an ingest run and the first training run; SIGKILL the scheduler and the api-server
+    while they run again and restart them: both runs complete, with the same snapshot, no new data
+    file, the same single model version for the training run and the same champion."""
+    assert STATE.get("train_run"), "needs the training run of the loop tests"
+    from airflow_client.client import ClearTaskInstancesBody
+
+    ds, train_run = DAYS[0], STATE["train_run"]
+    ingest_run = f"it_ingest__{ds}"
+    before = _partition(topology, ds)
+    champion = _mlflow(topology).get_model_version_by_alias(PIPELINE, "champion").version
+    for dag_id, run_id in ((INGEST, ingest_run), (TRAIN, train_run)):
+        body = ClearTaskInstancesBody(
+            dry_run=False, dag_run_id=run_id, only_failed=False, reset_dag_runs=True
+        )
+        topology.tis.post_clear_task_instances(dag_id, body)
+    topology.wait_ti_state(INGEST, ingest_run, "ingest", {"running", "queued"}, 240)
+    for name in ("scheduler", "api-server"):
+        topology.stack.kill(name, signal.SIGKILL)
+    time.sleep(5)
+    for name in ("scheduler", "api-server"):
+        topology.stack.restart(name)
+    _wait_api(topology)
+
+    for dag_id, run_id in ((INGEST, ingest_run), (TRAIN, train_run)):
+        dr = topology.wait_run(dag_id, run_id, TRAIN_TIMEOUT)
+        assert _value(dr.state) == "success", f"{dag_id} {run_id}: {topology.task_logs(dag_id, run_id)}"
+    assert _partition(topology, ds) == before
+    versions = _versions_of(topology, train_run)
+    assert [v.version for v in versions] == [STATE["version"].version]
+    assert _mlflow(topology).get_model_version_by_alias(PIPELINE, "champion").version == champion
+    _registry_invariants(topology)
+
+
+def test_a_celery_worker_killed_in_the_middle_of_training_is_retried_without_a_duplicate(
+    topology: Topology,
+) -> None:
+    from airflow_client.client import TriggerDAGRunPostBody
+
+    conf = {"reason": "fault: worker SIGKILLed while training", "force": True}
+    run_id = topology.runs.trigger_dag_run(
+        TRAIN, TriggerDAGRunPostBody(logical_date=None, conf=conf)
+    ).dag_run_id
+    assert topology.wait_ti_state(TRAIN, run_id, "train", {"running"}, TRAIN_TIMEOUT) == "running"
+    time.sleep(4)  # into the task: data loaded, fitting or logging
+    host = topology.tis.get_task_instance(TRAIN, run_id, "train").hostname
+    worker = next(w for w in WORKERS if host.startswith(f"{w}@"))
+    topology.stack.kill(f"worker-{worker}", signal.SIGKILL)
+    time.sleep(2)
+    topology.stack.restart(f"worker-{worker}")
+
+    dr = topology.wait_run(TRAIN, run_id, TRAIN_TIMEOUT + 120)
+    assert _value(dr.state) == "success", topology.task_logs(TRAIN, run_id)
+    tries = _try_numbers(topology, TRAIN, run_id)
+    assert tries["train"] >= 2, f"the killed attempt was not retried: {tries}"
+    assert len(_versions_of(topology, run_id)) == 1
+    _registry_invariants(topology)
+    print(f"worker {worker} killed; tries {tries}")
+
+
+def test_the_mlflow_server_killed_while_logging_and_while_promoting_leaves_nothing_half_done(
+    topology: Topology,
+) -> None:
+    """SIGKILL MLflow as soon as the training run appears in it (the task is logging), and again
+    as soon as training succeeded (promotion starts against a dead server); both tasks retry with
+    backoff once it is back, and the registry holds one whole version and a consistent champion."""
+    from airflow_client.client import TriggerDAGRunPostBody
+
+    conf = {"reason": "fault: MLflow killed", "force": True}
+    run_id = topology.runs.trigger_dag_run(
+        TRAIN, TriggerDAGRunPostBody(logical_date=None, conf=conf)
+    ).dag_run_id
+    key = f"{TRAIN}/{run_id}"
+    exp_id = _mlflow(topology).get_experiment_by_name(f"airflow-mlops/{PIPELINE}").experiment_id
+    deadline = time.time() + TRAIN_TIMEOUT
+    while not _mlflow(topology).search_runs([exp_id], f"tags.`airflow.run_key` = '{key}'"):
+        assert time.time() < deadline, topology.task_logs(TRAIN, run_id)
+        time.sleep(0.5)
+    topology.stack.kill("mlflow", signal.SIGKILL)
+    time.sleep(8)
+    topology.stack.restart("mlflow")
+    _wait_mlflow(topology)
+
+    assert topology.wait_ti_state(TRAIN, run_id, "train", set(), TRAIN_TIMEOUT + 180) == "success"
+    topology.stack.kill("mlflow", signal.SIGKILL)
+    time.sleep(10)
+    topology.stack.restart("mlflow")
+    _wait_mlflow(topology)
+
+    dr = topology.wait_run(TRAIN, run_id, TRAIN_TIMEOUT + 180)
+    assert _value(dr.state) == "success", topology.task_logs(TRAIN, run_id)
+    tries = _try_numbers(topology, TRAIN, run_id)
+    assert tries["train"] >= 2 and tries["promote"] >= 2, f"a fault went unseen: {tries}"
+    (version,) = _versions_of(topology, run_id)
+    assert version.tags.get("promotion.decided_at") and version.tags.get("promotion.reason"), dict(
+        version.tags
+    )
+    runs = _mlflow(topology).search_runs([exp_id], f"tags.`airflow.run_key` = '{key}'")
+    status = sorted(r.info.status for r in runs)
+    assert status.count("FINISHED") == 1 and set(status) <= {"FINISHED", "FAILED"}, status
+    _registry_invariants(topology)
+    print(f"MLflow killed twice; tries {tries}; runs {status}")
+
+
+def test_the_connection_secret_is_in_no_log_no_mlflow_record_and_no_lake_object(topology: Topology) -> None:
+    """The S3 connection's password was used by every task: it must appear nowhere a user reads."""
+    secret = STATE["aws_secret"].encode()
+    found = [str(p) for p in topology.home.rglob("*") if p.is_file() and secret in p.read_bytes()]
+    assert not found, f"the secret is in {found}"
+    s3 = topology.s3.client()
+    for bucket in ("lake", "mlflow"):
+        for k in topology.s3.keys(bucket):
+            assert secret not in s3.get_object(Bucket=bucket, Key=k)["Body"].read(), f"s3://{bucket}/{k}"
+    client = _mlflow(topology)
+    exp = client.get_experiment_by_name(f"airflow-mlops/{PIPELINE}")
+    records = [json.dumps([r.data.params, r.data.tags]) for r in client.search_runs([exp.experiment_id])]
+    records += [json.dumps(dict(v.tags)) for v in client.search_model_versions(f"name = '{PIPELINE}'")]
+    assert not [r for r in records if secret.decode() in r]
+    assert len(records) >= 4, "the runs and versions searched are there"

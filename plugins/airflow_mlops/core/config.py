@@ -255,6 +255,12 @@ class TasksConfig(_Strict):
 
     retries: Annotated[int, Field(ge=0, le=10)] = 2
     retry_delay_seconds: Annotated[float, Field(ge=0)] = 60
+    retry_backoff: Annotated[float, Field(ge=0, le=10)] = Field(
+        default=2.0,
+        description="Multiplier of the delay between retries (2: each wait doubles); 0 keeps it constant. "
+        "A dead server (MLflow, S3) gets time to come back instead of being hit at a fixed pace.",
+    )
+    max_retry_delay_seconds: Annotated[float, Field(gt=0)] = 1800
     timeout_minutes: Annotated[float, Field(gt=0)] = 60
 
 

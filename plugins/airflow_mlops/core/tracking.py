@@ -106,3 +106,19 @@ def library_versions() -> dict[str, str]:
         except PackageNotFoundError:
             out[dist] = "absent"
     return out
+
+
+@cache
+def model_requirements() -> list[str]:
+    """The pip requirements logged with a model: what loading it with skops needs, at the versions
+    that trained it. Given explicitly because otherwise MLflow infers them by loading the model in
+    a subprocess that records every module it imports: seconds of CPU per training, every time."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for dist in ("mlflow", "scikit-learn", "skops", "numpy", "scipy", "pandas"):
+        try:
+            out.append(f"{dist}=={version(dist)}")
+        except PackageNotFoundError:
+            continue
+    return out

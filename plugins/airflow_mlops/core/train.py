@@ -325,6 +325,7 @@ def _log_and_register(
             input_example=X_test.head(5),
             serialization_format="skops",
             skops_trusted_types=trusted,
+            pip_requirements=tracking.model_requirements(),
         )
         version_tags = {
             **tags,

@@ -161,3 +161,16 @@ def test_a_worker_killed_before_registering_leaves_a_failed_run_and_the_retry_re
     assert status == {dead.info.run_id: "FAILED", retry.run_id: "FINISHED"}  # type: ignore[attr-defined]
     versions = world.client.search_model_versions(f"name = '{name}' and tags.`{Tag.RUN_KEY}` = '{key}'")
     assert [str(v.version) for v in versions] == [retry.version]
+
+
+def test_the_model_declares_the_libraries_that_load_it_at_the_trained_versions(world: World) -> None:
+    from importlib.metadata import version
+
+    import mlflow
+
+    champion = world.champion()
+    path = mlflow.pyfunc.get_model_dependencies(f"models:/{world.cfg.registered_model_name}/{champion}")
+    with open(path) as f:
+        lines = set(f.read().split())
+    for dist in ("scikit-learn", "skops", "numpy", "mlflow"):
+        assert f"{dist}=={version(dist)}" in lines, lines
