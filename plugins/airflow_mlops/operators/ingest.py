@@ -71,5 +71,7 @@ class IngestOperator(PipelineOperator):
             if e.error.error != ErrorType.VARIABLE_NOT_FOUND:
                 raise
             return None
-        mask_secret(value, schema.pii_key_variable)
+        # Without a name: given one, Airflow masks only values whose name looks secret ("password",
+        # "secret", "api_key"...), and "airflow_mlops_pii_key" does not.
+        mask_secret(value)
         return str(value).encode("utf-8")
