@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -122,6 +123,54 @@ class SchemaConfig(_Strict):
         description="Share of rows whose time_column may lie outside the run's data interval; "
         "above it the file is refused as another interval's (a stale or misdated delivery).",
     )
+    pii: dict[str, Literal["hash", "drop"]] = Field(
+        default_factory=dict,
+        description="Raw columns holding personal data: 'hash' replaces each value by a keyed hash "
+        "(HMAC-SHA256) at ingest, 'drop' never reads the column. Raw values never reach the lake.",
+    )
+    pii_key_variable: str = Field(
+        default="airflow_mlops_pii_key",
+        pattern=r"^[A-Za-z0-9_.-]{1,250}$",
+        description="Name of the Airflow Variable holding the secret key of the hashed pii columns.",
+    )
+
+    @field_validator("pii")
+    @classmethod
+    def _pii(cls, v: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        # Runs after the fields declared above it, so they are in info.data when they were valid.
+        columns: dict[str, str] = info.data.get("columns") or {}
+        derive: dict[str, str] = info.data.get("derive") or {}
+        special = {info.data.get("target"): "target", info.data.get("time_column"): "time_column"}
+        for col, how in v.items():
+            if how == "drop":
+                if col in columns:
+                    raise ValueError(
+                        f"{col!r} is dropped, so it must not be declared in schema.columns "
+                        "(remove it there, or hash it instead)"
+                    )
+                continue
+            if col not in columns:
+                raise ValueError(f"{col!r} is hashed, so it must be declared in schema.columns")
+            if col in special:
+                raise ValueError(f"{col!r} is the {special[col]}; it cannot be hashed")
+            if col in derive:
+                raise ValueError(f"{col!r} is derived (schema.derive), not read from the raw file")
+            if columns[col] not in ("string", "category"):
+                raise ValueError(
+                    f"{col!r} is hashed, so its type in schema.columns must be string or category "
+                    f"(the hash is text), not {columns[col]}"
+                )
+        return v
+
+    @property
+    def pii_hashed(self) -> list[str]:
+        """Columns replaced by a keyed hash at ingest."""
+        return [c for c, how in self.pii.items() if how == "hash"]
+
+    @property
+    def has_pii(self) -> bool:
+        """The raw files hold personal data, so no copy of them may be kept anywhere."""
+        return bool(self.pii)
 
     @model_validator(mode="after")
     def _columns_exist(self) -> SchemaConfig:

@@ -31,11 +31,13 @@ class IngestOperator(PipelineOperator):
                 source_fs=src.filesystem(self.config.source.for_interval(str(self.ds))),
                 run_id=context["run_id"],
                 interval=(start, end) if start is not None and end is not None else None,
+                pii_key=self.pii_key(),
             ).to_dict()
         except DataContractError as e:
             # The same bytes fail the same way: no retry. The file is in the quarantine.
             where = Catalog(self.lake, self.pipeline).quarantine_dir(str(self.ds))
-            raise AirflowFailException(f"{e}\nThe raw file and the reason are kept in {where}") from e
+            kept = "The reason is" if self.config.data_schema.has_pii else "The raw file and the reason are"
+            raise AirflowFailException(f"{e}\n{kept} kept in {where}") from e
         self.log.info(
             "Ingested %s: %d raw rows, %d dropped by row_filter, %d in snapshot %s (hash %s)%s",
             res["source_uri"],
@@ -49,3 +51,27 @@ class IngestOperator(PipelineOperator):
         keys = ("ds", "uri", "rows", "content_hash", "columns", "source_uri")
         self.emit(context, {k: res[k] for k in keys})
         return res
+
+    def pii_key(self) -> bytes | None:
+        """The key of the pipeline's hashed pii columns, from its Airflow Variable, masked in logs.
+
+        None when nothing is hashed or the Variable is not set: core ingest then refuses to run with
+        a message naming the Variable and how to set it.
+        """
+        schema = self.config.data_schema
+        if not schema.pii_hashed:
+            return None
+        from airflow.sdk import Variable
+        from airflow.sdk.exceptions import AirflowRuntimeError, ErrorType
+        from airflow.sdk.log import mask_secret
+
+        try:
+            value = Variable.get(schema.pii_key_variable)
+        except AirflowRuntimeError as e:
+            if e.error.error != ErrorType.VARIABLE_NOT_FOUND:
+                raise
+            return None
+        # Without a name: given one, Airflow masks only values whose name looks secret ("password",
+        # "secret", "api_key"...), and "airflow_mlops_pii_key" does not.
+        mask_secret(value)
+        return str(value).encode("utf-8")

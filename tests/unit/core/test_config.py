@@ -184,3 +184,45 @@ def test_a_secret_in_a_value_stays_unexpanded_where_shown(monkeypatch: pytest.Mo
     shown = cfg.source.for_interval("2013-01-01", shown=True)
     assert "t0ps3cret" not in shown and shown.endswith("/flights/${FEED_TOKEN}/2013-01-01.csv")
     assert "${AIRFLOW_MLOPS_RAW_ROOT}" not in shown, "the project's own locations are shown expanded"
+
+
+@pytest.mark.parametrize(
+    ("pii", "expected"),
+    [
+        (
+            {"dep_delay": "hash"},
+            "schema.pii: 'dep_delay' is hashed, so its type in schema.columns must be string or category",
+        ),
+        ({"late": "hash"}, "schema.pii: 'late' is the target; it cannot be hashed"),
+        ({"time_hour": "hash"}, "schema.pii: 'time_hour' is the time_column; it cannot be hashed"),
+        ({"email": "hash"}, "schema.pii: 'email' is hashed, so it must be declared in schema.columns"),
+        (
+            {"carrier": "drop"},
+            "schema.pii: 'carrier' is dropped, so it must not be declared in schema.columns",
+        ),
+        ({"carrier": "mask"}, "schema.pii.carrier: Input should be 'hash' or 'drop'"),
+    ],
+)
+def test_pii_errors_name_the_field(tmp_path: Path, pii: dict[str, str], expected: str) -> None:
+    d = flights()
+    d["schema"]["pii"] = pii
+    assert f"flights_delay.yaml: {expected}" in bad(d, tmp_path)
+
+
+def test_pii_hash_of_a_derived_column_is_refused(tmp_path: Path) -> None:
+    d = flights()
+    d["schema"]["columns"]["route"] = "string"
+    d["schema"]["derive"]["route"] = "origin + dest"
+    d["schema"]["pii"] = {"route": "hash"}
+    assert "schema.pii: 'route' is derived (schema.derive), not read from the raw file" in bad(d, tmp_path)
+
+
+def test_pii_hashed_column_may_be_a_categorical_feature_and_drift_column(home: Path) -> None:
+    d = flights()
+    d["schema"]["pii"] = {"carrier": "hash", "passport_no": "drop"}
+    cfg = parse_pipeline(yaml.safe_dump(d), "flights_delay.yaml")
+    s = cfg.data_schema
+    assert s.pii_hashed == ["carrier"] and s.has_pii and s.pii_key_variable == "airflow_mlops_pii_key"
+    assert "carrier" in cfg.features.categorical and "carrier" in cfg.drift_columns
+    assert "passport_no" not in cfg.raw_columns
+    assert not load_pipeline(FLIGHTS).data_schema.has_pii
