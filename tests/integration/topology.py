@@ -329,7 +329,7 @@ def topology(
         af = str(BIN / "airflow")
         _run([af, "db", "migrate"], env, "airflow db migrate")
         _run(
-            [af, "users", "create", "--username", ADMIN, "--password", password, "--role", "Admin",
+            [af, "users", "create", "--username", ADMIN, f"--password={password}", "--role", "Admin",
              "--email", "admin@example.com", "--firstname", "a", "--lastname", "b"],
             env,
             "airflow users create",
