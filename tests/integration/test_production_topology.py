@@ -372,7 +372,10 @@ def test_the_mlflow_server_killed_while_logging_and_while_promoting_leaves_nothi
     topology.stack.restart("mlflow")
     _wait_mlflow(topology)
 
-    assert topology.wait_ti_state(TRAIN, run_id, "train", set(), TRAIN_TIMEOUT + 180) == "success"
+    state = topology.wait_ti_state(TRAIN, run_id, "train", set(), TRAIN_TIMEOUT + 240)
+    assert state == "success", (
+        f"train {state}\n{topology.task_logs(TRAIN, run_id)}\n{topology.service_logs()}"
+    )
     topology.stack.kill("mlflow", signal.SIGKILL)
     time.sleep(10)
     topology.stack.restart("mlflow")

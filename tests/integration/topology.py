@@ -195,8 +195,8 @@ def _value(x: Any) -> str:
 
 
 def _pipelines(dst: Path) -> Path:
-    # Four retries (5, 10, 20, 40 s apart): enough for a killed worker or MLflow server to come back.
-    return fast_pipelines(dst, timeout_minutes=2, poke_seconds=5, retry_delay=5, retries=4)
+    # Five retries (5, 10, 20, 40, 80 s apart): time for a killed worker or MLflow server to come back.
+    return fast_pipelines(dst, timeout_minutes=2, poke_seconds=5, retry_delay=5, retries=5)
 
 
 def _http_ok(url: str) -> bool:
