@@ -23,6 +23,10 @@ class DataNotFoundError(MlopsError):
     """The data a stage needs is not where it should be: names the path."""
 
 
+class LakeWriteError(MlopsError):
+    """A write to the lake failed (disk, network, endpoint): names the URI being written."""
+
+
 class NoChampionError(MlopsError):
     """No model has been promoted yet: there is nothing to score with."""
 

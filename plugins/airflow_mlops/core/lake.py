@@ -20,10 +20,23 @@ from typing import TYPE_CHECKING, Any
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from airflow_mlops.core.errors import DataNotFoundError
+from airflow_mlops.core.errors import DataNotFoundError, LakeWriteError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+
+def _io_errors() -> tuple[type[Exception], ...]:
+    """What a failed write raises: OSError (disk, s3fs's translated S3 errors, aiohttp's socket
+    errors) and botocore's own errors (a connection reset surfaces as EndpointConnectionError).
+
+    Nothing broader: Airflow's own exceptions (a timeout, a termination) must pass through unchanged.
+    """
+    try:
+        from botocore.exceptions import BotoCoreError
+    except ImportError:  # pragma: no cover - botocore comes with the Amazon provider
+        return (OSError,)
+    return (OSError, BotoCoreError)
 
 
 def filesystem(
@@ -91,7 +104,22 @@ class Lake:
 
     # --- writing -----------------------------------------------------------------------------
     def write_bytes(self, uri: str, data: bytes) -> str:
-        """Write atomically; returns ``uri``."""
+        """Write atomically; returns ``uri``.
+
+        A failure raises LakeWriteError naming ``uri``: the client libraries' own errors name a
+        temporary file or an endpoint URL ("Could not connect to the endpoint URL" for a connection
+        reset in the middle of a PUT), or nothing at all ("Please reduce your request rate.").
+        """
+        try:
+            self._write_bytes(uri, data)
+        except _io_errors() as e:
+            raise LakeWriteError(
+                f"{uri}: write to the lake failed ({type(e).__name__}: {e}); "
+                "no partial file is left at that name, so a retry is safe"
+            ) from e
+        return uri
+
+    def _write_bytes(self, uri: str, data: bytes) -> None:
         path = self._p(uri)
         parent = path.rsplit("/", 1)[0]
         if self.is_local:
@@ -109,7 +137,6 @@ class Lake:
         else:
             self.fs.pipe_file(path, data)
             self.fs.invalidate_cache(parent)
-        return uri
 
     def create_exclusive(self, uri: str, data: bytes) -> bool:
         """Write ``uri`` whole only if it does not exist yet; False if it does (or another writer won).

@@ -71,3 +71,17 @@ def test_object_storage_through_the_connection(
     lake.write_json(lake.uri("p", "x.json"), {"a": 1})
     assert lake.read_json("s3://lake/lake/p/x.json") == {"a": 1}
     assert LakeHook().file_exists("s3://lake/lake/p/x.json")
+
+
+def test_a_failed_write_names_the_lake_uri_and_leaves_nothing(tmp_path: Path) -> None:
+    """The OS error alone names a temporary file; the task log must name the file of the lake."""
+    from airflow_mlops.core.errors import LakeWriteError
+    from airflow_mlops.core.lake import Lake
+
+    lake = Lake(tmp_path.as_uri())
+    (tmp_path / "p").write_text("a file where a directory should be")
+    uri = lake.uri("p", "batches", "manifest.json")
+    with pytest.raises(LakeWriteError, match=f"^{uri}: write to the lake failed") as err:
+        lake.write_json(uri, {"a": 1})
+    assert isinstance(err.value.__cause__, OSError)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p"]
