@@ -204,8 +204,12 @@ def _split(
             f"{cfg.name}: {len(rows)} labelled rows in {span}, fewer than "
             f"split.min_training_rows={cfg.split.min_training_rows}"
         )
-    if cfg.data_schema.task == "classification" and rows[cfg.data_schema.target].nunique() < 2:
-        raise DataNotFoundError(f"{cfg.name}: the training window {span} has a single class")
+    target = cfg.data_schema.target
+    if cfg.data_schema.task == "classification" and rows[target].nunique() < 2:
+        raise DataNotFoundError(
+            f"{cfg.name}: the training window {span} has a single class: the target {target!r} is "
+            f"{rows[target].iloc[0]} in all {len(rows)} labelled rows"
+        )
     cut = int(len(rows) * (1 - cfg.split.test_fraction))
     return _Data(window, lineage, fp, rows, rows.iloc[:cut], rows.iloc[cut:])
 
