@@ -361,6 +361,7 @@ def offline_html(data: bytes) -> bytes:
     text = data.decode("utf-8", errors="replace")
     text = re.sub(r"<link[^>]+href=[\"']https?://[^>]*>", "", text, flags=re.I)
     text = re.sub(r"<script[^>]+src=[\"']https?://[^>]*>\s*</script>", "", text, flags=re.I)
+    text = re.sub(r"url\(\s*[\"']?https?://[^)]*\)", "none", text, flags=re.I)
     if "</head>" in text and "mlops-offline" not in text:
         style = (
             "<style id=mlops-offline>body{font:14px system-ui,sans-serif;margin:16px}"
