@@ -35,6 +35,8 @@ from airflow_mlops.core.lake import Lake
 if TYPE_CHECKING:
     import pandas as pd
 
+_DS = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_SAFE_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.=-]*$")
 MANIFEST = "manifest.json"
 SUMMARY = "summary.json"
 
@@ -109,6 +111,30 @@ class Catalog:
     def lock_dir(self, name: str) -> str:
         """A lock of this pipeline (see ``core.lock``), e.g. ``champion`` for every move of the alias."""
         return self.lake.uri(self.pipeline, "locks", name)
+
+    def report_uri(self, ds: str, path: str) -> str | None:
+        """The URI of a report file of interval ``ds`` (under ``drift/`` or ``validation/``), or
+        None for anything else: other files of the lake, ``..``, absolute or odd paths are never
+        reachable through this name, however they are encoded (it is checked after decoding)."""
+        parts = path.split("/")
+        if (
+            not _DS.match(ds)
+            or len(parts) < 2
+            or parts[0] not in ("drift", "validation")
+            or any(p in ("", ".", "..") or not _SAFE_PART.match(p) for p in parts)
+        ):
+            return None
+        return f"{self.partition(ds)}/{path}"
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        """Refused raw files, newest interval first: each reason.json with its interval."""
+        root = self.lake.uri(self.pipeline, "quarantine")
+        out = []
+        for name in reversed(self.lake.listdir(root)):
+            reason = self.lake.read_json_or_none(f"{root}/{name}/reason.json")
+            if name.startswith("ds=") and reason:
+                out.append({"ds": name[3:], **reason})
+        return out
 
     # --- snapshots ------------------------------------------------------------------------------
     def batches(self) -> list[str]:

@@ -86,3 +86,78 @@ def _last_validation(cat: Catalog, batches: list[str]) -> dict[str, Any] | None:
         if v:
             return {**{k: v.get(k) for k in _VALIDATION_KEYS}, "failed": len(v.get("failed") or [])}
     return None
+
+
+def pipeline_detail(cfg: PipelineConfig, lake: Lake, client: MlflowClient, limit: int = 60) -> dict[str, Any]:
+    """Everything the MLOps view shows for one pipeline (JSON-safe): the status, every model version
+    with its metrics, gate decision, lineage and rollbacks, and the newest ``limit`` batches with
+    their snapshot, validation and drift."""
+    from airflow_mlops.core.promote import recorded_decision
+
+    cat = Catalog(lake, cfg.name)
+    champ = registry.champion(client, cfg.registered_model_name)
+    champion = str(champ.version) if champ is not None else None
+    versions = []
+    for mv in registry.versions(client, cfg.registered_model_name)[:limit]:
+        tags = registry.tags_of(mv)
+        decision = recorded_decision(cfg, tags)
+        versions.append(
+            {
+                "version": str(mv.version),
+                "created": int(mv.creation_timestamp or 0),
+                "champion": str(mv.version) == champion,
+                "run_id": mv.run_id,
+                "metrics": {
+                    k.removeprefix(Tag.METRIC_PREFIX): float(v)
+                    for k, v in tags.items()
+                    if k.startswith(Tag.METRIC_PREFIX)
+                },
+                "decision": None if decision is None else decision.to_dict(),
+                "approval": _prefixed(tags, "promotion.approval."),
+                "rollback": _prefixed(tags, Tag.ROLLBACK_PREFIX),
+                "previous_champion": tags.get(Tag.PREVIOUS_CHAMPION) or None,
+                "lineage": {
+                    "reason": tags.get(Tag.REASON),
+                    "window": json.loads(tags.get(Tag.WINDOW, "[]")),
+                    "snapshots": json.loads(tags.get(Tag.SNAPSHOTS, "[]")),
+                    "train_rows": tags.get(Tag.TRAIN_ROWS),
+                    "test_rows": tags.get(Tag.TEST_ROWS),
+                    "validation": tags.get(Tag.VALIDATION),
+                    "config_hash": tags.get(Tag.CONFIG_HASH),
+                    "code_version": tags.get(Tag.CODE_VERSION),
+                    "libraries": {
+                        k.removeprefix(Tag.LIBRARY_PREFIX): v
+                        for k, v in tags.items()
+                        if k.startswith(Tag.LIBRARY_PREFIX)
+                    },
+                    "dag_id": tags.get(Tag.DAG_ID),
+                    "run_id": tags.get(Tag.RUN_ID),
+                },
+            }
+        )
+    quarantine = {q["ds"]: q for q in cat.quarantined()}
+    batches = []
+    for ds in sorted(set(cat.batches()) | set(quarantine), reverse=True)[:limit]:
+        m = cat.manifest(ds)
+        batches.append(
+            {
+                "ds": ds,
+                "snapshot": None
+                if m is None
+                else {k: m.get(k) for k in ("rows", "rows_raw", "content_hash", "ingested_at", "data")},
+                "validation": cat.validation(ds),
+                "drift": cat.drift(ds),
+                "quarantine": quarantine.get(ds),
+            }
+        )
+    return {
+        "status": pipeline_status(cfg, lake, client),
+        "gate": {"metric": cfg.gate.metric, "higher_is_better": cfg.gate.higher_is_better},
+        "description": cfg.description,
+        "versions": versions,
+        "batches": batches,
+    }
+
+
+def _prefixed(tags: dict[str, Any], prefix: str) -> dict[str, str]:
+    return {k.removeprefix(prefix): str(v) for k, v in tags.items() if k.startswith(prefix)}

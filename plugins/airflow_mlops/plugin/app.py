@@ -1,0 +1,371 @@
+"""The MLOps view: a FastAPI app that Airflow's api-server mounts at ``/mlops``.
+
+Every route asks Airflow's auth manager, with the caller's own token (the UI's ``_token`` cookie
+or an ``Authorization: Bearer`` header): reading a pipeline needs read access to its DAGs, an
+action needs the right to trigger them. Anonymous callers get 401, others 403, and nothing is
+read before the check. State comes from ``core.status``, the same functions as the CLI.
+Report files are served only from a batch's ``drift/`` and ``validation/`` folders
+(``Catalog.report_uri``), with a Content-Security-Policy that lets a page fetch nothing from
+another origin.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from airflow_mlops.plugin import pages
+
+if TYPE_CHECKING:
+    from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
+
+    from airflow_mlops.core.config import PipelineConfig
+
+PREFIX = "/mlops"
+#: Reports may run their own inline scripts (Evidently's charts) but fetch nothing from elsewhere.
+CSP = (
+    "default-src 'self' 'unsafe-inline' data: blob:; img-src 'self' data: blob:; "
+    "connect-src 'self'; frame-ancestors 'self'"
+)
+TYPES = {
+    "html": "text/html; charset=utf-8",
+    "json": "application/json",
+    "css": "text/css",
+    "js": "text/javascript",
+    "png": "image/png",
+    "svg": "image/svg+xml",
+    "ico": "image/x-icon",
+    "woff": "font/woff",
+    "woff2": "font/woff2",
+}
+
+
+async def current_user(request: Request) -> BaseUser:
+    """The caller, from the same token Airflow's own API reads; 401 without a valid one."""
+    from airflow.api_fastapi.core_api.security import get_user
+    from fastapi.security import HTTPAuthorizationCredentials
+
+    auth = request.headers.get("authorization", "")
+    bearer = (
+        HTTPAuthorizationCredentials(scheme="Bearer", credentials=auth[7:].strip())
+        if auth.lower().startswith("bearer ")
+        else None
+    )
+    return await get_user(request, None, bearer)
+
+
+User = Annotated[Any, Depends(current_user)]  # a BaseUser; Any keeps FastAPI from resolving it
+
+
+def allowed(user: BaseUser, dag_id: str, method: str = "GET", run: bool = False) -> bool:
+    """Whether the auth manager lets ``user`` read (or, with POST and ``run``, trigger) ``dag_id``."""
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
+
+    return bool(
+        get_auth_manager().is_authorized_dag(
+            method=method,  # type: ignore[arg-type]
+            access_entity=DagAccessEntity.RUN if run else None,
+            details=DagDetails(id=dag_id),
+            user=user,
+        )
+    )
+
+
+@dataclass
+class State:
+    """The pipelines, lake and registry, reached the way the CLI reaches them."""
+
+    def pipelines(self) -> tuple[list[PipelineConfig], list[str]]:
+        from airflow_mlops.core.config import load_pipelines
+        from airflow_mlops.core.settings import get_settings
+
+        good, bad = load_pipelines(get_settings().pipelines_dir)
+        return good, [str(b) for b in bad]
+
+    def lake(self) -> Any:
+        from airflow_mlops.hooks import LakeHook
+
+        return LakeHook().get_lake()
+
+    def client(self) -> Any:
+        from airflow_mlops.hooks import MlflowHook
+
+        return MlflowHook().get_client()
+
+    def mlflow_ui(self) -> str | None:
+        """Where a browser finds the MLflow UI (the tracking server), if it is a server at all."""
+        from airflow_mlops.hooks import MlflowHook
+
+        uri = MlflowHook().tracking_uri()
+        if uri is None:
+            import os
+
+            uri = os.environ.get("MLFLOW_TRACKING_URI")
+        return uri.rstrip("/") if uri and uri.startswith(("http://", "https://")) else None
+
+
+STATE = State()
+
+
+def readable(user: BaseUser, name: str) -> PipelineConfig:
+    """The pipeline ``name`` if ``user`` may read its DAGs; 404 for an unknown one, 403 otherwise."""
+    good, _ = STATE.pipelines()
+    cfg = next((c for c in good if c.name == name), None)
+    if cfg is None:
+        raise HTTPException(404, f"no pipeline {name!r}")
+    if not allowed(user, f"{name}__train"):
+        raise HTTPException(403, f"you may not read pipeline {name!r}")
+    return cfg
+
+
+def same_origin(request: Request) -> None:
+    """A form POST must come from a page of this server (a cookie alone does not prove intent)."""
+    origin = request.headers.get("origin") or request.headers.get("referer") or ""
+    host = request.headers.get("host", "")
+    if not origin or origin.split("://", 1)[-1].split("/", 1)[0] != host:
+        raise HTTPException(403, "cross-origin form submissions are refused")
+
+
+def html(body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(body, status_code=status, headers={"Content-Security-Policy": CSP})
+
+
+def airflow_base(request: Request) -> str:
+    """The api-server's own URL, as this request reached it (the view is mounted beside the API)."""
+    return str(request.base_url).rstrip("/").removesuffix(PREFIX)
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="airflow-mlops", description="The MLOps view of airflow-mlops pipelines.")
+
+    @app.get("/", response_class=HTMLResponse)
+    def overview(user: User) -> HTMLResponse:
+        from airflow_mlops.core.status import pipeline_status
+
+        good, problems = STATE.pipelines()
+        mine = [c for c in good if allowed(user, f"{c.name}__train")]
+        rows = []
+        if mine:
+            lake, client = STATE.lake(), STATE.client()
+            rows = [pipeline_status(c, lake, client) for c in mine]
+        return html(pages.page("Pipelines", pages.overview(rows, PREFIX, problems), PREFIX))
+
+    @app.get("/api/pipelines")
+    def api_pipelines(user: User) -> list[dict[str, Any]]:
+        """The overview as JSON: what the page shows, for scripts."""
+        from airflow_mlops.core.status import pipeline_status
+
+        good, _ = STATE.pipelines()
+        mine = [c for c in good if allowed(user, f"{c.name}__train")]
+        if not mine:
+            return []
+        lake, client = STATE.lake(), STATE.client()
+        return [pipeline_status(c, lake, client) for c in mine]
+
+    @app.get("/api/pipelines/{name}")
+    def api_pipeline(name: str, user: User) -> dict[str, Any]:
+        """One pipeline's versions, decisions and batches as JSON."""
+        from airflow_mlops.core.status import pipeline_detail
+
+        cfg = readable(user, name)
+        return pipeline_detail(cfg, STATE.lake(), STATE.client())
+
+    @app.get("/dags/{dag_id}")
+    def from_dag(dag_id: str, user: User) -> RedirectResponse:
+        """The DAG tab of the view: from ``<pipeline>__<kind>`` to the pipeline's page."""
+        name = dag_id.rpartition("__")[0] or dag_id
+        readable(user, name)
+        return RedirectResponse(f"{PREFIX}/pipelines/{quote(name)}", status_code=303)
+
+    @app.get("/pipelines/{name}", response_class=HTMLResponse)
+    def pipeline(name: str, request: Request, user: User, ok: str = "", error: str = "") -> HTMLResponse:
+        from airflow_mlops.core.status import pipeline_detail
+
+        cfg = readable(user, name)
+        detail = pipeline_detail(cfg, STATE.lake(), STATE.client())
+        base = airflow_base(request)
+        links = {f"{kind} DAG": f"{base}/dags/{name}__{kind}" for kind in ("ingest", "train", "monitor")}
+        mlflow = STATE.mlflow_ui()
+        if mlflow:
+            links["registered model in MLflow"] = f"{mlflow}/#/models/{quote(cfg.registered_model_name)}"
+        flash = ("ok", ok) if ok else ("bad", error) if error else None
+        can_act = allowed(user, f"{name}__train", "POST", run=True)
+        body = pages.pipeline_page(detail, PREFIX, links, can_act, f"{base}/required_actions")
+        return html(pages.page(name, body, PREFIX, flash))
+
+    @app.get("/pipelines/{name}/versions/{version}", response_class=HTMLResponse)
+    def version(name: str, version: str, request: Request, user: User) -> HTMLResponse:
+        from airflow_mlops.core.status import pipeline_detail
+
+        cfg = readable(user, name)
+        detail = pipeline_detail(cfg, STATE.lake(), STATE.client(), limit=1000)
+        v = next((v for v in detail["versions"] if v["version"] == version), None)
+        if v is None:
+            raise HTTPException(404, f"{name} has no version {version!r}")
+        base, lin = airflow_base(request), v["lineage"]
+        links = {"pipeline": f"{PREFIX}/pipelines/{quote(name)}"}
+        if lin["dag_id"] and lin["run_id"]:
+            links["the Airflow run that made it"] = (
+                f"{base}/dags/{quote(lin['dag_id'])}/runs/{quote(lin['run_id'])}"
+            )
+        mlflow = STATE.mlflow_ui()
+        if mlflow:
+            links["version in MLflow"] = (
+                f"{mlflow}/#/models/{quote(cfg.registered_model_name)}/versions/{version}"
+            )
+        card = _card(cfg, version)
+        return html(pages.page(f"{name} v{version}", pages.version_page(name, v, links, card), PREFIX))
+
+    @app.get("/pipelines/{name}/batches/{ds}/drift", response_class=HTMLResponse)
+    def drift(name: str, ds: str, user: User) -> HTMLResponse:
+        from airflow_mlops.core.catalog import Catalog
+
+        cfg = readable(user, name)
+        cat = Catalog(STATE.lake(), cfg.name)
+        if cat.report_uri(ds, "drift/summary.json") is None:
+            raise HTTPException(404, "no such batch")
+        root = f"{PREFIX}/pipelines/{quote(name)}"
+        return html(pages.page(f"{name} {ds}", pages.drift_page(name, ds, cat.drift(ds), root), PREFIX))
+
+    @app.get("/pipelines/{name}/batches/{ds}/files/{path:path}")
+    def report_file(name: str, ds: str, path: str, user: User) -> Response:
+        """A file of a batch's drift or validation reports; anything else is 404."""
+        from airflow_mlops.core.catalog import Catalog
+        from airflow_mlops.core.errors import DataNotFoundError
+
+        cfg = readable(user, name)
+        lake = STATE.lake()
+        uri = Catalog(lake, cfg.name).report_uri(ds, path)
+        if uri is None:
+            raise HTTPException(404, "not a report file")
+        try:
+            data = lake.read_bytes(uri)
+        except DataNotFoundError as err:
+            raise HTTPException(404, "no such report file") from err
+        kind = TYPES.get(path.rsplit(".", 1)[-1].lower(), "application/octet-stream")
+        if kind.startswith("text/html"):
+            data = offline_html(data)
+        return Response(data, media_type=kind, headers={"Content-Security-Policy": CSP})
+
+    @app.post("/pipelines/{name}/retrain")
+    def retrain(
+        name: str,
+        request: Request,
+        user: User,
+        reason: Annotated[str, Form()],
+        training_window_days: Annotated[str, Form()] = "",
+        force: Annotated[str, Form()] = "",
+    ) -> RedirectResponse:
+        """Trigger the train DAG through Airflow's own REST API, with the caller's token: the same
+        Params validation, conf guard and permissions as any other client."""
+        same_origin(request)
+        readable(user, name)
+        if not allowed(user, f"{name}__train", "POST", run=True):
+            raise HTTPException(403, f"you may not retrain pipeline {name!r}")
+        conf: dict[str, Any] = {"reason": reason, "force": force == "true"}
+        if training_window_days.strip():
+            if not training_window_days.strip().isdigit():
+                return _back(
+                    name, error=f"training_window_days: {training_window_days!r} is not a whole number"
+                )
+            conf["training_window_days"] = int(training_window_days)
+        status, answer = _trigger(request, f"{name}__train", conf)
+        if status >= 300:
+            return _back(name, error=f"Airflow refused the run (HTTP {status}): {answer}")
+        return _back(name, ok=f"Training run {answer} triggered by {user.get_name()}: {reason}")
+
+    @app.post("/pipelines/{name}/rollback")
+    def rollback(
+        name: str,
+        request: Request,
+        user: User,
+        reason: Annotated[str, Form()],
+        to: Annotated[str, Form()] = "",
+    ) -> RedirectResponse:
+        """Give the champion back to the previous one (or ``to``), recording who and why."""
+        from airflow_mlops.core.errors import MlopsError
+        from airflow_mlops.core.promote import rollback as core_rollback
+
+        same_origin(request)
+        cfg = readable(user, name)
+        if not allowed(user, f"{name}__train", "POST", run=True):
+            raise HTTPException(403, f"you may not change pipeline {name!r}")
+        if len(reason.strip()) < 3:
+            return _back(name, error="a rollback needs a reason")
+        try:
+            done = core_rollback(
+                cfg, STATE.lake(), STATE.client(), reason=reason, by=user.get_name(), to=to.strip() or None
+            )
+        except MlopsError as err:
+            return _back(name, error=str(err))
+        return _back(name, ok=f"Champion v{done.from_version} rolled back to v{done.to_version} by {done.by}")
+
+    return app
+
+
+def _back(name: str, **message: str) -> RedirectResponse:
+    """Back to the pipeline's page with a message (post/redirect/get: a reload repeats nothing)."""
+    return RedirectResponse(f"{PREFIX}/pipelines/{quote(name)}?{urlencode(message)}", status_code=303)
+
+
+def _trigger(request: Request, dag_id: str, conf: dict[str, Any]) -> tuple[int, str]:
+    """``POST /api/v2/dags/{dag_id}/dagRuns`` on this api-server as the caller; (status, run id or error)."""
+    from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
+
+    token = request.cookies.get(COOKIE_NAME_JWT_TOKEN) or request.headers.get("authorization", "")[7:]
+    req = urllib.request.Request(
+        f"{airflow_base(request)}/api/v2/dags/{quote(dag_id)}/dagRuns",
+        data=json.dumps({"logical_date": None, "conf": conf}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return int(r.status), str(json.loads(r.read())["dag_run_id"])
+    except urllib.error.HTTPError as err:
+        body = err.read().decode(errors="replace")
+        try:
+            detail = json.loads(body).get("detail", body)
+        except ValueError:
+            detail = body
+        return int(err.code), str(detail)[:500]
+
+
+def _card(cfg: PipelineConfig, version: str) -> str | None:
+    """The version's model card (Markdown), if one was written."""
+    try:
+        from airflow_mlops.core import model_card  # type: ignore[attr-defined, unused-ignore]
+    except ImportError:
+        return None
+    try:
+        text = model_card.read_card(STATE.client(), cfg.registered_model_name, version)
+    except Exception:  # a missing card must not break the page
+        return None
+    return str(text) if text else None
+
+
+def offline_html(data: bytes) -> bytes:
+    """A report page without references to other origins: stylesheets and scripts that a report
+    (Great Expectations' data docs) would load from a CDN are dropped, and a small inline stylesheet
+    keeps it readable. The CSP header forbids such loads anyway; this keeps the page clean."""
+    import re
+
+    text = data.decode("utf-8", errors="replace")
+    text = re.sub(r"<link[^>]+href=[\"']https?://[^>]*>", "", text, flags=re.I)
+    text = re.sub(r"<script[^>]+src=[\"']https?://[^>]*>\s*</script>", "", text, flags=re.I)
+    text = re.sub(r"url\(\s*[\"']?https?://[^)]*\)", "none", text, flags=re.I)
+    if "</head>" in text and "mlops-offline" not in text:
+        style = (
+            "<style id=mlops-offline>body{font:14px system-ui,sans-serif;margin:16px}"
+            "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px}</style>"
+        )
+        text = text.replace("</head>", style + "</head>", 1)
+    return text.encode()

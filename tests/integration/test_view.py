@@ -1,0 +1,384 @@
+"""The MLOps view, served by a real ``airflow api-server`` over real state, used as a person would.
+
+The state is made with the core functions (real flights, a real lake on disk, a real MLflow store):
+two model versions (a deliberately weak first champion, then a better one), validated batches, a
+batch that fails validation, a file refused at ingest, and two drift reports. Then Airflow's own
+api-server and DAG processor start on that home, with two users: ``admin`` and ``viewer`` (who may
+read DAGs but not trigger them). Routes are checked through HTTP; the view in headless Chromium.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dev.datasets import daterange, write_flights
+from dev.stack import Airflow, Stack, airflow_env
+from tests.conftest import PIPELINES
+from tests.integration.conftest import free_port
+
+pytestmark = pytest.mark.integration
+NAME = "flights_delay"
+JAN = daterange("2013-01-02", 8)
+JUL = "2013-07-08"
+DOUBLED = "2013-01-10"  # every row twice: fails the built-in duplicate expectation
+REFUSED = "2013-01-11"  # text in a numeric column: refused at ingest, quarantined
+USERS = {"admin": "admin-pw-view", "viewer": "viewer-pw-view"}
+SHOTS = Path(os.environ.get("AIRFLOW_MLOPS_SCREENSHOTS", "build/screenshots"))
+
+
+@dataclass
+class View:
+    home: Path
+    base: str
+    stack: Stack
+    versions: dict[str, str]
+
+    def token(self, user: str) -> str:
+        return Airflow(self.base, user, USERS[user]).token()
+
+    def get(self, path: str, user: str | None = "admin") -> tuple[int, dict[str, str], bytes]:
+        return self.call("GET", path, user)
+
+    def call(
+        self, method: str, path: str, user: str | None, form: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        from urllib.parse import urlencode
+
+        headers = {"Authorization": f"Bearer {self.token(user)}"} if user else {}
+        data = None
+        if form is not None:
+            data = urlencode(form).encode()
+            headers |= {"Content-Type": "application/x-www-form-urlencoded", "Origin": self.base}
+        req = urllib.request.Request(f"{self.base}{path}", data=data, headers=headers, method=method)
+        opener = urllib.request.build_opener(_NoRedirect)
+        try:
+            with opener.open(req, timeout=120) as r:
+                return int(r.status), {k.lower(): v for k, v in r.headers.items()}, r.read()
+        except urllib.error.HTTPError as e:
+            return int(e.code), {k.lower(): v for k, v in e.headers.items()}, e.read()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _build_state(home: Path) -> dict[str, str]:
+    """The lake and registry a few days of real use leave behind; returns the version numbers."""
+    from airflow_mlops.core import registry, tracking
+    from airflow_mlops.core.config import load_pipeline
+    from airflow_mlops.core.drift import monitor_batch
+    from airflow_mlops.core.errors import DataContractError
+    from airflow_mlops.core.ingest import ingest
+    from airflow_mlops.core.lake import Lake
+    from airflow_mlops.core.predict import score_batch
+    from airflow_mlops.core.promote import promote
+    from airflow_mlops.core.settings import get_settings
+    from airflow_mlops.core.train import train
+    from airflow_mlops.core.validate import validate_snapshot
+
+    s = get_settings()
+    cfg = load_pipeline(PIPELINES / f"{NAME}.yaml")
+    lake, client = Lake(s.lake_root), tracking.configure(tracking_uri=s.mlflow_tracking_uri)
+    raw = Path(s.raw_root.removeprefix("file://")) / "flights"
+    write_flights(s.raw_root, [*JAN, JUL, DOUBLED, REFUSED])
+    (raw / f"{DOUBLED}.csv").write_text(
+        (raw / f"{DOUBLED}.csv").read_text()
+        + "".join((raw / f"{DOUBLED}.csv").read_text().splitlines(True)[1:])
+    )
+    text = (raw / f"{REFUSED}.csv").read_text().splitlines(True)
+    header = text[0].split(",")
+    cells = text[1].split(",")
+    cells[header.index("distance")] = "far"
+    (raw / f"{REFUSED}.csv").write_text("".join([text[0], ",".join(cells), *text[2:]]))
+    for ds in [*JAN, JUL, DOUBLED]:
+        ingest(cfg, lake, ds)
+        validate_snapshot(cfg, lake, ds)
+    with pytest.raises(DataContractError):
+        ingest(cfg, lake, REFUSED)
+
+    stump = cfg.model_copy(
+        update={"model": cfg.model.model_copy(update={"params": {"max_iter": 1, "max_leaf_nodes": 2}})}
+    )
+    ctx = {"dag_id": f"{NAME}__train", "run_id": "manual__first"}
+    weak = train(stump, lake, client, run_key=f"{NAME}__train/first", end_ds=JAN[-1], airflow_context=ctx)
+    assert weak.version and promote(cfg, lake, client, weak.version).promoted
+    score_batch(cfg, lake, client, JAN[-1])
+    monitor_batch(cfg, lake, client, JAN[-1], f"{NAME}__monitor/jan")
+    ctx = {"dag_id": f"{NAME}__train", "run_id": "manual__second"}
+    good = train(cfg, lake, client, run_key=f"{NAME}__train/second", end_ds=JAN[-1], airflow_context=ctx)
+    assert good.version and promote(cfg, lake, client, good.version).promoted, "the full model beats a stump"
+    score_batch(cfg, lake, client, JUL)
+    monitor_batch(cfg, lake, client, JUL, f"{NAME}__monitor/jul")
+    champ = registry.champion(client, cfg.registered_model_name)
+    assert champ is not None and str(champ.version) == good.version
+    return {"first": weak.version, "second": good.version}
+
+
+@pytest.fixture(scope="module")
+def view(tmp_path_factory: pytest.TempPathFactory) -> Iterator[View]:
+    home = tmp_path_factory.mktemp("view")
+    with pytest.MonkeyPatch.context() as mp:
+        for var in ("AIRFLOW_MLOPS_LAKE_ROOT", "AIRFLOW_MLOPS_RAW_ROOT", "AIRFLOW_MLOPS_LAKE_CONN_ID"):
+            mp.delenv(var, raising=False)
+        mp.setenv("AIRFLOW_MLOPS_HOME", str(home))
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        versions = _build_state(home)
+    (home / "airflow").mkdir(exist_ok=True)
+    pw = home / "airflow" / "simple_auth_manager_passwords.json"
+    pw.write_text(json.dumps(USERS))
+    port = free_port()
+    env = airflow_env(
+        home,
+        api_port=port,
+        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin,viewer:viewer",
+        AIRFLOW__API__BASE_URL=f"http://127.0.0.1:{port}",
+        AIRFLOW__API__HOST="127.0.0.1",
+    )
+    for var in ("AIRFLOW_MLOPS_LAKE_ROOT", "AIRFLOW_MLOPS_RAW_ROOT", "AIRFLOW_MLOPS_LAKE_CONN_ID"):
+        env.pop(var, None)
+    stack = Stack(home, env)
+    import subprocess
+
+    subprocess.run(["airflow", "db", "migrate"], env=env, check=True, capture_output=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        stack.start("api-server", ["airflow", "api-server", "--host", "127.0.0.1", "--port", str(port)])
+        stack.start("dag-processor", ["airflow", "dag-processor"])
+        Airflow(base, "admin", USERS["admin"]).wait_ready(stack, [f"{NAME}__train"], timeout=300)
+        yield View(home, base, stack, versions)
+    finally:
+        stack.stop()
+
+
+def _routes() -> list[tuple[str, str]]:
+    """Every (method, path) of the plugin's app, with sample path parameters."""
+    from fastapi.routing import APIRoute
+
+    from airflow_mlops.plugin.app import PREFIX, create_app
+
+    sample = {
+        "name": NAME,
+        "version": "1",
+        "ds": JUL,
+        "path": "drift/report.html",
+        "dag_id": f"{NAME}__train",
+    }
+    out = []
+    for r in create_app().routes:
+        if isinstance(r, APIRoute):
+            path = r.path
+            for k, v in sample.items():
+                path = path.replace(f"{{{k}}}", v).replace(f"{{{k}:path}}", v)
+            out += [(m, PREFIX + path) for m in sorted(r.methods)]
+    return out
+
+
+def test_every_route_of_the_plugin_refuses_an_anonymous_caller(view: View) -> None:
+    routes = _routes()
+    assert len(routes) >= 9, routes
+    for method, path in routes:
+        form = {"reason": "anonymous try", "to": "1"} if method == "POST" else None
+        status, _, body = view.call(method, path, None, form)
+        assert status in (401, 403), f"{method} {path}: HTTP {status} {body[:200]!r}"
+        assert b"roc_auc" not in body and b"champion" not in body.lower()
+
+
+def test_the_view_is_in_the_ui_navigation_and_on_each_dag(view: View) -> None:
+    status, _, body = view.get("/api/v2/plugins")
+    assert status == 200
+    plugin = next(p for p in json.loads(body)["plugins"] if p["name"] == "airflow_mlops")
+    views = {(v["destination"], v["href"]) for v in plugin["external_views"]}
+    assert {("nav", "/mlops/"), ("dag", "/mlops/dags/{DAG_ID}")} <= views
+    status, headers, _ = view.get(f"/mlops/dags/{NAME}__monitor")
+    assert status == 303 and headers["location"].endswith(f"/mlops/pipelines/{NAME}")
+
+
+def test_the_pages_show_champion_decisions_validation_and_drift(view: View) -> None:
+    first, second = view.versions["first"], view.versions["second"]
+    status, headers, body = view.get("/mlops/")
+    page = body.decode()
+    assert status == 200 and "content-security-policy" in headers
+    assert f"<b>v{second}</b> roc_auc = " in page and f"{JUL}: " in page and "DRIFT" in page
+
+    status, _, body = view.get(f"/mlops/pipelines/{NAME}")
+    page = body.decode()
+    assert status == 200
+    assert f"v{first}</a>" in page and f"v{second}</a> <b>champion</b>" in page
+    assert "first model: roc_auc" in page and f"vs champion v{first}" in page and "better by" in page
+    assert page.count("<svg") == 2 and "share of drifted columns per batch" in page
+    assert "quarantined at ingest" in page and "distance" in page and "far" in page
+    assert "expect_compound_columns_to_be_unique" in page
+    assert f'/batches/{JUL}/drift">report' in page
+    assert not re.search(r"<link|<script[^>]+src=|<img[^>]+src=[\"']https?:", page), "loads nothing"
+
+    status, _, body = view.get(f"/mlops/api/pipelines/{NAME}")
+    detail = json.loads(body)
+    assert [v["version"] for v in detail["versions"]] == [second, first]
+    assert detail["versions"][0]["champion"] and detail["versions"][0]["decision"]["promoted"]
+    assert detail["versions"][0]["previous_champion"] == first
+    assert {b["ds"] for b in detail["batches"]} >= {*JAN, JUL, DOUBLED, REFUSED}
+
+    status, _, body = view.get(f"/mlops/pipelines/{NAME}/versions/{second}")
+    page = body.decode()
+    assert status == 200 and "config hash" in page and f"{NAME}__train / manual__second" in page
+    assert all(ds in page for ds in JAN)
+
+
+def test_reports_are_served_whole_and_offline(view: View) -> None:
+    status, headers, body = view.get(f"/mlops/pipelines/{NAME}/batches/{JUL}/files/drift/report.html")
+    assert status == 200 and headers["content-type"].startswith("text/html") and len(body) > 100_000
+    assert "default-src 'self'" in headers["content-security-policy"]
+    status, headers, body = view.get(
+        f"/mlops/pipelines/{NAME}/batches/{JAN[0]}/files/validation/docs/index.html"
+    )
+    assert status == 200, body[:300]
+    text = body.decode()
+    assert not re.search(r"<link[^>]+href=[\"']https?:|<script[^>]+src=[\"']https?:|url\([\"']?https?:", text)
+    assert "mlops-offline" in text
+    status, _, body = view.get(f"/mlops/pipelines/{NAME}/batches/{JUL}/drift")
+    assert status == 200 and b"<iframe" in body
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "../manifest.json",
+        "drift/../../manifest.json",
+        "drift/..%2f..%2fmanifest.json",
+        "%2e%2e/%2e%2e/flights_delay/batches/ds=2013-07-08/manifest.json",
+        "..%252f..%252fmanifest.json",
+        "/etc/passwd",
+        "drift//report.html",
+        "validation/docs/../../../../../etc/passwd",
+        "predictions/predictions.parquet",
+        "manifest.json",
+        "drift/report.html%00.png",
+        "drift\\..\\manifest.json",
+    ],
+)
+def test_report_files_refuse_traversal_and_other_files(view: View, path: str) -> None:
+    status, _, body = view.get(f"/mlops/pipelines/{NAME}/batches/{JUL}/files/{path}")
+    assert status == 404, f"{path}: HTTP {status} {body[:200]!r}"
+    status, _, _ = view.get(f"/mlops/pipelines/{NAME}/batches/..%2F..%2F/files/drift/report.html")
+    assert status == 404
+
+
+def test_a_viewer_reads_but_may_not_retrain_or_roll_back(view: View) -> None:
+    status, _, body = view.get(f"/mlops/pipelines/{NAME}", user="viewer")
+    assert status == 200 and b'id="retrain"' not in body and b'id="rollback"' not in body
+    for action in ("retrain", "rollback"):
+        status, _, _ = view.call(
+            "POST", f"/mlops/pipelines/{NAME}/{action}", "viewer", {"reason": "not mine"}
+        )
+        assert status == 403, action
+
+
+def test_a_cross_site_form_is_refused(view: View) -> None:
+    from urllib.parse import urlencode
+
+    req = urllib.request.Request(
+        f"{view.base}/mlops/pipelines/{NAME}/rollback",
+        data=urlencode({"reason": "forged"}).encode(),
+        headers={
+            "Authorization": f"Bearer {view.token('admin')}",
+            "Origin": "http://evil.example",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req, timeout=60)
+    assert e.value.code == 403
+
+
+# --- in a real browser -----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def browser(view: View) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            ],
+        )  # fmt: skip
+        ctx = b.new_context(viewport={"width": 1400, "height": 1000})
+        ctx.add_cookies([{"name": "_token", "value": view.token("admin"), "url": view.base}])
+        yield ctx
+        b.close()
+
+
+def _shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_in_the_browser_a_person_sees_the_champion_and_opens_a_drift_report(view: View, browser: Any) -> None:
+    page = browser.new_page()
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            None if r.url.startswith((view.base, "data:", "blob:", "about:")) else outside.append(r.url)
+        ),
+    )
+    page.goto(f"{view.base}/plugin/mlops")
+    frame = page.frame_locator("iframe").first
+    frame.get_by_text("Pipelines").first.wait_for(timeout=60_000)
+    _shot(page, "1-airflow-ui-mlops-nav")
+    outside.clear()  # what the Airflow UI itself loads is Airflow's business; the view's is ours
+    page.goto(f"{view.base}/mlops/")
+    assert f"v{view.versions['second']}" in page.inner_text(f'[data-pipeline="{NAME}"]')
+    page.click(f"text={NAME}")
+    page.wait_for_url(f"**/mlops/pipelines/{NAME}")
+    assert page.locator("svg").count() == 2
+    _shot(page, "2-pipeline")
+    page.click(f'a[href$="/batches/{JUL}/drift"]')
+    report = page.frame_locator("iframe.report")
+    report.locator("body").wait_for(timeout=60_000)
+    _shot(page, "3-drift-report")
+    assert not outside, f"the view fetched from elsewhere: {outside[:5]}"
+
+
+def test_in_the_browser_retrain_starts_a_run_and_rollback_restores_the_previous_champion(
+    view: View, browser: Any
+) -> None:
+    from airflow_mlops.core import registry, tracking
+
+    page = browser.new_page()
+    page.on("dialog", lambda d: d.accept())
+    api = Airflow(view.base, "admin", USERS["admin"])
+    before = len(api.runs(f"{NAME}__train"))
+    page.goto(f"{view.base}/mlops/pipelines/{NAME}")
+    page.fill('form[action$="/retrain"] input[name=reason]', "browser test retrain")
+    page.click("#retrain")
+    page.wait_for_selector(".flash.ok")
+    assert "browser test retrain" in page.inner_text(".flash.ok")
+    runs = api.runs(f"{NAME}__train")
+    assert len(runs) == before + 1 and runs[0].conf["reason"] == "browser test retrain"
+
+    page.fill('form[action$="/rollback"] input[name=reason]', "browser test rollback")
+    page.click("#rollback")
+    page.wait_for_selector(".flash")
+    _shot(page, "4-after-rollback")
+    first = view.versions["first"]
+    assert f"rolled back to v{first}" in page.inner_text(".flash.ok")
+    client = tracking.configure(tracking_uri=f"sqlite:///{view.home / 'mlflow' / 'mlflow.db'}")
+    champ = registry.champion(client, NAME)
+    assert champ is not None and str(champ.version) == first
+    assert registry.tags_of(champ)["rollback.restored.by"] == "admin"
