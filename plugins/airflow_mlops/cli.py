@@ -1,6 +1,6 @@
 """The ``airflow-mlops`` command: pipeline state for people and scripts.
 
-``status`` reads the same state the DAGs write (the lake and the MLflow registry) through
+``status`` (and ``card``) read the same state the DAGs write (the lake and the MLflow registry) through
 ``core.status``, reaching them through the same connections as the tasks; it needs no running Airflow.
 """
 
@@ -72,6 +72,27 @@ def render_status(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def card(pipeline: str, version: str, html_page: bool = False) -> str:
+    """The stored model card of a version of ``pipeline`` (Markdown, or the HTML page)."""
+    from airflow_mlops.core.config import load_pipelines
+    from airflow_mlops.core.errors import ConfigError, DataNotFoundError
+    from airflow_mlops.core.model_card import read_card
+    from airflow_mlops.core.settings import get_settings
+    from airflow_mlops.hooks import MlflowHook
+
+    good, _bad = load_pipelines(get_settings().pipelines_dir)
+    cfg = next((c for c in good if c.name == pipeline), None)
+    if cfg is None:
+        raise ConfigError(f"no pipeline named {pipeline}")
+    text = read_card(MlflowHook().get_client(), cfg.registered_model_name, version, html_page=html_page)
+    if text is None:
+        raise DataNotFoundError(
+            f"{cfg.registered_model_name} v{version}: no model card; one is written when the version "
+            "is trained, judged by the gate or rolled back"
+        )
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="airflow-mlops", description="State of airflow-mlops pipelines.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -82,10 +103,17 @@ def main(argv: list[str] | None = None) -> int:
     st.add_argument("--json", action="store_true", help="machine-readable output")
     chk = sub.add_parser("check", help="validate pipeline YAML files (all of include/pipelines by default)")
     chk.add_argument("files", nargs="*")
+    cd = sub.add_parser("card", help="print the model card of a version")
+    cd.add_argument("pipeline")
+    cd.add_argument("version")
+    cd.add_argument("--html", action="store_true", help="the self-contained HTML page instead of Markdown")
     a = ap.parse_args(argv)
     try:
         if a.command == "check":
             return check(a.files)
+        if a.command == "card":
+            print(card(a.pipeline, a.version, a.html), end="")
+            return 0
         rows = status(a.pipeline or None)
     except MlopsError as e:
         print(f"error: {e}", file=sys.stderr)

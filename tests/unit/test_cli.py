@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from airflow_mlops.cli import main
+from tests.unit.conftest import World
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,3 +57,19 @@ def test_check_builds_the_estimator(home: Path, tmp_path: Path, capsys) -> None:
         path.write_text(yaml.safe_dump(d))
         assert main(["check", str(path)]) == 1
         assert f"flights_delay: model.estimator: {problem}" in capsys.readouterr().err
+
+
+def test_card_prints_the_stored_card_of_a_version(world: World, capsys) -> None:
+    """`card` reaches the same store as the tasks and prints what training and the gate wrote."""
+    v = world.champion()
+    capsys.readouterr()
+    assert main(["card", "flights_delay", v]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"# Model card: flights_delay v{v}\n") and "**State: champion**" in out
+    assert main(["card", "flights_delay", v, "--html"]) == 0
+    page = capsys.readouterr().out
+    assert page.startswith("<!DOCTYPE html>") and "<strong>State: champion</strong>" in page
+    assert main(["card", "flights_delay", "9999"]) == 2
+    assert "flights_delay v9999: no model card" in capsys.readouterr().err
+    assert main(["card", "no_such_pipeline", v]) == 2
+    assert "no pipeline named no_such_pipeline" in capsys.readouterr().err

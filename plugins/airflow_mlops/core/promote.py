@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from airflow_mlops.core import registry
+from airflow_mlops.core import model_card, registry
 from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig
 from airflow_mlops.core.errors import ConfigError, DataNotFoundError, NoChampionError, PromotionConflictError
@@ -123,9 +123,10 @@ def promote(
     with champion_lock(cfg, lake, owner) as lock:
         tags = registry.tags_of(client.get_model_version(cfg.registered_model_name, candidate_version))
         done = recorded_decision(cfg, tags)
-        if done is not None and (tags.get(Tag.PROMOTION_APPLIED) or _apply(cfg, client, done)):
-            return done
-        return _judge(cfg, lake, client, str(candidate_version), tags, lock.number)
+        if done is None or not (tags.get(Tag.PROMOTION_APPLIED) or _apply(cfg, client, done)):
+            done = _judge(cfg, lake, client, str(candidate_version), tags, lock.number)
+        model_card.after_decision(cfg, lake, client, done)  # never raises
+        return done
 
 
 def champion_lock(cfg: PipelineConfig, lake: Lake, owner: str) -> LakeLock:
@@ -262,4 +263,5 @@ def rollback(
             for k, v in tags.items():
                 client.set_model_version_tag(name, version, k, v)
         client.set_registered_model_alias(name, registry.CHAMPION, target)
+        model_card.refresh(cfg, lake, client, {current: "rolled_back", target: "restored"})  # never raises
         return done

@@ -55,6 +55,8 @@ class Tag:
     PROMOTION_APPLIED: Final = "promotion.applied"  # V: when the decision was carried out (alias moved)
     PROMOTION_LOCK: Final = "promotion.lock"  # V: number of the champion lock the decision was made under
     ROLLBACK_PREFIX: Final = "rollback."  # V: rollback.{rolled_back,restored}.{reason,by,at,lock,other}
+    CARD_STATE: Final = "model_card.state"  # V: the state the version's model card describes
+    CARD_UPDATED_AT: Final = "model_card.updated_at"  # V: when the card was last written
     KIND: Final = "mlops.kind"  # M: "monitoring"
     MONITOR_DS: Final = "monitor.ds"  # M: the interval monitored
     MODEL_VERSION: Final = "model.version"  # M: the version that scored the interval

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow_mlops.core import registry, tracking
+from airflow_mlops.core import model_card, registry, tracking
 from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig
 from airflow_mlops.core.errors import ConfigError, DataNotFoundError
@@ -82,6 +82,8 @@ def train(
     exp_id = tracking.ensure_experiment(client, cfg.experiment_name)
     previous = _existing(client, cfg, exp_id, run_key)
     if previous is not None:
+        if previous.version:  # a card only if the dead attempt wrote none: it may have moved on since
+            model_card.refresh(cfg, lake, client, {previous.version: "candidate"}, only_missing=True)
         return previous
     cat = Catalog(lake, cfg.name)
     days = window_days or cfg.split.training_window_days
@@ -102,6 +104,7 @@ def train(
     tags |= {Tag.HOLDOUT_URI: holdout_uri, Tag.REFERENCE_URI: reference_uri}
     params = _params(cfg, days, window)
     run_id, version = _log_and_register(cfg, client, exp_id, model, data, metrics, tags, params, reason)
+    model_card.refresh(cfg, lake, client, {version: "candidate"})
     return TrainResult(
         pipeline=cfg.name,
         model_name=cfg.registered_model_name,
