@@ -7,7 +7,7 @@ the lake and the MLflow client are cached properties, built the first time ``exe
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -30,8 +30,9 @@ def pipeline_template_fields(*extra: str) -> tuple[str, ...]:
 
 
 class PipelineOperator(BaseOperator):
-    """Base of the airflow-mlops operators: ``config``, ``lake``, ``mlflow``, ``run_key()`` and
-    ``emit()`` for its ``pipeline``; ``asset`` is the Asset whose event the task emits, if any."""
+    """Base of the airflow-mlops operators: ``config``, ``lake``, ``mlflow``, ``run_key()``,
+    ``emit()`` and ``alert()`` for its ``pipeline``; ``asset`` is the Asset whose event the task
+    emits, if any."""
 
     template_fields: Collection[str] = pipeline_template_fields()
 
@@ -80,6 +81,23 @@ class PipelineOperator(BaseOperator):
     def run_key(context: Context) -> str:
         """``<dag_id>/<run_id>``: what MLflow records of this run, and how a retry finds its own work."""
         return f"{context['dag_run'].dag_id}/{context['dag_run'].run_id}"
+
+    def alert(self, context: Context, event: str, data: Mapping[str, Any]) -> None:
+        """Tell the pipeline's receivers of ``event`` (a key of ``core.alerts.BUILDERS``) from its
+        result ``data``. A no-op without ``alerts`` in the YAML; never raises, because a chat or mail
+        outage must not fail the task that found the event (delivery errors are logged)."""
+        try:
+            alerts = self.config.alerts
+            if not alerts.enabled:
+                return
+            from airflow_mlops.core.alerts import BUILDERS
+            from airflow_mlops.notifiers.alerts import MlopsNotifier, view_base
+
+            built = BUILDERS[event]({"pipeline": self.pipeline, **data}, view_base(alerts))
+            if built is not None:
+                MlopsNotifier(pipeline=self.pipeline, alerts=alerts, alert=built).notify(context)
+        except Exception:
+            self.log.exception("Alert %r of %s not sent", event, self.pipeline)
 
     def emit(self, context: Context, extra: dict[str, Any]) -> None:
         """An event of the task's ``asset`` with ``extra`` (None values left out); nothing without one.

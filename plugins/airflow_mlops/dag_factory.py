@@ -54,7 +54,17 @@ def _common(cfg: PipelineConfig, kind: str) -> dict[str, Any]:
         "start_date": _start(cfg),
         "default_args": _default_args(cfg),
         "tags": ["airflow-mlops", cfg.name, kind, *cfg.tags],
+        **_failure_alerts(cfg),
     }
+
+
+def _failure_alerts(cfg: PipelineConfig) -> dict[str, Any]:
+    """A failed run of any of the pipeline's DAGs is alerted, when its ``alerts`` ask for it."""
+    if not cfg.alerts.wants("run_failed"):
+        return {}
+    from airflow_mlops.notifiers.alerts import MlopsNotifier
+
+    return {"on_failure_callback": [MlopsNotifier(pipeline=cfg.name, alerts=cfg.alerts)]}
 
 
 def _start(cfg: PipelineConfig) -> datetime:

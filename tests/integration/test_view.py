@@ -234,6 +234,9 @@ def test_the_pages_show_champion_decisions_validation_and_drift(view: View) -> N
     page = body.decode()
     assert status == 200 and "config hash" in page and f"{NAME}__train / manual__second" in page
     assert all(ds in page for ds in JAN)
+    assert "<h2>Model card</h2>" in page and "champion" in page.split("<h2>Model card</h2>")[1]
+    status, headers, body = view.get(f"/mlops/pipelines/{NAME}/versions/{second}/card")
+    assert status == 200 and b"<html" in body.lower() and b"roc_auc" in body
 
 
 def test_reports_are_served_whole_and_offline(view: View) -> None:

@@ -18,6 +18,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("core", ["airflow_mlops.core", "airflow_mlops"]),
     ("hooks", ["airflow_mlops.hooks"]),
     ("triggers", ["airflow_mlops.triggers"]),
+    ("notifiers", ["airflow_mlops.notifiers"]),
     (
         "tasks",
         ["airflow_mlops.base", "airflow_mlops.operators", "airflow_mlops.sensors", "airflow_mlops.params"],

@@ -313,6 +313,104 @@ class TasksConfig(_Strict):
     timeout_minutes: Annotated[float, Field(gt=0)] = 60
 
 
+AlertKind = Literal[
+    "validation_failed", "quarantined", "drift", "promoted", "refused", "approval_pending", "run_failed"
+]
+ALERT_KINDS: tuple[AlertKind, ...] = (
+    "validation_failed",
+    "quarantined",
+    "drift",
+    "promoted",
+    "refused",
+    "approval_pending",
+    "run_failed",
+)
+_CONN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
+_EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
+
+
+class AlertsConfig(_Strict):
+    """Who is told of a pipeline's events, and how. Addresses of receivers that hold a secret (a
+    webhook URL with a token, SMTP credentials) live in Airflow connections, never in the YAML."""
+
+    webhook_conn_id: str | None = Field(
+        default=None, description="Airflow HTTP connection of a Slack-compatible webhook (JSON POST)."
+    )
+    email_conn_id: str | None = Field(
+        default=None, description="Airflow SMTP connection to send mail through."
+    )
+    email_to: list[str] = Field(default_factory=list, validate_default=True)
+    on: list[AlertKind] = Field(default_factory=lambda: list(ALERT_KINDS))
+    view_url: str | None = Field(
+        default=None, description="Base URL of the Airflow UI in links; default Airflow's [api] base_url."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, data: Any) -> Any:
+        # YAML 1.1 (PyYAML) reads the bare key `on` as the boolean true.
+        if isinstance(data, dict) and True in data and "on" not in data:
+            data = {("on" if k is True else k): v for k, v in data.items()}
+        return data
+
+    @field_validator("webhook_conn_id", "email_conn_id")
+    @classmethod
+    def _conn_id(cls, v: str | None) -> str | None:
+        if v is not None and not _CONN_ID.match(v):
+            raise ValueError(
+                f"{v!r} is not an Airflow connection id (letters, digits, '_', '.', '-'); "
+                "put the URL or server in an Airflow connection and name it here"
+            )
+        return v
+
+    @field_validator("email_to")
+    @classmethod
+    def _email_to(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        bad = [a for a in v if not _EMAIL.match(a)]
+        if bad:
+            raise ValueError(f"not e-mail addresses: {bad}")
+        if v and not info.data.get("email_conn_id"):
+            raise ValueError(
+                "addresses are given but alerts.email_conn_id (an Airflow SMTP connection) is not set"
+            )
+        if info.data.get("email_conn_id") and not v:
+            raise ValueError(
+                f"alerts.email_conn_id is {info.data['email_conn_id']!r} but no address to send to"
+            )
+        return v
+
+    @field_validator("on")
+    @classmethod
+    def _on(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError(f"empty: list some of {list(ALERT_KINDS)}, or remove the alerts section")
+        dupes = sorted({k for k in v if v.count(k) > 1})
+        if dupes:
+            raise ValueError(f"{dupes} listed twice")
+        return v
+
+    @field_validator("view_url")
+    @classmethod
+    def _view_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not re.fullmatch(r"https?://[^\s/@?#]+(/[^\s?#]*)?", v):
+            raise ValueError(
+                f"{v!r} must be the http(s) base URL of the Airflow UI, such as https://airflow.example.com, "
+                "without credentials, query or fragment"
+            )
+        return v.rstrip("/")
+
+    @property
+    def enabled(self) -> bool:
+        """Some receiver is configured: otherwise no alert is built or sent."""
+        return bool(self.webhook_conn_id or self.email_conn_id)
+
+    def wants(self, kind: str) -> bool:
+        """An alert of ``kind`` goes out."""
+        return self.enabled and kind in self.on
+
+
 class PipelineConfig(_Strict):
     """One pipeline, as read from include/pipelines/<name>.yaml."""
 
@@ -331,6 +429,7 @@ class PipelineConfig(_Strict):
     validation: ValidationConfig
     schedules: SchedulesConfig
     tasks: TasksConfig = TasksConfig()
+    alerts: AlertsConfig = AlertsConfig()
 
     @field_validator("name")
     @classmethod
@@ -392,8 +491,14 @@ class PipelineConfig(_Strict):
 
     @property
     def config_hash(self) -> str:
-        """Hash of the effective configuration: a model version records the config that made it."""
-        blob = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True).encode()
+        """Hash of the effective configuration: a model version records the config that made it.
+
+        ``alerts`` is left out: who is told of events changes no data and no model, so editing it
+        must not make the same data and config look new to training.
+        """
+        blob = json.dumps(
+            self.model_dump(mode="json", by_alias=True, exclude={"alerts"}), sort_keys=True
+        ).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 

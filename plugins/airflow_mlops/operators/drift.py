@@ -30,6 +30,7 @@ class DriftReportOperator(PipelineOperator):
             f": {', '.join(res['drifted_columns'])}" if res["drifted_columns"] else "",
             res["html_uri"],
         )
+        self.alert(context, "drift", res)  # only past the threshold
         if res["drift_detected"]:
             self.log.warning("Drift detected: emitting %s", getattr(self.asset, "name", None))
             keys = ("ds", "drift_share", "threshold", "drifted_columns", "html_uri", "model_version")

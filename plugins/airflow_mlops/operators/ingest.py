@@ -37,6 +37,7 @@ class IngestOperator(PipelineOperator):
             # The same bytes fail the same way: no retry. The file is in the quarantine.
             where = Catalog(self.lake, self.pipeline).quarantine_dir(str(self.ds))
             kept = "The reason is" if self.config.data_schema.has_pii else "The raw file and the reason are"
+            self.alert(context, "quarantine", {"ds": self.ds, "reason": e, "where": where})
             raise AirflowFailException(f"{e}\n{kept} kept in {where}") from e
         self.log.info(
             "Ingested %s: %d raw rows, %d dropped by row_filter, %d in snapshot %s (hash %s)%s",

@@ -29,6 +29,7 @@ class PromoteModelOperator(PipelineOperator):
 
         decision = promote(self.config, self.lake, self.mlflow, str(self.version)).to_dict()
         context["ti"].xcom_push(key="decision", value=decision)
+        self.alert(context, "promotion", decision)
         verdict = "PROMOTED to champion" if decision["promoted"] else "REJECTED, champion unchanged"
         self.log.info(
             "%s v%s %s: %s",

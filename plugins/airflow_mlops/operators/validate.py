@@ -25,6 +25,7 @@ class ValidateDataOperator(PipelineOperator):
         res = validate_snapshot(self.config, self.lake, str(self.ds))
         summary = res.to_dict()
         context["ti"].xcom_push(key="validation", value=summary)
+        self.alert(context, "validation", summary)  # failed or quarantined; nothing when it passed
         self.log.info(
             "Validation of %s %s: %s, %d expectations, %d failed; result %s, docs %s",
             self.pipeline,

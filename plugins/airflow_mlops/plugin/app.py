@@ -224,6 +224,15 @@ def create_app() -> FastAPI:
         card = _card(cfg, version)
         return html(pages.page(f"{name} v{version}", pages.version_page(name, v, links, card), PREFIX))
 
+    @app.get("/pipelines/{name}/versions/{version}/card", response_class=HTMLResponse)
+    def card(name: str, version: str, user: User) -> HTMLResponse:
+        """The version's model card as its own page (what MLflow stores as an artifact)."""
+        cfg = readable(user, name)
+        page = _card(cfg, version, html_page=True)
+        if page is None:
+            raise HTTPException(404, f"{name} v{version} has no model card yet")
+        return html(page)
+
     @app.get("/pipelines/{name}/batches/{ds}/drift", response_class=HTMLResponse)
     def drift(name: str, ds: str, user: User) -> HTMLResponse:
         from airflow_mlops.core.catalog import Catalog
@@ -339,17 +348,11 @@ def _trigger(request: Request, dag_id: str, conf: dict[str, Any]) -> tuple[int, 
         return int(err.code), str(detail)[:500]
 
 
-def _card(cfg: PipelineConfig, version: str) -> str | None:
-    """The version's model card (Markdown), if one was written."""
-    try:
-        from airflow_mlops.core import model_card  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:
-        return None
-    try:
-        text = model_card.read_card(STATE.client(), cfg.registered_model_name, version)
-    except Exception:  # a missing card must not break the page
-        return None
-    return str(text) if text else None
+def _card(cfg: PipelineConfig, version: str, html_page: bool = False) -> str | None:
+    """The version's model card (Markdown, or its HTML page), if one was written."""
+    from airflow_mlops.core import model_card
+
+    return model_card.read_card(STATE.client(), cfg.registered_model_name, version, html_page=html_page)
 
 
 def offline_html(data: bytes) -> bytes:

@@ -354,4 +354,6 @@ def version_page(name: str, v: dict[str, Any], links: dict[str, str], card: str 
     body = f"<h1>{e(name)} v{e(v['version'])}</h1><p>{nav}</p>" + table(["", ""], rows)
     if card:
         body += f'<h2>Model card</h2><pre class="card">{e(card)}</pre>'
+    else:
+        body += '<p class="muted">No model card yet.</p>'
     return body
