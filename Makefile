@@ -43,7 +43,14 @@ e2e: install
 integration: install
 	$(BIN)/pytest -m "integration" -q
 
-test: lint
+# The browser tests drive Debian's Chromium (Playwright cannot download a browser here).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+test: lint $(CHROMIUM)
 	$(BIN)/pytest -q -ra -p no:cacheprovider -m "not soak"
 
 # Twenty retraining requests at once through the REST API on the production topology (~30 min).
