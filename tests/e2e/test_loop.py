@@ -62,6 +62,32 @@ def asset_events(name: str) -> list[dict]:
         return [dict(e.extra or {}) for e in s.scalars(q)]
 
 
+class _Row:
+    """What ``XComModel.deserialize_value`` reads: an object with ``value``."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+
+def extra_links(dr) -> dict[str, dict[str, str]]:
+    """The extra links the tasks of a run stored (Airflow 3 keeps them in XCom, key ``_link_*``)."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    out: dict[str, dict[str, str]] = {}
+    with create_session() as s:
+        rows = s.execute(
+            select(XComModel.task_id, XComModel.map_index, XComModel.key, XComModel.value).where(
+                XComModel.dag_id == dr.dag_id, XComModel.run_id == dr.run_id, XComModel.key.like("_link_%")
+            )
+        ).all()
+    for task_id, map_index, key, value in rows:
+        name = task_id if map_index < 0 else f"{task_id}[{map_index}]"
+        out.setdefault(name, {})[key] = XComModel.deserialize_value(_Row(value))
+    return out
+
+
 def set_paused(dag_ids: list[str], paused: bool) -> None:
     from airflow.models.dag import DagModel
     from airflow.utils.session import create_session
@@ -206,6 +232,10 @@ def test_train_promotes_the_first_model(world) -> None:
     assert registry.tags_of(champ)["airflow.dag_id"] == "flights_delay__train"
     assert asset_events("flights_delay.champion")[0]["version"] == "1"
     STATE["client"] = client
+    links = extra_links(dr)
+    assert links["train"]["_link_ModelVersionLink"].endswith("/mlops/pipelines/flights_delay/versions/1")
+    assert links["promote"]["_link_GateDecisionLink"].endswith("/mlops/pipelines/flights_delay/versions/1")
+    assert links["train"]["_link_MlflowRunLink"] == "", "no MLflow server: no MLflow link"
 
 
 def test_monitor_scores_and_summer_drift_fires_the_drift_asset(world) -> None:
@@ -224,6 +254,10 @@ def test_monitor_scores_and_summer_drift_fires_the_drift_asset(world) -> None:
     assert not jan["drift_detected"], "a January weekday inside the training window is not drift"
     drift = asset_events("flights_delay.drift")
     assert [e["ds"] for e in drift] == [JUL]
+    drift_links = {v["_link_DriftReportLink"] for k, v in extra_links(dr).items() if k.startswith("drift")}
+    assert {link.split("/mlops/", 1)[1] for link in drift_links} == {
+        f"pipelines/flights_delay/batches/{ds}/drift" for ds in (JAN[2], JUL)
+    }
 
     from airflow.models.asset import AssetDagRunQueue
     from airflow.utils.session import create_session

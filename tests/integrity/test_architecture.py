@@ -21,7 +21,13 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("notifiers", ["airflow_mlops.notifiers"]),
     (
         "tasks",
-        ["airflow_mlops.base", "airflow_mlops.operators", "airflow_mlops.sensors", "airflow_mlops.params"],
+        [
+            "airflow_mlops.base",
+            "airflow_mlops.links",
+            "airflow_mlops.operators",
+            "airflow_mlops.sensors",
+            "airflow_mlops.params",
+        ],
     ),
     (
         "entry points",

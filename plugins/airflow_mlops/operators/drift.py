@@ -7,10 +7,13 @@ from typing import Any
 from airflow.sdk import Context
 
 from airflow_mlops.base import PipelineOperator
+from airflow_mlops.links import DriftReportLink
 
 
 class DriftReportOperator(PipelineOperator):
     """Write the report (HTML + JSON) to the lake and MLflow; emit the drift Asset past the threshold."""
+
+    operator_extra_links = (DriftReportLink(),)
 
     ui_color = "#fbeaea"
 

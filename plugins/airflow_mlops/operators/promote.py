@@ -7,12 +7,14 @@ from typing import Any
 from airflow.sdk import Context
 
 from airflow_mlops.base import PipelineOperator, pipeline_template_fields
+from airflow_mlops.links import GateDecisionLink, RegisteredModelLink
 
 
 class PromoteModelOperator(PipelineOperator):
     """Judge ``version`` (default: the one the upstream train task registered) against the champion."""
 
     template_fields = pipeline_template_fields("version")
+    operator_extra_links = (GateDecisionLink(), RegisteredModelLink())
     ui_color = "#f3eafa"
 
     def __init__(

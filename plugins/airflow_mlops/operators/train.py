@@ -8,6 +8,7 @@ from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowSkipException
 
 from airflow_mlops.base import PipelineOperator, pipeline_template_fields
+from airflow_mlops.links import MlflowRunLink, ModelVersionLink
 
 
 def describe_trigger(context: Context, reason: str) -> str:
@@ -31,6 +32,8 @@ def _given(value: Any) -> str | None:
 
 class TrainModelOperator(PipelineOperator):
     """Train a model of ``pipeline`` on its newest validated window (Params may change the window)."""
+
+    operator_extra_links = (ModelVersionLink(), MlflowRunLink())
 
     template_fields = pipeline_template_fields("reason", "window_days", "window_end", "force")
     ui_color = "#eef8ea"

@@ -12,10 +12,13 @@ from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_mlops.base import PipelineOperator
+from airflow_mlops.links import ValidationLink
 
 
 class ValidateDataOperator(PipelineOperator):
     """Validate interval ``ds``; on failure either fail (listing expectations) or quarantine and go on."""
+
+    operator_extra_links = (ValidationLink(),)
 
     ui_color = "#fdf3e8"
 

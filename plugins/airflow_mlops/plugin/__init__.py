@@ -8,6 +8,7 @@ from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
+from airflow_mlops import links
 from airflow_mlops.plugin.conf_guard import StrictConfMiddleware
 
 #: The view is built only where it is served; schedulers, workers and DAG processors import this
@@ -54,5 +55,6 @@ class MlopsPlugin(AirflowPlugin):
         {"middleware": StrictConfMiddleware, "name": "airflow-mlops: refuse unknown Params in conf"}
     ]
     external_views = EXTERNAL_VIEWS
+    operator_extra_links = list(links.ALL)
     if ON_API_SERVER:
         fastapi_apps = _view_apps()
