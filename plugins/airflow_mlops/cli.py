@@ -2,6 +2,8 @@
 
 ``status`` (and ``card``) read the same state the DAGs write (the lake and the MLflow registry) through
 ``core.status``, reaching them through the same connections as the tasks; it needs no running Airflow.
+``rollback`` moves the champion back through ``core.promote.rollback``, under the same lock as the
+DAGs' promotions, so it is safe while a train run promotes.
 """
 
 from __future__ import annotations
@@ -26,6 +28,33 @@ def status(pipelines: list[str] | None = None) -> list[dict[str, Any]]:
         print("\n".join(str(e) for e in bad), file=sys.stderr)
     lake, client = LakeHook().get_lake(), MlflowHook().get_client()
     return [pipeline_status(c, lake, client) for c in good if not pipelines or c.name in pipelines]
+
+
+def rollback(pipeline: str, *, reason: str, by: str, to: str | None = None) -> dict[str, Any]:
+    """Give the pipeline's champion alias back to the previous champion (or to version ``to``)."""
+    from airflow_mlops.core.config import load_pipelines
+    from airflow_mlops.core.errors import ConfigError
+    from airflow_mlops.core.promote import rollback as roll_back
+    from airflow_mlops.core.settings import get_settings
+    from airflow_mlops.hooks import LakeHook, MlflowHook
+
+    good, _ = load_pipelines(get_settings().pipelines_dir)
+    cfg = next((c for c in good if c.name == pipeline), None)
+    if cfg is None:
+        known = ", ".join(c.name for c in good) or "none"
+        raise ConfigError(f"no pipeline named {pipeline!r} (valid pipelines: {known})")
+    lake, client = LakeHook().get_lake(), MlflowHook().get_client()
+    return roll_back(cfg, lake, client, reason=reason, by=by, to=to).to_dict()
+
+
+def default_user() -> str:
+    """Who runs the command, recorded as ``by`` unless ``--by`` says otherwise."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user without a passwd entry or LOGNAME
+        return "unknown"
 
 
 def render_status(rows: list[dict[str, Any]]) -> str:
@@ -64,8 +93,11 @@ def render_status(rows: list[dict[str, Any]]) -> str:
             out.append("  last drift:      none")
         g = p["last_decision"]
         if g:
-            verdict = "promoted" if g["promoted"] else "rejected"
-            out.append(f"  last decision:   v{g['candidate_version']} {verdict}: {g['reason']}")
+            out.append(f"  last decision:   v{g['candidate_version']} {_verdict(g)}: {g['reason']}")
+            if g.get("approval") and g["approval"] != "pending":
+                out.append(
+                    f"                   {g['approval']} by {g['approval_by']}: {g['approval_reason']}"
+                )
             out.append(f"                   trained because: {g['train_reason']}")
         else:
             out.append("  last decision:   none")
@@ -93,6 +125,16 @@ def card(pipeline: str, version: str, html_page: bool = False) -> str:
     return text
 
 
+def _verdict(g: dict[str, Any]) -> str:
+    """A decision in one word or three, approval included."""
+    state = g.get("approval") or ""
+    if state == "pending":
+        return "passed the gate, waiting for approval"
+    if g["promoted"]:
+        return "promoted" + (" (approved)" if state else "")
+    return f"not promoted ({state})" if state else "rejected"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="airflow-mlops", description="State of airflow-mlops pipelines.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -107,12 +149,32 @@ def main(argv: list[str] | None = None) -> int:
     cd.add_argument("pipeline")
     cd.add_argument("version")
     cd.add_argument("--html", action="store_true", help="the self-contained HTML page instead of Markdown")
+    rb = sub.add_parser(
+        "rollback",
+        help="give the champion alias back to the version it replaced (or to --to VERSION)",
+        description="Restore the previous champion. Recorded on both versions (who, when, why) under "
+        "the same lock as promotions. The target must be a version that was champion once.",
+    )
+    rb.add_argument("pipeline")
+    rb.add_argument("--to", metavar="VERSION", help="restore this version instead of the previous champion")
+    rb.add_argument("--reason", required=True, help="why; recorded on both versions")
+    rb.add_argument("--by", default=None, help="who asks (default: the OS user)")
+    rb.add_argument("--json", action="store_true", help="machine-readable output")
     a = ap.parse_args(argv)
     try:
         if a.command == "check":
             return check(a.files)
         if a.command == "card":
             print(card(a.pipeline, a.version, a.html), end="")
+            return 0
+        if a.command == "rollback":
+            done = rollback(a.pipeline, reason=a.reason, by=a.by or default_user(), to=a.to)
+            print(
+                json.dumps(done)
+                if a.json
+                else f"{done['pipeline']}: champion {done['model_name']} v{done['from_version']} -> "
+                f"v{done['to_version']} (rolled back by {done['by']} at {done['at']}: {done['reason']})"
+            )
             return 0
         rows = status(a.pipeline or None)
     except MlopsError as e:

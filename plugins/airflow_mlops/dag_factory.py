@@ -1,4 +1,4 @@
-"""The DAG factory: each pipeline YAML becomes three DAGs (ingest, monitor, train).
+"""The DAG factory: each pipeline YAML becomes four DAGs (ingest, monitor, train, rollback).
 
 This module runs at every DAG parse, so it imports only Airflow's SDK and our config schema.
 """
@@ -22,7 +22,7 @@ from airflow.sdk import (
 from airflow_mlops.core.config import PipelineConfig, load_pipelines
 from airflow_mlops.core.errors import ConfigError
 from airflow_mlops.core.settings import get_settings
-from airflow_mlops.params import monitor_params, train_params
+from airflow_mlops.params import monitor_params, rollback_params, train_params
 
 ROLES = ("snapshot", "validated", "drift", "champion")
 
@@ -147,9 +147,20 @@ def monitor_dag(cfg: PipelineConfig) -> DAG:
 
 
 def train_dag(cfg: PipelineConfig) -> DAG:
+    """``train >> promote``; with ``gate.approval: required``, ``>> approve >> apply_promotion``."""
     from airflow_mlops.operators import PromoteModelOperator, TrainModelOperator
 
     a = assets(cfg)
+    approval = cfg.gate.approval == "required"
+    gate_doc = (
+        f"**{cfg.name}** training. Gate: `{cfg.gate.metric}` >= {cfg.gate.minimum}, "
+        f"strictly better than the champion by >= {cfg.gate.min_improvement}."
+    )
+    if approval:
+        gate_doc += (
+            f" A candidate that passes waits for a person's approval (Required Actions), "
+            f"at most {cfg.gate.approval_timeout_minutes} minutes; no answer is a rejection."
+        )
     schedule: Any = [a["drift"]]
     if cfg.schedules.train:
         schedule = AssetOrTimeSchedule(
@@ -162,8 +173,7 @@ def train_dag(cfg: PipelineConfig) -> DAG:
         catchup=False,
         max_active_runs=1,
         params=train_params(cfg),
-        doc_md=f"**{cfg.name}** training. Gate: `{cfg.gate.metric}` >= {cfg.gate.minimum}, "
-        f"improvement over the champion >= {cfg.gate.min_improvement}.",
+        doc_md=gate_doc,
     ) as dag:
         trained = TrainModelOperator(task_id="train", pipeline=cfg.name)
         promoted = PromoteModelOperator(
@@ -173,6 +183,41 @@ def train_dag(cfg: PipelineConfig) -> DAG:
             outlets=[AssetAlias(name=f"{cfg.name}.champion-alias")],
         )
         trained >> promoted
+        if approval:
+            from airflow_mlops.operators import ApplyPromotionOperator, ApprovePromotionOperator
+
+            asked = ApprovePromotionOperator(
+                task_id="approve",
+                pipeline=cfg.name,
+                response_timeout=timedelta(minutes=cfg.gate.approval_timeout_minutes),
+            )
+            applied = ApplyPromotionOperator(
+                task_id="apply_promotion",
+                pipeline=cfg.name,
+                asset=a["champion"],
+                outlets=[AssetAlias(name=f"{cfg.name}.champion-approved-alias")],
+            )
+            promoted >> asked >> applied
+    return dag
+
+
+def rollback_dag(cfg: PipelineConfig) -> DAG:
+    """Run by hand (UI, REST API, CLI): give the champion back to the version it replaced."""
+    from airflow_mlops.operators import RollbackOperator
+
+    a = assets(cfg)
+    with DAG(
+        **_common(cfg, "rollback"),
+        description=f"{cfg.name}: restore the previous champion (or a named version), recording who and why",
+        schedule=None,
+        catchup=False,
+        max_active_runs=1,
+        params=rollback_params(cfg),
+        doc_md=f"**{cfg.name}** rollback. Trigger with a `reason` (and optionally `to_version`); the "
+        "`champion` alias goes back to the version the current champion replaced. Same as "
+        f"`airflow-mlops rollback {cfg.name} --reason ...`.",
+    ) as dag:
+        RollbackOperator(task_id="rollback", pipeline=cfg.name, asset=a["champion"], outlets=[a["champion"]])
     return dag
 
 
@@ -185,7 +230,7 @@ def build_dags(pipelines_dir: Path | None = None) -> dict[str, DAG]:
     good, bad = load_pipelines(pipelines_dir or get_settings().pipelines_dir)
     dags: dict[str, DAG] = {}
     for cfg in good:
-        for build in (ingest_dag, monitor_dag, train_dag):
+        for build in (ingest_dag, monitor_dag, train_dag, rollback_dag):
             d = build(cfg)
             dags[d.dag_id] = d
     if bad:

@@ -59,6 +59,25 @@ def train_params(cfg: PipelineConfig) -> dict[str, Param]:
     }
 
 
+def rollback_params(cfg: PipelineConfig) -> dict[str, Param]:
+    """A rollback needs a reason (no default: the trigger form asks for it) and may name a version."""
+    return {
+        "reason": Param(
+            type="string",
+            minLength=3,
+            maxLength=500,
+            description="Why the champion is rolled back; recorded on both versions.",
+        ),
+        "to_version": Param(
+            None,
+            type=["null", "string"],
+            pattern=r"^\d+$",
+            description="The version to restore (default: the one the current champion replaced). "
+            "It must have been champion once.",
+        ),
+    }
+
+
 def _no_params(cfg: PipelineConfig) -> dict[str, Param]:
     return {}
 
@@ -68,6 +87,7 @@ BY_KIND: dict[str, Callable[[PipelineConfig], dict[str, Param]]] = {
     "ingest": _no_params,
     "monitor": monitor_params,
     "train": train_params,
+    "rollback": rollback_params,
 }
 
 

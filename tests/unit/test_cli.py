@@ -73,3 +73,79 @@ def test_card_prints_the_stored_card_of_a_version(world: World, capsys) -> None:
     assert "flights_delay v9999: no model card" in capsys.readouterr().err
     assert main(["card", "no_such_pipeline", v]) == 2
     assert "no pipeline named no_such_pipeline" in capsys.readouterr().err
+
+
+# --- rollback, against a real local MLflow store ---------------------------------------------------
+def test_rollback_restores_the_previous_champion_and_records_who_and_why(world, capsys) -> None:
+    import getpass
+
+    from airflow_mlops.core import registry
+    from airflow_mlops.core.promote import promote
+    from airflow_mlops.core.registry import Tag
+    from airflow_mlops.core.train import train
+    from tests.unit.conftest import JAN
+
+    cfg, lake, client = world.cfg, world.lake, world.client
+    name = cfg.registered_model_name
+    first = world.champion()
+    six = train(cfg, lake, client, run_key="cli/6", end_ds=JAN[-1], window_days=6, force=True).version
+    assert promote(cfg, lake, client, six).promoted
+
+    assert main(["rollback", "flights_delay", "--reason", "bad predictions in ops", "--by", "alice"]) == 0
+    out = capsys.readouterr().out
+    assert f"champion {name} v{six} -> v{first} (rolled back by alice at " in out, out
+    assert str(registry.champion(client, name).version) == first
+    gone = registry.tags_of(client.get_model_version(name, six))
+    back = registry.tags_of(client.get_model_version(name, first))
+    assert gone[f"{Tag.ROLLBACK_PREFIX}rolled_back.by"] == "alice"
+    assert gone[f"{Tag.ROLLBACK_PREFIX}rolled_back.reason"] == "bad predictions in ops"
+    assert back[f"{Tag.ROLLBACK_PREFIX}restored.by"] == "alice"
+    assert back[f"{Tag.ROLLBACK_PREFIX}restored.other"] == six
+
+    # The first model replaced nobody: a second rollback has nowhere to go unless told.
+    assert main(["rollback", "flights_delay", "--reason", "again"]) == 2
+    assert (
+        f"{name} v{first}: no previous champion recorded; name a version with --to" in capsys.readouterr().err
+    )
+    assert str(registry.champion(client, name).version) == first
+
+    # --to a version that was champion once; `by` defaults to the OS user.
+    assert main(["rollback", "flights_delay", "--to", six, "--reason", "fixed upstream", "--json"]) == 0
+    done = json.loads(capsys.readouterr().out)
+    assert (done["from_version"], done["to_version"], done["by"]) == (first, six, getpass.getuser())
+    assert str(registry.champion(client, name).version) == six
+
+
+def test_rollback_refuses_bad_input_and_leaves_the_champion(world, capsys) -> None:
+    from airflow_mlops.core import registry
+    from airflow_mlops.core.promote import promote
+    from airflow_mlops.core.train import train
+    from tests.unit.conftest import JAN
+
+    cfg, lake, client = world.cfg, world.lake, world.client
+    name = cfg.registered_model_name
+    world.champion()
+    champion = str(registry.champion(client, name).version)
+    # A candidate the gate refused (an unreachable minimum) can never be restored as champion.
+    strict = cfg.model_copy(update={"gate": cfg.gate.model_copy(update={"minimum": 0.999})})
+    worse = train(strict, lake, client, run_key="cli/bad", end_ds=JAN[-1], window_days=2, force=True).version
+    assert not promote(strict, lake, client, worse).promoted
+    capsys.readouterr()  # MLflow's own chatter while training
+
+    cases = [
+        (["no_such_pipeline"], "no pipeline named 'no_such_pipeline' (valid pipelines: "),
+        (["flights_delay", "--to", worse], f"{name} v{worse}: was never champion (it never passed the gate)"),
+        (["flights_delay", "--to", "999"], f"{name}: there is no version '999'"),
+        (["flights_delay", "--to", "v2"], "a version to roll back to is a number, not 'v2'"),
+        (["flights_delay", "--to", champion], f"{name}: v{champion} is already the champion"),
+        (["flights_delay", "--reason", " "], f"{name}: a rollback needs a reason"),
+    ]
+    for args, message in cases:
+        argv = ["rollback", *args] if "--reason" in args else ["rollback", *args, "--reason", "test"]
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and message in err, (argv, err)
+        assert str(registry.champion(client, name).version) == champion
+    with pytest.raises(SystemExit) as exit_:
+        main(["rollback", "flights_delay"])  # --reason is required
+    assert exit_.value.code == 2 and "--reason" in capsys.readouterr().err

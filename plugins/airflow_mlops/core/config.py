@@ -236,6 +236,13 @@ class GateConfig(_Strict):
     metric: str
     minimum: float = Field(description="Absolute minimum of the metric (a maximum for lower-is-better).")
     min_improvement: Annotated[float, Field(ge=0)] = 0.0
+    approval: Literal["none", "required"] = Field(
+        default="none",
+        description="required: a candidate that passes the gate waits for a person's approval.",
+    )
+    approval_timeout_minutes: Annotated[int, Field(ge=1, le=60 * 24 * 30)] = Field(
+        default=1440, description="How long the approval waits; no answer in time counts as a rejection."
+    )
 
     @property
     def higher_is_better(self) -> bool:

@@ -2,17 +2,18 @@
 
 Candidate and champion are scored on the same held-out data (the candidate's, which is newer than
 anything the champion was trained on). The candidate is promoted only if it meets the absolute
-minimum and beats the champion by at least ``min_improvement``: never a worse model. The decision
-and its reasons are tags on the candidate version, written before the alias moves; a promoted version
-records the champion it replaced, which is what rollback uses. A retried promotion returns the
-decision already recorded, finishing the alias move if a crash interrupted it.
+minimum and beats the champion strictly, by at least ``min_improvement``: never a worse model, and
+a tie keeps the champion. The decision and its reasons are tags on the candidate version, written
+before the alias moves; a promoted version records the champion it replaced, which is what rollback
+uses. A retried promotion returns the decision already recorded, finishing the alias move if a crash
+interrupted it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from airflow_mlops.core import model_card, registry
 from airflow_mlops.core.catalog import Catalog
@@ -26,13 +27,38 @@ from airflow_mlops.core.result import Result
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion
 
 PREFIX = Tag.PROMOTION_PREFIX
 
 
+class Approval:
+    """States of a person's approval of a candidate that passed the gate (``gate.approval: required``)."""
+
+    PENDING: Final = "pending"  # the gate passed; the alias waits for a person
+    APPROVED: Final = "approved"  # a person approved; the alias moved
+    REJECTED: Final = "rejected"  # a person rejected; the champion stays
+    TIMED_OUT: Final = "timed_out"  # nobody answered in time: a rejection
+    STALE: Final = "stale"  # approved, but the champion had changed since the gate judged: not applied
+
+
+#: Decision fields recorded under ``promotion.approval.*`` instead of ``promotion.<field>``.
+_APPROVAL_TAGS = {
+    "approval": Tag.APPROVAL_STATE,
+    "approval_by": Tag.APPROVAL_BY,
+    "approval_at": Tag.APPROVAL_AT,
+    "approval_reason": Tag.APPROVAL_REASON,
+}
+
+
 @dataclass(frozen=True)
 class PromotionDecision(Result):
-    """The gate's verdict on one candidate version."""
+    """The gate's verdict on one candidate version, and a person's answer when one is required.
+
+    ``promoted`` always means "this decision makes the candidate champion" (the alias moves or has
+    moved). ``reason`` is the gate's reason. ``approval`` is empty when the gate decides alone,
+    else one of :class:`Approval`, with who answered, when and why.
+    """
 
     pipeline: str
     model_name: str
@@ -46,20 +72,35 @@ class PromotionDecision(Result):
     minimum: float
     min_improvement: float
     decided_at: str
+    approval: str = ""
+    approval_by: str = ""
+    approval_at: str = ""
+    approval_reason: str = ""
+
+    @property
+    def passed_gate(self) -> bool:
+        """Whether the gate passed the candidate (a person may still have refused it)."""
+        return self.promoted or bool(self.approval)
 
     def tags(self) -> dict[str, str]:
+        """The decision as version tags; approval tags only when an approval was asked for."""
         d = self.to_dict()
-        return {
-            f"{PREFIX}{k}": "" if d[k] is None else str(d[k])
-            for k in d
-            if k not in ("pipeline", "model_name")
-        }
+        out = {}
+        for k, v in d.items():
+            if k in ("pipeline", "model_name") or (k in _APPROVAL_TAGS and not self.approval):
+                continue
+            out[_APPROVAL_TAGS.get(k, f"{PREFIX}{k}")] = "" if v is None else str(v)
+        return out
 
 
 def gate(
     cfg: PipelineConfig, candidate: float | None, champion: float | None, champion_version: str | None
 ) -> tuple[bool, str]:
-    """Pure gate logic: (promote?, reason in words)."""
+    """Pure gate logic: (promote?, reason in words).
+
+    A tie is refused even with ``min_improvement`` 0: a forced retrain on the champion's own data
+    scores the same, and replacing the champion with its twin would only churn the registry.
+    """
     g = cfg.gate
     better = "higher" if g.higher_is_better else "lower"
     if candidate is None:
@@ -79,6 +120,8 @@ def gate(
     )
     if gain < 0:
         return False, f"{vs}: worse by {-gain:.4f}"
+    if gain == 0:  # a tie never moves the champion, whatever min_improvement says
+        return False, f"{vs}: ties the champion; a candidate must be strictly better to replace it"
     if gain < g.min_improvement:
         return False, f"{vs}: improvement {gain:.4f} is below the required {g.min_improvement}"
     return True, f"{vs}: better by {gain:.4f} (required {g.min_improvement})"
@@ -106,6 +149,7 @@ def recorded_decision(cfg: PipelineConfig, tags: dict[str, str]) -> PromotionDec
         minimum=float(tags.get(f"{PREFIX}minimum", cfg.gate.minimum)),
         min_improvement=float(tags.get(f"{PREFIX}min_improvement", cfg.gate.min_improvement)),
         decided_at=tags.get(f"{PREFIX}decided_at", ""),
+        **{field: str(tags.get(tag, "")) for field, tag in _APPROVAL_TAGS.items()},
     )
 
 
@@ -158,6 +202,7 @@ def _judge(
         if champ_version is not None and champ_version != version:
             champ_score = evaluate(cfg, registry.load_model(cfg, client, champ_version), holdout).get(metric)
         ok, reason = gate(cfg, cand_score, champ_score, champ_version)
+        pending = ok and cfg.gate.approval == "required"  # a person has the last word
         # Compare-and-set, for writers that do not take the lock (a person in the MLflow UI).
         now = registry.champion(client, name)
         if (str(now.version) if now is not None else None) != champ_version:
@@ -167,7 +212,7 @@ def _judge(
             model_name=name,
             candidate_version=version,
             champion_version=champ_version,
-            promoted=ok,
+            promoted=ok and not pending,
             reason=reason,
             metric=metric,
             candidate_score=cand_score,
@@ -175,9 +220,10 @@ def _judge(
             minimum=cfg.gate.minimum,
             min_improvement=cfg.gate.min_improvement,
             decided_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            approval=Approval.PENDING if pending else "",
         )
         record = {**decision.tags(), Tag.PROMOTION_LOCK: str(lock)}
-        if ok:
+        if decision.promoted:
             record[Tag.PREVIOUS_CHAMPION] = champ_version or ""
         for k, v in record.items():  # the decision first: a crash after this is repaired by a retry
             client.set_model_version_tag(name, version, k, v)
@@ -205,6 +251,185 @@ def _apply(cfg: PipelineConfig, client: MlflowClient, d: PromotionDecision) -> b
         name, d.candidate_version, Tag.PROMOTION_APPLIED, datetime.now(UTC).isoformat(timespec="seconds")
     )
     return True
+
+
+def approve(
+    cfg: PipelineConfig,
+    lake: Lake,
+    client: MlflowClient,
+    candidate_version: str,
+    *,
+    approved: bool,
+    by: str,
+    reason: str = "",
+    timed_out: bool = False,
+) -> PromotionDecision:
+    """Carry out a person's answer to a promotion that passed the gate and waits for approval.
+
+    Under the same ``champion`` lock as ``promote``. The champion is checked again: the gate judged
+    the candidate against the champion of its moment, and if another promotion or a rollback moved
+    the alias while the question waited, an approval of that comparison is stale and refused
+    (recorded as ``stale``; train again to be judged against the new champion). The answer is
+    recorded on the candidate before the alias moves, and ``promotion.applied`` after, as in
+    ``promote``: a retry after a crash in between finds the answer and completes the move. A timeout
+    is a rejection. An answer already recorded is returned as it is.
+    """
+    name, version = cfg.registered_model_name, str(candidate_version)
+    verb = "approve" if approved and not timed_out else "reject"
+    with champion_lock(cfg, lake, f"{verb} {name} v{version} by {by}") as lock:
+        tags = registry.tags_of(_version(client, name, version))
+        d = recorded_decision(cfg, tags)
+        if d is None or not d.approval:
+            why = "the gate never judged it" if d is None else f"the gate decided alone: {d.reason}"
+            raise ConfigError(f"{name} v{version}: not waiting for approval ({why})")
+        if d.approval != Approval.PENDING:  # answered before: this is a retry
+            if d.promoted and not tags.get(Tag.PROMOTION_APPLIED) and not _apply(cfg, client, d):
+                raise PromotionConflictError(
+                    f"{name}: the champion alias moved away from v{d.champion_version} before the "
+                    f"approval of v{version} was applied; train again"
+                )
+            return d
+        champ = registry.champion(client, name)
+        now_version = str(champ.version) if champ is not None else None
+        state, note = _answer(
+            cfg, d, now_version, approved=approved, by=by, reason=reason, timed_out=timed_out
+        )
+        answered = replace(
+            d,
+            promoted=state == Approval.APPROVED,
+            approval=state,
+            approval_by="timeout" if timed_out else by,
+            approval_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            approval_reason=note,
+        )
+        record = {**answered.tags(), Tag.PROMOTION_LOCK: str(lock.number)}
+        if answered.promoted:
+            record[Tag.PREVIOUS_CHAMPION] = d.champion_version or ""
+        if tags.get(Tag.PROMOTION_APPLIED):  # the pending decision was "applied" (nothing moved)
+            client.delete_model_version_tag(name, version, Tag.PROMOTION_APPLIED)
+        for k, v in record.items():  # the answer first: a crash after this is repaired by a retry
+            client.set_model_version_tag(name, version, k, v)
+        if not _apply(cfg, client, answered):  # someone moved the alias outside the lock just now
+            answered = replace(
+                answered,
+                promoted=False,
+                approval=Approval.STALE,
+                approval_reason=f"{note}; the champion alias moved while it was applied",
+            )
+            for k, v in answered.tags().items():
+                client.set_model_version_tag(name, version, k, v)
+            _apply(cfg, client, answered)
+        return answered
+
+
+def _answer(
+    cfg: PipelineConfig,
+    d: PromotionDecision,
+    champion_now: str | None,
+    *,
+    approved: bool,
+    by: str,
+    reason: str,
+    timed_out: bool,
+) -> tuple[str, str]:
+    """(approval state, why in words) for an answer to the pending decision ``d``."""
+    if timed_out:
+        minutes = cfg.gate.approval_timeout_minutes
+        return Approval.TIMED_OUT, f"no answer within {minutes} minutes, which counts as a rejection"
+    if not approved:
+        return Approval.REJECTED, reason or f"rejected by {by}"
+    if champion_now != d.champion_version:
+        judged = f"v{d.champion_version}" if d.champion_version else "no champion"
+        now = f"v{champion_now}" if champion_now else "none"
+        return Approval.STALE, (
+            f"approved by {by}, but the champion changed from {judged} to {now} since the gate's "
+            "decision; train again to be judged against the new champion"
+            + (f" (approver's reason: {reason})" if reason else "")
+        )
+    return Approval.APPROVED, reason or f"approved by {by}"
+
+
+def approval_body(cfg: PipelineConfig, lake: Lake, client: MlflowClient, d: PromotionDecision) -> str:
+    """The question a person answers, in Markdown: the challenger against the champion.
+
+    Scores on the same held-out data, every recorded metric, training windows and rows, why each was
+    trained, and the drift seen in batches the champion scored.
+    """
+    import json
+
+    name = cfg.registered_model_name
+    versions = [("challenger", d.candidate_version, d.candidate_score)]
+    if d.champion_version:
+        versions.append(("champion", d.champion_version, d.champion_score))
+    tags = {v: registry.tags_of(client.get_model_version(name, v)) for _, v, _ in versions}
+
+    def fmt(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.4f}"
+
+    def window(t: dict[str, str]) -> str:
+        days = json.loads(t.get(Tag.WINDOW) or "[]")
+        return f"{days[0]} .. {days[-1]} ({len(days)} days)" if days else "?"
+
+    metrics = sorted(
+        {k[len(Tag.METRIC_PREFIX) :] for t in tags.values() for k in t if k.startswith(Tag.METRIC_PREFIX)}
+    )
+    head = " | ".join(f"{role} v{v}" for role, v, _ in versions)
+    rows = [
+        f"| | {head} |",
+        "|---|" + "---|" * len(versions),
+        f"| **{d.metric}** on the challenger's held-out data | "
+        + " | ".join(fmt(score) for _, _, score in versions)
+        + " |",
+        *(
+            f"| {m} (own held-out data) | "
+            + " | ".join(tags[v].get(registry.metric_tag(m), "n/a") for _, v, _ in versions)
+            + " |"
+            for m in metrics
+        ),
+        "| trained on | " + " | ".join(window(tags[v]) for _, v, _ in versions) + " |",
+        "| training rows | " + " | ".join(tags[v].get(Tag.TRAIN_ROWS, "?") for _, v, _ in versions) + " |",
+        "| held-out rows | " + " | ".join(tags[v].get(Tag.TEST_ROWS, "?") for _, v, _ in versions) + " |",
+        "| trained because | "
+        + " | ".join(tags[v].get(Tag.REASON, "?").replace("|", "/") for _, v, _ in versions)
+        + " |",
+    ]
+    hours = cfg.gate.approval_timeout_minutes / 60
+    return "\n".join(
+        [
+            f"**{cfg.name}**: the gate passed **{name} v{d.candidate_version}**.",
+            "",
+            f"> {d.reason}",
+            "",
+            *rows,
+            "",
+            _drift_since(cfg, lake, d.champion_version),
+            "",
+            f"**Approve** moves the `champion` alias to v{d.candidate_version}; **Reject** keeps "
+            f"{'v' + d.champion_version if d.champion_version else 'no champion'}. "
+            f"No answer within {hours:g} hours counts as a rejection.",
+        ]
+    )
+
+
+def _drift_since(cfg: PipelineConfig, lake: Lake, champion_version: str | None) -> str:
+    """One line on the drift of the batches the champion scored."""
+    if champion_version is None:
+        return "Drift: there is no champion yet."
+    cat = Catalog(lake, cfg.name)
+    seen = [
+        s
+        for s in (cat.drift(ds) for ds in cat.batches())
+        if s and str(s.get("model_version")) == champion_version
+    ]
+    if not seen:
+        return f"Drift: no batch has been monitored against v{champion_version} yet."
+    drifted = [s for s in seen if s.get("drift_detected")]
+    last = seen[-1]
+    return (
+        f"Drift since v{champion_version} became champion: {len(drifted)} of {len(seen)} monitored batches "
+        f"drifted; the latest, {last.get('ds')}, had {float(last.get('drift_share') or 0):.0%} of its "
+        "columns drifting."
+    )
 
 
 def history(cfg: PipelineConfig, client: MlflowClient) -> list[PromotionDecision]:
@@ -239,6 +464,10 @@ def rollback(
     (it passed the gate); both versions record who, when and why.
     """
     name = cfg.registered_model_name
+    if to is not None and not str(to).isdigit():
+        raise ConfigError(f"{name}: a version to roll back to is a number, not {to!r}")
+    if not reason.strip():
+        raise ConfigError(f"{name}: a rollback needs a reason")
     with champion_lock(cfg, lake, f"rollback {name} by {by}") as lock:
         champ = registry.champion(client, name)
         if champ is None:
@@ -251,9 +480,14 @@ def rollback(
             )
         if target == current:
             raise ConfigError(f"{name}: v{target} is already the champion")
-        decision = recorded_decision(cfg, registry.tags_of(client.get_model_version(name, target)))
+        decision = recorded_decision(cfg, registry.tags_of(_version(client, name, target)))
         if decision is None or not decision.promoted:
-            raise ConfigError(f"{name} v{target}: never passed the gate, so it cannot be the champion again")
+            why = (
+                f"the gate passed it but its approval ended {decision.approval}"
+                if decision is not None and decision.passed_gate
+                else "it never passed the gate"
+            )
+            raise ConfigError(f"{name} v{target}: was never champion ({why}), so it cannot be restored")
         done = Rollback(
             cfg.name, name, current, target, reason, by, datetime.now(UTC).isoformat(timespec="seconds")
         )
@@ -265,3 +499,15 @@ def rollback(
         client.set_registered_model_alias(name, registry.CHAMPION, target)
         model_card.refresh(cfg, lake, client, {current: "rolled_back", target: "restored"})  # never raises
         return done
+
+
+def _version(client: MlflowClient, name: str, version: str) -> ModelVersion:
+    """A version of the model, or a DataNotFoundError naming it (not MLflow's stack trace)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version(name, version)
+    except MlflowException as e:
+        if registry.is_not_found(e):
+            raise DataNotFoundError(f"{name}: there is no version {version!r}") from e
+        raise

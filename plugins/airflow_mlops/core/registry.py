@@ -54,6 +54,10 @@ class Tag:
     PROMOTION_PREFIX: Final = "promotion."  # V: promotion.<field of PromotionDecision>
     PROMOTION_APPLIED: Final = "promotion.applied"  # V: when the decision was carried out (alias moved)
     PROMOTION_LOCK: Final = "promotion.lock"  # V: number of the champion lock the decision was made under
+    APPROVAL_STATE: Final = "promotion.approval.state"  # V: pending, approved, rejected, timed_out, stale
+    APPROVAL_BY: Final = "promotion.approval.by"  # V: who answered (or "timeout")
+    APPROVAL_AT: Final = "promotion.approval.at"  # V: when the answer was applied
+    APPROVAL_REASON: Final = "promotion.approval.reason"  # V: why, in the person's words (or the system's)
     ROLLBACK_PREFIX: Final = "rollback."  # V: rollback.{rolled_back,restored}.{reason,by,at,lock,other}
     CARD_STATE: Final = "model_card.state"  # V: the state the version's model card describes
     CARD_UPDATED_AT: Final = "model_card.updated_at"  # V: when the card was last written

@@ -1,4 +1,5 @@
-"""PromoteModelOperator: the gate; moves the ``champion`` alias only for a better model."""
+"""PromoteModelOperator: the gate; moves the ``champion`` alias only for a better model (or, with
+``gate.approval: required``, records that the candidate passed and waits for a person)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ class PromoteModelOperator(PipelineOperator):
         context["ti"].xcom_push(key="decision", value=decision)
         self.alert(context, "promotion", decision)
         verdict = "PROMOTED to champion" if decision["promoted"] else "REJECTED, champion unchanged"
+        if decision["approval"] == "pending":
+            verdict = "PASSED the gate, waiting for a person's approval (champion unchanged until then)"
         self.log.info(
             "%s v%s %s: %s",
             decision["model_name"],

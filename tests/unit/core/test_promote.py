@@ -44,6 +44,19 @@ def test_never_a_worse_model(cfg) -> None:
     assert ok and "better by 0.0100" in reason
 
 
+def test_a_tie_keeps_the_champion(cfg, reg) -> None:
+    """Strictly better or nothing: with min_improvement 0 (the shipped setting) a tie is refused."""
+    assert cfg.gate.min_improvement == 0.0
+    ok, reason = gate(cfg, 0.86, 0.86, "3")
+    assert not ok and "ties the champion" in reason and "strictly better" in reason, reason
+    rmse = reg.model_copy(update={"gate": reg.gate.model_copy(update={"metric": "rmse", "minimum": 60.0})})
+    ok, reason = gate(rmse, 55.0, 55.0, "1")
+    assert not ok and "ties the champion" in reason
+    strict = cfg.model_copy(update={"gate": cfg.gate.model_copy(update={"min_improvement": 0.01})})
+    assert not gate(strict, 0.86, 0.86, "3")[0]
+    assert gate(cfg, 0.8601, 0.86, "3")[0], "the smallest real gain is enough when none is required"
+
+
 def test_better_but_below_minimum_is_rejected(cfg) -> None:
     ok, reason = gate(cfg, 0.74, 0.60, "1")
     assert not ok and "misses the absolute minimum" in reason
@@ -95,6 +108,13 @@ def test_the_gate_against_the_registry(world: World) -> None:
     champ = registry.champion(client, name)
     assert str(champ.version) == six and registry.tags_of(champ)[Tag.PREVIOUS_CHAMPION] == first
     assert [d.candidate_version for d in history(cfg, client)] == [six, small, first]
+
+    # A forced retrain on the champion's own window is its twin: a tie, refused, champion unchanged.
+    twin = train(cfg, lake, client, run_key="p/4", end_ds=JAN[-1], force=True, window_days=6).version
+    d4 = promote(cfg, lake, client, twin)
+    assert d4.candidate_score == d4.champion_score, "fixed seeds: the same data gives the same model"
+    assert not d4.promoted and "ties the champion" in d4.reason, d4.reason
+    assert str(registry.champion(client, name).version) == six
 
 
 # --- promotions and a rollback at once, from separate processes ------------------------------------

@@ -1,0 +1,62 @@
+"""RollbackOperator: give the ``champion`` alias back to the previous champion, from a DAG run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import Context
+from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_mlops.base import PipelineOperator, pipeline_template_fields
+
+
+class RollbackOperator(PipelineOperator):
+    """Restore the version the current champion replaced (or ``to_version``), recording why and who.
+
+    ``by`` is the user who triggered the DAG run (Airflow 3 records it on the run), else "airflow".
+    Bad input (no champion, nothing to go back to, a version that was never champion) fails the task
+    at once without retries: retrying would not change the answer.
+    """
+
+    template_fields = pipeline_template_fields("reason", "to_version")
+    ui_color = "#fde2e1"
+
+    def __init__(
+        self,
+        *,
+        reason: str = "{{ params.reason }}",
+        to_version: str | None = "{{ params.to_version or '' }}",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(ds=None, **kwargs)
+        self.reason = reason
+        self.to_version = to_version
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_mlops.core.errors import ConfigError, DataNotFoundError, NoChampionError
+        from airflow_mlops.core.promote import rollback
+
+        by = getattr(context["dag_run"], "triggering_user_name", None) or "airflow"
+        to = str(self.to_version).strip() if self.to_version not in (None, "", "None") else None
+        try:
+            done = rollback(self.config, self.lake, self.mlflow, reason=str(self.reason), by=by, to=to)
+        except (ConfigError, DataNotFoundError, NoChampionError) as e:
+            raise AirflowFailException(str(e)) from e
+        self.log.info(
+            "%s: champion v%s -> v%s, rolled back by %s: %s",
+            done.model_name,
+            done.from_version,
+            done.to_version,
+            done.by,
+            done.reason,
+        )
+        self.emit(
+            context,
+            {
+                "version": done.to_version,
+                "previous": done.from_version,
+                "reason": done.reason,
+                "rollback": True,
+            },
+        )
+        return done.to_dict()
