@@ -157,8 +157,11 @@ def _scores(d: Mapping[str, Any]) -> str:
     return f"{d.get('metric')}: candidate {fmt(d.get('candidate_score'))}{vs}"
 
 
-def promotion_alert(decision: Mapping[str, Any], base: str | None) -> Alert:
-    """The gate's decision (a PromotionDecision's dict): promoted, or refused with its reason."""
+def promotion_alert(decision: Mapping[str, Any], base: str | None) -> Alert | None:
+    """The gate's decision (a PromotionDecision's dict): promoted, or refused with its reason.
+    None while it waits for a person: the approval alert says so, and "refused" would be wrong."""
+    if decision.get("approval") == "pending":
+        return None
     pipeline, version = str(decision["pipeline"]), str(decision["candidate_version"])
     model = decision.get("model_name") or pipeline
     if decision.get("promoted"):

@@ -319,6 +319,7 @@ def approve(
             for k, v in answered.tags().items():
                 client.set_model_version_tag(name, version, k, v)
             _apply(cfg, client, answered)
+        model_card.after_decision(cfg, lake, client, answered)  # never raises
         return answered
 
 

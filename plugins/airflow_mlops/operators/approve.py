@@ -89,6 +89,7 @@ class ApprovePromotionOperator(PipelineOperator, ApprovalOperator):
         self.subject = f"{cfg.name}: promote {name} v{version} to champion? {d.metric} {score} vs {against}"
         self.body = approval_body(cfg, self.lake, client, d)
         self.log.info("Waiting for a person: %s", self.subject)
+        self.alert(context, "approval", d.to_dict())
         return super().execute(context)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:

@@ -221,6 +221,7 @@ def test_a_promotion_and_a_refusal_give_the_gate_reason_and_scores() -> None:
 
 
 def test_a_pending_approval_says_where_to_answer() -> None:
+    assert A.promotion_alert({**DECISION, "promoted": False, "approval": "pending"}, BASE) is None
     a = A.approval_alert(DECISION, BASE)
     assert a.kind == "approval_pending" and a.version == "4" and "waits for approval" in a.title
     assert "Required Actions" in a.text and a.link == LINK
