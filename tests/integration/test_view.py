@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from dev.datasets import daterange, write_flights
 from dev.stack import Airflow, Stack, airflow_env
-from tests.conftest import PIPELINES
+from tests.conftest import PIPELINES, fast_pipelines
 from tests.integration.conftest import free_port
 
 pytestmark = pytest.mark.integration
@@ -135,6 +136,12 @@ def view(tmp_path_factory: pytest.TempPathFactory) -> Iterator[View]:
         mp.setenv("AIRFLOW_MLOPS_HOME", str(home))
         mp.delenv("MLFLOW_TRACKING_URI", raising=False)
         versions = _build_state(home)
+    pipelines = fast_pipelines(home / "pipelines", timeout_minutes=1, poke_seconds=5, retry_delay=5)
+    flights = pipelines / f"{NAME}.yaml"
+    d = yaml.safe_load(flights.read_text())
+    d["gate"]["approval"] = "required"  # a person answers in the view
+    d["schedules"]["train"] = None  # no scheduled run when the DAG is unpaused: only the view's
+    flights.write_text(yaml.safe_dump(d, sort_keys=False))
     (home / "airflow").mkdir(exist_ok=True)
     pw = home / "airflow" / "simple_auth_manager_passwords.json"
     pw.write_text(json.dumps(USERS))
@@ -145,6 +152,7 @@ def view(tmp_path_factory: pytest.TempPathFactory) -> Iterator[View]:
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin,viewer:viewer",
         AIRFLOW__API__BASE_URL=f"http://127.0.0.1:{port}",
         AIRFLOW__API__HOST="127.0.0.1",
+        AIRFLOW_MLOPS_PIPELINES_DIR=str(pipelines),
     )
     for var in ("AIRFLOW_MLOPS_LAKE_ROOT", "AIRFLOW_MLOPS_RAW_ROOT", "AIRFLOW_MLOPS_LAKE_CONN_ID"):
         env.pop(var, None)
@@ -155,8 +163,11 @@ def view(tmp_path_factory: pytest.TempPathFactory) -> Iterator[View]:
     base = f"http://127.0.0.1:{port}"
     try:
         stack.start("api-server", ["airflow", "api-server", "--host", "127.0.0.1", "--port", str(port)])
-        stack.start("dag-processor", ["airflow", "dag-processor"])
-        Airflow(base, "admin", USERS["admin"]).wait_ready(stack, [f"{NAME}__train"], timeout=300)
+        for name in ("dag-processor", "scheduler", "triggerer"):
+            stack.start(name, ["airflow", name])
+        api = Airflow(base, "admin", USERS["admin"])
+        api.wait_ready(stack, [f"{NAME}__train"], timeout=300)
+        api.unpause(f"{NAME}__train")
         yield View(home, base, stack, versions)
     finally:
         stack.stop()
@@ -169,8 +180,9 @@ def _routes() -> list[tuple[str, str]]:
     from airflow_mlops.plugin.app import PREFIX, create_app
 
     sample = {
+        "run_id": "manual__x",
         "name": NAME,
-        "version": "1",
+        "version": "2",
         "ds": JUL,
         "path": "drift/report.html",
         "dag_id": f"{NAME}__train",
@@ -281,10 +293,9 @@ def test_report_files_refuse_traversal_and_other_files(view: View, path: str) ->
 def test_a_viewer_reads_but_may_not_retrain_or_roll_back(view: View) -> None:
     status, _, body = view.get(f"/mlops/pipelines/{NAME}", user="viewer")
     assert status == 200 and b'id="retrain"' not in body and b'id="rollback"' not in body
-    for action in ("retrain", "rollback"):
-        status, _, _ = view.call(
-            "POST", f"/mlops/pipelines/{NAME}/{action}", "viewer", {"reason": "not mine"}
-        )
+    for action in ("retrain", "rollback", "approvals/manual__x"):
+        form = {"reason": "not mine", "choice": "Approve"}
+        status, _, _ = view.call("POST", f"/mlops/pipelines/{NAME}/{action}", "viewer", form)
         assert status == 403, action
 
 
@@ -358,30 +369,63 @@ def test_in_the_browser_a_person_sees_the_champion_and_opens_a_drift_report(view
     assert not outside, f"the view fetched from elsewhere: {outside[:5]}"
 
 
-def test_in_the_browser_retrain_starts_a_run_and_rollback_restores_the_previous_champion(
-    view: View, browser: Any
-) -> None:
+def test_in_the_browser_retrain_approve_and_roll_back(view: View, browser: Any) -> None:
+    """Retrain from the view; the gate passes the candidate and Airflow waits for a person; approve
+    it in the view and the alias moves; roll back and the previous champion returns."""
+    import time
+
     from airflow_mlops.core import registry, tracking
 
+    client = tracking.configure(tracking_uri=f"sqlite:///{view.home / 'mlflow' / 'mlflow.db'}")
+    second = view.versions["second"]
     page = browser.new_page()
     page.on("dialog", lambda d: d.accept())
     api = Airflow(view.base, "admin", USERS["admin"])
     before = len(api.runs(f"{NAME}__train"))
     page.goto(f"{view.base}/mlops/pipelines/{NAME}")
     page.fill('form[action$="/retrain"] input[name=reason]', "browser test retrain")
+    page.fill('form[action$="/retrain"] input[name=training_window_days]', "365")
+    page.check('form[action$="/retrain"] input[name=force]')
     page.click("#retrain")
     page.wait_for_selector(".flash.ok")
     assert "browser test retrain" in page.inner_text(".flash.ok")
     runs = api.runs(f"{NAME}__train")
     assert len(runs) == before + 1 and runs[0].conf["reason"] == "browser test retrain"
+    run_id = runs[0].dag_run_id
 
+    def run_state() -> str:
+        return str(getattr(api.dag_runs.get_dag_run(f"{NAME}__train", run_id).state, "value", "?"))
+
+    deadline = time.time() + 600
+    while not page.locator(f'.approval[data-run="{run_id}"]').count():
+        state = run_state()
+        assert time.time() < deadline and state in ("queued", "running"), f"run {run_id} {state}, no approval"
+        time.sleep(5)
+        page.reload()
+    _shot(page, "4-waiting-for-approval")
+    waiting = page.inner_text(f'.approval[data-run="{run_id}"]')
+    assert f"champion v{second}" in waiting and "roc_auc" in waiting, waiting
+    page.fill(f'.approval[data-run="{run_id}"] input[name=comment]', "looks right")
+    page.click(f'.approval[data-run="{run_id}"] button.approve')
+    page.wait_for_selector(".flash.ok")
+    assert "approved by admin" in page.inner_text(".flash.ok")
+    deadline = time.time() + 300
+    while (state := run_state()) not in ("success", "failed"):
+        assert time.time() < deadline, f"run {run_id} still {state}"
+        time.sleep(3)
+    assert state == "success"
+    champ = registry.champion(client, NAME)
+    assert champ is not None and str(champ.version) not in (view.versions["first"], second)
+    tags = registry.tags_of(champ)
+    assert tags["promotion.approval.by"] == "admin" and tags["promotion.approval.reason"] == "looks right"
+    approved = str(champ.version)
+
+    page.goto(f"{view.base}/mlops/pipelines/{NAME}")
     page.fill('form[action$="/rollback"] input[name=reason]', "browser test rollback")
     page.click("#rollback")
     page.wait_for_selector(".flash")
-    _shot(page, "4-after-rollback")
-    first = view.versions["first"]
-    assert f"rolled back to v{first}" in page.inner_text(".flash.ok")
-    client = tracking.configure(tracking_uri=f"sqlite:///{view.home / 'mlflow' / 'mlflow.db'}")
+    _shot(page, "5-after-rollback")
+    assert f"v{approved} rolled back to v{second}" in page.inner_text(".flash.ok")
     champ = registry.champion(client, NAME)
-    assert champ is not None and str(champ.version) == first
+    assert champ is not None and str(champ.version) == second
     assert registry.tags_of(champ)["rollback.restored.by"] == "admin"

@@ -198,7 +198,8 @@ def create_app() -> FastAPI:
             links["registered model in MLflow"] = f"{mlflow}/#/models/{quote(cfg.registered_model_name)}"
         flash = ("ok", ok) if ok else ("bad", error) if error else None
         can_act = allowed(user, f"{name}__train", "POST", run=True)
-        body = pages.pipeline_page(detail, PREFIX, links, can_act, f"{base}/required_actions")
+        pending = pending_approvals(request, name)
+        body = pages.pipeline_page(detail, PREFIX, links, can_act, f"{base}/required_actions", pending)
         return html(pages.page(name, body, PREFIX, flash))
 
     @app.get("/pipelines/{name}/versions/{version}", response_class=HTMLResponse)
@@ -291,6 +292,34 @@ def create_app() -> FastAPI:
             return _back(name, error=f"Airflow refused the run (HTTP {status}): {answer}")
         return _back(name, ok=f"Training run {answer} triggered by {user.get_name()}: {reason}")
 
+    @app.post("/pipelines/{name}/approvals/{run_id}")
+    def answer(
+        name: str,
+        run_id: str,
+        request: Request,
+        user: User,
+        choice: Annotated[str, Form()],
+        comment: Annotated[str, Form()] = "",
+    ) -> RedirectResponse:
+        """Approve or reject a promotion waiting in run ``run_id``, through Airflow's own
+        human-in-the-loop API as the caller (who is recorded as the responder)."""
+        same_origin(request)
+        readable(user, name)
+        if not allowed(user, f"{name}__train", "POST", run=True):
+            raise HTTPException(403, f"you may not approve promotions of pipeline {name!r}")
+        if choice not in ("Approve", "Reject"):
+            return _back(name, error=f"choice: {choice!r} is neither Approve nor Reject")
+        path = f"dags/{quote(name)}__train/dagRuns/{quote(run_id)}/taskInstances/approve/-1/hitlDetails"
+        status, detail = _api(
+            request, "PATCH", path, {"chosen_options": [choice], "params_input": {"comment": comment}}
+        )
+        if status >= 300:
+            return _back(name, error=f"Airflow refused the answer (HTTP {status}): {detail}")
+        verb = "approved" if choice == "Approve" else "rejected"
+        return _back(
+            name, ok=f"Promotion in run {run_id} {verb} by {user.get_name()}; it is applied in a moment"
+        )
+
     @app.post("/pipelines/{name}/rollback")
     def rollback(
         name: str,
@@ -325,27 +354,55 @@ def _back(name: str, **message: str) -> RedirectResponse:
     return RedirectResponse(f"{PREFIX}/pipelines/{quote(name)}?{urlencode(message)}", status_code=303)
 
 
-def _trigger(request: Request, dag_id: str, conf: dict[str, Any]) -> tuple[int, str]:
-    """``POST /api/v2/dags/{dag_id}/dagRuns`` on this api-server as the caller; (status, run id or error)."""
+def _api(request: Request, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    """Airflow's REST API on this api-server, as the caller (their token): (status, JSON or detail)."""
     from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
 
     token = request.cookies.get(COOKIE_NAME_JWT_TOKEN) or request.headers.get("authorization", "")[7:]
     req = urllib.request.Request(
-        f"{airflow_base(request)}/api/v2/dags/{quote(dag_id)}/dagRuns",
-        data=json.dumps({"logical_date": None, "conf": conf}).encode(),
+        f"{airflow_base(request)}/api/v2/{path}",
+        data=None if body is None else json.dumps(body).encode(),
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-        method="POST",
+        method=method,
     )
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
-            return int(r.status), str(json.loads(r.read())["dag_run_id"])
+            return int(r.status), json.loads(r.read() or b"null")
     except urllib.error.HTTPError as err:
-        body = err.read().decode(errors="replace")
+        text = err.read().decode(errors="replace")
         try:
-            detail = json.loads(body).get("detail", body)
-        except ValueError:
-            detail = body
+            detail = json.loads(text).get("detail", text)
+        except (ValueError, AttributeError):
+            detail = text
         return int(err.code), str(detail)[:500]
+
+
+def _trigger(request: Request, dag_id: str, conf: dict[str, Any]) -> tuple[int, str]:
+    """``POST /api/v2/dags/{dag_id}/dagRuns`` as the caller; (status, run id or error)."""
+    status, answer = _api(
+        request, "POST", f"dags/{quote(dag_id)}/dagRuns", {"logical_date": None, "conf": conf}
+    )
+    return status, str(answer["dag_run_id"] if status < 300 else answer)
+
+
+def pending_approvals(request: Request, name: str) -> list[dict[str, Any]]:
+    """Promotions of ``name`` waiting for a person (Airflow's human-in-the-loop details)."""
+    status, answer = _api(
+        request, "GET", f"dags/{quote(name)}__train/dagRuns/~/hitlDetails?response_received=false&limit=20"
+    )
+    if status >= 300 or not isinstance(answer, dict):
+        return []
+    return [
+        {
+            "run_id": d["task_instance"]["dag_run_id"],
+            "task_id": d["task_instance"]["task_id"],
+            "map_index": d["task_instance"].get("map_index", -1),
+            "subject": d.get("subject", ""),
+            "body": d.get("body") or "",
+            "options": d.get("options") or [],
+        }
+        for d in answer.get("hitl_details", [])
+    ]
 
 
 def _card(cfg: PipelineConfig, version: str, html_page: bool = False) -> str | None:

@@ -157,7 +157,12 @@ def line_chart(points: list[tuple[str, float]], title: str, threshold: float | N
 
 # --- one pipeline --------------------------------------------------------------------------------
 def pipeline_page(
-    d: dict[str, Any], base: str, links: dict[str, str], can_act: bool, approvals_href: str
+    d: dict[str, Any],
+    base: str,
+    links: dict[str, str],
+    can_act: bool,
+    approvals_href: str,
+    pending: list[dict[str, Any]] | None = None,
 ) -> str:
     """The page of one pipeline: actions, charts, versions and decisions, batches."""
     st, name = d["status"], d["status"]["pipeline"]
@@ -221,6 +226,7 @@ def pipeline_page(
     return (
         head
         + (actions(root, champ, approvals_href) if can_act else "")
+        + approvals(root, pending or [], can_act)
         + '<div class="cards"><div>'
         + line_chart(gate_points, f"{metric} of each model version (held-out)")
         + "</div><div>"
@@ -257,6 +263,27 @@ def actions(root: str, champ: dict[str, Any] | None, approvals_href: str) -> str
         else ""
     )
     return f'<div>{retrain}{rollback}<a href="{e(approvals_href)}">Pending approvals</a></div>'
+
+
+def approvals(root: str, pending: list[dict[str, Any]], can_act: bool) -> str:
+    """Promotions waiting for a person: the challenger against the champion, Approve / Reject."""
+    if not pending:
+        return ""
+    out = ["<h2>Waiting for approval</h2>"]
+    confirm = "return confirm(this.dataset.confirm)"
+    for p in pending:
+        out.append(f'<div class="card approval" data-run="{e(p["run_id"])}"><b>{e(p["subject"])}</b>')
+        out.append(f'<pre class="mono">{e(p["body"])}</pre>')
+        if can_act:
+            out.append(
+                f'<form class="inline" method="post" action="{root}/approvals/{quote(p["run_id"], safe="")}" '
+                f'data-confirm="Send this answer? Approve moves the champion alias." onsubmit="{confirm}">'
+                "comment <input name=comment size=40> "
+                '<button type=submit name=choice value=Approve class="approve">Approve</button> '
+                '<button type=submit name=choice value=Reject class="reject">Reject</button></form>'
+            )
+        out.append("</div>")
+    return "".join(out)
 
 
 def batches_table(batches: list[dict[str, Any]], root: str) -> str:
