@@ -24,14 +24,14 @@ th,td{border:1px solid #dde1e7;padding:4px 8px;text-align:left;vertical-align:to
 th{background:#eef1f5;font-weight:600}
 .ok{color:#127a3a;font-weight:600}.bad{color:#b3261e;font-weight:600}.warn{color:#a15c00;font-weight:600}
 .muted{color:#6b7280}.mono{font-family:ui-monospace,Menlo,monospace;font-size:12px}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(360px,1fr));gap:12px}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:12px}
 .card{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:12px}
 .champion{background:#e8f5ec}
 form.inline{display:inline-block;margin:4px 12px 4px 0;padding:8px;background:#fff;border:1px solid #dde1e7;border-radius:6px}
 input,button{font:inherit;padding:3px 6px}button{cursor:pointer}
 .flash{padding:8px 12px;border-radius:6px;margin:8px 0}.flash.ok{background:#e8f5ec}.flash.bad{background:#fdecea}
 iframe.report{width:100%;height:900px;border:1px solid #dde1e7;background:#fff}
-svg{background:#fff;border:1px solid #dde1e7}
+svg{background:#fff;border:1px solid #dde1e7;max-width:640px}figure{margin:0}
 """
 
 
@@ -149,7 +149,7 @@ def line_chart(points: list[tuple[str, float]], title: str, threshold: float | N
         f'<text x="4" y="{y(lo) + 4:.1f}" font-size="10">{lo:.3f}</text>'
     )
     return (
-        f'<figure><svg role="img" aria-label="{e(title)}" viewBox="0 0 {w} {h}" width="{w}" height="{h}">'
+        f'<figure><svg role="img" aria-label="{e(title)}" viewBox="0 0 {w} {h}" width="100%">'
         f'<text x="{w / 2}" y="16" font-size="12" text-anchor="middle">{e(title)}</text>{axis}{line}'
         f'<polyline fill="none" stroke="#017cee" stroke-width="2" points="{path}"/>{dots}</svg></figure>'
     )
