@@ -403,6 +403,7 @@ def test_in_the_browser_retrain_approve_and_roll_back(view: View, browser: Any) 
         time.sleep(5)
         page.reload()
     _shot(page, "4-waiting-for-approval")
+    assert "passed the gate, waiting for approval" in page.inner_text("table")
     waiting = page.inner_text(f'.approval[data-run="{run_id}"]')
     assert f"champion v{second}" in waiting and "roc_auc" in waiting, waiting
     page.fill(f'.approval[data-run="{run_id}"] input[name=comment]', "looks right")

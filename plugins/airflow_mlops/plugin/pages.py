@@ -173,14 +173,18 @@ def pipeline_page(
     vrows, vclass = [], []
     for v in versions:
         dec = v["decision"]
-        verdict = (
-            ""
-            if dec is None
-            else (
-                '<span class="ok">promoted</span>' if dec["promoted"] else '<span class="bad">refused</span>'
+        waiting = v["approval"].get("state") == "pending" or (dec or {}).get("approval") == "pending"
+        if dec is None:
+            verdict = ""
+        elif waiting:
+            verdict = (
+                f'<span class="warn">passed the gate, waiting for approval</span> {e(dec["reason"])} '
+                f'<a href="{e(approvals_href)}">approve or reject</a>'
             )
-            + f" {e(dec['reason'])}"
-        )
+        else:
+            verdict = (
+                '<span class="ok">promoted</span>' if dec["promoted"] else '<span class="bad">refused</span>'
+            ) + f" {e(dec['reason'])}"
         rb = v["rollback"]
         if rb:
             verdict += "".join(
@@ -189,7 +193,7 @@ def pipeline_page(
                 for role in ("rolled_back", "restored")
                 if rb.get(f"{role}.at")
             )
-        if v["approval"]:
+        if v["approval"] and not waiting:
             a = v["approval"]
             verdict += f"<div>approval: {e(a.get('state'))} by {e(a.get('by'))} {e(a.get('reason'))}</div>"
         lin = v["lineage"]
