@@ -19,6 +19,7 @@ from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig
 from airflow_mlops.core.errors import ConfigError, DataNotFoundError
 from airflow_mlops.core.lake import Lake
+from airflow_mlops.core.lock import LakeLock
 from airflow_mlops.core.modeling import (
     build_pipeline,
     compute_metrics,
@@ -103,7 +104,15 @@ def train(
     tags = _lineage_tags(cfg, cat, data, reason, force, run_key, airflow_context or {})
     tags |= {Tag.HOLDOUT_URI: holdout_uri, Tag.REFERENCE_URI: reference_uri}
     params = _params(cfg, days, window)
-    run_id, version = _log_and_register(cfg, client, exp_id, model, data, metrics, tags, params, reason)
+    # Registering is exclusive per pipeline and checked again inside: an attempt Airflow gave up on
+    # may live on (a task process outlives its killed Celery worker: it has its own process group)
+    # and reach this point after its retry did; it then finds the retry's version instead of
+    # registering a second one. A lease whose holder died is taken over (see core.lock).
+    with LakeLock(lake, cat.lock_dir("register"), f"train {run_key}"):
+        again = _existing(client, cfg, exp_id, run_key)
+        if again is not None:
+            return again
+        run_id, version = _log_and_register(cfg, client, exp_id, model, data, metrics, tags, params, reason)
     model_card.refresh(cfg, lake, client, {version: "candidate"})
     return TrainResult(
         pipeline=cfg.name,

@@ -148,9 +148,15 @@ def test_two_promotions_and_a_rollback_at_once_stay_in_order(world: World, tmp_p
     import multiprocessing
     import time
 
+    # A registry of its own, so that the replay below sees every move from the first promotion on,
+    # and a deliberately weak first champion that the candidates beat whatever the tie rule.
+    world = World(world.home, world.cfg, world.lake, f"sqlite:///{tmp_path / 'race-mlflow' / 'mlflow.db'}")
     cfg, lake, client = world.cfg, world.lake, world.client
     name = cfg.registered_model_name
-    first = world.champion()
+    params = {**cfg.model.params, "max_iter": 2, "learning_rate": 0.05}
+    weak = cfg.model_copy(update={"model": cfg.model.model_copy(update={"params": params})})
+    first = train(weak, lake, client, run_key="race/weak", end_ds=JAN[-1], force=True).version
+    assert first is not None and promote(cfg, lake, client, first).promoted
     good = train(cfg, lake, client, run_key="race/6", end_ds=JAN[-1], window_days=6, force=True).version
     other = train(cfg, lake, client, run_key="race/7", end_ds=JAN[-1], window_days=7, force=True).version
     worse = train(cfg, lake, client, run_key="race/bad", end_ds=JAN[1], window_days=2).version

@@ -97,7 +97,7 @@ def test_a_version_that_never_passed_the_gate_cannot_be_the_target(
     _refused(
         world,
         ConfigError,
-        rf"flights_delay v{v}: never passed the gate, so it cannot be the champion again",
+        rf"flights_delay v{v}: was never champion \(it never passed the gate\), so it cannot be restored",
         to=v,
     )
 

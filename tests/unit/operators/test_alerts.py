@@ -133,7 +133,12 @@ def test_every_dag_of_an_alerted_pipeline_notifies_a_failed_run(
 ) -> None:
     dags = build_dags(pipelines(tmp_path, monkeypatch))
     alerted = {i: d for i, d in dags.items() if i.startswith("flights_delay__")}
-    assert sorted(alerted) == ["flights_delay__ingest", "flights_delay__monitor", "flights_delay__train"]
+    assert sorted(alerted) == [
+        "flights_delay__ingest",
+        "flights_delay__monitor",
+        "flights_delay__rollback",
+        "flights_delay__train",
+    ]
     for dag in alerted.values():
         [notifier] = dag.on_failure_callback  # type: ignore[misc]
         assert isinstance(notifier, MlopsNotifier) and notifier.pipeline == "flights_delay"
