@@ -26,15 +26,16 @@ def view_url(path: str) -> str:
     return f"{base}/mlops/{path}"
 
 
-def mlflow_ui(operator: BaseOperator) -> str | None:
-    """The MLflow server a browser can open, if the tracking store is a server at all."""
-    import os
+def version_url(pipeline: str, version: Any) -> str:
+    """A model version's page in the view ('' without a version)."""
+    return view_url(f"pipelines/{quote(pipeline)}/versions/{quote(str(version))}") if version else ""
 
+
+def mlflow_hook(operator: BaseOperator) -> Any:
+    """The task's MlflowHook (its ``mlflow_conn_id``)."""
     from airflow_mlops.hooks import MlflowHook
 
-    uri = MlflowHook(getattr(operator, "mlflow_conn_id", "mlflow_default")).tracking_uri()
-    uri = uri or os.environ.get("MLFLOW_TRACKING_URI", "")
-    return uri.rstrip("/") if uri.startswith(("http://", "https://")) else None
+    return MlflowHook(getattr(operator, "mlflow_conn_id", "mlflow_default"))
 
 
 class _ResultLink(BaseOperatorLink):
@@ -59,8 +60,7 @@ class ModelVersionLink(_ResultLink):
     key = "training"
 
     def url(self, operator: BaseOperator, pipeline: str, result: dict[str, Any]) -> str:
-        v = result.get("version")
-        return view_url(f"pipelines/{quote(pipeline)}/versions/{quote(str(v))}") if v else ""
+        return version_url(pipeline, result.get("version"))
 
 
 class MlflowRunLink(_ResultLink):
@@ -68,12 +68,11 @@ class MlflowRunLink(_ResultLink):
     key = "training"
 
     def url(self, operator: BaseOperator, pipeline: str, result: dict[str, Any]) -> str:
-        ui, run_id = mlflow_ui(operator), result.get("run_id")
+        hook, run_id = mlflow_hook(operator), result.get("run_id")
+        ui = hook.ui_url()
         if not ui or not run_id:
             return ""
-        from airflow_mlops.hooks import MlflowHook
-
-        exp = MlflowHook(getattr(operator, "mlflow_conn_id", "mlflow_default")).get_client().get_run(run_id)
+        exp = hook.get_client().get_run(run_id)
         return f"{ui}/#/experiments/{exp.info.experiment_id}/runs/{run_id}"
 
 
@@ -82,8 +81,7 @@ class GateDecisionLink(_ResultLink):
     key = "decision"
 
     def url(self, operator: BaseOperator, pipeline: str, result: dict[str, Any]) -> str:
-        v = result.get("candidate_version")
-        return view_url(f"pipelines/{quote(pipeline)}/versions/{quote(str(v))}") if v else ""
+        return version_url(pipeline, result.get("candidate_version"))
 
 
 class RegisteredModelLink(_ResultLink):
@@ -91,7 +89,7 @@ class RegisteredModelLink(_ResultLink):
     key = "decision"
 
     def url(self, operator: BaseOperator, pipeline: str, result: dict[str, Any]) -> str:
-        ui, name = mlflow_ui(operator), result.get("model_name")
+        ui, name = mlflow_hook(operator).ui_url(), result.get("model_name")
         return f"{ui}/#/models/{quote(str(name))}" if ui and name else ""
 
 

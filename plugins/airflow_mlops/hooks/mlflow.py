@@ -44,6 +44,14 @@ class MlflowHook(BaseHook):
             host = f"{conn.schema or 'http'}://{host}"
         return f"{host}:{conn.port}" if conn.port else host
 
+    def ui_url(self) -> str | None:
+        """Where a browser finds the MLflow UI: the tracking server (connection, else
+        ``MLFLOW_TRACKING_URI``), or None when the store is not a server (the embedded SQLite)."""
+        import os
+
+        uri = self.tracking_uri() or os.environ.get("MLFLOW_TRACKING_URI", "")
+        return uri.rstrip("/") if uri.startswith(("http://", "https://")) else None
+
     def get_client(self) -> MlflowClient:
         """A client of the connection's server, with its credentials (see ``tracking.configure``)."""
         from airflow_mlops.core import tracking

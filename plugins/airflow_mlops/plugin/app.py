@@ -101,15 +101,9 @@ class State:
         return MlflowHook().get_client()
 
     def mlflow_ui(self) -> str | None:
-        """Where a browser finds the MLflow UI (the tracking server), if it is a server at all."""
         from airflow_mlops.hooks import MlflowHook
 
-        uri = MlflowHook().tracking_uri()
-        if uri is None:
-            import os
-
-            uri = os.environ.get("MLFLOW_TRACKING_URI")
-        return uri.rstrip("/") if uri and uri.startswith(("http://", "https://")) else None
+        return MlflowHook().ui_url()
 
 
 STATE = State()
@@ -123,6 +117,15 @@ def readable(user: BaseUser, name: str) -> PipelineConfig:
         raise HTTPException(404, f"no pipeline {name!r}")
     if not allowed(user, f"{name}__train"):
         raise HTTPException(403, f"you may not read pipeline {name!r}")
+    return cfg
+
+
+def actionable(request: Request, user: Any, name: str, what: str) -> PipelineConfig:
+    """The pipeline ``name`` if this same-origin request's ``user`` may trigger its DAGs (403 else)."""
+    same_origin(request)
+    cfg = readable(user, name)
+    if not allowed(user, f"{name}__train", "POST", run=True):
+        raise HTTPException(403, f"you may not {what} pipeline {name!r}")
     return cfg
 
 
@@ -276,10 +279,7 @@ def create_app() -> FastAPI:
     ) -> RedirectResponse:
         """Trigger the train DAG through Airflow's own REST API, with the caller's token: the same
         Params validation, conf guard and permissions as any other client."""
-        same_origin(request)
-        readable(user, name)
-        if not allowed(user, f"{name}__train", "POST", run=True):
-            raise HTTPException(403, f"you may not retrain pipeline {name!r}")
+        actionable(request, user, name, "retrain")
         conf: dict[str, Any] = {"reason": reason, "force": force == "true"}
         if training_window_days.strip():
             if not training_window_days.strip().isdigit():
@@ -303,10 +303,7 @@ def create_app() -> FastAPI:
     ) -> RedirectResponse:
         """Approve or reject a promotion waiting in run ``run_id``, through Airflow's own
         human-in-the-loop API as the caller (who is recorded as the responder)."""
-        same_origin(request)
-        readable(user, name)
-        if not allowed(user, f"{name}__train", "POST", run=True):
-            raise HTTPException(403, f"you may not approve promotions of pipeline {name!r}")
+        actionable(request, user, name, "approve promotions of")
         if choice not in ("Approve", "Reject"):
             return _back(name, error=f"choice: {choice!r} is neither Approve nor Reject")
         path = f"dags/{quote(name)}__train/dagRuns/{quote(run_id)}/taskInstances/approve/-1/hitlDetails"
@@ -332,10 +329,7 @@ def create_app() -> FastAPI:
         from airflow_mlops.core.errors import MlopsError
         from airflow_mlops.core.promote import rollback as core_rollback
 
-        same_origin(request)
-        cfg = readable(user, name)
-        if not allowed(user, f"{name}__train", "POST", run=True):
-            raise HTTPException(403, f"you may not change pipeline {name!r}")
+        cfg = actionable(request, user, name, "change")
         if len(reason.strip()) < 3:
             return _back(name, error="a rollback needs a reason")
         try:
