@@ -73,9 +73,12 @@ class PipelineOperator(BaseOperator):
 
     @cached_property
     def mlflow(self) -> MlflowClient:
+        from airflow_mlops.core.tracking import log_to_stdout
         from airflow_mlops.hooks.mlflow import MlflowHook
 
-        return MlflowHook(self.mlflow_conn_id).get_client()
+        client = MlflowHook(self.mlflow_conn_id).get_client()
+        log_to_stdout()
+        return client
 
     @staticmethod
     def run_key(context: Context) -> str:

@@ -334,6 +334,38 @@ def test_status_cli_reports_the_loop(world) -> None:
     assert st["last_decision"]["candidate_version"] == "2" and st["last_decision"]["reason"]
 
 
+def test_the_rollback_dag_gives_the_champion_back_records_who_and_alerts(world) -> None:
+    """The ``__rollback`` DAG with its Params, as the REST API or the Trigger form runs it: v1 is the
+    champion again, the versions say who and why, and the team's webhook hears of it."""
+    from airflow_mlops.core import registry
+    from tests.unit.receivers import connect, serve_webhook
+
+    client = STATE["client"]
+    assert str(registry.champion(client, "flights_delay").version) == "2"
+    yaml_file = world["pipelines"] / "flights_delay.yaml"
+    original = yaml_file.read_text()
+    with serve_webhook() as hook, pytest.MonkeyPatch.context() as mp:
+        connect(mp, "mlops_hook", conn_type="http", host="127.0.0.1", port=hook.port, schema="http")
+        yaml_file.write_text(original + "\nalerts:\n  webhook_conn_id: mlops_hook\n")
+        try:
+            dr = world["dags"]["flights_delay__rollback"].test(
+                run_conf={"reason": "e2e: v2 misbehaves in production"}
+            )
+        finally:
+            yaml_file.write_text(original)
+        succeeded_first_time(dr)
+        alerts = hook.bodies()
+    champ = registry.champion(client, "flights_delay")
+    assert champ is not None and str(champ.version) == "1"
+    tags = registry.tags_of(champ)
+    assert tags["rollback.restored.reason"] == "e2e: v2 misbehaves in production"
+    assert asset_events("flights_delay.champion")[-1]["version"] == "1"
+    assert len(alerts) == 1, alerts
+    text = json.dumps(alerts[0])
+    assert "rolled back from v2 to v1" in text and "e2e: v2 misbehaves in production" in text
+    assert "/mlops/pipelines/flights_delay" in text
+
+
 def test_the_factory_builds_a_regression_pipeline_too(world) -> None:
     """The diabetes pipeline (scikit-learn's data, a Ridge regression) through the same DAGs."""
     dags = world["dags"]

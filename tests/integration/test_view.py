@@ -14,11 +14,13 @@ import os
 import re
 import shutil
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import yaml
@@ -186,6 +188,7 @@ def _routes() -> list[tuple[str, str]]:
         "ds": JUL,
         "path": "drift/report.html",
         "dag_id": f"{NAME}__train",
+        "asset": "bootstrap-4.3.1.min.css",
     }
     out = []
     for r in create_app().routes:
@@ -260,8 +263,26 @@ def test_reports_are_served_whole_and_offline(view: View) -> None:
     )
     assert status == 200, body[:300]
     text = body.decode()
-    assert not re.search(r"<link[^>]+href=[\"']https?:|<script[^>]+src=[\"']https?:|url\([\"']?https?:", text)
-    assert "mlops-offline" in text
+    assert not re.search(
+        r"<link[^>]+href=[\"']https?:|<(?:script|img)[^>]+src=[\"']https?:|url\([\"']?https?:", text
+    )
+    # Bootstrap and jQuery of the same versions come from the plugin, not a CDN; both are served.
+    local = re.findall(r'(?:href|src)="(/mlops/static/vendor/[^"]+)"', text)
+    assert {u.rsplit("/", 1)[1] for u in local} >= {
+        "bootstrap-4.3.1.min.css",
+        "jquery-3.7.1.min.js",
+        "all.min.css",
+    }
+    for url in local:
+        status, headers, body = view.get(url)
+        assert status == 200 and len(body) > 5_000, url
+        assert headers["content-type"].startswith(("text/css", "text/javascript")), headers
+    assert view.get(local[0], user=None)[0] == 401
+    font = "/mlops/static/vendor/fontawesome-free-6.6.0/webfonts/fa-solid-900.woff2"
+    status, headers, _ = view.get(font)  # what the icon stylesheet's relative url() asks for
+    assert status == 200 and headers["content-type"] == "font/woff2"
+    for path in ("..%2Fapp.py", "../app.py", "fontawesome-free-6.6.0/../../app.py", "LICENSES.md"):
+        assert view.get(f"/mlops/static/vendor/{path}")[0] == 404, path
     status, _, body = view.get(f"/mlops/pipelines/{NAME}/batches/{JUL}/drift")
     assert status == 200 and b"<iframe" in body
 
@@ -288,6 +309,20 @@ def test_report_files_refuse_traversal_and_other_files(view: View, path: str) ->
     assert status == 404, f"{path}: HTTP {status} {body[:200]!r}"
     status, _, _ = view.get(f"/mlops/pipelines/{NAME}/batches/..%2F..%2F/files/drift/report.html")
     assert status == 404
+
+
+def test_a_browser_without_a_session_is_sent_to_airflow_login_and_back(view: View) -> None:
+    req = urllib.request.Request(f"{view.base}/mlops/pipelines/{NAME}", headers={"Accept": "text/html"})
+    try:
+        urllib.request.build_opener(_NoRedirect).open(req, timeout=60)
+        raise AssertionError("an anonymous page request was answered")
+    except urllib.error.HTTPError as e:
+        assert e.code == 303, e.code
+        target = e.headers["location"]
+    assert target.startswith(f"{view.base}/api/v2/auth/login?next="), target
+    assert urllib.parse.unquote(target.split("next=", 1)[1]) == f"{view.base}/mlops/pipelines/{NAME}"
+    status, _, _ = view.get(f"/mlops/api/pipelines/{NAME}", user=None)
+    assert status == 401  # scripts get the plain refusal
 
 
 def test_a_viewer_reads_but_may_not_retrain_or_roll_back(view: View) -> None:
@@ -332,9 +367,24 @@ def browser(view: View) -> Iterator[Any]:
             ],
         )  # fmt: skip
         ctx = b.new_context(viewport={"width": 1400, "height": 1000})
-        ctx.add_cookies([{"name": "_token", "value": view.token("admin"), "url": view.base}])
+        _log_in(ctx, view, "admin")
         yield ctx
         b.close()
+
+
+def _log_in(ctx: Any, view: View, user: str) -> None:
+    """Open the view without a session: Airflow's own login form, then back to the view."""
+    page = ctx.new_page()
+    page.goto(f"{view.base}/mlops/")
+    page.wait_for_selector("input[name=username]", timeout=60_000)
+    assert "/auth/login" in page.url and "next=" in page.url, page.url
+    _shot(page, "0-airflow-login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", USERS[user])
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{view.base}/mlops/", timeout=60_000)
+    page.wait_for_selector(f'[data-pipeline="{NAME}"]')
+    page.close()
 
 
 def _shot(page: Any, name: str) -> None:
@@ -362,6 +412,17 @@ def test_in_the_browser_a_person_sees_the_champion_and_opens_a_drift_report(view
     page.wait_for_url(f"**/mlops/pipelines/{NAME}")
     assert page.locator("svg").count() == 2
     _shot(page, "2-pipeline")
+    page.goto(f"{view.base}/mlops/pipelines/{NAME}/batches/{JAN[0]}/files/validation/docs/index.html")
+    navbar = page.locator("nav.navbar").first
+    navbar.wait_for(timeout=60_000)
+    # Bootstrap's .navbar is a flex box; unstyled HTML would leave it a block.
+    assert navbar.evaluate("e => getComputedStyle(e).display") == "flex"
+    icon = page.locator('i[class*="fa-"]').first  # the status column is an icon
+    icon.wait_for(timeout=30_000)
+    assert page.evaluate("""async () => { await document.fonts.ready;
+        return document.fonts.check('900 16px "Font Awesome 6 Free"'); }""")
+    _shot(page, "2b-validation-data-docs")
+    page.goto(f"{view.base}/mlops/pipelines/{NAME}")
     page.click(f'a[href$="/batches/{JUL}/drift"]')
     report = page.frame_locator("iframe.report")
     report.locator("body").wait_for(timeout=60_000)
@@ -420,6 +481,24 @@ def test_in_the_browser_retrain_approve_and_roll_back(view: View, browser: Any) 
     tags = registry.tags_of(champ)
     assert tags["promotion.approval.by"] == "admin" and tags["promotion.approval.reason"] == "looks right"
     approved = str(champ.version)
+
+    # From the training task in Airflow's own task page to the version it made, in the view.
+    status, _, body = view.get(
+        f"/api/v2/dags/{NAME}__train/dagRuns/{quote(run_id)}/taskInstances/train/links"
+    )
+    want = f"{view.base}/mlops/pipelines/{NAME}/versions/{approved}"
+    assert status == 200 and json.loads(body)["extra_links"]["Model version (MLOps)"] == want, body
+    page.goto(f"{view.base}/dags/{NAME}__train/runs/{quote(run_id)}/tasks/train")
+    page.get_by_text("Details", exact=True).click()  # Airflow 3.3 shows extra links on this tab
+    link = page.get_by_role("link", name="Model version (MLOps)")
+    try:
+        link.wait_for(timeout=60_000)
+    finally:
+        _shot(page, "4b-task-extra-links")
+    assert link.get_attribute("href") == want
+    link.click()  # Airflow opens a same-origin link in the same tab
+    page.wait_for_url(want, timeout=60_000)
+    assert f"v{approved}" in page.inner_text("h1")
 
     page.goto(f"{view.base}/mlops/pipelines/{NAME}")
     page.fill('form[action$="/rollback"] input[name=reason]', "browser test rollback")

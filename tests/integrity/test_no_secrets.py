@@ -57,6 +57,11 @@ def find_secrets(text: str) -> list[str]:
     return found
 
 
+#: Third-party libraries shipped unmodified (minified jQuery matches ``password:`` in its own
+#: selector code). Only their scripts, stylesheets, fonts and licences may live there.
+VENDORED = "plugins/airflow_mlops/plugin/static/vendor/"
+
+
 def tracked_files() -> list[str]:
     out = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True)
     return [p for p in out.stdout.decode().split("\0") if p]
@@ -66,7 +71,11 @@ def test_no_tracked_file_holds_a_secret() -> None:
     files = tracked_files()
     assert len(files) > 50 and "README.md" in files and ".env.example" in files
     problems = []
+    vendored = [f for f in files if f.startswith(VENDORED)]
+    assert vendored and all(f.endswith((".min.js", ".min.css", ".woff2", "/LICENSES.md")) for f in vendored)
     for rel in files:
+        if rel.startswith(VENDORED) and rel.endswith((".min.js", ".min.css")):
+            continue
         path = ROOT / rel
         if not path.is_file():  # deleted in the work tree, not yet in the index
             continue

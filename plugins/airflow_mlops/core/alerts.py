@@ -207,6 +207,26 @@ def approval_alert(decision: Mapping[str, Any], base: str | None) -> Alert:
     )
 
 
+def rollback_alert(done: Mapping[str, Any], base: str | None) -> Alert:
+    """The champion was given back to an earlier version (a Rollback's dict): the model that serves
+    predictions changed without a gate, so the team hears who did it and why."""
+    pipeline, model = str(done["pipeline"]), str(done.get("model_name") or done["pipeline"])
+    frm, to = str(done["from_version"]), str(done["to_version"])
+    lines = [
+        f"{model} v{to} is the champion of pipeline {pipeline} again, replacing v{frm}.",
+        f"Rolled back by {done.get('by')}: {done.get('reason')}",
+    ]
+    return Alert(
+        kind="rolled_back",
+        pipeline=pipeline,
+        title=f"{pipeline}: rolled back from v{frm} to v{to}",
+        text="\n".join(lines),
+        severity="warning",
+        version=to,
+        link=view_link(base, pipeline),
+    )
+
+
 def run_failed_alert(event: Mapping[str, Any], base: str | None) -> Alert:
     """A DAG run failed. ``event``: pipeline, dag_id, run_id, and when known ds, task_id, reason."""
     pipeline, dag_id, run_id = str(event["pipeline"]), str(event["dag_id"]), str(event["run_id"])
@@ -235,6 +255,7 @@ BUILDERS: dict[str, Callable[[Mapping[str, Any], str | None], Alert | None]] = {
     "drift": drift_alert,
     "promotion": promotion_alert,
     "approval": approval_alert,
+    "rollback": rollback_alert,
     "run_failed": run_failed_alert,
 }
 

@@ -321,7 +321,14 @@ class TasksConfig(_Strict):
 
 
 AlertKind = Literal[
-    "validation_failed", "quarantined", "drift", "promoted", "refused", "approval_pending", "run_failed"
+    "validation_failed",
+    "quarantined",
+    "drift",
+    "promoted",
+    "refused",
+    "approval_pending",
+    "rolled_back",
+    "run_failed",
 ]
 ALERT_KINDS: tuple[AlertKind, ...] = (
     "validation_failed",
@@ -330,6 +337,7 @@ ALERT_KINDS: tuple[AlertKind, ...] = (
     "promoted",
     "refused",
     "approval_pending",
+    "rolled_back",
     "run_failed",
 )
 _CONN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
@@ -555,7 +563,8 @@ def parse_pipeline(text: str, source: str) -> PipelineConfig:
 
     defaults = {"AIRFLOW_MLOPS_RAW_ROOT": get_settings().raw_root}
     try:
-        data = yaml.safe_load(text)
+        # libyaml's loader when present: the DAG processor parses every YAML file at every parse.
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as e:
         raise ConfigError(f"{source}: not valid YAML: {e}") from e
     raw = data

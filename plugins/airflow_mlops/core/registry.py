@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
 
 from airflow_mlops.core.errors import UntrustedModelError
@@ -166,12 +169,24 @@ def _trusted_types(cfg: PipelineConfig, tags: dict[str, Any], where: str) -> lis
     return list(trusted)
 
 
-def _load_skops(path: str, trusted: list[str], where: str) -> Any:
-    import skops.io as sio
+@contextmanager
+def quiet_skops() -> Iterator[None]:
+    """skops finds a function's module by reading its name from every loaded module; in a task
+    process those include Airflow's deprecated shims, and each one warns: a thousand lines of
+    "attribute is deprecated" in the task log, about skops' probe, not about anything of ours.
+    It probes at import (``skops.io._trusted_types``), so import skops.io inside this block."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=r"skops\.io\._utils")
+        yield
 
-    unexpected = sorted(set(sio.get_untrusted_types(file=path)) - set(trusted))
-    if unexpected:
-        raise UntrustedModelError(
-            f"{where}: the model file holds types its training did not record: {unexpected}"
-        )
-    return sio.load(path, trusted=trusted)
+
+def _load_skops(path: str, trusted: list[str], where: str) -> Any:
+    with quiet_skops():
+        import skops.io as sio  # its import probes every loaded module too
+
+        unexpected = sorted(set(sio.get_untrusted_types(file=path)) - set(trusted))
+        if unexpected:
+            raise UntrustedModelError(
+                f"{where}: the model file holds types its training did not record: {unexpected}"
+            )
+        return sio.load(path, trusted=trusted)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -43,6 +44,30 @@ def configure(
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+class _Stdout:
+    """Whatever ``sys.stdout`` is when a line is written (a task runner or test may swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+def log_to_stdout() -> None:
+    """In a task: MLflow writes its INFO lines ("Created version '3'") to stderr, which Airflow's
+    task log shows as ERROR on a task that succeeded. Its handler (filters and format kept) writes
+    to stdout instead, which Airflow logs at INFO. Not for the CLI, whose stdout may be JSON."""
+    import logging
+
+    import mlflow  # noqa: F401  (configures its loggers on import)
+    from mlflow.utils.logging_utils import MLFLOW_LOGGING_STREAM
+
+    for handler in logging.getLogger("mlflow").handlers:  # MLflow's own handler, no other
+        if isinstance(handler, logging.StreamHandler) and handler.stream is MLFLOW_LOGGING_STREAM:
+            handler.setStream(_Stdout())  # type: ignore[arg-type]
 
 
 def ensure_experiment(client: MlflowClient, name: str, settings: Settings | None = None) -> str:

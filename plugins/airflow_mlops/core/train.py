@@ -289,9 +289,10 @@ def skops_types(model: Any) -> list[str]:
     Models are stored with skops (no code runs at load, unlike pickle). A model we just fitted
     ourselves is trusted by construction, so its non-default types are recorded with it.
     """
-    import skops.io as sio
+    with registry.quiet_skops():
+        import skops.io as sio
 
-    return list(sio.get_untrusted_types(data=sio.dumps(model)))
+        return list(sio.get_untrusted_types(data=sio.dumps(model)))
 
 
 def _log_and_register(
@@ -334,15 +335,16 @@ def _log_and_register(
             mlflow.log_input(dataset, context=context)
         mlflow.log_dict({"snapshots": data.lineage, "tags": tags, "params": params}, "lineage.json")
         trusted = skops_types(model)
-        info = mlflow.sklearn.log_model(
-            model,
-            name="model",
-            signature=infer_signature(X_test, model.predict(X_test.head(100))),
-            input_example=X_test.head(5),
-            serialization_format="skops",
-            skops_trusted_types=trusted,
-            pip_requirements=tracking.model_requirements(),
-        )
+        with registry.quiet_skops():
+            info = mlflow.sklearn.log_model(
+                model,
+                name="model",
+                signature=infer_signature(X_test, model.predict(X_test.head(100))),
+                input_example=X_test.head(5),
+                serialization_format="skops",
+                skops_trusted_types=trusted,
+                pip_requirements=tracking.model_requirements(),
+            )
         version_tags = {
             **tags,
             Tag.TRUSTED_TYPES: json.dumps(trusted),

@@ -59,4 +59,5 @@ class RollbackOperator(PipelineOperator):
                 "rollback": True,
             },
         )
+        self.alert(context, "rollback", done.to_dict())
         return done.to_dict()

@@ -15,11 +15,13 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airflow_mlops.plugin import pages
 
@@ -29,6 +31,16 @@ if TYPE_CHECKING:
     from airflow_mlops.core.config import PipelineConfig
 
 PREFIX = "/mlops"
+VENDOR_DIR = Path(__file__).parent / "static" / "vendor"
+#: A CDN URL's telling part -> the vendored copy of the same version (see static/vendor/LICENSES.md).
+VENDORED = {
+    "bootstrap/4.3.1/css/bootstrap.min.css": "bootstrap-4.3.1.min.css",
+    "bootstrap/4.3.1/js/bootstrap.min.js": "bootstrap-4.3.1.bundle.min.js",
+    "jquery-3.7.1.min.js": "jquery-3.7.1.min.js",
+    "bootstrap-table@1.19.1/dist/bootstrap-table.min.css": "bootstrap-table-1.19.1.min.css",
+    "bootstrap-table@1.19.1/dist/bootstrap-table.min.js": "bootstrap-table-1.19.1.min.js",
+    "font-awesome/6.6.0/css/all.min.css": "fontawesome-free-6.6.0/css/all.min.css",
+}
 #: Reports may run their own inline scripts (Evidently's charts) but fetch nothing from elsewhere.
 CSP = (
     "default-src 'self' 'unsafe-inline' data: blob:; img-src 'self' data: blob:; "
@@ -146,8 +158,28 @@ def airflow_base(request: Request) -> str:
     return str(request.base_url).rstrip("/").removesuffix(PREFIX)
 
 
+def login_redirect(request: Request) -> RedirectResponse | None:
+    """A person's browser that opens a page without a session goes to Airflow's login, which
+    brings them back here; scripts and API calls keep the plain 401."""
+    wants_page = "text/html" in request.headers.get("accept", "") and "/api/" not in request.url.path
+    if request.method != "GET" or not wants_page:
+        return None
+    from airflow.configuration import conf
+
+    base = str(conf.get("api", "base_url", fallback="") or "").rstrip("/")
+    return RedirectResponse(f"{base}/api/v2/auth/login?{urlencode({'next': str(request.url)})}", 303)
+
+
 def create_app() -> FastAPI:
     app = FastAPI(title="airflow-mlops", description="The MLOps view of airflow-mlops pipelines.")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def unauthenticated(request: Request, exc: StarletteHTTPException) -> Response:
+        from fastapi.exception_handlers import http_exception_handler
+
+        if exc.status_code == 401 and (to_login := login_redirect(request)):
+            return to_login
+        return await http_exception_handler(request, exc)
 
     @app.get("/", response_class=HTMLResponse)
     def overview(user: User) -> HTMLResponse:
@@ -267,6 +299,22 @@ def create_app() -> FastAPI:
         if kind.startswith("text/html"):
             data = offline_html(data)
         return Response(data, media_type=kind, headers={"Content-Security-Policy": CSP})
+
+    shipped = {
+        p.relative_to(VENDOR_DIR).as_posix()
+        for p in VENDOR_DIR.rglob("*")
+        if p.suffix in (".css", ".js", ".woff2")
+    }
+
+    @app.get("/static/vendor/{asset:path}")
+    def vendored(asset: str, user: User) -> Response:
+        """The stylesheets, scripts and fonts that data docs would fetch from a CDN, served from
+        here: only the files shipped in ``static/vendor``, by exact name."""
+        if asset not in shipped:
+            raise HTTPException(404, "no such file")
+        data = (VENDOR_DIR / asset).read_bytes()
+        kind = TYPES[asset.rsplit(".", 1)[-1]]
+        return Response(data, media_type=kind, headers={"Cache-Control": "private, max-age=86400"})
 
     @app.post("/pipelines/{name}/retrain")
     def retrain(
@@ -407,19 +455,27 @@ def _card(cfg: PipelineConfig, version: str, html_page: bool = False) -> str | N
 
 
 def offline_html(data: bytes) -> bytes:
-    """A report page without references to other origins: stylesheets and scripts that a report
-    (Great Expectations' data docs) would load from a CDN are dropped, and a small inline stylesheet
-    keeps it readable. The CSP header forbids such loads anyway; this keeps the page clean."""
+    """A report page that fetches nothing from another origin. Great Expectations' data docs load
+    Bootstrap, jQuery, bootstrap-table and Font Awesome (the status icons) from CDNs: those tags
+    point at the copies vendored here (``static/vendor``, same versions); every other remote
+    stylesheet, script or image (Vega, a date picker, the GX logo) is dropped. The CSP header forbids such loads anyway; this keeps the page styled and clean."""
     import re
 
+    def local(m: re.Match[str]) -> str:
+        tag = m.group(0)
+        for needle, asset in VENDORED.items():
+            if needle in tag:
+                url = f"{PREFIX}/static/vendor/{asset}"
+                return (
+                    f'<script src="{url}"></script>'
+                    if asset.endswith(".js")
+                    else f'<link rel="stylesheet" href="{url}">'
+                )
+        return ""
+
     text = data.decode("utf-8", errors="replace")
-    text = re.sub(r"<link[^>]+href=[\"']https?://[^>]*>", "", text, flags=re.I)
-    text = re.sub(r"<script[^>]+src=[\"']https?://[^>]*>\s*</script>", "", text, flags=re.I)
+    text = re.sub(r"<link[^>]+href=[\"']https?://[^>]*>", local, text, flags=re.I)
+    text = re.sub(r"<script[^>]+src=[\"']https?://[^>]*>\s*</script>", local, text, flags=re.I)
+    text = re.sub(r"<img[^>]+src=[\"']https?://[^>]*>", "", text, flags=re.I)
     text = re.sub(r"url\(\s*[\"']?https?://[^)]*\)", "none", text, flags=re.I)
-    if "</head>" in text and "mlops-offline" not in text:
-        style = (
-            "<style id=mlops-offline>body{font:14px system-ui,sans-serif;margin:16px}"
-            "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px}</style>"
-        )
-        text = text.replace("</head>", style + "</head>", 1)
     return text.encode()

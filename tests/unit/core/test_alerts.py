@@ -227,6 +227,22 @@ def test_a_pending_approval_says_where_to_answer() -> None:
     assert "Required Actions" in a.text and a.link == LINK
 
 
+def test_a_rollback_says_from_what_to_what_who_and_why() -> None:
+    done = {
+        "pipeline": "flights_delay",
+        "model_name": "flights_delay",
+        "from_version": "5",
+        "to_version": "3",
+        "reason": "v5 scores nonsense",
+        "by": "alice",
+        "at": "2026-11-23T10:00:00+00:00",
+    }
+    a = A.BUILDERS["rollback"](done, BASE)
+    assert a is not None and a.kind == "rolled_back" and a.version == "3" and a.link == LINK
+    assert a.title == "flights_delay: rolled back from v5 to v3"
+    assert "Rolled back by alice: v5 scores nonsense" in a.text and "replacing v5" in a.text
+
+
 def test_a_failed_run_links_the_run_and_the_view() -> None:
     a = A.run_failed_alert(
         {

@@ -144,3 +144,62 @@ def test_no_champion_is_still_no_champion_to_the_monitor(world: World) -> None:
     with pytest.raises(NoChampionError):
         batches_to_score(world.cfg, world.lake, client, [JUL])
     _ = pickle  # the module is imported for Payload's protocol only
+
+
+_NOISY = """
+import sys, types, warnings
+shim = types.ModuleType("noisy_shim")
+def _getattr(name):
+    warnings.warn(f"The `noisy_shim.{name}` attribute is deprecated", FutureWarning, stacklevel=2)
+    raise AttributeError(name)
+shim.__getattr__ = _getattr
+sys.modules["noisy_shim"] = shim  # like Airflow's deprecated modules, loaded in every task process
+import os, tempfile, scipy.special
+from sklearn.preprocessing import FunctionTransformer
+from airflow_mlops.core import registry
+from airflow_mlops.core.train import skops_types
+model = FunctionTransformer(func=scipy.special.expit).fit([[1.0]])
+with warnings.catch_warnings(record=True) as ours:
+    warnings.simplefilter("always")
+    trusted = skops_types(model)
+    import skops.io as sio
+    path = os.path.join(tempfile.mkdtemp(), "m.skops")
+with registry.quiet_skops():
+    sio.dump(model, path)
+with warnings.catch_warnings(record=True) as loading:
+    warnings.simplefilter("always")
+    registry._load_skops(path, trusted, "test")
+with warnings.catch_warnings(record=True) as bare:
+    warnings.simplefilter("always")
+    from skops.io._utils import whichmodule
+    whichmodule(scipy.special.logit, "logit")
+print(sum("noisy_shim" in str(w.message) for w in ours + loading), sum("noisy_shim" in str(w.message) for w in bare))
+"""
+
+
+def test_skops_probing_every_module_does_not_flood_the_task_log() -> None:
+    """skops looks a function's name up in every loaded module (at import and when it saves or
+    loads); a deprecated module's warning each time filled task logs with a thousand lines."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _NOISY], capture_output=True, text=True, check=True)
+    ours, bare = map(int, out.stdout.split())
+    assert bare > 0, "the probe no longer warns: this test shows nothing"
+    assert ours == 0
+
+
+def test_mlflow_info_lines_go_to_stdout_not_stderr(tmp_path: Path) -> None:
+    """Airflow logs a task's stderr as ERROR: MLflow's "Created version" must not look like one
+    (operators call ``log_to_stdout``; the CLI does not, its stdout may be JSON)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import logging; from airflow_mlops.core import tracking;"
+        f"tracking.configure(tracking_uri='sqlite:///{tmp_path}/m.db'); tracking.log_to_stdout();"
+        "logging.getLogger('mlflow.store.model_registry').info('Created version 3 of model x')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "Created version 3 of model x" in out.stdout
+    assert "Created version" not in out.stderr

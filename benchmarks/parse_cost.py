@@ -1,0 +1,43 @@
+"""Parse cost of the DAG file in one warm interpreter (issue 10, target 6).
+
+The floor every DAG file with ``@task`` pays (``import airflow.sdk`` and providers-standard's task
+decorators) is imported first; then ``dags/mlops_pipelines.py`` is executed once cold (what a
+DAG-processor parse pays: our package is imported and the DAGs are built) and several times warm.
+
+    AIRFLOW_MLOPS_HOME=/tmp/ph PYTHONPATH=<checkout>/plugins .venv/bin/python -m benchmarks.parse_cost
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import statistics
+import sys
+import time
+from pathlib import Path
+
+DAG_FILE = Path(__file__).resolve().parents[1] / "dags" / "mlops_pipelines.py"
+HEAVY = ("pandas", "sklearn", "mlflow", "great_expectations", "evidently", "pyarrow")
+
+
+def _exec_dag_file() -> float:
+    spec = importlib.util.spec_from_file_location(f"dagfile_{time.perf_counter_ns()}", DAG_FILE)
+    assert spec is not None and spec.loader is not None
+    started = time.perf_counter()
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    started = time.perf_counter()
+    import airflow.providers.standard.decorators.python
+    import airflow.sdk  # noqa: F401
+
+    print(f"floor (airflow.sdk + task decorators): {time.perf_counter() - started:.2f} s")
+    first = _exec_dag_file()
+    warm = statistics.median(_exec_dag_file() for _ in range(7))
+    print(f"DAG file: first {first * 1000:.0f} ms; warm median {warm * 1000:.0f} ms")
+    print("heavy modules imported:", [m for m in HEAVY if m in sys.modules] or "none")
+
+
+if __name__ == "__main__":
+    main()
