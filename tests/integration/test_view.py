@@ -393,19 +393,23 @@ def _shot(page: Any, name: str) -> None:
 
 
 def test_in_the_browser_a_person_sees_the_champion_and_opens_a_drift_report(view: View, browser: Any) -> None:
+    airflow_ui = browser.new_page()
+    airflow_ui.goto(f"{view.base}/plugin/mlops")
+    airflow_ui.frame_locator("iframe").first.get_by_text("Pipelines").first.wait_for(timeout=60_000)
+    _shot(airflow_ui, "1-airflow-ui-mlops-nav")
+    # What the Airflow UI itself loads is Airflow's business, and it may still be loading: the
+    # view's own requests are watched on a page of their own.
+    airflow_ui.close()
     page = browser.new_page()
     outside: list[str] = []
     page.on(
         "request",
         lambda r: (
-            None if r.url.startswith((view.base, "data:", "blob:", "about:")) else outside.append(r.url)
+            None
+            if r.url.startswith((view.base, "data:", "blob:", "about:"))
+            else outside.append(f"{r.url} (from {r.frame.url})")
         ),
     )
-    page.goto(f"{view.base}/plugin/mlops")
-    frame = page.frame_locator("iframe").first
-    frame.get_by_text("Pipelines").first.wait_for(timeout=60_000)
-    _shot(page, "1-airflow-ui-mlops-nav")
-    outside.clear()  # what the Airflow UI itself loads is Airflow's business; the view's is ours
     page.goto(f"{view.base}/mlops/")
     assert f"v{view.versions['second']}" in page.inner_text(f'[data-pipeline="{NAME}"]')
     page.click(f"text={NAME}")
