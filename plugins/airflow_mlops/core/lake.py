@@ -13,7 +13,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +27,7 @@ from airflow_mlops.core.errors import DataNotFoundError, LakeWriteError
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow.parquet as pq
 
 
 def _io_errors() -> tuple[type[Exception], ...]:
@@ -37,6 +41,13 @@ def _io_errors() -> tuple[type[Exception], ...]:
     except ImportError:  # pragma: no cover - botocore comes with the Amazon provider
         return (OSError,)
     return (OSError, BotoCoreError)
+
+
+def _write_failed(uri: str, e: Exception) -> LakeWriteError:
+    return LakeWriteError(
+        f"{uri}: write to the lake failed ({type(e).__name__}: {e}); "
+        "no partial file is left at that name, so a retry is safe"
+    )
 
 
 def filesystem(
@@ -94,6 +105,19 @@ class Lake:
 
         return pd.read_parquet(io.BytesIO(self.read_bytes(uri)), columns=columns)
 
+    @contextmanager
+    def open_parquet(self, uri: str) -> Iterator[pq.ParquetFile]:
+        """A Parquet file of the lake opened for reading in row groups or batches: memory bounded by
+        what is read at a time, not by the file."""
+        import pyarrow.parquet as pq
+
+        try:
+            f = self.fs.open(self._p(uri), "rb")
+        except FileNotFoundError as e:
+            raise DataNotFoundError(f"{uri}: no such file in the lake") from e
+        with f, pq.ParquetFile(f) as pf:
+            yield pf
+
     def listdir(self, uri: str) -> list[str]:
         """Names directly under ``uri`` (empty if it does not exist)."""
         path = self._p(uri)
@@ -113,10 +137,7 @@ class Lake:
         try:
             self._write_bytes(uri, data)
         except _io_errors() as e:
-            raise LakeWriteError(
-                f"{uri}: write to the lake failed ({type(e).__name__}: {e}); "
-                "no partial file is left at that name, so a retry is safe"
-            ) from e
+            raise _write_failed(uri, e) from e
         return uri
 
     def _write_bytes(self, uri: str, data: bytes) -> None:
@@ -137,6 +158,35 @@ class Lake:
         else:
             self.fs.pipe_file(path, data)
             self.fs.invalidate_cache(parent)
+
+    @contextmanager
+    def staged(self, uri: str) -> Iterator[str]:
+        """A local path to write ``uri``'s content to, in pieces if need be; committed whole when
+        the block ends, discarded if it raises. Local lakes stage beside the target and rename;
+        object stores get one upload of the finished file (a multipart upload becomes visible only
+        when it completes). Errors while committing raise LakeWriteError naming ``uri``."""
+        path = self._p(uri)
+        parent = path.rsplit("/", 1)[0]
+        if self.is_local:
+            self.fs.makedirs(parent, exist_ok=True)
+        where = parent if self.is_local else None
+        fd, tmp = tempfile.mkstemp(dir=where, prefix=".tmp-", suffix="-" + path.rsplit("/", 1)[1])
+        os.close(fd)
+        try:
+            yield tmp
+            try:
+                if self.is_local:
+                    with open(tmp, "rb+") as f:
+                        os.fsync(f.fileno())
+                    os.replace(tmp, path)
+                else:
+                    self.fs.put_file(tmp, path)
+                    self.fs.invalidate_cache(parent)
+            except _io_errors() as e:
+                raise _write_failed(uri, e) from e
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
 
     def create_exclusive(self, uri: str, data: bytes) -> bool:
         """Write ``uri`` whole only if it does not exist yet; False if it does (or another writer won).

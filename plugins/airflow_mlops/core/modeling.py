@@ -99,14 +99,17 @@ def build_pipeline(cfg: PipelineConfig) -> Pipeline:
 
 
 def predict(cfg: PipelineConfig, model: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
-    """Predictions and, for binary classification, the probability of the positive class."""
-    pred = model.predict(X)
-    proba = None
+    """Predictions and, for binary classification, the probability of the positive class.
+
+    A classifier with probabilities runs once: the class is the most probable one (``classes_`` in
+    ``predict_proba``'s column order, the first on a tie), which is how scikit-learn's classifiers
+    predict. Calling ``predict`` and then ``predict_proba`` ran the whole pipeline twice.
+    """
     if cfg.data_schema.task == "classification" and hasattr(model, "predict_proba"):
         p = model.predict_proba(X)
-        if p.shape[1] == 2:
-            proba = p[:, 1]
-    return pred, proba
+        pred = model.classes_[p.argmax(axis=1)]
+        return pred, (p[:, 1] if p.shape[1] == 2 else None)
+    return model.predict(X), None
 
 
 def with_predictions(

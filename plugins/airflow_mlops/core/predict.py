@@ -7,7 +7,7 @@ prediction and its probability, the model version), so the drift report reads on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Final
 
 from airflow_mlops.core import registry
 from airflow_mlops.core.catalog import Catalog
@@ -65,26 +65,80 @@ def batches_to_score(
     return sorted(found)
 
 
-def score_batch(cfg: PipelineConfig, lake: Lake, client: MlflowClient, ds: str) -> ScoreResult:
-    """Score interval ``ds`` with ``models:/<name>@champion``."""
-    name = cfg.registered_model_name
-    champ = _champion(cfg, client)
-    model = registry.load_model(cfg, client, str(champ.version))
+#: Rows scored at a time: memory is bounded by a chunk (its frame, the one-hot matrix and the
+#: trees' working arrays), not by the batch; large enough that per-chunk overhead is noise.
+CHUNK_ROWS: Final = 250_000
+
+
+@dataclass
+class _Totals:
+    rows: int = 0
+    prediction: float = 0.0
+    probability: float | None = None  # a sum, for models that give a probability
+
+
+def score_file(
+    cfg: PipelineConfig,
+    model: Any,
+    lake: Lake,
+    snapshot_uri: str,
+    predictions_uri: str,
+    version: str,
+    chunk_rows: int = CHUNK_ROWS,
+) -> _Totals:
+    """Score a snapshot chunk by chunk into ``predictions_uri`` (written whole or not at all).
+
+    Each chunk is read, predicted once and appended to the Parquet file being staged, so a batch of
+    any size needs the memory of one chunk."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     keep = list(
         dict.fromkeys(
             [cfg.data_schema.time_column, *cfg.features.all, *cfg.drift_columns, cfg.data_schema.target]
         )
     )
+    totals = _Totals()
+    writer: pq.ParquetWriter | None = None
+    with lake.open_parquet(snapshot_uri) as pf, lake.staged(predictions_uri) as tmp:
+        try:
+            for batch in pf.iter_batches(batch_size=chunk_rows, columns=keep):
+                out = with_predictions(cfg, model, batch.to_pandas())
+                out["model_version"] = version
+                table = pa.Table.from_pandas(out, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
+                writer.write_table(table.cast(writer.schema))
+                totals.rows += len(out)
+                totals.prediction += float(out[PREDICTION].astype(float).sum())
+                if PROBABILITY in out:
+                    totals.probability = (totals.probability or 0.0) + float(out[PROBABILITY].sum())
+            if writer is None:  # an empty snapshot still gets a file with its columns
+                empty = with_predictions(cfg, model, pf.schema_arrow.empty_table().to_pandas()[keep])
+                empty["model_version"] = version
+                pq.write_table(pa.Table.from_pandas(empty, preserve_index=False), tmp)
+        finally:
+            if writer is not None:
+                writer.close()
+    return totals
+
+
+def score_batch(cfg: PipelineConfig, lake: Lake, client: MlflowClient, ds: str) -> ScoreResult:
+    """Score interval ``ds`` with ``models:/<name>@champion``."""
+    champ = _champion(cfg, client)
+    version = str(champ.version)
+    model = registry.load_model(cfg, client, version)
     cat = Catalog(lake, cfg.name)
-    out = with_predictions(cfg, model, cat.read_snapshot(ds, keep))
-    out["model_version"] = str(champ.version)
+    out_uri = cat.predictions_uri(ds)
+    totals = score_file(cfg, model, lake, cat.snapshot_uri(ds), out_uri, version)
+    n = max(totals.rows, 1)
     return ScoreResult(
         pipeline=cfg.name,
         ds=ds,
-        model_name=name,
-        model_version=str(champ.version),
-        rows=len(out),
-        predictions_uri=lake.write_parquet(cat.predictions_uri(ds), out),
-        mean_prediction=float(out[PREDICTION].astype(float).mean()),
-        mean_probability=float(out[PROBABILITY].mean()) if PROBABILITY in out else None,
+        model_name=cfg.registered_model_name,
+        model_version=version,
+        rows=totals.rows,
+        predictions_uri=out_uri,
+        mean_prediction=totals.prediction / n,
+        mean_probability=None if totals.probability is None else totals.probability / n,
     )

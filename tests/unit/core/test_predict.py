@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
 import pytest
 
+from airflow_mlops.core import registry
 from airflow_mlops.core.errors import NoChampionError
-from airflow_mlops.core.predict import batches_to_score, score_batch
+from airflow_mlops.core.modeling import features_frame, with_predictions
+from airflow_mlops.core.predict import batches_to_score, score_batch, score_file
 from tests.unit.conftest import JAN, JUL, World
 
 pytestmark = pytest.mark.unit
@@ -40,3 +46,68 @@ def test_a_monitor_run_scores_what_it_was_asked_and_catches_up(world: World) -> 
     assert batches_to_score(world.cfg, world.lake, world.client, [JAN[0]]) == [JAN[0]]
     world.lake.remove(world.catalog.predictions_uri(JUL))
     assert batches_to_score(world.cfg, world.lake, world.client, [JAN[0]]) == [JAN[0], *JAN[4:], JUL]
+
+
+class _Counting:
+    """The real champion, counting the rows each method is asked to score."""
+
+    def __init__(self, model: Any, fail_on_call: int | None = None) -> None:
+        self.model, self.fail_on_call = model, fail_on_call
+        self.classes_ = model.classes_
+        self.rows: dict[str, int] = {"predict": 0, "predict_proba": 0}
+        self.calls = 0
+
+    def predict(self, X: Any) -> Any:
+        self.rows["predict"] += len(X)
+        return self.model.predict(X)
+
+    def predict_proba(self, X: Any) -> Any:
+        self.calls += 1
+        if self.calls == self.fail_on_call:
+            raise MemoryError(f"chunk {self.calls}")
+        self.rows["predict_proba"] += len(X)
+        return self.model.predict_proba(X)
+
+
+def _champion_model(world: World) -> tuple[str, Any]:
+    version = world.champion()
+    return version, registry.load_model(world.cfg, world.client, version)
+
+
+def test_scoring_in_chunks_gives_what_scoring_the_whole_batch_gives_and_predicts_each_row_once(
+    world: World,
+) -> None:
+    version, model = _champion_model(world)
+    snapshot = world.catalog.read_snapshot(JUL)
+    whole = with_predictions(world.cfg, model, snapshot)
+    counting = _Counting(model)
+    out_uri = world.catalog.predictions_uri(JUL)
+    totals = score_file(
+        world.cfg, counting, world.lake, world.catalog.snapshot_uri(JUL), out_uri, version, 97
+    )
+    assert counting.rows == {"predict": 0, "predict_proba": len(snapshot)}
+    assert counting.calls == -(-len(snapshot) // 97) > 5
+    chunked = world.lake.read_parquet(out_uri)
+    expected = whole[list(chunked.columns[:-3])].assign(
+        prediction=whole["prediction"], probability=whole["probability"], model_version=version
+    )
+    pd.testing.assert_frame_equal(chunked, expected)
+    assert totals.rows == len(snapshot)
+    assert totals.probability == pytest.approx(float(whole["probability"].sum()))
+    # One pass predicts what scikit-learn's own predict does.
+    assert (model.predict(features_frame(world.cfg, snapshot)) == chunked["prediction"]).all()
+
+
+def test_a_chunk_that_fails_leaves_the_previous_predictions_whole(world: World) -> None:
+    version, model = _champion_model(world)
+    res = score_batch(world.cfg, world.lake, world.client, JUL)
+    before = world.lake.read_bytes(res.predictions_uri)
+    folder = Path(world.lake._p(res.predictions_uri)).parent
+    listing = sorted(p.name for p in folder.iterdir())
+    with pytest.raises(MemoryError, match="chunk 3"):
+        score_file(
+            world.cfg, _Counting(model, fail_on_call=3), world.lake, world.catalog.snapshot_uri(JUL),
+            res.predictions_uri, version, 97,
+        )  # fmt: skip
+    assert world.lake.read_bytes(res.predictions_uri) == before
+    assert sorted(p.name for p in folder.iterdir()) == listing  # no staged file left behind
