@@ -14,14 +14,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
-from dataclasses import dataclass
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
+from airflow_mlops.core import rawfile
 from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig
-from airflow_mlops.core.errors import ConfigError, DataContractError, DataNotFoundError
-from airflow_mlops.core.lake import Lake, filesystem
+from airflow_mlops.core.errors import ConfigError, DataContractError
+from airflow_mlops.core.lake import Lake
 from airflow_mlops.core.result import Result
 
 if TYPE_CHECKING:
@@ -44,26 +48,6 @@ class SnapshotResult(Result):
     content_hash: str
     columns: dict[str, str]
     unchanged: bool
-
-
-def fetch_raw(
-    uri: str,
-    fs: fsspec.AbstractFileSystem | None = None,
-    *,
-    shown: str | None = None,
-    max_bytes: int | None = None,
-) -> bytes:
-    """The raw file's bytes. Errors name ``shown`` (the URI as it may be displayed) rather than
-    ``uri``, which can hold an expanded secret; a file over ``max_bytes`` is refused unread."""
-    name = shown or uri
-    fs_, path = filesystem(uri, fs)
-    if not fs_.exists(path):
-        raise DataNotFoundError(f"{name}: raw file not found")
-    size = int(fs_.size(path))
-    if max_bytes is not None and size > max_bytes:
-        raise DataContractError(f"{name}: {size} bytes, larger than source.max_bytes={max_bytes}")
-    with fs_.open(path, "rb") as f:
-        return bytes(f.read())
 
 
 def parse_raw(data: bytes, fmt: str, name: str, *, show_bytes: bool = True) -> pd.DataFrame:
@@ -233,18 +217,124 @@ def normalize(df: pd.DataFrame, cfg: PipelineConfig, where: str) -> tuple[pd.Dat
             raise DataContractError(f"{where}: schema.row_filter {schema.row_filter!r} failed: {e}") from e
         dropped = len(out) - len(kept)
         out = kept
-    out = out[list(schema.columns)].sort_values(schema.time_column, kind="stable").reset_index(drop=True)
-    return out, dropped
+    # Rows keep the file's order: a batch is written as it streams, never sorted whole (training
+    # sorts its window by time itself).
+    return out[list(schema.columns)].reset_index(drop=True), dropped
+
+
+#: Version of :class:`ContentHash`'s definition, recorded in each manifest. 2: rows in the raw
+#: file's order (1 sorted them by the time column first, which a streamed batch cannot do).
+HASH_VERSION: Final = 2
+
+
+class ContentHash:
+    """SHA-256 of the column types and of each row's values (pandas' row hash), independent of
+    Parquet writer versions and of how the rows are split into frames: fed frame by frame, it
+    gives what it gives for the whole table."""
+
+    def __init__(self) -> None:
+        self._h = hashlib.sha256()
+        self._types: str | None = None
+
+    def update(self, df: pd.DataFrame) -> ContentHash:
+        import pandas as pd
+
+        types = repr([(c, str(t)) for c, t in df.dtypes.items()])
+        if self._types is None:
+            self._types = types
+            self._h.update(types.encode())
+        elif types != self._types:  # pragma: no cover - normalize types every frame the same way
+            raise ValueError(f"column types changed between frames: {self._types} then {types}")
+        self._h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+        return self
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
 
 
 def content_hash(df: pd.DataFrame) -> str:
-    """A hash of the values and column types, independent of Parquet writer versions."""
-    import pandas as pd
+    """The :class:`ContentHash` of a whole frame."""
+    return ContentHash().update(df).hexdigest()
 
-    h = hashlib.sha256()
-    h.update(repr([(c, str(t)) for c, t in df.dtypes.items()]).encode())
-    h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
-    return h.hexdigest()
+
+@dataclass
+class _Built:
+    """A snapshot built in a staged local file, not yet in the lake."""
+
+    rows: int = 0
+    rows_raw: int = 0
+    dropped: int = 0
+    digest: str = ""
+    columns: dict[str, str] = field(default_factory=dict)
+
+
+def _build(
+    frames: Iterator[pd.DataFrame],
+    cfg: PipelineConfig,
+    key: bytes | None,
+    shown: str,
+    interval: tuple[datetime, datetime] | None,
+    tmp: str,
+) -> _Built:
+    """Normalize, check, hash and write the raw frames, one at a time, into the Parquet file ``tmp``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    built, digest = _Built(), ContentHash()
+    window = IntervalCheck(cfg, interval, shown) if interval is not None else None
+    writer: pq.ParquetWriter | None = None
+    try:
+        for raw in frames:
+            built.rows_raw += len(raw)
+            df, dropped = normalize(hide_pii(raw, cfg, key), cfg, shown)
+            built.dropped += dropped
+            built.rows += len(df)
+            if window is not None:
+                window.add(df)
+            digest.update(df)
+            table = pa.Table.from_pandas(df, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
+                built.columns = {c: str(t) for c, t in df.dtypes.items()}
+            writer.write_table(table if table.schema.equals(writer.schema) else table.cast(writer.schema))
+    finally:
+        if writer is not None:
+            writer.close()
+    if not built.rows:
+        raise DataContractError(f"{shown}: no rows left after schema.row_filter ({built.rows_raw} raw rows)")
+    if window is not None:
+        window.check(built.rows)
+    built.digest = digest.hexdigest()
+    return built
+
+
+def _snapshot_file(
+    fs: fsspec.AbstractFileSystem,
+    path: str,
+    cfg: PipelineConfig,
+    key: bytes | None,
+    shown: str,
+    interval: tuple[datetime, datetime] | None,
+    tmp: str,
+) -> _Built:
+    """The raw file as a snapshot in ``tmp``, read the fastest way that reads it.
+
+    First pyarrow converts the types as it streams; a cell it cannot convert sends the file round
+    again as strings, so that coercion names the column and quotes the value; a file pyarrow cannot
+    read at all (ragged rows, bad UTF-8, a broken Parquet file) is read whole as pandas always has,
+    which says exactly why, or reads what it can. Only refused or odd files pay for the fallbacks.
+    """
+    import pyarrow as pa
+
+    for typed in (True, False) if cfg.source.file_format == "csv" else (True,):
+        try:
+            return _build(rawfile.frames(fs, path, cfg, shown, typed=typed), cfg, key, shown, interval, tmp)
+        except pa.ArrowInvalid:
+            continue
+    with fs.open(path, "rb") as f:
+        data = bytes(f.read())
+    raw = parse_raw(data, cfg.source.file_format, shown, show_bytes=not cfg.data_schema.has_pii)
+    return _build(iter([raw]), cfg, key, shown, interval, tmp)
 
 
 def ingest(
@@ -268,112 +358,122 @@ def ingest(
     has_pii = cfg.data_schema.has_pii
     source_uri = cfg.source.for_interval(ds)
     shown = cfg.source.for_interval(ds, shown=True)
-    data = b""
-    try:
-        data = fetch_raw(source_uri, source_fs, shown=shown, max_bytes=cfg.source.max_bytes)
-        raw = parse_raw(data, cfg.source.file_format, shown, show_bytes=not has_pii)
-        raw = hide_pii(raw, cfg, key)
-        df, dropped = normalize(raw, cfg, shown)
-        if df.empty:
-            raise DataContractError(f"{shown}: no rows left after schema.row_filter ({len(raw)} raw rows)")
-        if interval is not None:
-            check_interval(df, cfg, interval, shown)
-    except DataContractError as e:
-        note = None
-        if has_pii and data:
-            # A copy would put personal data in the lake: the raw file stays only where it was.
-            note = (
-                "the raw file was not copied because the pipeline declares PII columns (schema.pii); "
-                f"it is still at {shown} (ingest only reads it)"
-            )
-            data = b""
-        quarantine(Catalog(lake, cfg.name), ds, shown, data, str(e), run_id, note=note)
-        raise
-    digest = content_hash(df)
     cat = Catalog(lake, cfg.name)
-    data_uri = cat.data_uri(ds, digest)
-    data_name = data_uri.rsplit("/", 1)[1]
-    previous = cat.manifest(ds)
-    unchanged = bool(previous and previous["content_hash"] == digest and lake.exists(data_uri))
-    columns = {c: str(t) for c, t in df.dtypes.items()}
-    result = SnapshotResult(
-        pipeline=cfg.name,
-        ds=ds,
-        uri=data_uri,
-        manifest_uri=cat.manifest_uri(ds),
-        source_uri=shown,
-        rows=len(df),
-        rows_raw=len(raw),
-        rows_filtered=dropped,
-        content_hash=digest,
-        columns=columns,
-        unchanged=unchanged,
-    )
-    if not unchanged:
-        lake.write_parquet(data_uri, df)
-        lake.write_json(
-            result.manifest_uri,
-            {
-                "pipeline": cfg.name,
-                "ds": ds,
-                "data": data_name,
-                "content_hash": digest,
-                "rows": result.rows,
-                "rows_raw": result.rows_raw,
-                "rows_filtered": dropped,
-                "columns": columns,
-                "source_uri": shown,
-                "config_hash": cfg.config_hash,
-                "airflow_run_id": run_id,
-                "ingested_at": datetime.now(UTC).isoformat(),
-            },
+    source: tuple[fsspec.AbstractFileSystem, str] | None = None
+    tmp = lake.stage()
+    try:
+        try:
+            source = rawfile.open_raw(source_uri, source_fs, shown, cfg.source.max_bytes)
+            built = _snapshot_file(*source, cfg, key, shown, interval, tmp)
+        except DataContractError as e:
+            note = None
+            if has_pii and source:
+                # A copy would put personal data in the lake: the raw file stays only where it was.
+                note = (
+                    "the raw file was not copied because the pipeline declares PII columns (schema.pii); "
+                    f"it is still at {shown} (ingest only reads it)"
+                )
+                source = None
+            quarantine(cat, ds, shown, source, str(e), run_id, note=note)
+            raise
+        data_uri = cat.data_uri(ds, built.digest)
+        previous = cat.manifest(ds)
+        unchanged = bool(previous and previous["content_hash"] == built.digest and lake.exists(data_uri))
+        result = SnapshotResult(
+            pipeline=cfg.name,
+            ds=ds,
+            uri=data_uri,
+            manifest_uri=cat.manifest_uri(ds),
+            source_uri=shown,
+            rows=built.rows,
+            rows_raw=built.rows_raw,
+            rows_filtered=built.dropped,
+            content_hash=built.digest,
+            columns=built.columns,
+            unchanged=unchanged,
         )
-        # Older data files of the interval stay: a registered version's lineage may name them.
-    return result
+        if not unchanged:
+            lake.commit(tmp, data_uri)
+            lake.write_json(
+                result.manifest_uri,
+                {
+                    "pipeline": cfg.name,
+                    "ds": ds,
+                    "data": data_uri.rsplit("/", 1)[1],
+                    "content_hash": built.digest,
+                    "hash_version": HASH_VERSION,
+                    "rows": built.rows,
+                    "rows_raw": built.rows_raw,
+                    "rows_filtered": built.dropped,
+                    "columns": built.columns,
+                    "source_uri": shown,
+                    "config_hash": cfg.config_hash,
+                    "airflow_run_id": run_id,
+                    "ingested_at": datetime.now(UTC).isoformat(),
+                },
+            )
+            # Older data files of the interval stay: a registered version's lineage may name them.
+        return result
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
-def check_interval(
-    df: pd.DataFrame, cfg: PipelineConfig, interval: tuple[datetime, datetime], where: str
-) -> None:
+class IntervalCheck:
     """Refuse a file whose time column lies outside the run's data interval (a stale or misdated
-    delivery), beyond the share ``schema.max_outside_interval`` allows."""
-    import pandas as pd
+    delivery), beyond the share ``schema.max_outside_interval`` allows; fed frame by frame."""
 
-    col = cfg.data_schema.time_column
-    start, end = (
-        pd.Timestamp(t).tz_convert("UTC") if pd.Timestamp(t).tzinfo else pd.Timestamp(t, tz="UTC")
-        for t in interval
-    )
-    times = pd.to_datetime(df[col], utc=True)
-    outside = times.notna() & ((times < start) | (times >= end))
-    allowed = cfg.data_schema.max_outside_interval * len(df)
-    if int(outside.sum()) > allowed:
-        raise DataContractError(
-            f"{where}: {int(outside.sum())} of {len(df)} rows have {col} outside the data interval "
-            f"{start.isoformat()}..{end.isoformat()} (from {times.min()} to {times.max()}); "
-            f"schema.max_outside_interval allows {cfg.data_schema.max_outside_interval:.0%}"
+    def __init__(self, cfg: PipelineConfig, interval: tuple[datetime, datetime], where: str) -> None:
+        import pandas as pd
+
+        self.cfg, self.where = cfg, where
+        self.start, self.end = (
+            pd.Timestamp(t).tz_convert("UTC") if pd.Timestamp(t).tzinfo else pd.Timestamp(t, tz="UTC")
+            for t in interval
         )
+        self.outside = 0
+        self.seen: list[pd.Timestamp] = []  # the earliest and latest time of each frame
+
+    def add(self, df: pd.DataFrame) -> None:
+        import pandas as pd
+
+        times = pd.to_datetime(df[self.cfg.data_schema.time_column], utc=True)
+        self.outside += int((times.notna() & ((times < self.start) | (times >= self.end))).sum())
+        self.seen += [t for t in (times.min(), times.max()) if pd.notna(t)]
+
+    def check(self, rows: int) -> None:
+        share = self.cfg.data_schema.max_outside_interval
+        if self.outside > share * rows:
+            col = self.cfg.data_schema.time_column
+            first, last = (min(self.seen), max(self.seen)) if self.seen else (None, None)
+            raise DataContractError(
+                f"{self.where}: {self.outside} of {rows} rows have {col} outside the data interval "
+                f"{self.start.isoformat()}..{self.end.isoformat()} (from {first} to {last}); "
+                f"schema.max_outside_interval allows {share:.0%}"
+            )
 
 
 def quarantine(
     cat: Catalog,
     ds: str,
     shown: str,
-    data: bytes,
+    source: tuple[fsspec.AbstractFileSystem, str] | None,
     reason: str,
     run_id: str | None,
     *,
     note: str | None = None,
 ) -> None:
-    """Keep a refused raw file (``data``; nothing when empty) and why it was refused, in
-    ``quarantine/ds=<ds>/``; ``note`` tells a reader why no file is there."""
+    """Keep a refused raw file (a copy of ``source``, streamed; nothing when None) and why it was
+    refused, in ``quarantine/ds=<ds>/``; ``note`` tells a reader why no file is there."""
     folder = cat.quarantine_dir(ds)
     name = shown.rstrip("/").rsplit("/", 1)[-1] or "raw"
-    if data:
-        cat.lake.write_bytes(f"{folder}/{name}", data)
+    if source is not None:
+        fs, path = source
+        with cat.lake.staged(f"{folder}/{name}") as tmp, fs.open(path, "rb") as src, open(tmp, "wb") as dst:
+            shutil.copyfileobj(src, dst, 8 << 20)
     record: dict[str, str | None] = {
         "source_uri": shown,
-        "file": name if data else None,
+        "file": name if source is not None else None,
         "reason": reason,
         "airflow_run_id": run_id,
         "quarantined_at": datetime.now(UTC).isoformat(),

@@ -159,31 +159,44 @@ class Lake:
             self.fs.pipe_file(path, data)
             self.fs.invalidate_cache(parent)
 
+    def stage(self) -> str:
+        """A new empty local file to build content in before :meth:`commit` names it: under the
+        lake's ``.staging/`` on local disk (so that committing is a rename and no half-built file
+        ever sits in a partition), in the temp dir for an object store."""
+        where = None
+        if self.is_local:
+            where = f"{self._p(self.root)}/.staging"
+            self.fs.makedirs(where, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=where, prefix="tmp-")
+        os.close(fd)
+        return tmp
+
+    def commit(self, tmp: str, uri: str) -> str:
+        """Make the finished local file ``tmp`` the content of ``uri``, whole: a rename on a local
+        lake, one upload to an object store (a multipart upload becomes visible only when it
+        completes). A failure raises LakeWriteError naming ``uri``."""
+        path = self._p(uri)
+        try:
+            if self.is_local:
+                with open(tmp, "rb+") as f:
+                    os.fsync(f.fileno())
+                self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+                os.replace(tmp, path)
+            else:
+                self.fs.put_file(tmp, path)
+                self.fs.invalidate_cache(path.rsplit("/", 1)[0])
+        except _io_errors() as e:
+            raise _write_failed(uri, e) from e
+        return uri
+
     @contextmanager
     def staged(self, uri: str) -> Iterator[str]:
         """A local path to write ``uri``'s content to, in pieces if need be; committed whole when
-        the block ends, discarded if it raises. Local lakes stage beside the target and rename;
-        object stores get one upload of the finished file (a multipart upload becomes visible only
-        when it completes). Errors while committing raise LakeWriteError naming ``uri``."""
-        path = self._p(uri)
-        parent = path.rsplit("/", 1)[0]
-        if self.is_local:
-            self.fs.makedirs(parent, exist_ok=True)
-        where = parent if self.is_local else None
-        fd, tmp = tempfile.mkstemp(dir=where, prefix=".tmp-", suffix="-" + path.rsplit("/", 1)[1])
-        os.close(fd)
+        the block ends, discarded if it raises."""
+        tmp = self.stage()
         try:
             yield tmp
-            try:
-                if self.is_local:
-                    with open(tmp, "rb+") as f:
-                        os.fsync(f.fileno())
-                    os.replace(tmp, path)
-                else:
-                    self.fs.put_file(tmp, path)
-                    self.fs.invalidate_cache(parent)
-            except _io_errors() as e:
-                raise _write_failed(uri, e) from e
+            self.commit(tmp, uri)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)

@@ -1,0 +1,106 @@
+"""Ingest streams: the same snapshot and hash however the file is read and split into frames."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from airflow_mlops.core import ingest as ingest_mod
+from airflow_mlops.core import rawfile
+from airflow_mlops.core.catalog import Catalog
+from airflow_mlops.core.config import load_pipeline
+from airflow_mlops.core.errors import DataContractError
+from airflow_mlops.core.ingest import content_hash, ingest
+from airflow_mlops.core.lake import Lake
+from dev.datasets import write_flights
+
+pytestmark = pytest.mark.unit
+ROOT = Path(__file__).resolve().parents[3]
+DAY = "2013-03-04"
+
+
+@pytest.fixture
+def setup(home: Path):
+    cfg = load_pipeline(ROOT / "include" / "pipelines" / "flights_delay.yaml")
+    write_flights((home / "raw").as_uri(), [DAY])
+    lake = Lake((home / "lake").as_uri())
+    return cfg, Catalog(lake, cfg.name), home / "raw" / "flights" / f"{DAY}.csv"
+
+
+def _ways(monkeypatch: pytest.MonkeyPatch, way: str) -> list[bool]:
+    """Force one of the three readers: pyarrow typed, pyarrow as strings, pandas whole; the
+    ``typed`` flag of each pyarrow attempt is recorded."""
+    real = rawfile.frames
+    attempts: list[bool] = []
+
+    def frames(fs, path, cfg, shown, *, typed):  # type: ignore[no-untyped-def]
+        import pyarrow as pa
+
+        attempts.append(typed)
+        if (way == "strings" and typed) or way == "whole":
+            raise pa.ArrowInvalid("forced for the test")
+        return real(fs, path, cfg, shown, typed=typed)
+
+    monkeypatch.setattr(rawfile, "frames", frames)
+    return attempts
+
+
+@pytest.mark.parametrize("way", ["typed", "strings", "whole"])
+def test_every_reader_gives_the_same_snapshot_in_many_small_frames(
+    setup, monkeypatch: pytest.MonkeyPatch, way: str
+) -> None:
+    cfg, cat, raw = setup
+    monkeypatch.setattr(rawfile, "BLOCK_BYTES", 8 << 10)  # about 80 rows a frame
+    attempts = _ways(monkeypatch, way)
+    res = ingest(cfg, cat.lake, DAY)
+    assert attempts == {"typed": [True], "strings": [True, False], "whole": [True, False]}[way]
+    snap = cat.read_snapshot(DAY)
+    # Written in many row groups (one per frame) unless read whole.
+    with cat.lake.open_parquet(res.uri) as pf:
+        groups = pf.num_row_groups
+    assert groups == 1 if way == "whole" else groups > 5
+    # The hash fed frame by frame is the hash of the whole table; rows keep the file's order.
+    assert res.content_hash == content_hash(snap)
+    raw_df = pd.read_csv(raw)
+    kept = raw_df[raw_df["arr_delay"].notna()].reset_index(drop=True)
+    assert snap["flight"].tolist() == kept["flight"].tolist()
+    assert res.rows == len(snap) == len(kept) and res.rows_raw == len(raw_df)
+    # What the three readers produced is one and the same snapshot (same data file name).
+    monkeypatch.undo()
+    other = Catalog(Lake(cat.lake.root + "-other"), cfg.name)
+    assert ingest(cfg, other.lake, DAY).content_hash == res.content_hash
+
+
+def test_a_bad_cell_late_in_the_file_is_quoted_and_nothing_is_left_half_built(
+    setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg, cat, raw = setup
+    monkeypatch.setattr(rawfile, "BLOCK_BYTES", 8 << 10)
+    df = pd.read_csv(raw, dtype=str)
+    df.loc[len(df) - 3, "distance"] = "far"
+    df.to_csv(raw, index=False)
+    with pytest.raises(DataContractError, match=r"column 'distance' \(float\) has non-numeric values 'far'"):
+        ingest(cfg, cat.lake, DAY)
+    assert cat.manifest(DAY) is None and cat.batches() == []
+    staging = Path(cat.lake._p(cat.lake.root)) / ".staging"
+    assert list(staging.iterdir()) == []
+    kept = Path(cat.lake._p(cat.quarantine_dir(DAY))) / f"{DAY}.csv"
+    assert kept.read_bytes() == raw.read_bytes()
+
+
+def test_a_ragged_file_is_read_as_pandas_reads_it(setup) -> None:
+    """pyarrow refuses a row with fewer cells; pandas fills them with nulls. The whole-file reader
+    takes over, so such files ingest as they always did."""
+    cfg, cat, raw = setup
+    lines = raw.read_text().splitlines()
+    cells = lines[3].split(",")
+    assert cells[8], "the row arrived (arr_delay is set), so the filter keeps it"
+    lines[3] = ",".join(cells[:-1])  # no time_hour cell at all
+    raw.write_text("\n".join(lines) + "\n")
+    res = ingest(cfg, cat.lake, DAY)
+    snap = cat.read_snapshot(DAY)
+    assert snap["time_hour"].isna().tolist()[:4] == [False, False, True, False]
+    assert res.content_hash == content_hash(snap)
+    assert ingest_mod.HASH_VERSION == cat.manifest(DAY)["hash_version"] == 2
