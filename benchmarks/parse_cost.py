@@ -10,6 +10,8 @@ DAG-processor parse pays: our package is imported and the DAGs are built) and se
 from __future__ import annotations
 
 import importlib.util
+import json
+import resource
 import statistics
 import sys
 import time
@@ -32,11 +34,18 @@ def main() -> None:
     import airflow.providers.standard.decorators.python
     import airflow.sdk  # noqa: F401
 
-    print(f"floor (airflow.sdk + task decorators): {time.perf_counter() - started:.2f} s")
+    floor = time.perf_counter() - started
     first = _exec_dag_file()
     warm = statistics.median(_exec_dag_file() for _ in range(7))
+    heavy = [m for m in HEAVY if m in sys.modules]
+    if "--json" in sys.argv[1:]:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        out = {"floor_s": floor, "first_s": first, "warm_s": warm, "heavy": heavy, "peak_rss_mb": peak}
+        print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in out.items()}))
+        return
+    print(f"floor (airflow.sdk + task decorators): {floor:.2f} s")
     print(f"DAG file: first {first * 1000:.0f} ms; warm median {warm * 1000:.0f} ms")
-    print("heavy modules imported:", [m for m in HEAVY if m in sys.modules] or "none")
+    print("heavy modules imported:", heavy or "none")
 
 
 if __name__ == "__main__":

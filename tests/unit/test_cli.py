@@ -43,6 +43,20 @@ def test_status_before_anything_ran(home: Path, capsys) -> None:
     assert main(["status", "no_such_pipeline"]) == 2
 
 
+def test_status_json_stays_clean_after_a_task_sent_mlflow_logs_to_stdout(home: Path, capsys) -> None:
+    """A task in the same process (a test session, ``dag.test``) sends MLflow's lines to stdout;
+    the CLI's JSON must still parse: MLflow creates its database here and says so, on stderr."""
+    from airflow_mlops.core import tracking
+
+    tracking.log_to_stdout()
+    try:
+        assert main(["status", "--json"]) == 0
+        out, err = capsys.readouterr()
+        assert json.loads(out) and "Creating initial MLflow database tables" in err
+    finally:
+        tracking.keep_stdout_clean()
+
+
 def test_check_builds_the_estimator(home: Path, tmp_path: Path, capsys) -> None:
     """An estimator that does not exist, or is not one, fails `check`, not the first training."""
     import yaml

@@ -46,14 +46,18 @@ def configure(
     return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
-class _Stdout:
-    """Whatever ``sys.stdout`` is when a line is written (a task runner or test may swap it)."""
+class _Redirected:
+    """Writes to whichever of ``sys.stdout`` / ``sys.stderr`` :data:`_MLFLOW_TARGET` names, as it is
+    when a line is written (a task runner or a test may swap them)."""
 
     def write(self, text: str) -> int:
-        return sys.stdout.write(text)
+        return int(getattr(sys, _MLFLOW_TARGET).write(text))
 
     def flush(self) -> None:
-        sys.stdout.flush()
+        getattr(sys, _MLFLOW_TARGET).flush()
+
+
+_MLFLOW_TARGET = "stderr"
 
 
 def log_to_stdout() -> None:
@@ -65,9 +69,18 @@ def log_to_stdout() -> None:
     import mlflow  # noqa: F401  (configures its loggers on import)
     from mlflow.utils.logging_utils import MLFLOW_LOGGING_STREAM
 
+    global _MLFLOW_TARGET
+    _MLFLOW_TARGET = "stdout"
     for handler in logging.getLogger("mlflow").handlers:  # MLflow's own handler, no other
         if isinstance(handler, logging.StreamHandler) and handler.stream is MLFLOW_LOGGING_STREAM:
-            handler.setStream(_Stdout())  # type: ignore[arg-type]
+            handler.setStream(_Redirected())  # type: ignore[arg-type]
+
+
+def keep_stdout_clean() -> None:
+    """For the CLI, whose stdout is JSON or a table: MLflow's lines go to stderr, even in a process
+    where :func:`log_to_stdout` ran before (a test session, an embedding program)."""
+    global _MLFLOW_TARGET
+    _MLFLOW_TARGET = "stderr"
 
 
 def ensure_experiment(client: MlflowClient, name: str, settings: Settings | None = None) -> str:

@@ -1,0 +1,82 @@
+"""One measured step of ``make bench``, run in a process of its own so that its peak RSS is its own.
+
+    python -m benchmarks.steps STEP ARG...
+
+Each step prints one JSON line (what it did), which the runner checks, so that a step that did
+less than its baseline cannot look faster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PIPELINE = ROOT / "include" / "pipelines" / "flights_delay.yaml"
+#: The day every tiled batch is delivered for; its interval is the whole of 2013 (tiles repeat the
+#: year's flights).
+DS = "2013-01-01"
+YEAR = ("2013-01-01T00:00:00+00:00", "2014-01-02T00:00:00+00:00")  # UTC: New York evenings
+
+
+def _cfg(raw_root: str | None = None) -> Any:
+    from airflow_mlops.core.config import load_pipeline
+
+    if raw_root:
+        os.environ["AIRFLOW_MLOPS_RAW_ROOT"] = raw_root
+    return load_pipeline(PIPELINE)
+
+
+def ingest_ours(raw_root: str, lake_root: str) -> dict[str, Any]:
+    """The ingest task's core: snapshot ``<raw_root>/flights/2013-01-01.csv`` into a lake."""
+    from datetime import datetime
+
+    from airflow_mlops.core.ingest import ingest
+    from airflow_mlops.core.lake import Lake
+
+    interval = (datetime.fromisoformat(YEAR[0]), datetime.fromisoformat(YEAR[1]))
+    res = ingest(_cfg(raw_root), Lake(lake_root), DS, interval=interval)
+    return {"rows": res.rows, "rows_raw": res.rows_raw, "uri": res.uri}
+
+
+def ingest_baseline(csv: str, out: str) -> dict[str, Any]:
+    """What a user writes by hand: read the CSV, write Parquet."""
+    import pandas as pd
+
+    df = pd.read_csv(csv)
+    df.to_parquet(out, index=False)
+    return {"rows_raw": len(df)}
+
+
+def score_ours(lake_root: str, snapshot_uri: str, model: str, out_uri: str) -> dict[str, Any]:
+    """The score task's core: the snapshot, chunk by chunk, into a predictions file."""
+    import joblib
+
+    from airflow_mlops.core.lake import Lake
+    from airflow_mlops.core.predict import score_file
+
+    totals = score_file(_cfg(), joblib.load(model), Lake(lake_root), snapshot_uri, out_uri, "1")
+    return {"rows": totals.rows}
+
+
+def score_baseline(snapshot: str, model: str) -> dict[str, Any]:
+    """A bare load and one ``predict_proba`` over the whole batch (nothing written)."""
+    import joblib
+    import pandas as pd
+
+    from airflow_mlops.core.modeling import features_frame
+
+    cfg = _cfg()
+    df = pd.read_parquet(snapshot, columns=cfg.features.all)
+    proba = joblib.load(model).predict_proba(features_frame(cfg, df))
+    return {"rows": len(proba)}
+
+
+STEPS = {f.__name__: f for f in (ingest_ours, ingest_baseline, score_ours, score_baseline)}
+
+
+if __name__ == "__main__":
+    print(json.dumps(STEPS[sys.argv[1]](*sys.argv[2:])), flush=True)
