@@ -263,6 +263,11 @@ class DriftConfig(_Strict):
     threshold: Annotated[float, Field(gt=0, le=1)] = 0.5
     reference: Literal["champion_training_data"] = "champion_training_data"
     max_reference_rows: Annotated[int, Field(ge=100)] = 20_000
+    max_current_rows: Annotated[int, Field(ge=1000)] = Field(
+        default=200_000,
+        description="Rows of a larger batch the Evidently report is built on (a sample drawn with "
+        "split.seed); row counts and per-column statistics still cover every row.",
+    )
     method: str | None = Field(default=None, description="Evidently stattest for every column, e.g. psi.")
     method_threshold: float | None = None
     per_column: dict[str, ColumnDriftConfig] = Field(default_factory=dict)

@@ -27,7 +27,7 @@ from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig
 from airflow_mlops.core.errors import DataNotFoundError
 from airflow_mlops.core.lake import Lake
-from airflow_mlops.core.modeling import with_predictions
+from airflow_mlops.core.modeling import PREDICTION, PROBABILITY, with_predictions
 from airflow_mlops.core.registry import Tag
 from airflow_mlops.core.result import Result
 
@@ -57,6 +57,7 @@ class DriftResult(Result):
     html_uri: str
     json_uri: str
     summary_uri: str
+    sampled_rows: int | None = None  # the report's current rows, when the batch was sampled
 
     def metrics(self) -> dict[str, float]:
         """Flat numeric metrics, named for MLflow (``log_metrics`` takes the dict as it is)."""
@@ -102,19 +103,109 @@ def reference_frame(cfg: PipelineConfig, model: Any, rows: pd.DataFrame) -> pd.D
     return sample_reference(cfg, with_predictions(cfg, model, rows, columns))
 
 
+@dataclass
+class Current:
+    """The scored batch as drift sees it: every row counted, about ``drift.max_current_rows`` kept."""
+
+    frame: pd.DataFrame
+    rows: int
+    stats: dict[str, dict[str, Any]]
+    model_version: str | None
+
+
+def read_current(cfg: PipelineConfig, lake: Lake, uri: str, chunk_rows: int = 250_000) -> Current:
+    """Read a predictions file in chunks: exact per-column statistics over every row, and a sample
+    (each row kept with the same probability, drawn with ``split.seed``: the same rows every run)
+    for the report. Memory is a chunk plus the sample, whatever the batch's size."""
+    import numpy as np
+    import pandas as pd
+
+    needed = [*cfg.drift_columns, cfg.data_schema.target, PREDICTION, PROBABILITY, "model_version"]
+    stats = ColumnStats()
+    rng = np.random.default_rng(cfg.split.seed)
+    kept: list[pd.DataFrame] = []
+    with lake.open_parquet(uri) as pf:
+        total = pf.metadata.num_rows
+        columns = [c for c in dict.fromkeys(needed) if c in pf.schema_arrow.names]
+        share = min(1.0, cfg.drift.max_current_rows / max(total, 1))
+        version = None
+        for batch in pf.iter_batches(batch_size=chunk_rows, columns=columns):
+            df = batch.to_pandas()
+            if version is None and "model_version" in df and len(df):
+                version = str(df["model_version"].iloc[0])
+            stats.add(df.drop(columns=["model_version"], errors="ignore"))
+            kept.append(df if share >= 1.0 else df[rng.random(len(df)) < share])
+    frame = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=columns)
+    return Current(frame.drop(columns=["model_version"], errors="ignore"), total, stats.result(), version)
+
+
+class ColumnStats:
+    """Exact statistics of each column over every row, fed chunk by chunk: rows and missing values;
+    for numbers min, max, mean and standard deviation; for other values the ten most frequent."""
+
+    def __init__(self) -> None:
+        self.n: dict[str, int] = {}
+        self.missing: dict[str, int] = {}
+        self.sums: dict[str, list[float]] = {}  # count, sum, sum of squares, min, max
+        self.counts: dict[str, pd.Series] = {}
+
+    def add(self, df: pd.DataFrame) -> None:
+        import pandas as pd
+
+        for col in df.columns:
+            s = df[col]
+            self.n[col] = self.n.get(col, 0) + len(s)
+            self.missing[col] = self.missing.get(col, 0) + int(s.isna().sum())
+            if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+                v = s.dropna().astype("float64")
+                if not len(v):
+                    continue
+                a = self.sums.setdefault(col, [0.0, 0.0, 0.0, float("inf"), float("-inf")])
+                a[0] += len(v)
+                a[1] += float(v.sum())
+                a[2] += float((v * v).sum())
+                a[3], a[4] = min(a[3], float(v.min())), max(a[4], float(v.max()))
+            else:
+                vc = s.astype("string").value_counts()
+                self.counts[col] = vc if col not in self.counts else self.counts[col].add(vc, fill_value=0)
+
+    def result(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for col, n in self.n.items():
+            entry: dict[str, Any] = {"rows": n, "missing": self.missing[col]}
+            if col in self.sums:
+                k, total, squares, lo, hi = self.sums[col]
+                mean = total / k
+                entry |= {
+                    "min": lo,
+                    "max": hi,
+                    "mean": mean,
+                    "std": max(squares / k - mean * mean, 0.0) ** 0.5,
+                }
+            elif col in self.counts:
+                top = self.counts[col].sort_values(ascending=False, kind="stable")
+                entry |= {"distinct": len(top), "top": {str(k): int(v) for k, v in top.head(10).items()}}
+            out[col] = entry
+        return out
+
+
 def drift_report(
     cfg: PipelineConfig,
     lake: Lake,
     ds: str,
-    current: pd.DataFrame,
+    current: pd.DataFrame | Current,
     reference: pd.DataFrame,
     model_version: str | None,
 ) -> DriftResult:
-    """Build the report and write its HTML, JSON and summary (the summary last)."""
+    """Build the report and write its HTML, JSON and summary (the summary last). ``current`` is a
+    frame, or a :class:`Current` whose sample the report is built on (its counts cover every row)."""
     from airflow_mlops.core.evidently_report import build_report, parse_report
 
+    whole = current if isinstance(current, Current) else None
+    frame: pd.DataFrame = whole.frame if whole is not None else current
+
     reference = sample_reference(cfg, reference)
-    snapshot, report = build_report(cfg, current, reference)
+    snapshot, report = build_report(cfg, frame, reference)
     share, drifted, scores, pred_score, pred_drifted, quality = parse_report(cfg, report)
     cat = Catalog(lake, cfg.name)
     html_uri = lake.write_text(cat.drift_html_uri(ds), snapshot.get_html_str(as_iframe=False))
@@ -132,13 +223,17 @@ def drift_report(
         prediction_drifted=pred_drifted,
         quality=quality,
         column_scores=scores,
-        current_rows=len(current),
+        current_rows=whole.rows if whole else len(frame),
         reference_rows=len(reference),
         html_uri=html_uri,
         json_uri=json_uri,
         summary_uri=cat.drift_summary_uri(ds),
+        sampled_rows=len(frame) if whole and len(frame) < whole.rows else None,
     )
-    lake.write_json(result.summary_uri, {**result.to_dict(), "created_at": datetime.now(UTC).isoformat()})
+    summary = {**result.to_dict(), "created_at": datetime.now(UTC).isoformat()}
+    if whole is not None:
+        summary["current_stats"] = whole.stats
+    lake.write_json(result.summary_uri, summary)
     return result
 
 
@@ -152,14 +247,14 @@ def monitor_batch(
         raise DataNotFoundError(
             f"{current_uri}: interval {ds} has not been scored; run the predict task first"
         )
-    current = lake.read_parquet(current_uri)
-    version = str(current["model_version"].iloc[0])
+    current = read_current(cfg, lake, current_uri)
+    version = str(current.model_version)
     mv = client.get_model_version(cfg.registered_model_name, version)
     ref_uri = registry.tags_of(mv).get(Tag.REFERENCE_URI)
     if not ref_uri:
         raise DataNotFoundError(f"{cfg.registered_model_name} v{version}: no {Tag.REFERENCE_URI} tag")
     reference = lake.read_parquet(ref_uri)
-    res = drift_report(cfg, lake, ds, current.drop(columns=["model_version"]), reference, version)
+    res = drift_report(cfg, lake, ds, current, reference, version)
     _log_monitoring_run(cfg, lake, client, res, run_key)
     return res.to_dict()
 

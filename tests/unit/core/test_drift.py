@@ -190,7 +190,11 @@ def test_monitor_writes_the_report_and_one_mlflow_run_per_interval(world: World)
     )
     assert summary["model_version"] == version and summary["ds"] == JUL
     assert 0 <= summary["drift_share"] <= 1 and world.lake.exists(summary["html_uri"])
-    assert summary == {k: v for k, v in world.catalog.drift(JUL).items() if k != "created_at"}
+    stored = world.catalog.drift(JUL)
+    assert summary == {k: v for k, v in stored.items() if k not in ("created_at", "current_stats")}
+    rows = len(world.catalog.read_snapshot(JUL))
+    assert summary["current_rows"] == stored["current_stats"]["dep_delay"]["rows"] == rows
+    assert summary["sampled_rows"] is None  # a day is far below drift.max_current_rows
     assert summary["quality"], "labels are present, so model quality is reported"
     client = world.client
     experiment = tracking.ensure_experiment(client, world.cfg.experiment_name)
@@ -218,3 +222,54 @@ def test_odd_but_legal_batches_are_reported_not_crashed(
     unseen["carrier"] = unseen["carrier"].astype("string").mask(unseen.index < 300, "ZZ")
     result = drift.drift_report(cfg, lake, "2013-01-21", unseen, scored["reference"], None)
     assert "carrier" in result.drifted_columns, "a third of the flights by a carrier never seen is drift"
+
+
+def _predictions_file(lake: Lake, frame: pd.DataFrame, version: str = "7") -> str:
+    uri = lake.uri("predictions.parquet")
+    lake.write_parquet(uri, frame.assign(model_version=version))
+    return uri
+
+
+def test_a_large_batch_is_sampled_for_the_report_and_counted_whole(
+    cfg: PipelineConfig, lake: Lake, scored: dict[str, pd.DataFrame]
+) -> None:
+    """Every row is counted and summarized exactly; the report gets a sample drawn with the
+    pipeline's seed, the same rows every time and whatever the chunk size."""
+    big = pd.concat([scored["reference"], scored["july"]], ignore_index=True)  # ~13,000 rows
+    uri = _predictions_file(lake, big)
+    small = cfg.model_copy(update={"drift": cfg.drift.model_copy(update={"max_current_rows": 2000})})
+    a = drift.read_current(small, lake, uri, chunk_rows=1000)
+    b = drift.read_current(small, lake, uri, chunk_rows=1000)
+    pd.testing.assert_frame_equal(a.frame, b.frame)
+    assert a.rows == len(big) and a.model_version == "7"
+    assert 1700 < len(a.frame) < 2300 and "model_version" not in a.frame
+    # Rows of every part of the file, not only the first chunks (the July rows, last, are marked).
+    marked = big.assign(**{PROBABILITY: big[PROBABILITY] + (big.index >= len(scored["reference"])) * 5})
+    sample = drift.read_current(small, lake, _predictions_file(lake, marked), chunk_rows=1000).frame
+    assert 0 < int((sample[PROBABILITY] > 1).sum()) < len(sample)
+    # Exact statistics of every row, the same whatever the chunk size.
+    other = drift.read_current(small, lake, uri, chunk_rows=777)
+    for col in ("dep_delay", "distance"):
+        s = big[col].astype("float64")
+        st = a.stats[col]
+        assert st["rows"] == len(big) and st["missing"] == int(s.isna().sum())
+        assert st["mean"] == pytest.approx(s.mean()) and st["std"] == pytest.approx(s.std(ddof=0))
+        assert (st["min"], st["max"]) == (s.min(), s.max())
+        assert other.stats[col]["mean"] == pytest.approx(st["mean"])
+    counts = big["carrier"].value_counts()
+    assert a.stats["carrier"]["distinct"] == len(counts)
+    assert a.stats["carrier"]["top"] == {str(k): int(v) for k, v in counts.head(10).items()}
+    assert other.stats["carrier"] == a.stats["carrier"]
+    # A batch no larger than the limit is read whole.
+    whole = drift.read_current(cfg, lake, uri)
+    assert len(whole.frame) == len(big)
+
+    res = drift.drift_report(small, lake, "2013-07-10", a, scored["reference"], a.model_version)
+    assert (res.current_rows, res.sampled_rows) == (len(big), len(a.frame))
+    summary = json.loads(lake.read_bytes(res.summary_uri))
+    assert summary["current_stats"]["dep_delay"]["rows"] == len(big)
+    # The sample decides as the whole batch does.
+    full = drift.drift_report(cfg, lake, "2013-07-11", big.copy(), scored["reference"], "7")
+    assert res.drifted_columns == full.drifted_columns
+    for col in ("dep_delay", "distance", "hour"):  # a category's distance is biased up in a small sample
+        assert res.column_scores[col] == pytest.approx(full.column_scores[col], abs=0.05), col
