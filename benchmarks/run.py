@@ -164,6 +164,12 @@ def record(
     }
 
 
+def _bounded(step: str, ours: dict[str, Any], peaks: dict[str, float]) -> bool:
+    """Peak under 3 GB and within 1.5x the peak of the step's smallest size (measured first)."""
+    first = peaks.setdefault(step, ours["peak_rss_mb"])
+    return bool(ours["peak_rss_mb"] < PEAK_LIMIT_MB and ours["peak_rss_mb"] <= 1.5 * first)
+
+
 def bench_size(rows: int, cap: float, peaks: dict[str, float]) -> list[dict[str, Any]]:
     """Ingest, scoring and drift of one batch size, each against its baseline."""
     csv = tiled_flights(rows)
@@ -179,9 +185,8 @@ def bench_size(rows: int, cap: float, peaks: dict[str, float]) -> list[dict[str,
         raise SystemExit(f"ingest of {rows} rows failed: {ours['note']}")
     base = measure("ingest_baseline", str(csv), str(work / "baseline.parquet"), cap=cap)
     assert ours["result"]["rows_raw"] == rows and (not base["ok"] or base["result"]["rows_raw"] == rows)
-    first = peaks.setdefault("ingest", ours["peak_rss_mb"])
     ratio = ours["seconds"] / base["seconds"] if base["ok"] else 0.0
-    bounded = ours["peak_rss_mb"] < PEAK_LIMIT_MB and ours["peak_rss_mb"] <= 1.5 * first
+    bounded = _bounded("ingest", ours, peaks)
     out.append(
         record(
             "ingest", rows, ours, base, "pandas read_csv + to_parquet",
@@ -198,8 +203,7 @@ def bench_size(rows: int, cap: float, peaks: dict[str, float]) -> list[dict[str,
     base = measure("score_baseline", snapshot, model, cap=cap)
     assert ours["ok"] and ours["result"]["rows"] == kept
     assert not base["ok"] or base["result"]["rows"] == kept
-    first = peaks.setdefault("score", ours["peak_rss_mb"])
-    bounded = ours["peak_rss_mb"] < PEAK_LIMIT_MB and ours["peak_rss_mb"] <= 1.5 * first
+    bounded = _bounded("score", ours, peaks)
     out.append(
         record(
             "score", rows, ours, base, "pandas read_parquet + model.predict_proba (nothing written)",
@@ -213,8 +217,7 @@ def bench_size(rows: int, cap: float, peaks: dict[str, float]) -> list[dict[str,
     ours = measure("drift_ours", lake, predictions.as_uri(), reference, cap=cap)
     base = measure("drift_baseline", str(predictions), reference, str(work / "baseline.html"), cap=cap)
     assert ours["ok"] and ours["result"]["rows"] == kept
-    first = peaks.setdefault("drift", ours["peak_rss_mb"])
-    bounded = ours["peak_rss_mb"] < PEAK_LIMIT_MB and ours["peak_rss_mb"] <= 1.5 * first
+    bounded = _bounded("drift", ours, peaks)
     out.append(
         record(
             "drift", rows, ours, base, "Evidently DataDriftPreset on the whole batch (same reference)",

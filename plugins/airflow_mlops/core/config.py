@@ -13,7 +13,7 @@ import os
 import re
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -335,16 +335,7 @@ AlertKind = Literal[
     "rolled_back",
     "run_failed",
 ]
-ALERT_KINDS: tuple[AlertKind, ...] = (
-    "validation_failed",
-    "quarantined",
-    "drift",
-    "promoted",
-    "refused",
-    "approval_pending",
-    "rolled_back",
-    "run_failed",
-)
+ALERT_KINDS: tuple[AlertKind, ...] = get_args(AlertKind)
 _CONN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
 _EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 
