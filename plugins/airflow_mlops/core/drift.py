@@ -30,6 +30,7 @@ from airflow_mlops.core.lake import Lake
 from airflow_mlops.core.modeling import PREDICTION, PROBABILITY, with_predictions
 from airflow_mlops.core.registry import Tag
 from airflow_mlops.core.result import Result
+from airflow_mlops.core.sketch import Kind, Sketch, Verdict, kind_of, verdict
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,6 +59,8 @@ class DriftResult(Result):
     json_uri: str
     summary_uri: str
     sampled_rows: int | None = None  # the report's current rows, when the batch was sampled
+    # Column -> test computed over every row (core/sketch.py); other columns: the report's sample.
+    column_methods: dict[str, str] | None = None
 
     def metrics(self) -> dict[str, float]:
         """Flat numeric metrics, named for MLflow (``log_metrics`` takes the dict as it is)."""
@@ -105,88 +108,93 @@ def reference_frame(cfg: PipelineConfig, model: Any, rows: pd.DataFrame) -> pd.D
 
 @dataclass
 class Current:
-    """The scored batch as drift sees it: every row counted, about ``drift.max_current_rows`` kept."""
+    """The scored batch as drift sees it: every row summarized, about ``drift.max_current_rows`` kept."""
 
     frame: pd.DataFrame
     rows: int
-    stats: dict[str, dict[str, Any]]
+    sketches: dict[str, Sketch]
     model_version: str | None
+
+    @property
+    def stats(self) -> dict[str, dict[str, Any]]:
+        """Exact per-column statistics over every row (for the drift summary)."""
+        return {c: s.stats() for c, s in self.sketches.items()}
+
+
+def _sketch_kind(cfg: PipelineConfig, column: str, arrow_type: Any) -> Kind:
+    """As the report sees the column: labels are categories in classification, probabilities numbers."""
+    if column in (PREDICTION, cfg.data_schema.target):
+        return "cat" if cfg.data_schema.task == "classification" else "num"
+    if column == PROBABILITY:
+        return "num"
+    return kind_of(cfg.data_schema.columns.get(column), arrow_type)
 
 
 def read_current(cfg: PipelineConfig, lake: Lake, uri: str, chunk_rows: int = 250_000) -> Current:
-    """Read a predictions file in chunks: exact per-column statistics over every row, and a sample
-    (each row kept with the same probability, drawn with ``split.seed``: the same rows every run)
-    for the report. Memory is a chunk plus the sample, whatever the batch's size."""
+    """Read a predictions file in chunks: every monitored column summarized over every row (exact
+    statistics and the drift tests' counts, :mod:`airflow_mlops.core.sketch`), and a sample for
+    the report (each row kept with the same probability, drawn with ``split.seed``: the same rows
+    every run). Memory is a chunk, the sketches and the sample, whatever the batch's size."""
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
 
     needed = [*cfg.drift_columns, cfg.data_schema.target, PREDICTION, PROBABILITY, "model_version"]
-    stats = ColumnStats()
     rng = np.random.default_rng(cfg.split.seed)
     kept: list[pd.DataFrame] = []
+    version = None
     with lake.open_parquet(uri) as pf:
         total = pf.metadata.num_rows
-        columns = [c for c in dict.fromkeys(needed) if c in pf.schema_arrow.names]
+        schema = pf.schema_arrow
+        columns = [c for c in dict.fromkeys(needed) if c in schema.names]
+        sketches = {
+            c: Sketch(_sketch_kind(cfg, c, schema.field(c).type)) for c in columns if c != "model_version"
+        }
         share = min(1.0, cfg.drift.max_current_rows / max(total, 1))
-        version = None
         for batch in pf.iter_batches(batch_size=chunk_rows, columns=columns):
-            df = batch.to_pandas()
-            if version is None and "model_version" in df and len(df):
-                version = str(df["model_version"].iloc[0])
-            stats.add(df.drop(columns=["model_version"], errors="ignore"))
-            kept.append(df if share >= 1.0 else df[rng.random(len(df)) < share])
+            if version is None and "model_version" in batch.schema.names and batch.num_rows:
+                version = str(batch.column("model_version")[0].as_py())
+            for c, sk in sketches.items():
+                sk.add(batch.column(c))
+            if share < 1.0:
+                batch = batch.filter(pa.array(rng.random(batch.num_rows) < share))
+            kept.append(batch.to_pandas())
     frame = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=columns)
-    return Current(frame.drop(columns=["model_version"], errors="ignore"), total, stats.result(), version)
+    return Current(frame.drop(columns=["model_version"], errors="ignore"), total, sketches, version)
 
 
-class ColumnStats:
-    """Exact statistics of each column over every row, fed chunk by chunk: rows and missing values;
-    for numbers min, max, mean and standard deviation; for other values the ten most frequent."""
+def _whole(cfg: PipelineConfig, frame: pd.DataFrame) -> Current:
+    """A batch given as a frame, summarized like a file read by :func:`read_current` (unsampled)."""
+    import pyarrow as pa
 
-    def __init__(self) -> None:
-        self.n: dict[str, int] = {}
-        self.missing: dict[str, int] = {}
-        self.sums: dict[str, list[float]] = {}  # count, sum, sum of squares, min, max
-        self.counts: dict[str, pd.Series] = {}
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    sketches = {c: Sketch(_sketch_kind(cfg, c, table.schema.field(c).type)) for c in table.column_names}
+    for c, sk in sketches.items():
+        sk.add(table.column(c))
+    return Current(frame, len(frame), sketches, None)
 
-    def add(self, df: pd.DataFrame) -> None:
-        import pandas as pd
 
-        for col in df.columns:
-            s = df[col]
-            self.n[col] = self.n.get(col, 0) + len(s)
-            self.missing[col] = self.missing.get(col, 0) + int(s.isna().sum())
-            if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-                v = s.dropna().astype("float64")
-                if not len(v):
-                    continue
-                a = self.sums.setdefault(col, [0.0, 0.0, 0.0, float("inf"), float("-inf")])
-                a[0] += len(v)
-                a[1] += float(v.sum())
-                a[2] += float((v * v).sum())
-                a[3], a[4] = min(a[3], float(v.min())), max(a[4], float(v.max()))
-            else:
-                vc = s.astype("string").value_counts()
-                self.counts[col] = vc if col not in self.counts else self.counts[col].add(vc, fill_value=0)
+def decide(cfg: PipelineConfig, reference: pd.DataFrame, current: Current) -> dict[str, Verdict]:
+    """Each monitored column's (and the prediction's) test over every current row, against the
+    reference rows; columns missing here are decided by the report on its sample."""
+    import pyarrow as pa
 
-    def result(self) -> dict[str, dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {}
-        for col, n in self.n.items():
-            entry: dict[str, Any] = {"rows": n, "missing": self.missing[col]}
-            if col in self.sums:
-                k, total, squares, lo, hi = self.sums[col]
-                mean = total / k
-                entry |= {
-                    "min": lo,
-                    "max": hi,
-                    "mean": mean,
-                    "std": max(squares / k - mean * mean, 0.0) ** 0.5,
-                }
-            elif col in self.counts:
-                top = self.counts[col].sort_values(ascending=False, kind="stable")
-                entry |= {"distinct": len(top), "top": {str(k): int(v) for k, v in top.head(10).items()}}
-            out[col] = entry
-        return out
+    table = pa.Table.from_pandas(reference, preserve_index=False)
+    per_column = cfg.drift.per_column
+    out: dict[str, Verdict] = {}
+    for col in dict.fromkeys([*cfg.drift_columns, PREDICTION]):
+        cur = current.sketches.get(col)
+        if cur is None or col not in table.column_names:
+            continue
+        ref = Sketch(cur.kind)
+        ref.add(table.column(col))
+        own = per_column.get(col) if col in cfg.drift_columns else None
+        method = (own.method if own else None) or cfg.drift.method
+        threshold = own.threshold if own and own.threshold is not None else cfg.drift.method_threshold
+        found = verdict(ref, cur, method, threshold)
+        if found is not None:
+            out[col] = found
+    return out
 
 
 def drift_report(
@@ -201,12 +209,15 @@ def drift_report(
     frame, or a :class:`Current` whose sample the report is built on (its counts cover every row)."""
     from airflow_mlops.core.evidently_report import build_report, parse_report
 
-    whole = current if isinstance(current, Current) else None
-    frame: pd.DataFrame = whole.frame if whole is not None else current
+    whole = current if isinstance(current, Current) else _whole(cfg, current)
+    frame = whole.frame
 
     reference = sample_reference(cfg, reference)
+    decided = decide(cfg, reference, whole)
     snapshot, report = build_report(cfg, frame, reference)
-    share, drifted, scores, pred_score, pred_drifted, quality = parse_report(cfg, report)
+    share, drifted, scores, pred_score, pred_drifted, quality = parse_report(
+        cfg, report, {c: (v.score, v.drifted) for c, v in decided.items()}
+    )
     cat = Catalog(lake, cfg.name)
     html_uri = lake.write_text(cat.drift_html_uri(ds), snapshot.get_html_str(as_iframe=False))
     json_uri = lake.write_text(cat.drift_json_uri(ds), json.dumps(report))
@@ -223,16 +234,16 @@ def drift_report(
         prediction_drifted=pred_drifted,
         quality=quality,
         column_scores=scores,
-        current_rows=whole.rows if whole else len(frame),
+        current_rows=whole.rows,
         reference_rows=len(reference),
         html_uri=html_uri,
         json_uri=json_uri,
         summary_uri=cat.drift_summary_uri(ds),
-        sampled_rows=len(frame) if whole and len(frame) < whole.rows else None,
+        sampled_rows=len(frame) if len(frame) < whole.rows else None,
+        column_methods={c: v.method for c, v in decided.items()},
     )
     summary = {**result.to_dict(), "created_at": datetime.now(UTC).isoformat()}
-    if whole is not None:
-        summary["current_stats"] = whole.stats
+    summary["current_stats"] = whole.stats
     lake.write_json(result.summary_uri, summary)
     return result
 

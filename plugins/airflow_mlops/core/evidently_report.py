@@ -438,10 +438,13 @@ def _quality(report: dict[str, Any]) -> dict[str, float] | None:
 
 
 def parse_report(
-    cfg: PipelineConfig, report: dict[str, Any]
+    cfg: PipelineConfig, report: dict[str, Any], decided: dict[str, tuple[float, bool]] | None = None
 ) -> tuple[float, list[str], dict[str, float], float | None, bool | None, dict[str, float] | None]:
-    """(share, drifted columns, column scores, prediction score, prediction drifted, quality)."""
-    per_column = _column_drift(report)
+    """(share, drifted columns, column scores, prediction score, prediction drifted, quality).
+
+    ``decided``: column -> (score, drifted) computed over every row; it replaces the report's
+    verdict (made on a sample) for those columns."""
+    per_column = {**_column_drift(report), **(decided or {})}
     monitored = cfg.drift_columns
     scores = {c: per_column[c][0] for c in monitored if c in per_column}
     # A column that lost (or never had) its values on one side cannot be tested: it counts as drifted.
@@ -451,7 +454,7 @@ def parse_report(
     for metric in report.get("metrics", []):
         if _type(metric) == "DriftedColumnsCount" and isinstance(metric.get("value"), dict):
             count = _finite(metric["value"].get("count"))
-            if count is not None and int(count) != len(drifted) - len(empty):
+            if count is not None and not decided and int(count) != len(drifted) - len(empty):
                 log.warning(
                     "%s: Evidently counts %d drifted columns, its per-column tests %d; using the tests",
                     cfg.name,

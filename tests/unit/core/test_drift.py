@@ -69,6 +69,7 @@ def test_report_files_are_written_and_summaries_read_back(
     assert summary is not None
     created = summary.pop("created_at")
     assert created.startswith("20")
+    assert summary.pop("current_stats")["dep_delay"]["rows"] == len(scored["july"])
     assert summary == json.loads(json.dumps(second.to_dict()))
     assert summary["model_version"] == "3"
     assert Catalog(lake, cfg.name).drift("2013-01-20")["drift_share"] == first.drift_share  # type: ignore[index]

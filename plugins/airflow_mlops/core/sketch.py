@@ -1,0 +1,307 @@
+"""Drift distances from one pass over a batch, without running Evidently on it.
+
+Each monitored column is summarized chunk by chunk (:class:`Sketch`): exact counts per value while
+the column has at most ``MAX_DISTINCT`` distinct values, then a histogram of ``HIST_BINS`` equal
+bins that widens as values arrive and keeps each bin's count and sum. The model's reference rows
+are summarized the same way. Distances are those Evidently's DataDriftPreset computes on the two
+whole columns, chosen by its rule (:func:`method_of`): the Wasserstein distance normed by the
+reference's deviation for numbers with more than five values, the Jensen-Shannon distance
+otherwise, PSI when configured. From exact counts they equal Evidently's to rounding; from a
+histogram each value sits at its bin's mean. Tests that need the rows themselves (p-value tests,
+chosen by Evidently for references of 1,000 rows or fewer) are left to the report on a sample.
+
+numpy, pyarrow and scipy only, imported inside functions.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+Kind = Literal["num", "cat"]
+
+MAX_DISTINCT = 100_000  # exact counts up to here (a few MB per column)
+HIST_BINS = 1 << 16  # then a histogram: each value placed within range/65536 of where it is
+SKETCHED = ("wasserstein", "jensenshannon", "psi")  # tests computed here; others go to the report
+_THRESHOLD = 0.1  # Evidently's default threshold of all three
+
+
+@dataclass
+class Sketch:
+    """One column over every row seen: counts of values (or a histogram) and exact moments."""
+
+    kind: Kind
+    rows: int = 0
+    missing: int = 0  # null, NaN or infinite: Evidently drops them before testing
+    mean: float = 0.0  # of the usable values
+    m2: float = 0.0  # sum of squared deviations from the mean (merged chunk by chunk: Chan et al.)
+    low: float = float("inf")
+    high: float = float("-inf")
+    values: Any = None  # num: sorted unique floats (exact mode)
+    counts: Any = None  # num: their counts
+    labels: Counter[str] = field(default_factory=Counter)  # cat: counts per value
+    capped: bool = False  # cat: more than MAX_DISTINCT values, counts incomplete
+    hist: _Histogram | None = None  # num: histogram mode
+
+    @property
+    def n(self) -> int:
+        """Rows with a usable value."""
+        return self.rows - self.missing
+
+    def add(self, arr: pa.Array | pa.ChunkedArray) -> None:
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        before = self.n
+        self.rows += len(arr)
+        if self.kind == "cat":
+            self.missing += arr.null_count
+            if self.capped:
+                return
+            vc = pc.value_counts(arr.cast(pa.string()))
+            for value, count in zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist(), strict=True):
+                if value is not None:
+                    self.labels[value] += count
+            self.capped = len(self.labels) > MAX_DISTINCT
+            return
+        x = _floats(arr)
+        x = x[np.isfinite(x)]
+        self.missing += len(arr) - len(x)
+        if not len(x):
+            return
+        mean = float(x.mean())
+        delta = mean - self.mean
+        self.mean += delta * len(x) / self.n
+        self.m2 += float(np.square(x - mean).sum()) + delta * delta * before * len(x) / self.n
+        self.low, self.high = min(self.low, float(x.min())), max(self.high, float(x.max()))
+        if self.hist is not None:
+            self.hist.add(x, np.ones(len(x)))
+            return
+        v, c = np.unique(x, return_counts=True)
+        if self.values is not None:
+            v, inverse = np.unique(np.concatenate([self.values, v]), return_inverse=True)
+            c = np.bincount(inverse, weights=np.concatenate([self.counts, c])).astype(np.int64)
+        self.values, self.counts = v, c
+        if len(v) > MAX_DISTINCT:
+            self.hist = _Histogram()
+            self.hist.add(v, c.astype(np.float64))
+            self.values = self.counts = None
+
+    def atoms(self) -> tuple[np.ndarray, np.ndarray]:
+        """(values, weights): exact values and counts, or each histogram bin's mean and count."""
+        import numpy as np
+
+        if self.hist is not None:
+            return self.hist.atoms()
+        if self.values is None:
+            return np.empty(0), np.empty(0)
+        return self.values, self.counts.astype(np.float64)
+
+    def distinct(self) -> int:
+        """Distinct values (a lower bound once capped or in histogram mode)."""
+        if self.kind == "cat":
+            return len(self.labels)
+        return MAX_DISTINCT + 1 if self.hist is not None else len(self.values if self.values is not None else ())
+
+    def stats(self) -> dict[str, Any]:
+        """Exact statistics for the drift summary: rows, missing, and moments or the top values."""
+        out: dict[str, Any] = {"rows": self.rows, "missing": self.missing}
+        if self.kind == "num" and self.n:
+            out |= {"min": self.low, "max": self.high, "mean": self.mean, "std": self.std()}
+        elif self.kind == "cat":
+            top = sorted(self.labels.items(), key=lambda kv: -kv[1])[:10]
+            out |= {"distinct": len(self.labels), "top": dict(top)}
+            if self.capped:
+                out["distinct_at_least"] = True
+        return out
+
+    def std(self) -> float:
+        """Population standard deviation (numpy's default, as Evidently norms by)."""
+        return float((self.m2 / self.n) ** 0.5)
+
+
+class _Histogram:
+    """HIST_BINS equal bins over ``[lo, lo + width * HIST_BINS)``, doubling the width to take in
+    any value outside; each bin keeps its count and the sum of its values."""
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self.lo = 0.0
+        self.width = 0.0
+        self.count = np.zeros(HIST_BINS)
+        self.sums = np.zeros(HIST_BINS)
+
+    def add(self, x: np.ndarray, w: np.ndarray) -> None:
+        import numpy as np
+
+        lo, hi = float(x.min()), float(x.max())
+        if self.width == 0.0:
+            self.lo, self.width = lo, (hi - lo) / (HIST_BINS - 1) if hi > lo else max(abs(lo), 1.0) / HIST_BINS
+        while lo < self.lo:  # the old bins become the upper half
+            self._merge(upper=True)
+        while hi >= self.lo + self.width * HIST_BINS:  # the old bins become the lower half
+            self._merge(upper=False)
+        idx = np.clip(((x - self.lo) / self.width).astype(np.int64), 0, HIST_BINS - 1)
+        self.count += np.bincount(idx, weights=w, minlength=HIST_BINS)
+        self.sums += np.bincount(idx, weights=w * x, minlength=HIST_BINS)
+
+    def _merge(self, upper: bool) -> None:
+        import numpy as np
+
+        half = HIST_BINS // 2
+        for name in ("count", "sums"):
+            merged = getattr(self, name).reshape(half, 2).sum(axis=1)
+            new = np.zeros(HIST_BINS)
+            if upper:
+                new[half:] = merged
+            else:
+                new[:half] = merged
+            setattr(self, name, new)
+        if upper:
+            self.lo -= self.width * HIST_BINS
+        self.width *= 2
+
+    def atoms(self) -> tuple[np.ndarray, np.ndarray]:
+        used = self.count > 0
+        return self.sums[used] / self.count[used], self.count[used]
+
+
+def _floats(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """float64 with NaN for missing; times as seconds since the epoch, booleans as 0/1."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = arr.type
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+        arr = pc.divide(pc.cast(pc.cast(arr, pa.timestamp("us")), pa.int64()).cast(pa.float64()), 1e6)
+    elif pa.types.is_boolean(t):
+        arr = arr.cast(pa.int8())
+    return pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
+
+
+def kind_of(declared: str | None, arrow_type: pa.DataType) -> Kind:
+    """Numerical or categorical: the pipeline's declared type first, the data's type otherwise."""
+    import pyarrow as pa
+
+    if declared in ("int", "float", "datetime", "date"):
+        return "num"
+    if declared in ("string", "category", "bool"):
+        return "cat"
+    t = arrow_type
+    if pa.types.is_boolean(t) or pa.types.is_dictionary(t):
+        return "cat"
+    return "num" if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_temporal(t) else "cat"
+
+
+def method_of(ref: Sketch, cur: Sketch, configured: str | None) -> str | None:
+    """The test Evidently would run on these two columns; None when it is not computed here."""
+    if configured is not None:
+        return configured if configured in SKETCHED else None
+    if ref.n <= 1000:  # Evidently's p-value tests for small references need the rows
+        return None
+    if ref.kind == "cat":
+        return "jensenshannon"
+    union = _union(ref, cur)
+    return "jensenshannon" if union is not None and len(union) <= 5 else "wasserstein"
+
+
+def _union(ref: Sketch, cur: Sketch) -> np.ndarray | None:
+    """Distinct numbers of both sides, when both are exact."""
+    import numpy as np
+
+    if ref.hist is not None or cur.hist is not None or ref.values is None or cur.values is None:
+        return None
+    return np.union1d(ref.values, cur.values)
+
+
+def distance(method: str, ref: Sketch, cur: Sketch) -> float:
+    """``method`` (one of SKETCHED) between the reference and the current column."""
+    import numpy as np
+    from scipy import spatial, stats
+
+    if method == "wasserstein":
+        rv, rw = ref.atoms()
+        cv, cw = cur.atoms()
+        return float(stats.wasserstein_distance(rv, cv, rw, cw) / max(ref.std(), 0.001))
+    p, q = _binned(ref, cur, feel_zeroes=method == "psi")
+    if method == "jensenshannon":
+        return float(spatial.distance.jensenshannon(p, q))
+    return float(np.sum((p - q) * np.log(p / q)))
+
+
+def _binned(ref: Sketch, cur: Sketch, feel_zeroes: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Evidently's ``get_binned_data``: Sturges bins over both sides for numbers with more than 20
+    reference values, shares per value otherwise; empty bins get a tiny share for PSI."""
+    import numpy as np
+
+    if ref.kind == "num" and ref.distinct() > 20:
+        edges = _sturges_edges(min(ref.low, cur.low), max(ref.high, cur.high), ref.n + cur.n)
+        p = _hist(ref, edges)
+        q = _hist(cur, edges)
+    elif ref.kind == "cat":
+        keys = sorted(set(ref.labels) | set(cur.labels))
+        p = np.array([ref.labels.get(k, 0) for k in keys], dtype=np.float64)
+        q = np.array([cur.labels.get(k, 0) for k in keys], dtype=np.float64)
+    else:
+        rv, rw = ref.atoms()
+        cv, cw = cur.atoms()
+        keys = np.union1d(rv, cv)
+        p = np.zeros(len(keys))
+        q = np.zeros(len(keys))
+        np.add.at(p, np.searchsorted(keys, rv), rw)
+        np.add.at(q, np.searchsorted(keys, cv), cw)
+    p, q = p / ref.n, q / cur.n
+    if feel_zeroes:
+        for a in (p, q):
+            smallest = a[a != 0].min()
+            a[a == 0] = smallest / 10**6 if smallest <= 0.0001 else 0.0001
+    return p, q
+
+
+def _hist(s: Sketch, edges: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    values, weights = s.atoms()
+    return np.histogram(values, bins=edges, weights=weights)[0]
+
+
+def _sturges_edges(low: float, high: float, n: int) -> np.ndarray:
+    """``np.histogram_bin_edges(data, bins="sturges")`` from the data's range and size alone."""
+    import numpy as np
+
+    if low == high:
+        low, high = low - 0.5, high + 0.5
+    width = (high - low) / (np.log2(n) + 1.0)
+    bins = int(np.ceil((high - low) / width)) if width else 1
+    return np.linspace(low, high, bins + 1, endpoint=True)
+
+
+@dataclass
+class Verdict:
+    """One column's test over every row."""
+
+    method: str
+    score: float
+    threshold: float
+
+    @property
+    def drifted(self) -> bool:
+        return self.score >= self.threshold  # a distance: drift at or above the threshold
+
+
+def verdict(ref: Sketch, cur: Sketch, method: str | None, threshold: float | None) -> Verdict | None:
+    """The column's test, or None when it must come from the report (p-value tests, a column
+    without values on one side, categories past MAX_DISTINCT)."""
+    if not ref.n or not cur.n or ref.capped or cur.capped:
+        return None
+    chosen = method_of(ref, cur, method)
+    if chosen is None:
+        return None
+    return Verdict(chosen, distance(chosen, ref, cur), _THRESHOLD if threshold is None else threshold)
