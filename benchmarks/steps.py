@@ -88,6 +88,88 @@ def drift_ours(lake_root: str, predictions_uri: str, reference: str) -> dict[str
     return {"rows": res.current_rows, "drifted": res.drifted_columns}
 
 
+def drift_decision_ours(lake_root: str, predictions_uri: str, reference: str) -> dict[str, Any]:
+    """The monitor task's decision alone: one pass over the batch and the distances, no report."""
+    import pandas as pd
+
+    from airflow_mlops.core.drift import decide, read_current
+    from airflow_mlops.core.lake import Lake
+
+    cfg = _cfg()
+    current = read_current(cfg, Lake(lake_root), predictions_uri)
+    verdicts = decide(cfg, pd.read_parquet(reference), current)
+    return {"rows": current.rows, "drifted": sorted(c for c, v in verdicts.items() if v.drifted)}
+
+
+#: Real days on both sides of the reference (the year's first 150,000 flights: January to March).
+AGREEMENT_DAYS = ["2013-01-15", "2013-03-05", "2013-05-10", "2013-07-20", "2013-09-10", "2013-12-22"]
+
+
+def drift_agreement(snapshot: str, model: str, reference: str, work: str, rows: str) -> dict[str, Any]:
+    """Per-column drift decisions of ours and of plain Evidently (the same tests, run by Evidently
+    on every row) on real days, each tiled to ``rows``; with the pipeline's own per-column tests
+    and with Evidently's default choice."""
+    import time
+
+    import joblib
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from airflow_mlops.core.drift import decide, read_current
+    from airflow_mlops.core.evidently_report import _column_drift, build_report
+    from airflow_mlops.core.lake import Lake
+    from airflow_mlops.core.modeling import with_predictions
+
+    shipped = _cfg()
+    default = shipped.model_copy(
+        update={"drift": shipped.drift.model_copy(update={"method": None, "per_column": {}})}
+    )
+    ref = pd.read_parquet(reference)
+    year = pd.read_parquet(snapshot).head(336_776)  # one copy of the year
+    local_day = year["time_hour"].dt.tz_convert("America/New_York").dt.strftime("%Y-%m-%d")
+    model = joblib.load(model)
+    columns = list(dict.fromkeys([*shipped.drift_columns, shipped.data_schema.target]))
+    compared, agreed, ours_s, theirs_s = 0, 0, 0.0, 0.0
+    days: list[dict[str, Any]] = []
+    for day in AGREEMENT_DAYS:
+        scored = with_predictions(shipped, model, year[local_day == day].reset_index(drop=True), columns)
+        table = pa.Table.from_pandas(scored, preserve_index=False)
+        tiled = pa.concat_tables([table] * (int(rows) // table.num_rows + 1)).slice(0, int(rows))
+        path = os.path.join(work, f"agreement-{day}.parquet")
+        pq.write_table(tiled, path, row_group_size=250_000)
+        whole = tiled.to_pandas()
+        for name, cfg in (("shipped", shipped), ("default", default)):
+            started = time.perf_counter()
+            ours = decide(cfg, ref, read_current(cfg, Lake(f"file://{work}"), f"file://{path}"))
+            ours_s += time.perf_counter() - started
+            started = time.perf_counter()
+            theirs = _column_drift(build_report(cfg, whole, ref)[1])
+            theirs_s += time.perf_counter() - started
+            same = [c for c in ours if c in theirs and ours[c].drifted == theirs[c][1]]
+            compared += len([c for c in ours if c in theirs])
+            agreed += len(same)
+            days.append(
+                {
+                    "day": day,
+                    "tests": name,
+                    "ours": sorted(c for c, v in ours.items() if v.drifted),
+                    "evidently": sorted(c for c, (_, d) in theirs.items() if d and c in ours),
+                    "max_score_difference": max(
+                        abs(ours[c].score - theirs[c][0]) for c in ours if c in theirs
+                    ),
+                }
+            )
+        os.unlink(path)
+    return {
+        "compared": compared,
+        "agreed": agreed,
+        "ours_seconds": round(ours_s, 2),
+        "evidently_seconds": round(theirs_s, 2),
+        "days": days,
+    }
+
+
 def drift_baseline(predictions: str, reference: str, html: str) -> dict[str, Any]:
     """Evidently's DataDriftPreset run directly on the whole batch, its HTML written."""
     import pandas as pd
@@ -108,7 +190,16 @@ def drift_baseline(predictions: str, reference: str, html: str) -> dict[str, Any
 
 STEPS = {
     f.__name__: f
-    for f in (ingest_ours, ingest_baseline, score_ours, score_baseline, drift_ours, drift_baseline)
+    for f in (
+        ingest_ours,
+        ingest_baseline,
+        score_ours,
+        score_baseline,
+        drift_ours,
+        drift_decision_ours,
+        drift_agreement,
+        drift_baseline,
+    )
 }
 
 

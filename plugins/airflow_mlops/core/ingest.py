@@ -378,7 +378,15 @@ def ingest(
             raise
         data_uri = cat.data_uri(ds, built.digest)
         previous = cat.manifest(ds)
-        unchanged = bool(previous and previous["content_hash"] == built.digest and lake.exists(data_uri))
+        # The interval the batch was delivered for (row-count bounds scale with it); a run that
+        # does not know it (the CLI) keeps the one recorded.
+        span = [t.isoformat() for t in interval] if interval else (previous or {}).get("interval")
+        unchanged = bool(
+            previous
+            and previous["content_hash"] == built.digest
+            and previous.get("interval") == span
+            and lake.exists(data_uri)
+        )
         result = SnapshotResult(
             pipeline=cfg.name,
             ds=ds,
@@ -406,6 +414,7 @@ def ingest(
                     "rows_raw": built.rows_raw,
                     "rows_filtered": built.dropped,
                     "columns": built.columns,
+                    "interval": span,
                     "source_uri": shown,
                     "config_hash": cfg.config_hash,
                     "airflow_run_id": run_id,

@@ -65,7 +65,9 @@ class Sketch:
             if self.capped:
                 return
             vc = pc.value_counts(arr.cast(pa.string()))
-            for value, count in zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist(), strict=True):
+            for value, count in zip(
+                vc.field("values").to_pylist(), vc.field("counts").to_pylist(), strict=True
+            ):
                 if value is not None:
                     self.labels[value] += count
             self.capped = len(self.labels) > MAX_DISTINCT
@@ -107,7 +109,9 @@ class Sketch:
         """Distinct values (a lower bound once capped or in histogram mode)."""
         if self.kind == "cat":
             return len(self.labels)
-        return MAX_DISTINCT + 1 if self.hist is not None else len(self.values if self.values is not None else ())
+        return (
+            MAX_DISTINCT + 1 if self.hist is not None else len(self.values if self.values is not None else ())
+        )
 
     def stats(self) -> dict[str, Any]:
         """Exact statistics for the drift summary: rows, missing, and moments or the top values."""
@@ -143,7 +147,10 @@ class _Histogram:
 
         lo, hi = float(x.min()), float(x.max())
         if self.width == 0.0:
-            self.lo, self.width = lo, (hi - lo) / (HIST_BINS - 1) if hi > lo else max(abs(lo), 1.0) / HIST_BINS
+            self.lo, self.width = (
+                lo,
+                (hi - lo) / (HIST_BINS - 1) if hi > lo else max(abs(lo), 1.0) / HIST_BINS,
+            )
         while lo < self.lo:  # the old bins become the upper half
             self._merge(upper=True)
         while hi >= self.lo + self.width * HIST_BINS:  # the old bins become the lower half
@@ -183,7 +190,8 @@ def _floats(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
         arr = pc.divide(pc.cast(pc.cast(arr, pa.timestamp("us")), pa.int64()).cast(pa.float64()), 1e6)
     elif pa.types.is_boolean(t):
         arr = arr.cast(pa.int8())
-    return pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
+    out: np.ndarray = pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
+    return out
 
 
 def kind_of(declared: str | None, arrow_type: pa.DataType) -> Kind:
@@ -246,9 +254,9 @@ def _binned(ref: Sketch, cur: Sketch, feel_zeroes: bool) -> tuple[np.ndarray, np
         p = _hist(ref, edges)
         q = _hist(cur, edges)
     elif ref.kind == "cat":
-        keys = sorted(set(ref.labels) | set(cur.labels))
-        p = np.array([ref.labels.get(k, 0) for k in keys], dtype=np.float64)
-        q = np.array([cur.labels.get(k, 0) for k in keys], dtype=np.float64)
+        labels = sorted(set(ref.labels) | set(cur.labels))
+        p = np.array([ref.labels.get(k, 0) for k in labels], dtype=np.float64)
+        q = np.array([cur.labels.get(k, 0) for k in labels], dtype=np.float64)
     else:
         rv, rw = ref.atoms()
         cv, cw = cur.atoms()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import json
+import math
 import sys
 from functools import cache
 from pathlib import Path
@@ -79,7 +80,39 @@ def load_suite(path: Path) -> dict[str, Any]:
             raise ConfigError(f"{where}: unknown expectation type {etype!r}{hint}")
         if not isinstance(exp.get("kwargs"), dict):
             raise ConfigError(f"{where} ({etype}): kwargs: an object is required")
+        per = (exp.get("meta") or {}).get("bounds_per") if isinstance(exp.get("meta"), dict) else None
+        if per is not None and (etype != ROW_COUNT or per not in BOUNDS_PER):
+            raise ConfigError(
+                f"{where} ({etype}): meta.bounds_per {per!r}: only {ROW_COUNT} takes it, "
+                f"with one of {sorted(BOUNDS_PER)}"
+            )
     return suite
+
+
+ROW_COUNT = "expect_table_row_count_to_be_between"
+#: ``meta.bounds_per`` of a row-count expectation: its bounds count rows per hour or per day of
+#: the batch's data interval, so one suite holds for a day's batch and for a year's backfill.
+BOUNDS_PER = {"hour": 3600, "day": 86400}
+
+
+def scale_bounds(suite: dict[str, Any], interval_seconds: float | None) -> dict[str, Any]:
+    """The suite with each ``bounds_per`` row count multiplied by the interval's length in its unit
+    (the lower bound rounded down, the upper up; as written when the interval is unknown)."""
+    if not interval_seconds:
+        return suite
+    expectations = []
+    for exp in suite["expectations"]:
+        per = (exp.get("meta") or {}).get("bounds_per")
+        if per in BOUNDS_PER:
+            units = interval_seconds / BOUNDS_PER[per]
+            kwargs = dict(exp["kwargs"])
+            for key, rounding in (("min_value", math.floor), ("max_value", math.ceil)):
+                if isinstance(kwargs.get(key), int | float):
+                    kwargs[key] = int(rounding(kwargs[key] * units))
+            meta = {**exp["meta"], "bounds_scaled_by": round(units, 6)}
+            exp = {**exp, "kwargs": kwargs, "meta": meta}
+        expectations.append(exp)
+    return {**suite, "expectations": expectations}
 
 
 @cache

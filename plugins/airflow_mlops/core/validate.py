@@ -24,7 +24,7 @@ from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig
 from airflow_mlops.core.lake import Lake
 from airflow_mlops.core.result import Result
-from airflow_mlops.core.suite import build_gx_suite, load_suite, suite_path
+from airflow_mlops.core.suite import build_gx_suite, load_suite, scale_bounds, suite_path
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -151,7 +151,7 @@ def validate_snapshot(
     # of the rows validated, even if the interval is re-ingested meanwhile.
     snapshot_uri = cat.snapshot_uri(ds, m)
     df = lake.read_parquet(snapshot_uri)
-    gx_suite = build_gx_suite(suite, suite_file, cfg)
+    gx_suite = build_gx_suite(scale_bounds(suite, _interval_seconds(m)), suite_file, cfg)
 
     with tempfile.TemporaryDirectory(prefix="gx-docs-") as docs_dir:
         payload, built = _run_suite(df, gx_suite, cfg, ds, docs_dir)
@@ -185,6 +185,15 @@ def validate_snapshot(
     }
     lake.write_json(result.summary_uri, summary)  # last: the summary is the commit point
     return result
+
+
+def _interval_seconds(manifest: dict[str, Any]) -> float | None:
+    """Length of the data interval the snapshot was ingested for (None before it was recorded)."""
+    interval = manifest.get("interval")
+    if not interval:
+        return None
+    start, end = (datetime.fromisoformat(t) for t in interval)
+    return (end - start).total_seconds()
 
 
 # --- turning GX results into short, readable failures ---------------------------------------------

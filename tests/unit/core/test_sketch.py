@@ -56,7 +56,9 @@ def test_distances_equal_evidentlys_on_the_same_rows(
         assert {v.method for v in ours.values()} == {method}
 
 
-def test_a_small_reference_is_left_to_the_report(cfg: PipelineConfig, scored: dict[str, pd.DataFrame]) -> None:
+def test_a_small_reference_is_left_to_the_report(
+    cfg: PipelineConfig, scored: dict[str, pd.DataFrame]
+) -> None:
     """Evidently uses p-value tests (KS, chi-square) for 1,000 reference rows or fewer."""
     reference = scored["reference"].head(900)
     default = _with_method(cfg, None)
@@ -73,7 +75,9 @@ def test_chunks_summarize_like_the_whole(flights_by_day: dict[date, pd.DataFrame
         for start in range(0, day.num_rows, 97):
             parts.add(day.column(col).slice(start, 97))
         assert (parts.rows, parts.missing, parts.labels) == (whole.rows, whole.missing, whole.labels)
-        assert parts.stats() == pytest.approx(whole.stats()) if kind == "num" else parts.stats() == whole.stats()
+        assert (
+            parts.stats() == pytest.approx(whole.stats()) if kind == "num" else parts.stats() == whole.stats()
+        )
         np.testing.assert_array_equal(parts.atoms()[0], whole.atoms()[0])
         np.testing.assert_array_equal(parts.atoms()[1], whole.atoms()[1])
 

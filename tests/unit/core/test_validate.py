@@ -314,3 +314,71 @@ def test_an_empty_feature_column_is_quarantined(odd: World) -> None:
 def test_a_constant_column_is_legal(odd: World) -> None:
     r = odd.results["2013-04-03"]
     assert r.success, r.failure_message()
+
+
+def test_row_count_bounds_per_day_scale_with_the_batch_interval(tmp_path: Path) -> None:
+    """A week of flights in one batch (about 6,000 rows) is held to 250-2,000 rows per day: it
+    passes when ingested for a week and fails the row count when its interval is unknown."""
+    from datetime import UTC, datetime
+
+    with pytest.MonkeyPatch.context() as mp:
+        _isolate(mp, tmp_path)
+        cfg = load_pipeline(PIPELINES / "flights_delay.yaml")
+        raw = Lake(get_settings().raw_root)
+        days = [f"2013-03-0{d}" for d in range(1, 8)]
+        write_flights(raw.root, days)
+        week = pd.concat(
+            [pd.read_csv(io.BytesIO(raw.read_bytes(raw.uri("flights", f"{d}.csv")))) for d in days]
+        )
+        raw.write_text(raw.uri("flights", "2013-03-01.csv"), week.to_csv(index=False))
+        lake = Lake(get_settings().lake_root)
+        suite = EXPECTATIONS / "flights_delay.json"
+
+        rows = ingest(cfg, lake, "2013-03-01").rows  # no interval recorded: bounds as written, for one day
+        unknown = validate_snapshot(cfg, lake, "2013-03-01", suite)
+        assert not unknown.success
+        assert [f["expectation"] for f in unknown.failed] == ["expect_table_row_count_to_be_between"]
+        assert unknown.failed[0]["observed"] == rows > 2000
+
+        interval = (datetime(2013, 3, 1, 5, tzinfo=UTC), datetime(2013, 3, 8, 5, tzinfo=UTC))
+        snap = ingest(cfg, lake, "2013-03-01", interval=interval)
+        assert Catalog(lake, cfg.name).manifest("2013-03-01")["interval"] == [  # type: ignore[index]
+            t.isoformat() for t in interval
+        ]
+        weekly = validate_snapshot(cfg, lake, "2013-03-01", suite)
+        assert weekly.success, weekly.failure_message()
+        result = json.loads(lake.read_bytes(weekly.result_uri))
+        (count,) = [
+            r
+            for r in result["results"]
+            if r["expectation_config"]["type"].endswith("row_count_to_be_between")
+        ]
+        assert count["expectation_config"]["kwargs"] | {"batch_id": None} == {
+            "min_value": 250 * 7,
+            "max_value": 2000 * 7,
+            "batch_id": None,
+        }
+        assert count["result"]["observed_value"] == snap.rows
+
+
+def test_bounds_per_is_only_for_row_counts(tmp_path: Path) -> None:
+    from airflow_mlops.core.suite import load_suite, scale_bounds
+
+    row_count = {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 10, "max_value": 20}}
+    path = tmp_path / "s.json"
+    for exp, problem in (
+        ({**row_count, "meta": {"bounds_per": "week"}}, "meta.bounds_per 'week'"),
+        (
+            {"type": "expect_column_to_exist", "kwargs": {"column": "late"}, "meta": {"bounds_per": "day"}},
+            "only expect_table_row_count_to_be_between takes it",
+        ),
+    ):
+        path.write_text(json.dumps({"name": "s", "expectations": [exp]}))
+        with pytest.raises(ConfigError, match=r"expectations\[0\]") as e:
+            load_suite(path)
+        assert problem in str(e.value)
+    hourly = {"name": "s", "expectations": [{**row_count, "meta": {"bounds_per": "hour"}}, row_count]}
+    scaled = scale_bounds(hourly, 90 * 60.0)  # an hour and a half
+    assert scaled["expectations"][0]["kwargs"] == {"min_value": 15, "max_value": 30}
+    assert scaled["expectations"][1] == row_count  # not per hour: as written
+    assert scale_bounds(hourly, None) == hourly
