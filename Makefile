@@ -58,6 +58,7 @@ soak: install
 	$(BIN)/pytest -q -ra -s -p no:cacheprovider -m soak
 
 bench: install
+	$(UV) pip install --python $(BIN)/python --quiet --no-deps -r requirements/bench.txt
 	$(BIN)/python -m benchmarks.run
 
 status: install

@@ -198,6 +198,22 @@ def bench_size(rows: int, cap: float, peaks: dict[str, float]) -> list[dict[str,
     kept = ours["result"]["rows"]  # rows that arrived: the snapshot scored and monitored
     snapshot_uri = ours["result"]["uri"]
     snapshot = snapshot_uri.removeprefix("file://")
+    ours = measure("validate_ours", lake, str(work), cap=cap)
+    base = measure("validate_baseline", lake, str(work), snapshot, cap=cap)
+    assert ours["ok"], ours["note"]
+    assert not base["ok"] or base["result"]["evaluated"] == ours["result"]["evaluated"]
+    assert not base["ok"] or base["result"]["success"] == ours["result"]["success"]
+    out.append(
+        record(
+            "validate", rows, ours, base,
+            "Great Expectations provider 1.0.0 GXValidateDataFrameOperator (same suite; snapshot read whole; no data docs)",
+            "under 60 s at 10M rows and no slower than the baseline; peak under 3 GB and within 1.5x the smallest size's",
+            _bounded("validate", ours, peaks)
+            and (rows != 10_000_000 or ours["seconds"] < 60)
+            and (not base["ok"] or ours["seconds"] <= base["seconds"]),
+        )
+    )  # fmt: skip
+
     model = str(model_file(snapshot))
     ours = measure("score_ours", lake, snapshot_uri, model, (work / "predictions.parquet").as_uri(), cap=cap)
     base = measure("score_baseline", snapshot, model, cap=cap)

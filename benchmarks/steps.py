@@ -8,6 +8,7 @@ less than its baseline cannot look faster.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -49,6 +50,65 @@ def ingest_baseline(csv: str, out: str) -> dict[str, Any]:
     df = pd.read_csv(csv)
     df.to_parquet(out, index=False)
     return {"rows_raw": len(df)}
+
+
+def _bench_suite(work: str) -> tuple[Any, Path]:
+    """The flights pipeline and suite as a year of tiled flights needs them: the same expectations,
+    the row count per day raised to the tiles' rate and repeated rows allowed (tiles repeat rows)."""
+    cfg = _cfg()
+    cfg = cfg.model_copy(
+        update={"validation": cfg.validation.model_copy(update={"max_duplicate_share": 0.99})}
+    )
+    suite = json.loads((ROOT / "include" / "expectations" / "flights_delay.json").read_text())
+    for exp in suite["expectations"]:
+        if exp["type"] == "expect_table_row_count_to_be_between":
+            exp["kwargs"]["max_value"] = 100_000  # per day: 30 tiles of a year hold about 28,000
+    path = Path(work) / "flights_bench.json"
+    path.write_text(json.dumps(suite))
+    return cfg, path
+
+
+def validate_ours(lake_root: str, work: str) -> dict[str, Any]:
+    """The validate task's core: the suite on the committed snapshot, result and data docs written."""
+    from airflow_mlops.core.lake import Lake
+    from airflow_mlops.core.validate import validate_snapshot
+
+    cfg, suite = _bench_suite(work)
+    res = validate_snapshot(cfg, Lake(lake_root), DS, suite)
+    return {"success": res.success, "evaluated": res.evaluated, "failed": res.failed}
+
+
+def validate_baseline(lake_root: str, work: str, snapshot: str) -> dict[str, Any]:
+    """The Great Expectations provider's GXValidateDataFrameOperator with the same suite (the one
+    validate_ours runs, with the same scaled row count) on the same snapshot, read whole."""
+    import pandas as pd
+    from great_expectations_provider.common.errors import GXValidationFailed
+    from great_expectations_provider.operators.validate_dataframe import GXValidateDataFrameOperator
+
+    from airflow_mlops.core.catalog import Catalog
+    from airflow_mlops.core.lake import Lake
+    from airflow_mlops.core.suite import build_gx_suite, load_suite, scale_bounds
+    from airflow_mlops.core.validate import _interval_seconds
+
+    cfg, path = _bench_suite(work)
+    seconds = _interval_seconds(Catalog(Lake(lake_root), cfg.name).committed_manifest(DS))
+    suite = build_gx_suite(scale_bounds(load_suite(path), seconds), path, cfg)
+    pushed: dict[str, Any] = {}
+
+    class _TI:
+        def xcom_push(self, key: str, value: Any) -> None:
+            pushed[key] = value
+
+    op = GXValidateDataFrameOperator(
+        task_id="validate",
+        configure_dataframe=lambda: pd.read_parquet(snapshot),
+        configure_expectations=lambda _ctx: suite,
+        result_format="SUMMARY",
+    )
+    with contextlib.suppress(GXValidationFailed):  # a failing suite raises after pushing its result
+        op.execute(context={"ti": _TI()})  # type: ignore[arg-type]
+    result = pushed["return_value"]
+    return {"success": result["success"], "evaluated": result["statistics"]["evaluated_expectations"]}
 
 
 def score_ours(lake_root: str, snapshot_uri: str, model: str, out_uri: str) -> dict[str, Any]:
@@ -193,6 +253,8 @@ STEPS = {
     for f in (
         ingest_ours,
         ingest_baseline,
+        validate_ours,
+        validate_baseline,
         score_ours,
         score_baseline,
         drift_ours,
