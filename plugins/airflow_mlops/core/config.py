@@ -264,7 +264,7 @@ class DriftConfig(_Strict):
     reference: Literal["champion_training_data"] = "champion_training_data"
     max_reference_rows: Annotated[int, Field(ge=100)] = 20_000
     max_current_rows: Annotated[int, Field(ge=1000)] = Field(
-        default=200_000,
+        default=50_000,
         description="Rows of a larger batch the Evidently report is built on (a sample drawn with "
         "split.seed); row counts and per-column statistics still cover every row.",
     )
