@@ -15,16 +15,24 @@ import logging
 import math
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from airflow_mlops.core import gx_chunks
 from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig
 from airflow_mlops.core.lake import Lake
 from airflow_mlops.core.result import Result
-from airflow_mlops.core.suite import build_gx_suite, load_suite, scale_bounds, suite_path
+from airflow_mlops.core.suite import (
+    build_gx_suite,
+    builtin_expectations,
+    load_suite,
+    scale_bounds,
+    suite_path,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,6 +43,8 @@ VALIDATED = "validated"
 QUARANTINED = "quarantined"
 FAILED = "failed"
 
+#: A larger snapshot is validated this many rows at a time (about 1 GB of pandas for flights).
+CHUNK_ROWS = 1_000_000
 _MAX_ITEMS = 8
 _MAX_TEXT = 200
 
@@ -102,10 +112,19 @@ def _prune_docs(docs_dir: str) -> None:
 
 
 def _run_suite(
-    df: pd.DataFrame, gx_suite: Any, cfg: PipelineConfig, ds: str, docs_dir: str
+    frames: Iterator[pd.DataFrame],
+    gx_suite: Any,
+    cfg: PipelineConfig,
+    ds: str,
+    docs_dir: str,
+    compound: list[tuple[str, ...]] | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """Run the suite; returns the JSON result and whether data docs were built into ``docs_dir``."""
+    """Run the suite on each frame (the whole snapshot, or its chunks in order); returns the JSON
+    result (chunks merged into one, :mod:`airflow_mlops.core.gx_chunks`) and whether data docs
+    were built into ``docs_dir``. ``compound``: column lists whose repeats are counted across
+    chunks (None: one frame, GX counts them itself)."""
     import great_expectations as gx
+    import pandas as pd
     from great_expectations.core.run_identifier import RunIdentifier
 
     ctx = _context(docs_dir)
@@ -118,12 +137,26 @@ def _run_suite(
     vd = ctx.validation_definitions.add(
         gx.ValidationDefinition(name=f"{cfg.name}-{ds}", data=batch, suite=suite)
     )
-    result = vd.run(
-        batch_parameters={"dataframe": df},
-        result_format="SUMMARY",
-        run_id=RunIdentifier(run_name=f"ds={ds}"),
-    )
+    run_id = RunIdentifier(run_name=f"ds={ds}", run_time=datetime.now(UTC))  # one key for all chunks
+    parts, sizes = [], []
+    hashes: dict[tuple[str, ...], list[Any]] = {cols: [] for cols in compound or []}
+    for df in frames:
+        parts.append(vd.run(batch_parameters={"dataframe": df}, result_format="SUMMARY", run_id=run_id))
+        sizes.append(len(df))
+        for cols, found in hashes.items():
+            found.append(pd.util.hash_pandas_object(df[list(cols)], index=False).to_numpy())
+        del df
+    result = parts[0]
+    if len(parts) > 1:
+        result = gx_chunks.merge(parts, sizes, {c: gx_chunks.duplicated_rows(h) for c, h in hashes.items()})
+        store = ctx.validation_results_store
+        keys = store.list_keys()
+        for key in keys[:-1]:
+            store.remove_key(key)
+        store.set(keys[-1], result)  # the data docs show the merged result
     payload: dict[str, Any] = _json_safe(result.to_json_dict())
+    if len(parts) > 1:
+        payload["meta"]["chunks"] = sizes
     try:
         ctx.build_data_docs(site_names=["lake"])
         _prune_docs(docs_dir)
@@ -132,6 +165,27 @@ def _run_suite(
         log.warning("%s %s: GX data docs could not be built", cfg.name, ds, exc_info=True)
         built = False
     return payload, built
+
+
+def _frames(cfg: PipelineConfig, lake: Lake, uri: str, suite: list[dict[str, Any]]) -> tuple[
+    Iterator[pd.DataFrame], list[tuple[str, ...]] | None
+]:  # fmt: skip
+    """The snapshot whole, or in chunks of CHUNK_ROWS when it is larger and the suite allows it."""
+    with lake.open_parquet(uri) as pf:
+        rows = pf.metadata.num_rows
+    if rows <= CHUNK_ROWS or not gx_chunks.splittable(suite):
+        if rows > CHUNK_ROWS:
+            log.info(
+                "%s: the suite has an expectation that needs every row at once; validating whole", cfg.name
+            )
+        return iter([lake.read_parquet(uri)]), None
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        with lake.open_parquet(uri) as pf:
+            for batch in pf.iter_batches(batch_size=CHUNK_ROWS):
+                yield batch.to_pandas()
+
+    return chunks(), gx_chunks.compound_columns(suite)
 
 
 def validate_snapshot(
@@ -150,11 +204,14 @@ def validate_snapshot(
     # The file this manifest names, not "the current snapshot": the hash recorded is then the hash
     # of the rows validated, even if the interval is re-ingested meanwhile.
     snapshot_uri = cat.snapshot_uri(ds, m)
-    df = lake.read_parquet(snapshot_uri)
-    gx_suite = build_gx_suite(scale_bounds(suite, _interval_seconds(m)), suite_file, cfg)
+    scaled = scale_bounds(suite, _interval_seconds(m))
+    gx_suite = build_gx_suite(scaled, suite_file, cfg)
+    frames, compound = _frames(
+        cfg, lake, snapshot_uri, [*scaled["expectations"], *builtin_expectations(cfg, scaled)]
+    )
 
     with tempfile.TemporaryDirectory(prefix="gx-docs-") as docs_dir:
-        payload, built = _run_suite(df, gx_suite, cfg, ds, docs_dir)
+        payload, built = _run_suite(frames, gx_suite, cfg, ds, docs_dir, compound)
         result_uri = lake.write_json(cat.validation_result_uri(ds), payload)
         lake.remove(cat.validation_docs_dir(ds))
         docs_uri = None

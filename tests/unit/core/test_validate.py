@@ -382,3 +382,64 @@ def test_bounds_per_is_only_for_row_counts(tmp_path: Path) -> None:
     assert scaled["expectations"][0]["kwargs"] == {"min_value": 15, "max_value": 30}
     assert scaled["expectations"][1] == row_count  # not per hour: as written
     assert scale_bounds(hourly, None) == hourly
+
+
+@pytest.mark.parametrize(
+    ("world_name", "ds"),
+    [("flights", BAD_DAY), ("flights", EDGE_DAYS[1]), ("odd", "2013-04-01"), ("odd", "2013-04-02")],
+)
+def test_a_snapshot_validated_in_chunks_gets_the_whole_result(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, world_name: str, ds: str
+) -> None:
+    """Chunks of 250 rows (a real day holds 2 to 4) merged into one result: every expectation's
+    verdict, counts and observed value as GX gives them for the whole snapshot; repeated rows
+    (the doubled day repeats each row about 900 rows later, in another chunk) still counted."""
+    from airflow_mlops.core import validate
+
+    world: World = request.getfixturevalue(world_name)
+    whole = json.loads(world.lake.read_bytes(world.results[ds].result_uri))
+    lake = Lake((tmp_path / "lake").as_uri())
+    snap = ingest(world.cfg, lake, ds)
+    monkeypatch.setattr(validate, "CHUNK_ROWS", 250)
+    chunked = validate_snapshot(world.cfg, lake, ds, world.suite_path)
+    merged = json.loads(lake.read_bytes(chunked.result_uri))
+
+    assert len(merged["meta"]["chunks"]) >= 2 and sum(merged["meta"]["chunks"]) == snap.rows
+    assert merged["success"] == whole["success"] == chunked.success
+    for key in ("evaluated_expectations", "successful_expectations", "unsuccessful_expectations"):
+        assert merged["statistics"][key] == whole["statistics"][key]
+    assert len(merged["results"]) == len(whole["results"])
+    for m, w in zip(merged["results"], whole["results"], strict=True):
+        name = (w["expectation_config"]["type"], w["expectation_config"]["kwargs"].get("column"))
+        assert m["expectation_config"]["type"] == w["expectation_config"]["type"]
+        assert m["success"] == w["success"], name
+        for key in (
+            "element_count",
+            "unexpected_count",
+            "missing_count",
+            "observed_value",
+            "unexpected_percent",
+        ):
+            assert m["result"].get(key) == pytest.approx(w["result"].get(key)), (name, key)
+    named = [(f["expectation"], f["column"]) for f in chunked.failed]
+    assert named == [(f["expectation"], f["column"]) for f in world.results[ds].failed]
+    pages = lake.fs.glob(
+        lake._p(f"{Catalog(lake, world.cfg.name).validation_dir(ds)}/docs/validations/**/*.html")
+    )
+    assert len(pages) == 1  # one data docs page: the merged result
+
+
+def test_only_expectations_whose_results_add_up_are_split() -> None:
+    from airflow_mlops.core.gx_chunks import splittable
+    from airflow_mlops.core.suite import load_suite
+
+    cfg = load_pipeline(PIPELINES / "flights_delay.yaml")
+    suite = load_suite(EXPECTATIONS / "flights_delay.json")
+    shipped = [*suite["expectations"], *builtin_expectations(cfg, suite)]
+    assert splittable(shipped)
+    for other in (
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "flight"}},  # across rows
+        {"type": "expect_column_mean_to_be_between", "kwargs": {"column": "distance", "min_value": 1}},
+        {"type": "expect_compound_columns_to_be_unique", "kwargs": {"column_list": ["flight", "dest"]}},
+    ):
+        assert not splittable([*shipped, other]), other["type"]
