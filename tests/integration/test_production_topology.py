@@ -7,6 +7,8 @@ import signal
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,10 +53,12 @@ def test_retraining_through_the_rest_api_registers_a_model_with_lineage(topology
     from airflow_mlops.core.config import load_pipeline
 
     conf = {"reason": REASON, "training_window_days": 10, "force": False}
+    posted = datetime.now(UTC)
     dr = topology.runs.trigger_dag_run(TRAIN, TriggerDAGRunPostBody(logical_date=None, conf=conf))
     assert dr.conf == conf
     dr = topology.wait_run(TRAIN, dr.dag_run_id, TRAIN_TIMEOUT)
     topology.assert_success(dr)
+    _record_latency(topology, dr, posted)
 
     client = MlflowClient(tracking_uri=topology.mlflow_uri, registry_uri=topology.mlflow_uri)
     versions = client.search_model_versions(f"name = '{PIPELINE}'")
@@ -80,6 +84,29 @@ def test_retraining_through_the_rest_api_registers_a_model_with_lineage(topology
     assert tags["promotion.reason"].startswith("first model: roc_auc "), tags
     assert client.get_model_version_by_alias(PIPELINE, "champion").version == mv.version
     STATE.update(version=mv, promoted=True, train_run=dr.dag_run_id)
+
+
+def _record_latency(topology: Topology, dr: Any, posted: datetime) -> None:
+    """Seconds from the REST call to the run starting, its first task starting and the train task
+    starting, written to .state/measurements/retrain_latency.json (a figure, not a pass mark)."""
+    tis = topology.tis.get_task_instances(TRAIN, dr.dag_run_id, limit=100).task_instances
+    by_id = {t.task_id: t for t in tis}
+    first = min(t.start_date for t in tis if t.start_date)
+    train = by_id["train"]
+    assert posted < dr.start_date <= first <= train.start_date
+    figures = {
+        "measured_at": posted.isoformat(),
+        "executor": "CeleryExecutor (Redis broker, 2 workers x concurrency 2), scheduler defaults",
+        "to_run_start_s": (dr.start_date - posted).total_seconds(),
+        "to_first_task_start_s": (first - posted).total_seconds(),
+        "to_train_queued_s": (train.queued_when - posted).total_seconds() if train.queued_when else None,
+        "to_train_start_s": (train.start_date - posted).total_seconds(),
+        "tasks_before_train": sorted(t.task_id for t in tis if t.end_date and t.end_date <= train.start_date),
+    }
+    out = Path(__file__).resolve().parents[2] / ".state" / "measurements" / "retrain_latency.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(figures, indent=2) + "\n")
+    print("retraining latency:", figures)
 
 
 def test_snapshots_validations_and_model_artifacts_are_in_s3(topology: Topology) -> None:
