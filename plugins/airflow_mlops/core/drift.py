@@ -14,6 +14,7 @@ and a monitoring run in MLflow (one per Airflow run and interval: a retry logs i
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import tempfile
@@ -35,6 +36,8 @@ from airflow_mlops.core.sketch import Kind, Sketch, Verdict, kind_of, verdict
 if TYPE_CHECKING:
     import pandas as pd
     from mlflow import MlflowClient
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -165,23 +168,37 @@ def read_current(cfg: PipelineConfig, lake: Lake, uri: str, chunk_rows: int = 25
 
 def _whole(cfg: PipelineConfig, frame: pd.DataFrame) -> Current:
     """A batch given as a frame, summarized like a file read by :func:`read_current` (unsampled)."""
-    import pyarrow as pa
-
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = _arrow(cfg, frame, "current")
+    if table is None:
+        return Current(frame, len(frame), {}, None)
     sketches = {c: Sketch(_sketch_kind(cfg, c, table.schema.field(c).type)) for c in table.column_names}
     for c, sk in sketches.items():
         sk.add(table.column(c))
     return Current(frame, len(frame), sketches, None)
 
 
+def _arrow(cfg: PipelineConfig, frame: pd.DataFrame, side: str) -> Any:
+    """The frame as an Arrow table, or None (logged) when a column holds values Arrow cannot type:
+    then the report decides every column, on its own terms."""
+    import pyarrow as pa
+
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as e:
+        log.warning(
+            "%s: %s data cannot be summarized (%s); Evidently decides every column", cfg.name, side, e
+        )
+        return None
+
+
 def decide(cfg: PipelineConfig, reference: pd.DataFrame, current: Current) -> dict[str, Verdict]:
     """Each monitored column's (and the prediction's) test over every current row, against the
     reference rows; columns missing here are decided by the report on its sample."""
-    import pyarrow as pa
-
-    table = pa.Table.from_pandas(reference, preserve_index=False)
+    table = _arrow(cfg, reference, "reference")
     per_column = cfg.drift.per_column
     out: dict[str, Verdict] = {}
+    if table is None:
+        return out
     for col in dict.fromkeys([*cfg.drift_columns, PREDICTION]):
         cur = current.sketches.get(col)
         if cur is None or col not in table.column_names:

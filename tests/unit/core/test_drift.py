@@ -223,6 +223,16 @@ def test_odd_but_legal_batches_are_reported_not_crashed(
     unseen["carrier"] = unseen["carrier"].astype("string").mask(unseen.index < 300, "ZZ")
     result = drift.drift_report(cfg, lake, "2013-01-21", unseen, scored["reference"], None)
     assert "carrier" in result.drifted_columns, "a third of the flights by a carrier never seen is drift"
+    assert result.column_methods and result.column_methods["carrier"] == "jensenshannon"
+    # The empty column has no test over the rows; it counts as drifted, as the report says.
+    empty_result = drift.drift_report(cfg, lake, "2013-01-22", empty, scored["reference"], None)
+    assert "distance" in empty_result.drifted_columns
+    assert empty_result.column_methods is not None and "distance" not in empty_result.column_methods
+    # A column Arrow cannot type (numbers and words mixed in one object column): Evidently decides.
+    mixed = scored["january"].astype({"dest": object})
+    mixed.loc[mixed.index[:3], "dest"] = 7
+    result = drift.drift_report(cfg, lake, "2013-01-23", mixed, scored["reference"], None)
+    assert result.column_methods == {} and set(result.column_scores) == set(cfg.drift_columns)
 
 
 def _predictions_file(lake: Lake, frame: pd.DataFrame, version: str = "7") -> str:
