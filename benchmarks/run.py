@@ -216,7 +216,8 @@ def bench_size(rows: int, cap: float, peaks: dict[str, float]) -> list[dict[str,
     )  # fmt: skip
     out.append(
         record(
-            "drift decision (one pass over every row, no report)", rows, decision, base, name,
+            "drift decision (one pass over every row, no report)", rows,
+            decision | {"note": f"{decision['result']['pass_seconds']} s after imports"}, base, name,
             "at least 20x faster than the baseline at 1M rows; peak within 1.5x the smallest size's",
             _bounded("drift decision", decision, peaks)
             and (rows != 1_000_000 or not base["ok"] or base["seconds"] >= 20 * decision["seconds"]),
@@ -252,11 +253,14 @@ def bench_parse() -> dict[str, Any]:
     """The DAG file's parse beyond the floor any ``@task`` DAG file pays, in one warm process."""
     env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'plugins'}"}
     env.setdefault("AIRFLOW_MLOPS_HOME", str(WORK / "parse-home"))
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.parse_cost", "--json"],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    r = json.loads(done.stdout.strip().splitlines()[-1])
+    runs = []
+    for _ in range(5):  # tens of milliseconds: the median of five fresh processes
+        done = subprocess.run(
+            [sys.executable, "-m", "benchmarks.parse_cost", "--json"],
+            cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    r = sorted(runs, key=lambda x: x["first_s"])[len(runs) // 2]
     ours = {"seconds": r["first_s"], "peak_rss_mb": r["peak_rss_mb"], "ok": not r["heavy"], "note": ""}
     if r["heavy"]:
         ours["note"] = f"heavy modules imported: {r['heavy']}"
@@ -264,7 +268,7 @@ def bench_parse() -> dict[str, Any]:
         "seconds": r["floor_s"],
         "peak_rss_mb": None,
         "ok": True,
-        "note": "imported first, in the same process",
+        "note": "imported first, in the same process; median of 5 processes",
     }
     return record(
         "parse DAG file (first parse after the floor)", "6 DAGs from 2 YAML files", ours, base,
@@ -291,7 +295,9 @@ def markdown(records: list[dict[str, Any]], started: str) -> str:
         )
         size = f"{r['size']:,}" if isinstance(r["size"], int) else r["size"]
         lines.append(
-            f"| {r['benchmark']} | {size} | {o['seconds']} s{mem(o['peak_rss_mb'])} | {base} | "
+            f"| {r['benchmark']} | {size} | {o['seconds']} s{mem(o['peak_rss_mb'])}"
+            + (f" ({o['note']})" if o.get("note") else "")
+            + f" | {base} | "
             f"{r['ratio'] if r['ratio'] is not None else 'n/a'} | {r['target']} | {'yes' if r['met'] else 'no'} |"
         )
     return "\n".join(lines) + "\n"
