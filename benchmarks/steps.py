@@ -302,6 +302,24 @@ def drift_baseline(predictions: str, reference: str, html: str) -> dict[str, Any
     return {"rows": len(current)}
 
 
+def loop_prepare(work: str) -> dict[str, Any]:
+    from benchmarks import loop
+
+    return loop.prepare(work)
+
+
+def loop_ours(work: str) -> dict[str, Any]:
+    from benchmarks import loop
+
+    return loop.ours(work)
+
+
+def loop_baseline(work: str) -> dict[str, Any]:
+    from benchmarks import loop
+
+    return loop.baseline(work)
+
+
 STEPS = {
     f.__name__: f
     for f in (
@@ -318,6 +336,9 @@ STEPS = {
         drift_decision_ours,
         drift_agreement,
         drift_baseline,
+        loop_prepare,
+        loop_ours,
+        loop_baseline,
     )
 }
 

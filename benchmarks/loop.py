@@ -1,0 +1,167 @@
+"""The whole loop, ours under ``dag.test()`` against a plain script doing the same steps with the
+same libraries (issue 10, target 7): ingest and validate 14 real January days and a July day,
+train and register a model from the January fortnight, score the July day with the champion and
+write a drift report. Each runs in a fresh process of its own (see benchmarks/steps.py).
+
+Both read the same raw files; Airflow's metadata database is migrated beforehand (a deployment has
+one), outside the measured process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PIPELINE = "flights_delay"
+TRAIN_DAYS = [f"2013-01-{d:02d}" for d in range(1, 15)]
+SCORE_DAY = "2013-07-10"
+
+
+def _env(home: Path) -> dict[str, str]:
+    """The Airflow environment of the embedded default, rooted at ``home`` (as the e2e tests)."""
+    from dev.stack import airflow_env
+
+    env = airflow_env(home)
+    env.pop("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", None)  # dag.test runs it in-process
+    for var in ("AIRFLOW_MLOPS_LAKE_ROOT", "AIRFLOW_MLOPS_RAW_ROOT", "MLFLOW_TRACKING_URI"):
+        env.pop(var, None)
+    return env
+
+
+def prepare(work: str) -> dict[str, Any]:
+    """Raw files of every day and a migrated Airflow database under ``work``."""
+    from dev.datasets import write_flights
+
+    home = Path(work) / "ours"
+    raw = (Path(work) / "raw").as_uri()
+    write_flights(raw, [*TRAIN_DAYS, SCORE_DAY])
+    subprocess.run(["airflow", "db", "migrate"], env=_env(home), check=True, capture_output=True)
+    return {"days": len(TRAIN_DAYS) + 1}
+
+
+def ours(work: str) -> dict[str, Any]:
+    """The ingest DAG for each day, the train DAG (gate and promotion), the monitor DAG (score and
+    drift) for the July day: each ``dag.test()``, as the e2e tests run them."""
+    home = Path(work) / "ours"
+    os.environ.update(_env(home))
+    os.environ["AIRFLOW_MLOPS_RAW_ROOT"] = (Path(work) / "raw").as_uri()
+    from airflow_mlops.dag_factory import build_dags
+
+    dags = build_dags(ROOT / "include" / "pipelines")
+    states = []
+
+    def ingest(ds: str) -> None:
+        logical = datetime.fromisoformat(ds).replace(hour=6, tzinfo=UTC) + timedelta(days=1)
+        states.append(dags[f"{PIPELINE}__ingest"].test(logical_date=logical).state)
+
+    for ds in TRAIN_DAYS:
+        ingest(ds)
+    states.append(
+        dags[f"{PIPELINE}__train"].test(run_conf={"reason": "bench", "training_window_days": 14}).state
+    )
+    ingest(SCORE_DAY)  # after training: the window is the newest fortnight of validated batches
+    states.append(dags[f"{PIPELINE}__monitor"].test(run_conf={"ds": [SCORE_DAY]}).state)
+    summary = json.loads(
+        (home / "lake" / PIPELINE / "batches" / f"ds={SCORE_DAY}" / "drift" / "summary.json").read_text()
+    )
+    return {"states": sorted(set(map(str, states))), "drift_share": summary["drift_share"]}
+
+
+def baseline(work: str) -> dict[str, Any]:
+    """The same steps written by hand with the same libraries: pandas to Parquet, the same Great
+    Expectations suite with data docs, the same scikit-learn model logged and registered in MLflow
+    (SQLite store) with a champion alias, the champion loaded back to score, Evidently's drift and
+    classification presets written as HTML."""
+    import great_expectations as gx
+    import mlflow
+    import pandas as pd
+    from evidently import BinaryClassification, DataDefinition, Dataset, Report
+    from evidently.presets import ClassificationPreset, DataDriftPreset
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    out = Path(work) / "plain"
+    out.mkdir(exist_ok=True)
+    numeric = ["dep_delay", "sched_dep_time", "sched_arr_time", "distance", "hour"]
+    categorical = ["carrier", "origin", "dest"]
+    columns = ["time_hour", *categorical, "flight", "sched_dep_time", "sched_arr_time", "dep_delay"]
+    columns += ["arr_delay", "distance", "hour"]
+    suite = json.loads((ROOT / "include" / "expectations" / "flights_delay.json").read_text())
+    ctx = gx.get_context(mode="ephemeral")
+    batch = (
+        ctx.data_sources.add_pandas("flights")
+        .add_dataframe_asset("day")
+        .add_batch_definition_whole_dataframe("d")
+    )
+    exps = [
+        ExpectationConfiguration(**{k: e[k] for k in ("type", "kwargs")}).to_domain_obj()
+        for e in suite["expectations"]
+    ]
+    vd = ctx.validation_definitions.add(
+        gx.ValidationDefinition(name="flights", data=batch, suite=ctx.suites.add(gx.ExpectationSuite("flights", expectations=exps)))
+    )  # fmt: skip
+    days: dict[str, pd.DataFrame] = {}
+    passed = 0
+    for ds in [*TRAIN_DAYS, SCORE_DAY]:
+        df = pd.read_csv(Path(work) / "raw" / "flights" / f"{ds}.csv")
+        df = df[df["arr_delay"].notna()][columns].assign(late=lambda d: d["arr_delay"] > 15)
+        df["time_hour"] = pd.to_datetime(df["time_hour"], utc=True)
+        df.to_parquet(out / f"{ds}.parquet", index=False)
+        passed += bool(vd.run(batch_parameters={"dataframe": df}).success)
+        days[ds] = df
+    ctx.build_data_docs()
+
+    window = pd.concat([days[d] for d in TRAIN_DAYS], ignore_index=True).sort_values("time_hour")
+    cut = int(len(window) * 0.75)
+    model = Pipeline(
+        [
+            ("prep", ColumnTransformer([("cat", OneHotEncoder(handle_unknown="ignore", max_categories=40, sparse_output=False), categorical)], remainder="passthrough")),
+            ("model", HistGradientBoostingClassifier(max_iter=150, learning_rate=0.1, max_leaf_nodes=31)),
+        ]
+    )  # fmt: skip
+    x = window[[*numeric, *categorical]]
+    model.fit(x.iloc[:cut], window["late"].iloc[:cut])
+    auc = roc_auc_score(window["late"].iloc[cut:], model.predict_proba(x.iloc[cut:])[:, 1])
+    mlflow.set_tracking_uri(f"sqlite:///{out / 'mlflow.db'}")
+    mlflow.set_experiment("flights")
+    with mlflow.start_run():
+        mlflow.log_params({"max_iter": 150, "learning_rate": 0.1, "max_leaf_nodes": 31})
+        mlflow.log_metric("roc_auc", auc)
+        info = mlflow.sklearn.log_model(
+            model, name="model", registered_model_name=PIPELINE, input_example=x.head(5),
+            serialization_format="cloudpickle",  # what a plain script loads without a list of trusted types
+        )  # fmt: skip
+    client = mlflow.MlflowClient()
+    client.set_registered_model_alias(PIPELINE, "champion", str(info.registered_model_version))
+
+    champion = mlflow.sklearn.load_model(f"models:/{PIPELINE}@champion")
+    july = days[SCORE_DAY]
+    scored = july.assign(probability=champion.predict_proba(july[[*numeric, *categorical]])[:, 1])
+    scored["prediction"] = (scored["probability"] >= 0.5).astype(int)
+    scored.to_parquet(out / "predictions.parquet", index=False)
+    reference = window.assign(probability=champion.predict_proba(x)[:, 1])
+    reference["prediction"] = (reference["probability"] >= 0.5).astype(int)
+    cols = [*numeric, *categorical, "late", "prediction", "probability"]
+    definition = DataDefinition(
+        numerical_columns=[*numeric, "probability"],
+        categorical_columns=[*categorical, "late", "prediction"],
+        classification=[BinaryClassification(target="late", prediction_labels="prediction", prediction_probas="probability")],
+    )  # fmt: skip
+
+    def dataset(df: pd.DataFrame) -> Any:
+        return Dataset.from_pandas(df[cols].astype({"late": int}), data_definition=definition)
+
+    snap = Report([DataDriftPreset(columns=[*numeric, *categorical]), ClassificationPreset()]).run(
+        dataset(scored), dataset(reference)
+    )
+    snap.save_html(str(out / "drift.html"))
+    return {"validated": passed, "roc_auc": round(float(auc), 4)}
