@@ -182,6 +182,8 @@ def coerce_column(s: pd.Series, kind: str, column: str, where: str, show: bool =
             raise DataContractError(f"{where}: column {column!r} (bool) has values {bad}")
         return out.astype("boolean")
     if kind in ("datetime", "date"):
+        if isinstance(s.dtype, pd.DatetimeTZDtype) and str(s.dtype.tz) == "UTC":
+            return s.dt.normalize() if kind == "date" else s  # typed by the reader already
         out = pd.to_datetime(s, errors="coerce", utc=True)
         bad = _bad_examples(s, out, show)
         if bad:
@@ -446,7 +448,10 @@ class IntervalCheck:
     def add(self, df: pd.DataFrame) -> None:
         import pandas as pd
 
-        times = pd.to_datetime(df[self.cfg.data_schema.time_column], utc=True)
+        col = df[self.cfg.data_schema.time_column]
+        # Already UTC times after normalize: pd.to_datetime would still walk them to decide on caching.
+        utc = isinstance(col.dtype, pd.DatetimeTZDtype) and str(col.dtype.tz) == "UTC"
+        times = col if utc else pd.to_datetime(col, utc=True)
         self.outside += int((times.notna() & ((times < self.start) | (times >= self.end))).sum())
         self.seen += [t for t in (times.min(), times.max()) if pd.notna(t)]
 
