@@ -175,6 +175,19 @@ def view(tmp_path_factory: pytest.TempPathFactory) -> Iterator[View]:
         stack.stop()
 
 
+def _stuck(view: View, api: Airflow, dag_id: str, run_id: str, state: str) -> str:
+    """Why a run did not finish: its task states and the tails of the scheduler's and triggerer's logs."""
+    from airflow_client.client import TaskInstanceApi
+
+    tis = TaskInstanceApi(api.client).get_task_instances(dag_id, run_id, limit=100).task_instances
+    states = {t.task_id: f"{t.state} (try {t.try_number})" for t in tis}
+    tails = []
+    for name in ("scheduler", "triggerer"):
+        lines = view.stack.log_path(name).read_text(errors="replace").splitlines()[-30:]
+        tails.append(f"--- {name} log, last lines:\n" + "\n".join(lines))
+    return f"run {run_id} still {state}; tasks {states}\n" + "\n".join(tails)
+
+
 def _routes() -> list[tuple[str, str]]:
     """Every (method, path) of the plugin's app, with sample path parameters."""
     from fastapi.routing import APIRoute
@@ -477,7 +490,7 @@ def test_in_the_browser_retrain_approve_and_roll_back(view: View, browser: Any) 
     assert "approved by admin" in page.inner_text(".flash.ok")
     deadline = time.time() + 300
     while (state := run_state()) not in ("success", "failed"):
-        assert time.time() < deadline, f"run {run_id} still {state}"
+        assert time.time() < deadline, _stuck(view, api, f"{NAME}__train", run_id, state)
         time.sleep(3)
     assert state == "success"
     champ = registry.champion(client, NAME)
