@@ -102,13 +102,15 @@ def ingest_baseline(csv: str, out: str) -> dict[str, Any]:
 def _bench_suite(work: str) -> tuple[Any, Path]:
     """The flights pipeline and suite as a year of tiled flights needs them: the same expectations,
     the row count per day raised to the tiles' rate and repeated rows allowed (tiles repeat rows)."""
+    from airflow_mlops.core.suite import ROW_COUNT
+
     cfg = _cfg()
     cfg = cfg.model_copy(
         update={"validation": cfg.validation.model_copy(update={"max_duplicate_share": 0.99})}
     )
     suite = json.loads((ROOT / "include" / "expectations" / "flights_delay.json").read_text())
     for exp in suite["expectations"]:
-        if exp["type"] == "expect_table_row_count_to_be_between":
+        if exp["type"] == ROW_COUNT:
             exp["kwargs"]["max_value"] = 100_000  # per day: 30 tiles of a year hold about 28,000
     path = Path(work) / "flights_bench.json"
     path.write_text(json.dumps(suite))

@@ -133,6 +133,11 @@ def _sketch_kind(cfg: PipelineConfig, column: str, arrow_type: Any) -> Kind:
     return kind_of(cfg.data_schema.columns.get(column), arrow_type)
 
 
+def _sketches(cfg: PipelineConfig, schema: Any, columns: list[str]) -> dict[str, Sketch]:
+    """An empty summary for each of ``columns`` of an Arrow ``schema``, of the kind the report sees."""
+    return {c: Sketch(_sketch_kind(cfg, c, schema.field(c).type)) for c in columns}
+
+
 def read_current(cfg: PipelineConfig, lake: Lake, uri: str, chunk_rows: int = 250_000) -> Current:
     """Read a predictions file in chunks: every monitored column summarized over every row (exact
     statistics and the drift tests' counts, :mod:`airflow_mlops.core.sketch`), and a sample for
@@ -150,9 +155,7 @@ def read_current(cfg: PipelineConfig, lake: Lake, uri: str, chunk_rows: int = 25
         total = pf.metadata.num_rows
         schema = pf.schema_arrow
         columns = [c for c in dict.fromkeys(needed) if c in schema.names]
-        sketches = {
-            c: Sketch(_sketch_kind(cfg, c, schema.field(c).type)) for c in columns if c != "model_version"
-        }
+        sketches = _sketches(cfg, schema, [c for c in columns if c != "model_version"])
         share = min(1.0, cfg.drift.max_current_rows / max(total, 1))
         for batch in pf.iter_batches(batch_size=chunk_rows, columns=columns):
             if version is None and "model_version" in batch.schema.names and batch.num_rows:
@@ -171,7 +174,7 @@ def _whole(cfg: PipelineConfig, frame: pd.DataFrame) -> Current:
     table = _arrow(cfg, frame, "current")
     if table is None:
         return Current(frame, len(frame), {}, None)
-    sketches = {c: Sketch(_sketch_kind(cfg, c, table.schema.field(c).type)) for c in table.column_names}
+    sketches = _sketches(cfg, table.schema, table.column_names)
     for c, sk in sketches.items():
         sk.add(table.column(c))
     return Current(frame, len(frame), sketches, None)

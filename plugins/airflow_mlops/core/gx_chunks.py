@@ -16,9 +16,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-ROW_COUNT = "expect_table_row_count_to_be_between"
-NON_NULL_SHARE = "expect_column_proportion_of_non_null_values_to_be_between"
-COMPOUND_UNIQUE = "expect_compound_columns_to_be_unique"
+from airflow_mlops.core.suite import COMPOUND_UNIQUE, NON_NULL_SHARE, ROW_COUNT
+
 #: Aggregate expectations whose whole-batch result follows from the chunks' results.
 MERGEABLE = {ROW_COUNT, NON_NULL_SHARE, "expect_table_columns_to_match_set", "expect_column_to_exist"}
 #: Map expectations whose verdict on a row depends on other rows: chunks cannot see across.

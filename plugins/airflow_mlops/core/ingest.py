@@ -446,12 +446,10 @@ class IntervalCheck:
         self.seen: list[pd.Timestamp] = []  # the earliest and latest time of each frame
 
     def add(self, df: pd.DataFrame) -> None:
+        """``df`` is a normalized frame: :func:`coerce_column` made its time column UTC times."""
         import pandas as pd
 
-        col = df[self.cfg.data_schema.time_column]
-        # Already UTC times after normalize: pd.to_datetime would still walk them to decide on caching.
-        utc = isinstance(col.dtype, pd.DatetimeTZDtype) and str(col.dtype.tz) == "UTC"
-        times = col if utc else pd.to_datetime(col, utc=True)
+        times = df[self.cfg.data_schema.time_column]
         self.outside += int((times.notna() & ((times < self.start) | (times >= self.end))).sum())
         self.seen += [t for t in (times.min(), times.max()) if pd.notna(t)]
 

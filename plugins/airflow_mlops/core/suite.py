@@ -38,6 +38,10 @@ _EXPECTATION_KEYS = {
 }
 _COLUMN_KWARGS = ("column", "column_A", "column_B")
 
+ROW_COUNT = "expect_table_row_count_to_be_between"
+NON_NULL_SHARE = "expect_column_proportion_of_non_null_values_to_be_between"
+COMPOUND_UNIQUE = "expect_compound_columns_to_be_unique"
+
 
 def load_suite(path: Path) -> dict[str, Any]:
     """Read and check a suite JSON file without importing GX (safe at DAG parse time).
@@ -89,7 +93,6 @@ def load_suite(path: Path) -> dict[str, Any]:
     return suite
 
 
-ROW_COUNT = "expect_table_row_count_to_be_between"
 #: ``meta.bounds_per`` of a row-count expectation: its bounds count rows per hour or per day of
 #: the batch's data interval, so one suite holds for a day's batch and for a year's backfill.
 BOUNDS_PER = {"hour": 3600, "day": 86400}
@@ -184,17 +187,17 @@ def builtin_expectations(cfg: PipelineConfig, suite: dict[str, Any]) -> list[dic
     stated = {(e["type"], e["kwargs"].get("column")) for e in suite["expectations"]}
     out = [
         {
-            "type": "expect_column_proportion_of_non_null_values_to_be_between",
+            "type": NON_NULL_SHARE,
             "kwargs": {"column": c, "min_value": 0.0, "strict_min": True},
             "meta": {"notes": f"{BUILTIN}: a feature must not be empty"},
         }
         for c in cfg.features.all
-        if ("expect_column_proportion_of_non_null_values_to_be_between", c) not in stated
+        if (NON_NULL_SHARE, c) not in stated
     ]
-    if ("expect_compound_columns_to_be_unique", None) not in stated:
+    if (COMPOUND_UNIQUE, None) not in stated:
         out.append(
             {
-                "type": "expect_compound_columns_to_be_unique",
+                "type": COMPOUND_UNIQUE,
                 "kwargs": {
                     "column_list": list(cfg.data_schema.columns),
                     "mostly": 1.0 - cfg.validation.max_duplicate_share,

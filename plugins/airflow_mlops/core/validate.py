@@ -145,7 +145,7 @@ def _run_suite(
         sizes.append(len(df))
         for cols, found in hashes.items():
             found.append(pd.util.hash_pandas_object(df[list(cols)], index=False).to_numpy())
-        del df
+        del df  # freed before the next chunk is read: one chunk in memory, not two
     result = parts[0]
     if len(parts) > 1:
         result = gx_chunks.merge(parts, sizes, {c: gx_chunks.duplicated_rows(h) for c, h in hashes.items()})
