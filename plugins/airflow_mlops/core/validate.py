@@ -86,6 +86,8 @@ def _context(docs_dir: str) -> Any:
         ProgressBarsConfig,
     )
 
+    from airflow_mlops.core.gx_views import site_views
+
     config = DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
         analytics_enabled=False,
@@ -95,7 +97,7 @@ def _context(docs_dir: str) -> Any:
                 "class_name": "SiteBuilder",
                 "show_how_to_buttons": False,
                 "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": docs_dir},
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                **site_views(),  # GX's views, templates compiled once per machine
             }
         },
     )

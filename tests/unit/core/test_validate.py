@@ -212,6 +212,27 @@ def test_corrupted_flights_are_quarantined_and_explained(flights: World) -> None
     assert "XXX" in flights.lake.fs.cat_file(page[0]).decode()
 
 
+def test_data_docs_templates_are_compiled_once_per_machine(
+    diabetes: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GX makes a Jinja environment per page; ours load the fixture's compiled templates."""
+    import jinja2
+
+    compiled: list[str | None] = []
+    real = jinja2.Environment.compile
+
+    def counting(self: jinja2.Environment, source: Any, name: str | None = None, *a: Any, **k: Any) -> Any:
+        compiled.append(name)
+        return real(self, source, name, *a, **k)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    again = validate_snapshot(diabetes.cfg, diabetes.lake, "2024-01-01", diabetes.suite_path)
+    assert again.success and again.docs_uri is not None
+    assert again.evaluated == diabetes.results["2024-01-01"].evaluated
+    assert "diabetes" in diabetes.lake.read_bytes(again.docs_uri).decode()
+    assert [n for n in compiled if n and n.endswith(".j2")] == []
+
+
 def test_failing_batch_of_a_fail_pipeline_is_failed(diabetes: World) -> None:
     r = diabetes.results["2024-01-02"]
     assert r.status == "failed"
