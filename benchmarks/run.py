@@ -284,10 +284,18 @@ def bench_loop(cap: float) -> dict[str, Any]:
     done = measure("loop_prepare", str(work), cap=cap)
     assert done["ok"], done["note"]
     ours = measure("loop_ours", str(work), cap=cap)
+    floor = measure("loop_floor", str(work), cap=cap)
     base = measure("loop_baseline", str(work), cap=cap)
     assert ours["ok"] and ours["result"]["states"] == ["success"], ours
+    assert floor["ok"] and floor["result"]["states"] == ["success"], floor
     assert not base["ok"] or base["result"]["validated"] == 15, base
     shutil.rmtree(work, ignore_errors=True)
+    work_alone = ours["seconds"] - floor["seconds"]
+    ours["note"] = (
+        f"Airflow alone, the same 17 runs with their {floor['result']['tasks']} tasks doing nothing: "
+        f"{floor['seconds']} s / {floor['peak_rss_mb'] / GB:.2f} GB; the work beyond it: {work_alone:.2f} s"
+        + (f" = {work_alone / base['seconds']:.2f}x the script" if base["ok"] else "")
+    )
     return record(
         "whole loop: 15 real days ingested and validated, a model trained, gated and registered, a day scored and monitored",
         "15 days (about 13,000 rows)", ours, base,

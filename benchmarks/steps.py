@@ -316,6 +316,12 @@ def loop_ours(work: str) -> dict[str, Any]:
     return loop.ours(work)
 
 
+def loop_floor(work: str) -> dict[str, Any]:
+    from benchmarks import loop
+
+    return loop.floor(work)
+
+
 def loop_baseline(work: str) -> dict[str, Any]:
     from benchmarks import loop
 
@@ -340,6 +346,7 @@ STEPS = {
         drift_baseline,
         loop_prepare,
         loop_ours,
+        loop_floor,
         loop_baseline,
     )
 }
