@@ -15,7 +15,11 @@ import logging
 from functools import cache
 from typing import Any
 
-from great_expectations.render.view import DefaultJinjaIndexPageView, DefaultJinjaPageView
+# GX at module scope on purpose: only GX imports this module, by name, when it builds data docs.
+from great_expectations.render.view.view import (  # noqa: TID253
+    DefaultJinjaIndexPageView,
+    DefaultJinjaPageView,
+)
 from jinja2 import BytecodeCache, FileSystemBytecodeCache
 
 log = logging.getLogger(__name__)

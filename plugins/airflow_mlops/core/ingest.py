@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
-from airflow_mlops.core import rawfile
+from airflow_mlops.core import overlap, rawfile
 from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig
 from airflow_mlops.core.errors import ConfigError, DataContractError
@@ -145,8 +145,12 @@ def _bad_examples(raw: pd.Series, coerced: pd.Series, show: bool = True) -> str:
 def coerce_column(s: pd.Series, kind: str, column: str, where: str, show: bool = True) -> pd.Series:
     """Convert one column to its declared type; a value that does not convert is a contract error
     (quoting the value unless ``show`` is false)."""
+    import numpy as np
     import pandas as pd
 
+    typed = {"int": pd.Int64Dtype(), "float": np.dtype("float64"), "bool": pd.BooleanDtype()}.get(kind)
+    if typed is not None and s.dtype == typed:
+        return s  # typed by the reader already: nothing to convert, so nothing can be wrong
     if kind in ("int", "float"):
         out = pd.to_numeric(s, errors="coerce")
         bad = _bad_examples(s, out, show)
@@ -160,7 +164,7 @@ def coerce_column(s: pd.Series, kind: str, column: str, where: str, show: bool =
             return out.astype("Int64")
         return out.astype("float64")
     if kind in ("string", "category"):
-        return s.astype("string")
+        return s if isinstance(s.dtype, pd.StringDtype) else s.astype("string")  # either storage
     if kind == "bool":
         if pd.api.types.is_bool_dtype(s):
             return s.astype("boolean")
@@ -278,15 +282,19 @@ def _build(
     interval: tuple[datetime, datetime] | None,
     tmp: str,
 ) -> _Built:
-    """Normalize, check, hash and write the raw frames, one at a time, into the Parquet file ``tmp``."""
+    """Normalize, check, hash and write the raw frames, one at a time, into the Parquet file ``tmp``
+    (the next frame read and the last one written while one is worked on: :mod:`overlap`)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+
+    blocks = overlap.prefetch(frames)
 
     built, digest = _Built(), ContentHash()
     window = IntervalCheck(cfg, interval, shown) if interval is not None else None
     writer: pq.ParquetWriter | None = None
+    behind: overlap.Behind | None = None  # writes a block while the next is typed and hashed
     try:
-        for raw in frames:
+        for raw in blocks:
             built.rows_raw += len(raw)
             df, dropped = normalize(hide_pii(raw, cfg, key), cfg, shown)
             built.dropped += dropped
@@ -296,10 +304,19 @@ def _build(
             digest.update(df)
             table = pa.Table.from_pandas(df, preserve_index=False)
             if writer is None:
-                writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
+                # Arrow-backed strings arrive as large_string: the file keeps plain strings.
+                fields = [
+                    f.with_type(pa.string()) if pa.types.is_large_string(f.type) else f for f in table.schema
+                ]
+                writer = pq.ParquetWriter(tmp, pa.schema(fields, table.schema.metadata), compression="zstd")
+                behind = overlap.Behind(writer.write_table)
                 built.columns = {c: str(t) for c, t in df.dtypes.items()}
-            writer.write_table(table if table.schema.equals(writer.schema) else table.cast(writer.schema))
+            assert writer is not None and behind is not None
+            behind.put(table if table.schema.equals(writer.schema) else table.cast(writer.schema))
     finally:
+        blocks.close()
+        if behind is not None:
+            behind.close()
         if writer is not None:
             writer.close()
     if not built.rows:
