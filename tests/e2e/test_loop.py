@@ -394,3 +394,43 @@ def test_the_factory_builds_a_regression_pipeline_too(world) -> None:
         ).read_text()
     )
     assert summary["quality"] and "rmse" in summary["quality"]
+
+
+def test_a_pipeline_whose_records_carry_no_time_runs_the_whole_loop(world) -> None:
+    """Credit card customers exported daily without a timestamp (issue 11): batches give the time."""
+    from airflow_mlops.core import registry, tracking
+    from airflow_mlops.core.registry import Tag
+    from dev.datasets import write_credit
+
+    write_credit((world["home"] / "raw").as_uri(), "2024-03-01")
+    dags = world["dags"]
+    days = daterange("2024-03-01", 16)
+
+    def ingest(ds: str) -> None:
+        logical = datetime.fromisoformat(ds).replace(tzinfo=UTC) + timedelta(days=1)
+        succeeded_first_time(dags["credit_default__ingest"].test(logical_date=logical))
+
+    for ds in days[:-1]:
+        ingest(ds)
+    succeeded_first_time(dags["credit_default__train"].test(run_conf={"reason": "e2e: no time column"}))
+    champ = registry.champion(tracking.configure(), "credit_default")
+    assert champ is not None
+    tags = registry.tags_of(champ)
+    # The newest fortnight of batches; the holdout is its newest quarter of rows.
+    assert json.loads(tags[Tag.WINDOW]) == days[1:15]
+    assert float(tags["metric.roc_auc"]) >= 0.85
+    ingest(days[-1])
+    succeeded_first_time(dags["credit_default__monitor"].test(run_conf={"ds": [days[-1]]}))
+    summary = json.loads(
+        (
+            world["home"]
+            / "lake"
+            / "credit_default"
+            / "batches"
+            / f"ds={days[-1]}"
+            / "drift"
+            / "summary.json"
+        ).read_text()
+    )
+    assert summary["current_rows"] == 500 and summary["model_version"] == str(champ.version)
+    assert set(summary["column_scores"]) == {"balance", "income", "student"}

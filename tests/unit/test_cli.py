@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_check_passes_on_the_shipped_pipelines(home: Path, capsys) -> None:
     assert main(["check"]) == 0
-    assert "ok: diabetes_progression, flights_delay" in capsys.readouterr().out
+    assert "ok: credit_default, diabetes_progression, flights_delay" in capsys.readouterr().out
 
 
 def test_check_names_every_problem(home: Path, tmp_path: Path, capsys) -> None:

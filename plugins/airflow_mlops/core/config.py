@@ -112,7 +112,12 @@ class SchemaConfig(_Strict):
     columns: dict[str, ColumnType]
     target: str
     task: TaskType
-    time_column: str
+    time_column: str | None = Field(
+        default=None,
+        description="Column holding when each record happened. Without one, every record takes its "
+        "batch's data interval as its time: batches order the training window (the newest are the "
+        "holdout) and nothing is checked against the interval.",
+    )
     derive: dict[str, str] = Field(
         default_factory=dict,
         description="New columns computed at ingest from pandas expressions over raw columns.",
@@ -181,8 +186,13 @@ class SchemaConfig(_Strict):
                 raise ValueError(f"derive: {col!r} must also be declared in columns, with its type")
         for field in ("target", "time_column"):
             name = getattr(self, field)
-            if name not in self.columns:
+            if name is not None and name not in self.columns:
                 raise ValueError(f"{field}: {name!r} is not one of the declared columns")
+        if self.time_column and self.columns[self.time_column] not in ("datetime", "date"):
+            raise ValueError(
+                f"time_column: {self.time_column!r} is declared {self.columns[self.time_column]}, "
+                "it must be datetime or date (or leave time_column out: batches then give the time)"
+            )
         if self.task == "regression" and self.columns[self.target] not in ("int", "float"):
             raise ValueError(
                 f"target: a regression target must be int or float, not {self.columns[self.target]}"

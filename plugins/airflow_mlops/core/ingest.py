@@ -290,7 +290,8 @@ def _build(
     blocks = overlap.prefetch(frames)
 
     built, digest = _Built(), ContentHash()
-    window = IntervalCheck(cfg, interval, shown) if interval is not None else None
+    timed = interval is not None and cfg.data_schema.time_column is not None
+    window = IntervalCheck(cfg, interval, shown) if timed and interval else None
     writer: pq.ParquetWriter | None = None
     behind: overlap.Behind | None = None  # writes a block while the next is typed and hashed
     try:

@@ -96,6 +96,8 @@ def score_file(
     keep = list(
         dict.fromkeys(
             [cfg.data_schema.time_column, *cfg.features.all, *cfg.drift_columns, cfg.data_schema.target]
+            if cfg.data_schema.time_column
+            else [*cfg.features.all, *cfg.drift_columns, cfg.data_schema.target]
         )
     )
     totals = _Totals()

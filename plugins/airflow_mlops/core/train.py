@@ -165,10 +165,15 @@ def _end_date(value: str) -> date:
 def load_window(
     cfg: PipelineConfig, cat: Catalog, window: list[str]
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """Concatenate the window's labelled rows (only needed columns) and describe each snapshot."""
+    """Concatenate the window's labelled rows (only needed columns) in time order, and describe each
+    snapshot. Without a time column a record's time is its batch's: batches in interval order,
+    rows in the order they arrived."""
     import pandas as pd
 
-    needed = list(dict.fromkeys([*cfg.features.all, cfg.data_schema.target, cfg.data_schema.time_column]))
+    time_column = cfg.data_schema.time_column
+    needed = list(
+        dict.fromkeys([*cfg.features.all, cfg.data_schema.target, *([time_column] if time_column else [])])
+    )
     needed += [c for c in cfg.drift_columns if c not in needed]
     frames, lineage = [], []
     for ds in window:
@@ -176,9 +181,11 @@ def load_window(
         uri = cat.snapshot_uri(ds, m)
         frames.append(cat.lake.read_parquet(uri, needed))
         lineage.append({"ds": ds, "uri": uri, "hash": m.get("content_hash"), "rows": m.get("rows")})
-    df = pd.concat(frames, ignore_index=True)
+    df = pd.concat(frames, ignore_index=True)  # the window is in interval order
     df = df[df[cfg.data_schema.target].notna()]
-    return df.sort_values(cfg.data_schema.time_column, kind="stable").reset_index(drop=True), lineage
+    if time_column:
+        df = df.sort_values(time_column, kind="stable")
+    return df.reset_index(drop=True), lineage
 
 
 def fingerprint(lineage: list[dict[str, Any]], cfg: PipelineConfig) -> str:

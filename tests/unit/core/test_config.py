@@ -31,7 +31,7 @@ def bad(data: dict, tmp_path: Path) -> str:
 def test_shipped_pipelines_are_valid(home: Path) -> None:
     good, errors = load_pipelines(ROOT / "include" / "pipelines")
     assert errors == []
-    assert {c.name for c in good} == {"flights_delay", "diabetes_progression"}
+    assert {c.name for c in good} == {"flights_delay", "diabetes_progression", "credit_default"}
     f = next(c for c in good if c.name == "flights_delay")
     assert f.data_schema.task == "classification" and f.gate.higher_is_better
     assert f.source.for_interval("2013-07-04") == f"{(home / 'raw').as_uri()}/flights/2013-07-04.csv"
