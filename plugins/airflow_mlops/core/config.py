@@ -62,7 +62,11 @@ class SourceConfig(_Strict):
     """Where each data interval's raw file is."""
 
     uri: str = Field(description="URI template of one interval's raw file; {ds} is the interval's date.")
-    format: Literal["csv", "parquet"] | None = None
+    format: Literal["csv", "parquet", "jsonl"] | None = Field(
+        default=None,
+        description="csv, parquet or jsonl (JSON Lines: one object per line); by default from the "
+        "suffix (.parquet/.pq, .jsonl/.ndjson, else csv).",
+    )
     conn_id: str | None = Field(default=None, description="Airflow connection for s3:// sources.")
     timeout_minutes: Annotated[float, Field(gt=0)] = 60.0
     poke_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
@@ -82,11 +86,13 @@ class SourceConfig(_Strict):
         return v
 
     @property
-    def file_format(self) -> Literal["csv", "parquet"]:
+    def file_format(self) -> Literal["csv", "parquet", "jsonl"]:
         """The declared format, or the one implied by the file suffix."""
         if self.format:
             return self.format
-        return "parquet" if self.uri.endswith((".parquet", ".pq")) else "csv"
+        if self.uri.endswith((".parquet", ".pq")):
+            return "parquet"
+        return "jsonl" if self.uri.endswith((".jsonl", ".ndjson")) else "csv"
 
     _shown: str | None = PrivateAttr(default=None)
 

@@ -63,12 +63,39 @@ def parse_raw(data: bytes, fmt: str, name: str, *, show_bytes: bool = True) -> p
         if fmt == "parquet":
             return pd.read_parquet(io.BytesIO(data))
         text = data.decode("utf-8-sig")  # a BOM is not part of the first column's name
+        if fmt == "jsonl":
+            return _read_jsonl(text, name, show_bytes)
         return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=True)
     except UnicodeDecodeError as e:
         shown = f": {data[e.start : e.start + 4]!r}" if show_bytes else ""
         raise DataContractError(f"{name}: not UTF-8 text (byte {e.start}{shown})") from e
+    except DataContractError:
+        raise
     except Exception as e:
         raise DataContractError(f"{name}: cannot be read as {fmt}: {e}") from e
+
+
+def _read_jsonl(text: str, name: str, show: bool) -> pd.DataFrame:
+    """JSON Lines as pandas reads them, values as JSON typed them (coercion converts and checks);
+    a line that is not one JSON object is named by its number."""
+    import json
+
+    import pandas as pd
+
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataContractError(
+                f"{name}: line {number} is not JSON ({e.msg}" + (f": {line[:40]!r})" if show else ")")
+            ) from e
+        if not isinstance(row, dict):
+            raise DataContractError(f"{name}: line {number} is a JSON {type(row).__name__}, not an object")
+        rows.append(row)
+    return pd.DataFrame.from_records(rows)
 
 
 #: Hex characters of HMAC-SHA256 kept per hashed value: 128 bits, no collisions in practice.
@@ -272,32 +299,34 @@ class _Built:
     dropped: int = 0
     digest: str = ""
     columns: dict[str, str] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)  # names of the raw files read, in order
 
 
 def _build(
-    frames: Iterator[pd.DataFrame],
+    frames: Iterator[tuple[str, pd.DataFrame]],
     cfg: PipelineConfig,
     key: bytes | None,
     shown: str,
     interval: tuple[datetime, datetime] | None,
     tmp: str,
 ) -> _Built:
-    """Normalize, check, hash and write the raw frames, one at a time, into the Parquet file ``tmp``
-    (the next frame read and the last one written while one is worked on: :mod:`overlap`)."""
+    """Normalize, check, hash and write the raw frames (each with how errors name its file), one
+    at a time, into the Parquet file ``tmp`` (the next frame read and the last one written while
+    one is worked on: :mod:`overlap`)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     blocks = overlap.prefetch(frames)
 
     built, digest = _Built(), ContentHash()
-    timed = interval is not None and cfg.data_schema.time_column is not None
-    window = IntervalCheck(cfg, interval, shown) if timed and interval else None
+    timed = interval is not None and cfg.data_schema.time_column is not None  # else nothing to check
+    window = IntervalCheck(cfg, interval, shown) if timed and interval is not None else None
     writer: pq.ParquetWriter | None = None
     behind: overlap.Behind | None = None  # writes a block while the next is typed and hashed
     try:
-        for raw in blocks:
+        for where, raw in blocks:
             built.rows_raw += len(raw)
-            df, dropped = normalize(hide_pii(raw, cfg, key), cfg, shown)
+            df, dropped = normalize(hide_pii(raw, cfg, key), cfg, where)
             built.dropped += dropped
             built.rows += len(df)
             if window is not None:
@@ -330,14 +359,14 @@ def _build(
 
 def _snapshot_file(
     fs: fsspec.AbstractFileSystem,
-    path: str,
+    paths: list[str],
     cfg: PipelineConfig,
     key: bytes | None,
     shown: str,
     interval: tuple[datetime, datetime] | None,
     tmp: str,
 ) -> _Built:
-    """The raw file as a snapshot in ``tmp``, read the fastest way that reads it.
+    """The raw files (one after the other) as a snapshot in ``tmp``, read the fastest way that reads them.
 
     First pyarrow converts the types as it streams; a cell it cannot convert sends the file round
     again as strings, so that coercion names the column and quotes the value; a file pyarrow cannot
@@ -348,13 +377,21 @@ def _snapshot_file(
 
     for typed in (True, False) if cfg.source.file_format == "csv" else (True,):
         try:
-            return _build(rawfile.frames(fs, path, cfg, shown, typed=typed), cfg, key, shown, interval, tmp)
+            return _build(rawfile.frames(fs, paths, cfg, shown, typed=typed), cfg, key, shown, interval, tmp)
         except pa.ArrowInvalid:
             continue
-    with fs.open(path, "rb") as f:
-        data = bytes(f.read())
-    raw = parse_raw(data, cfg.source.file_format, shown, show_bytes=not cfg.data_schema.has_pii)
-    return _build(iter([raw]), cfg, key, shown, interval, tmp)
+
+    def whole() -> Iterator[tuple[str, pd.DataFrame]]:
+        for path in paths:
+            with fs.open(path, "rb") as f:
+                data = bytes(f.read())
+            where = rawfile.file_label(shown, path, len(paths) > 1)
+            yield (
+                where,
+                parse_raw(data, cfg.source.file_format, where, show_bytes=not cfg.data_schema.has_pii),
+            )
+
+    return _build(whole(), cfg, key, shown, interval, tmp)
 
 
 def ingest(
@@ -379,12 +416,13 @@ def ingest(
     source_uri = cfg.source.for_interval(ds)
     shown = cfg.source.for_interval(ds, shown=True)
     cat = Catalog(lake, cfg.name)
-    source: tuple[fsspec.AbstractFileSystem, str] | None = None
+    source: tuple[fsspec.AbstractFileSystem, list[str]] | None = None
     tmp = lake.stage()
     try:
         try:
             source = rawfile.open_raw(source_uri, source_fs, shown, cfg.source.max_bytes)
             built = _snapshot_file(*source, cfg, key, shown, interval, tmp)
+            built.files = [p.rsplit("/", 1)[-1] for p in source[1]]
         except DataContractError as e:
             note = None
             if has_pii and source:
@@ -436,6 +474,7 @@ def ingest(
                     "columns": built.columns,
                     "interval": span,
                     "source_uri": shown,
+                    "source_files": built.files,
                     "config_hash": cfg.config_hash,
                     "airflow_run_id": run_id,
                     "ingested_at": datetime.now(UTC).isoformat(),
@@ -487,23 +526,32 @@ def quarantine(
     cat: Catalog,
     ds: str,
     shown: str,
-    source: tuple[fsspec.AbstractFileSystem, str] | None,
+    source: tuple[fsspec.AbstractFileSystem, list[str]] | None,
     reason: str,
     run_id: str | None,
     *,
     note: str | None = None,
 ) -> None:
-    """Keep a refused raw file (a copy of ``source``, streamed; nothing when None) and why it was
-    refused, in ``quarantine/ds=<ds>/``; ``note`` tells a reader why no file is there."""
+    """Keep refused raw files (copies of ``source``'s files, streamed; nothing when None) and why
+    they were refused, in ``quarantine/ds=<ds>/``; ``note`` tells a reader why no file is there."""
     folder = cat.quarantine_dir(ds)
-    name = shown.rstrip("/").rsplit("/", 1)[-1] or "raw"
+    names: list[str] = []
     if source is not None:
-        fs, path = source
-        with cat.lake.staged(f"{folder}/{name}") as tmp, fs.open(path, "rb") as src, open(tmp, "wb") as dst:
-            shutil.copyfileobj(src, dst, 8 << 20)
-    record: dict[str, str | None] = {
+        fs, paths = source
+        for path in paths:
+            single = shown.rstrip("/").rsplit("/", 1)[-1] or "raw"
+            name = path.rsplit("/", 1)[-1] if len(paths) > 1 else single
+            with (
+                cat.lake.staged(f"{folder}/{name}") as tmp,
+                fs.open(path, "rb") as src,
+                open(tmp, "wb") as dst,
+            ):
+                shutil.copyfileobj(src, dst, 8 << 20)
+            names.append(name)
+    record: dict[str, str | list[str] | None] = {
         "source_uri": shown,
-        "file": name if source is not None else None,
+        "file": names[0] if len(names) == 1 else None,
+        "files": names,
         "reason": reason,
         "airflow_run_id": run_id,
         "quarantined_at": datetime.now(UTC).isoformat(),

@@ -44,20 +44,46 @@ def _cases(words: list[str]) -> list[str]:
     return sorted({v for w in words for v in (w, w.upper(), w.capitalize())})
 
 
+#: A source URI with one of these after its interval is filled in names every file it matches.
+GLOB_CHARS: Final = "*?["
+
+
+def is_glob(uri: str) -> bool:
+    """Whether ``uri`` is a pattern for several files of one interval."""
+    return any(c in uri for c in GLOB_CHARS)
+
+
+def file_label(shown: str, path: str, several: bool) -> str:
+    """How errors name one raw file: the source, and which of its files when it has several."""
+    return f"{shown} ({path.rsplit('/', 1)[-1]})" if several else shown
+
+
 def open_raw(
     uri: str, fs: fsspec.AbstractFileSystem | None, shown: str, max_bytes: int | None
-) -> tuple[fsspec.AbstractFileSystem, str]:
-    """The raw file's filesystem and path, after checking it exists, is not empty and not over
-    ``max_bytes``. Errors name ``shown``: ``uri`` can hold an expanded secret."""
+) -> tuple[fsspec.AbstractFileSystem, list[str]]:
+    """The raw files of an interval (one, or every match of a pattern in name order), after
+    checking they exist, none is empty and together they are not over ``max_bytes``. Errors name
+    ``shown``: ``uri`` can hold an expanded secret."""
     fs_, path = filesystem(uri, fs)
-    if not fs_.exists(path):
+    several = is_glob(path)
+    if several:
+        paths = sorted(fs_.glob(path))
+        if not paths:
+            raise DataNotFoundError(f"{shown}: no raw file matches")
+    elif fs_.exists(path):
+        paths = [path]
+    else:
         raise DataNotFoundError(f"{shown}: raw file not found")
-    size = int(fs_.size(path))
-    if max_bytes is not None and size > max_bytes:
-        raise DataContractError(f"{shown}: {size} bytes, larger than source.max_bytes={max_bytes}")
-    if size == 0:
-        raise DataContractError(f"{shown}: the file is empty")
-    return fs_, path
+    sizes = [int(fs_.size(p)) for p in paths]
+    if max_bytes is not None and sum(sizes) > max_bytes:
+        files = f" in {len(paths)} files" if several else ""
+        raise DataContractError(
+            f"{shown}: {sum(sizes)} bytes{files}, larger than source.max_bytes={max_bytes}"
+        )
+    for p, size in zip(paths, sizes, strict=True):
+        if size == 0:
+            raise DataContractError(f"{file_label(shown, p, several)}: the file is empty")
+    return fs_, paths
 
 
 def _arrow_type(kind: str, typed: bool) -> pa.DataType:
@@ -80,10 +106,19 @@ def _names(header: bytes) -> list[str]:
 
 
 def frames(
+    fs: fsspec.AbstractFileSystem, paths: list[str], cfg: PipelineConfig, shown: str, *, typed: bool
+) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The declared raw columns of the files, one after the other, a frame per block, each with
+    how errors name its file; missing columns are a contract error naming what the file has."""
+    for path in paths:
+        where = file_label(shown, path, len(paths) > 1)
+        for frame in _file_frames(fs, path, cfg, where, typed=typed):
+            yield where, frame
+
+
+def _file_frames(
     fs: fsspec.AbstractFileSystem, path: str, cfg: PipelineConfig, shown: str, *, typed: bool
 ) -> Iterator[pd.DataFrame]:
-    """The declared raw columns of the file, a frame per block; missing columns are a contract
-    error naming what the file has."""
     import pyarrow.parquet as pq
 
     wanted = cfg.raw_columns
@@ -94,9 +129,50 @@ def frames(
                 for batch in pf.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=wanted):
                     yield batch.to_pandas()
             return
+        if cfg.source.file_format == "jsonl":
+            yield from _jsonl_frames(f, cfg, shown)
+            return
         header = f.readline()
         _require(wanted, _names(header), shown)
         yield from _csv_frames(f, header, cfg, typed)
+
+
+def _lines(f: io.BufferedIOBase) -> Iterator[bytes]:
+    """The file in blocks of about BLOCK_BYTES, each ending at the end of a line."""
+    while block := f.read(BLOCK_BYTES):
+        yield block + f.readline()
+
+
+def _jsonl_frames(f: io.BufferedIOBase, cfg: PipelineConfig, shown: str) -> Iterator[pd.DataFrame]:
+    """JSON Lines, a block of whole lines at a time, the declared columns typed by pyarrow; keys
+    nobody declared are ignored. A declared column in no record of the first block is missing. A
+    value of another type (or a line that is not JSON) raises ``ArrowInvalid``: the caller then
+    reads the file with pandas, whose coercion and errors say which value and which line."""
+    import pyarrow as pa
+    import pyarrow.json as pajson
+
+    columns = cfg.data_schema.columns
+    schema = pa.schema([(c, _arrow_type(columns[c], typed=True)) for c in cfg.raw_columns])
+    options = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    for i, block in enumerate(_lines(f)):
+        if i == 0:  # the keys the records have, before the declared schema fills absent ones
+            _require(cfg.raw_columns, pajson.read_json(pa.BufferReader(block)).schema.names, shown)
+        yield _to_pandas(pajson.read_json(pa.BufferReader(block), parse_options=options))
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    """pandas' nullable types, which coercion makes anyway (a null keeps an int an int). Strings
+    stay in Arrow's buffers (pandas' "string" backed by pyarrow): a Python object per cell cost a
+    fifth of ingest's time, and the row hash and the Parquet column are the same either way."""
+    import pandas as pd
+    import pyarrow as pa
+
+    mapper = {
+        pa.string(): pd.StringDtype("pyarrow"),
+        pa.int64(): pd.Int64Dtype(),
+        pa.bool_(): pd.BooleanDtype(),
+    }
+    return table.to_pandas(types_mapper=mapper.get)
 
 
 def _require(wanted: list[str], has: list[str], shown: str) -> None:
@@ -115,7 +191,6 @@ def _csv_frames(
     blocks of whole lines keeps it at a block's. A quoted value with a line break in it is not
     read this way (nor by ``open_csv`` by default): pyarrow then refuses the block and the caller
     falls back to pandas."""
-    import pandas as pd
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -128,17 +203,8 @@ def _csv_frames(
         true_values=_cases(_TRUE),
         false_values=_cases(_FALSE),
     )
-    # pandas' nullable types, which coercion makes anyway: a null keeps an int an int. Strings stay
-    # in Arrow's buffers (pandas' "string" backed by pyarrow): a Python object per cell cost a fifth
-    # of ingest's time, and the row hash and the Parquet column are the same either way.
-    mapper = {
-        pa.string(): pd.StringDtype("pyarrow"),
-        pa.int64(): pd.Int64Dtype(),
-        pa.bool_(): pd.BooleanDtype(),
-    }.get
     if not header.endswith(b"\n"):
         header += b"\n"
-    while block := f.read(BLOCK_BYTES):
-        block += f.readline()  # up to the end of the block's last line
+    for block in _lines(f):
         table = pacsv.read_csv(pa.BufferReader(header + block), convert_options=convert)
-        yield table.to_pandas(types_mapper=mapper)
+        yield _to_pandas(table)

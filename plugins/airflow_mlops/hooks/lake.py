@@ -42,7 +42,13 @@ class LakeHook(BaseHook):
         return Lake(root, fs) if fs is not None else Lake(root)
 
     def file_exists(self, uri: str) -> bool:
-        """Whether ``uri`` exists now (listing caches are dropped first: the file may have just arrived)."""
+        """Whether ``uri`` exists now, or for a pattern (``*``, ``?``, ``[``) whether a file matches
+        it (listing caches are dropped first: the file may have just arrived)."""
+        from airflow_mlops.core.rawfile import is_glob
+
         fs, path = filesystem(uri, self.filesystem(uri))
+        if is_glob(path):
+            fs.invalidate_cache()
+            return bool(fs.glob(path))
         fs.invalidate_cache(path)
         return bool(fs.exists(path))

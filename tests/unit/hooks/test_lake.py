@@ -50,6 +50,12 @@ def test_local_files_need_no_connection(home: Path) -> None:
     assert not hook.file_exists((home / "raw.csv").as_uri())
     (home / "raw.csv").write_text("a\n")
     assert hook.file_exists((home / "raw.csv").as_uri())
+    # A pattern exists once a file matches it.
+    pattern = f"file://{home}/parts/2013-01-02-*.csv"  # as a pipeline writes it (as_uri would quote *)
+    assert not hook.file_exists(pattern)
+    (home / "parts").mkdir()
+    (home / "parts" / "2013-01-02-00.csv").write_text("a\n")
+    assert hook.file_exists(pattern)
     assert hook.get_lake().root == (home / "lake").as_uri()
 
 
@@ -65,6 +71,8 @@ def test_object_storage_through_the_connection(
     hook = LakeHook(aws_conn)
     assert hook.file_exists("s3://lake/raw/2013-01-02.csv")
     assert not hook.file_exists("s3://lake/raw/2013-01-03.csv")
+    assert hook.file_exists("s3://lake/raw/2013-01-0[12].csv")
+    assert not hook.file_exists("s3://lake/raw/2013-01-03*.csv")
     monkeypatch.setenv("AIRFLOW_MLOPS_LAKE_ROOT", "s3://lake/lake")
     monkeypatch.setenv("AIRFLOW_MLOPS_LAKE_CONN_ID", aws_conn)
     lake = LakeHook().get_lake()
