@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow_mlops.core import registry, tracking
+from airflow_mlops.core import overlap, registry, tracking
 from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig
 from airflow_mlops.core.errors import DataNotFoundError
@@ -143,6 +143,8 @@ def read_current(cfg: PipelineConfig, lake: Lake, uri: str, chunk_rows: int = 25
     statistics and the drift tests' counts, :mod:`airflow_mlops.core.sketch`), and a sample for
     the report (each row kept with the same probability, drawn with ``split.seed``: the same rows
     every run). Memory is a chunk, the sketches and the sample, whatever the batch's size."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import numpy as np
     import pandas as pd
     import pyarrow as pa
@@ -151,20 +153,24 @@ def read_current(cfg: PipelineConfig, lake: Lake, uri: str, chunk_rows: int = 25
     rng = np.random.default_rng(cfg.split.seed)
     kept: list[pd.DataFrame] = []
     version = None
-    with lake.open_parquet(uri) as pf:
+    # pyarrow's kernels release the GIL: columns are summarized side by side while the next chunk
+    # is decoded (overlap.prefetch); each sketch is fed by one thread at a time, in row order.
+    with lake.open_parquet(uri) as pf, ThreadPoolExecutor(os.cpu_count() or 1) as pool:
         total = pf.metadata.num_rows
         schema = pf.schema_arrow
         columns = [c for c in dict.fromkeys(needed) if c in schema.names]
         sketches = _sketches(cfg, schema, [c for c in columns if c != "model_version"])
         share = min(1.0, cfg.drift.max_current_rows / max(total, 1))
-        for batch in pf.iter_batches(batch_size=chunk_rows, columns=columns):
+        batches = overlap.prefetch(pf.iter_batches(batch_size=chunk_rows, columns=columns))
+        for batch in batches:
             if version is None and "model_version" in batch.schema.names and batch.num_rows:
                 version = str(batch.column("model_version")[0].as_py())
-            for c, sk in sketches.items():
-                sk.add(batch.column(c))
+            added = [pool.submit(sk.add, batch.column(c)) for c, sk in sketches.items()]
             if share < 1.0:
                 batch = batch.filter(pa.array(rng.random(batch.num_rows) < share))
             kept.append(batch.to_pandas())
+            for done in added:
+                done.result()
     frame = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=columns)
     return Current(frame.drop(columns=["model_version"], errors="ignore"), total, sketches, version)
 
