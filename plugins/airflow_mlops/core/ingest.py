@@ -299,7 +299,6 @@ class _Built:
     dropped: int = 0
     digest: str = ""
     columns: dict[str, str] = field(default_factory=dict)
-    files: list[str] = field(default_factory=list)  # names of the raw files read, in order
 
 
 def _build(
@@ -319,7 +318,7 @@ def _build(
     blocks = overlap.prefetch(frames)
 
     built, digest = _Built(), ContentHash()
-    timed = interval is not None and cfg.data_schema.time_column is not None  # else nothing to check
+    timed = cfg.data_schema.time_column is not None  # records without a time: nothing to check
     window = IntervalCheck(cfg, interval, shown) if timed and interval is not None else None
     writer: pq.ParquetWriter | None = None
     behind: overlap.Behind | None = None  # writes a block while the next is typed and hashed
@@ -422,7 +421,6 @@ def ingest(
         try:
             source = rawfile.open_raw(source_uri, source_fs, shown, cfg.source.max_bytes)
             built = _snapshot_file(*source, cfg, key, shown, interval, tmp)
-            built.files = [p.rsplit("/", 1)[-1] for p in source[1]]
         except DataContractError as e:
             note = None
             if has_pii and source:
@@ -474,7 +472,7 @@ def ingest(
                     "columns": built.columns,
                     "interval": span,
                     "source_uri": shown,
-                    "source_files": built.files,
+                    "source_files": [rawfile.file_name(p) for p in source[1]],
                     "config_hash": cfg.config_hash,
                     "airflow_run_id": run_id,
                     "ingested_at": datetime.now(UTC).isoformat(),
@@ -539,8 +537,8 @@ def quarantine(
     if source is not None:
         fs, paths = source
         for path in paths:
-            single = shown.rstrip("/").rsplit("/", 1)[-1] or "raw"
-            name = path.rsplit("/", 1)[-1] if len(paths) > 1 else single
+            # One file keeps the name the source gives it; parts keep their own.
+            name = rawfile.file_name(path if len(paths) > 1 else shown) or "raw"
             with (
                 cat.lake.staged(f"{folder}/{name}") as tmp,
                 fs.open(path, "rb") as src,

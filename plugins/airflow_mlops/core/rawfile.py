@@ -53,9 +53,14 @@ def is_glob(uri: str) -> bool:
     return any(c in uri for c in GLOB_CHARS)
 
 
+def file_name(path: str) -> str:
+    """The last part of a path or URI: how a raw file is named in manifests and the quarantine."""
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
 def file_label(shown: str, path: str, several: bool) -> str:
     """How errors name one raw file: the source, and which of its files when it has several."""
-    return f"{shown} ({path.rsplit('/', 1)[-1]})" if several else shown
+    return f"{shown} ({file_name(path)})" if several else shown
 
 
 def open_raw(

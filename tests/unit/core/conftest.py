@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from airflow_mlops.core.config import PipelineConfig, load_pipeline
+from airflow_mlops.core.config import PipelineConfig, load_pipeline, parse_pipeline
 from airflow_mlops.core.ingest import normalize
 from airflow_mlops.core.lake import Lake
 from airflow_mlops.core.modeling import PREDICTION, PROBABILITY
@@ -16,6 +16,17 @@ from tests.conftest import PIPELINES
 
 FLIGHTS_YAML = PIPELINES / "flights_delay.yaml"
 FEATURES = ["dep_delay", "sched_dep_time", "distance", "hour"]
+
+
+def flights_reading(uri: str) -> PipelineConfig:
+    """The shipped flights pipeline reading its raw data from ``uri`` instead, in the format the
+    suffix says; columns keep their order (the snapshot's hash depends on it)."""
+    import yaml
+
+    d = yaml.safe_load(FLIGHTS_YAML.read_text())
+    d["source"]["uri"] = uri
+    del d["source"]["format"]
+    return parse_pipeline(yaml.safe_dump(d, sort_keys=False), f"flights reading {uri}")
 
 
 @pytest.fixture(scope="session")

@@ -7,25 +7,21 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from airflow_mlops.core.catalog import Catalog
-from airflow_mlops.core.config import PipelineConfig, load_pipeline, parse_pipeline
+from airflow_mlops.core.config import PipelineConfig, load_pipeline
 from airflow_mlops.core.errors import DataContractError, DataNotFoundError
 from airflow_mlops.core.ingest import ingest
 from airflow_mlops.core.lake import Lake
 from dev.datasets import write_flights
+from tests.unit.core.conftest import FLIGHTS_YAML, flights_reading
 
 pytestmark = pytest.mark.unit
-ROOT = Path(__file__).resolve().parents[3]
-FLIGHTS = ROOT / "include" / "pipelines" / "flights_delay.yaml"
 DAY = "2013-03-04"
 
 
 def _parts_pipeline() -> PipelineConfig:
-    d = yaml.safe_load(FLIGHTS.read_text())
-    d["source"]["uri"] = "${AIRFLOW_MLOPS_RAW_ROOT}/flights/{ds}/part-*.csv"
-    return parse_pipeline(yaml.safe_dump(d, sort_keys=False), "flights_parts.yaml")
+    return flights_reading("${AIRFLOW_MLOPS_RAW_ROOT}/flights/{ds}/part-*.csv")
 
 
 @pytest.fixture
@@ -45,7 +41,7 @@ def parts(home: Path) -> tuple[Path, list[Path]]:
 
 def test_the_parts_of_a_day_make_the_snapshot_the_whole_file_makes(home: Path, parts) -> None:
     _, files = parts
-    whole = ingest(load_pipeline(FLIGHTS), Lake((home / "whole-lake").as_uri()), DAY)
+    whole = ingest(load_pipeline(FLIGHTS_YAML), Lake((home / "whole-lake").as_uri()), DAY)
     lake = Lake((home / "lake").as_uri())
     res = ingest(_parts_pipeline(), lake, DAY)
     assert res.content_hash == whole.content_hash and res.rows_raw == whole.rows_raw

@@ -8,28 +8,23 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from airflow_mlops.core import rawfile
 from airflow_mlops.core.catalog import Catalog
-from airflow_mlops.core.config import PipelineConfig, load_pipeline, parse_pipeline
+from airflow_mlops.core.config import PipelineConfig, load_pipeline
 from airflow_mlops.core.errors import DataContractError
 from airflow_mlops.core.ingest import ingest
 from airflow_mlops.core.lake import Lake
 from dev.datasets import write_flights
+from tests.unit.core.conftest import FLIGHTS_YAML, flights_reading
 
 pytestmark = pytest.mark.unit
-ROOT = Path(__file__).resolve().parents[3]
-FLIGHTS = ROOT / "include" / "pipelines" / "flights_delay.yaml"
 DAY = "2013-03-04"
 
 
 def _jsonl_pipeline() -> PipelineConfig:
-    d = yaml.safe_load(FLIGHTS.read_text())
-    d["source"]["uri"] = "${AIRFLOW_MLOPS_RAW_ROOT}/flights/{ds}.jsonl"
-    del d["source"]["format"]  # known from the suffix
-    cfg = parse_pipeline(yaml.safe_dump(d, sort_keys=False), "flights_jsonl.yaml")
-    assert cfg.source.file_format == "jsonl"
+    cfg = flights_reading("${AIRFLOW_MLOPS_RAW_ROOT}/flights/{ds}.jsonl")
+    assert cfg.source.file_format == "jsonl"  # known from the suffix
     return cfg
 
 
@@ -47,7 +42,7 @@ def test_json_lines_give_the_snapshot_the_csv_gives(
     home: Path, days, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(rawfile, "BLOCK_BYTES", 16 << 10)  # many blocks, each of whole lines
-    from_csv = ingest(load_pipeline(FLIGHTS), Lake((home / "csv-lake").as_uri()), DAY)
+    from_csv = ingest(load_pipeline(FLIGHTS_YAML), Lake((home / "csv-lake").as_uri()), DAY)
     lake = Lake((home / "lake").as_uri())
     from_jsonl = ingest(_jsonl_pipeline(), lake, DAY)
     assert from_jsonl.content_hash == from_csv.content_hash and from_jsonl.rows == from_csv.rows
