@@ -22,6 +22,16 @@ TRAIN_DAYS = [f"2013-01-{d:02d}" for d in range(1, 15)]
 SCORE_DAY = "2013-07-10"
 
 
+def _logical(ds: str) -> datetime:
+    """The logical date of the daily ingest run whose data interval starts on ``ds``."""
+    return datetime.fromisoformat(ds).replace(hour=6, tzinfo=UTC) + timedelta(days=1)
+
+
+def _states(runs: list[Any]) -> list[str]:
+    """The distinct end states of these DAG runs (``["success"]`` when all succeeded)."""
+    return sorted({str(r.state) for r in runs})
+
+
 def _env(home: Path) -> dict[str, str]:
     """The Airflow environment of the embedded default, rooted at ``home`` (as the e2e tests)."""
     from dev.stack import airflow_env
@@ -55,23 +65,15 @@ def ours(work: str) -> dict[str, Any]:
     from airflow_mlops.dag_factory import build_dags
 
     dags = build_dags(ROOT / "include" / "pipelines")
-    states = []
-
-    def ingest(ds: str) -> None:
-        logical = datetime.fromisoformat(ds).replace(hour=6, tzinfo=UTC) + timedelta(days=1)
-        states.append(dags[f"{PIPELINE}__ingest"].test(logical_date=logical).state)
-
-    for ds in TRAIN_DAYS:
-        ingest(ds)
-    states.append(
-        dags[f"{PIPELINE}__train"].test(run_conf={"reason": "bench", "training_window_days": 14}).state
-    )
-    ingest(SCORE_DAY)  # after training: the window is the newest fortnight of validated batches
-    states.append(dags[f"{PIPELINE}__monitor"].test(run_conf={"ds": [SCORE_DAY]}).state)
+    runs = [dags[f"{PIPELINE}__ingest"].test(logical_date=_logical(ds)) for ds in TRAIN_DAYS]
+    runs.append(dags[f"{PIPELINE}__train"].test(run_conf={"reason": "bench", "training_window_days": 14}))
+    # After training: the window is the newest fortnight of validated batches.
+    runs.append(dags[f"{PIPELINE}__ingest"].test(logical_date=_logical(SCORE_DAY)))
+    runs.append(dags[f"{PIPELINE}__monitor"].test(run_conf={"ds": [SCORE_DAY]}))
     summary = json.loads(
         (home / "lake" / PIPELINE / "batches" / f"ds={SCORE_DAY}" / "drift" / "summary.json").read_text()
     )
-    return {"states": sorted(set(map(str, states))), "drift_share": summary["drift_share"]}
+    return {"states": _states(runs), "drift_share": summary["drift_share"]}
 
 
 def _noop() -> None:
@@ -110,14 +112,12 @@ def floor(work: str) -> dict[str, Any]:
     )
     os.environ.update(_env(home) | {"AIRFLOW__CORE__DAGS_FOLDER": str(folder)})
     dags = shadow_dags()
-    states = []
-    for ds in [*TRAIN_DAYS, SCORE_DAY]:
-        logical = datetime.fromisoformat(ds).replace(hour=6, tzinfo=UTC) + timedelta(days=1)
-        states.append(dags[f"{PIPELINE}__ingest_floor"].test(logical_date=logical).state)
-    states += [dags[f"{PIPELINE}__{n}_floor"].test().state for n in ("train", "monitor")]
-    runs = {"ingest": len(TRAIN_DAYS) + 1, "train": 1, "monitor": 1}
-    tasks = sum(len(dags[f"{PIPELINE}__{n}_floor"].tasks) * k for n, k in runs.items())
-    return {"states": sorted(set(map(str, states))), "tasks": tasks}
+    runs = [
+        dags[f"{PIPELINE}__ingest_floor"].test(logical_date=_logical(ds)) for ds in [*TRAIN_DAYS, SCORE_DAY]
+    ]
+    runs += [dags[f"{PIPELINE}__{n}_floor"].test() for n in ("train", "monitor")]
+    tasks = sum(len(dags[r.dag_id].tasks) for r in runs)
+    return {"states": _states(runs), "tasks": tasks}
 
 
 def baseline(work: str) -> dict[str, Any]:
