@@ -259,6 +259,34 @@ class GateConfig(_Strict):
     approval_timeout_minutes: Annotated[int, Field(ge=1, le=60 * 24 * 30)] = Field(
         default=1440, description="How long the approval waits; no answer in time counts as a rejection."
     )
+    slices: list[str] = Field(
+        default_factory=list,
+        description="Columns whose values cut the held-out rows into slices (an airport, a customer "
+        "group): the gate metric is computed per slice for candidate and champion and recorded.",
+    )
+    min_slice_rows: Annotated[int, Field(ge=1)] = Field(
+        default=30, description="A slice with fewer held-out rows is recorded but not judged."
+    )
+    max_slice_regression: Annotated[float, Field(ge=0)] | None = Field(
+        default=None,
+        description="Refuse a candidate worse than the champion by more than this on any judged slice "
+        "(unset: slices are recorded, not judged against the champion).",
+    )
+    max_slice_gap: Annotated[float, Field(ge=0)] | None = Field(
+        default=None,
+        description="Refuse a candidate whose best and worst judged slices of a column differ by more "
+        "than this (a fairness bound across groups).",
+    )
+
+    @model_validator(mode="after")
+    def _slices_named(self) -> GateConfig:
+        dupes = sorted({c for c in self.slices if self.slices.count(c) > 1})
+        if dupes:
+            raise ValueError(f"slices: {dupes} listed twice")
+        for field in ("max_slice_regression", "max_slice_gap"):
+            if getattr(self, field) is not None and not self.slices:
+                raise ValueError(f"{field} is set but gate.slices names no column to cut slices by")
+        return self
 
     @property
     def higher_is_better(self) -> bool:
@@ -488,6 +516,17 @@ class PipelineConfig(_Strict):
                 raise ValueError(f"metrics: {m!r} is a {METRICS[m][0]} metric but schema.task is {task}")
         if self.gate.metric not in self.metrics:
             raise ValueError(f"gate.metric: {self.gate.metric!r} must also be listed in metrics")
+        for c in self.gate.slices:
+            if c not in cols:
+                raise ValueError(f"gate.slices: {c!r} is not a column of schema.columns")
+            if c == self.data_schema.target:
+                raise ValueError(f"gate.slices: {c!r} is the target; slice by an input column")
+            if cols[c] in ("float", "datetime"):
+                raise ValueError(
+                    f"gate.slices: {c!r} is a {cols[c]} column, which would make a slice of almost "
+                    "every row; slice by a category, string, bool, int or date column (derive one "
+                    "with schema.derive to bin it)"
+                )
         for c in self.drift.columns or []:
             if c not in cols:
                 raise ValueError(f"drift.columns: {c!r} is not a column of schema.columns")

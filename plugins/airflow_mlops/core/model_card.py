@@ -52,6 +52,8 @@ STATES: Final = {
 }
 #: Batches of drift shown one per row; older ones are only counted.
 DRIFT_ROWS_SHOWN: Final = 10
+#: Slices of the gate shown one per row (the worst first); the rest stay in the version's tag.
+SLICE_ROWS_SHOWN: Final = 30
 
 
 @dataclass(frozen=True)
@@ -165,8 +167,12 @@ def card_markdown(
     version: str,
     snapshots: list[dict[str, Any]] | None = None,
     updated_at: str = "",
+    champion: tuple[str, dict[str, str]] | None = None,
 ) -> str:
-    """The card in Markdown (headings, tables, lists, paragraphs: what :func:`card_html` converts)."""
+    """The card in Markdown (headings, tables, lists, paragraphs: what :func:`card_html` converts).
+
+    ``champion`` (its version and tags) puts the champion's importances beside this version's.
+    """
     t = version_tags
     name = cfg.registered_model_name
     window = json.loads(t.get(Tag.WINDOW) or "[]")
@@ -235,8 +241,10 @@ def card_markdown(
         ],
     )
 
+    md += _importances(cfg, t, version, champion)
     md += ["## Gate decision", ""]
     md += _decision(t)
+    md += _slices(cfg, t)
     md += ["## Rollback history", ""]
     md += _rollbacks(t)
     md += ["## Drift since deployment", ""]
@@ -311,6 +319,57 @@ def _decision(t: dict[str, str]) -> list[str]:
         label = k.removeprefix(APPROVAL_PREFIX)
         rows.append(("Approved by" if label == "by" else f"Approval {_cell(label)}", _cell(t[k])))
     return _table(("Field", "Value"), rows)
+
+
+def _importances(
+    cfg: PipelineConfig, t: dict[str, str], version: str, champion: tuple[str, dict[str, str]] | None
+) -> list[str]:
+    """This version's permutation importances, beside the champion's when it is another version."""
+    mine = json.loads(t.get(Tag.IMPORTANCES) or "{}")
+    if not mine:
+        return []
+    other, theirs = champion if champion and champion[0] != version else ("", {})
+    theirs = json.loads(theirs.get(Tag.IMPORTANCES) or "{}")
+    beside = bool(theirs)
+    head = f"| Feature | v{_cell(version)} |" + (f" champion v{_cell(other)} |" if beside else "")
+    rows = [
+        f"| {_cell(f)} | {_num(v)} |" + (f" {_num(theirs.get(f))} |" if beside else "")
+        for f, v in mine.items()
+    ]
+    return [
+        "## What the model relies on",
+        "",
+        f"Permutation importances on the held-out data: how much {_cell(cfg.gate.metric)} worsens when "
+        "a feature's values are shuffled (0: the model does not use it).",
+        "",
+        head,
+        "| --- | --- |" + (" --- |" if beside else ""),
+        *rows,
+        "",
+    ]
+
+
+def _slices(cfg: PipelineConfig, t: dict[str, str]) -> list[str]:
+    """The gate metric per slice of the held-out data, the worst against the champion first."""
+    from airflow_mlops.core.holdout import read_record
+
+    slices = read_record(t.get(f"{Tag.PROMOTION_PREFIX}slices", ""))
+    if not slices:
+        return []
+    shown = slices[:SLICE_ROWS_SHOWN]
+    more = len(slices) - len(shown)
+    return [
+        "### Slices",
+        "",
+        f"{_cell(cfg.gate.metric)} on each slice of the held-out data (slices under "
+        f"{cfg.gate.min_slice_rows} rows are not judged), the worst against the champion first.",
+        "",
+        "| Slice | Rows | Candidate | Champion |",
+        "| --- | --- | --- | --- |",
+        *(f"| {_cell(s.name)} | {s.rows} | {_num(s.candidate)} | {_num(s.champion)} |" for s in shown),
+        *([f"\n{more} more slices are in the version's `promotion.slices` tag."] if more else []),
+        "",
+    ]
 
 
 def _rollbacks(t: dict[str, str]) -> list[str]:
@@ -457,12 +516,18 @@ def write_card(cfg: PipelineConfig, lake: Lake, client: MlflowClient, version: s
         version=version,
         snapshots=snapshot_details(cfg, lake, tags),
         updated_at=now,
+        champion=_champion(client, name),
     )
     client.log_text(run_id, md, MARKDOWN_FILE)
     client.log_text(run_id, card_html(md), HTML_FILE)
     client.set_model_version_tag(name, version, Tag.CARD_STATE, state)
     client.set_model_version_tag(name, version, Tag.CARD_UPDATED_AT, now)
     return CardResult(cfg.name, name, version, run_id, state, MARKDOWN_FILE, HTML_FILE, now)
+
+
+def _champion(client: MlflowClient, name: str) -> tuple[str, dict[str, str]] | None:
+    champ = registry.champion(client, name)
+    return (str(champ.version), registry.tags_of(champ)) if champ is not None else None
 
 
 def read_card(client: MlflowClient, name: str, version: str, *, html_page: bool = False) -> str | None:

@@ -157,11 +157,3 @@ def compute_metrics(
         elif name == "mape":
             out[name] = m.mean_absolute_percentage_error(y_true, y_pred)
     return {k: float(v) for k, v in out.items()}
-
-
-def evaluate(cfg: PipelineConfig, model: Any, df: pd.DataFrame) -> dict[str, float]:
-    """Score a fitted model on labelled data (rows without a label are left out)."""
-    df = df[df[cfg.data_schema.target].notna()]
-    X, y = features_frame(cfg, df), target_series(cfg, df)
-    pred, proba = predict(cfg, model, X)
-    return compute_metrics(cfg, y, pred, proba)

@@ -15,13 +15,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
+from airflow_mlops.core import holdout as held_out
 from airflow_mlops.core import model_card, registry
 from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig
 from airflow_mlops.core.errors import ConfigError, DataNotFoundError, NoChampionError, PromotionConflictError
 from airflow_mlops.core.lake import Lake
 from airflow_mlops.core.lock import LakeLock
-from airflow_mlops.core.modeling import evaluate
 from airflow_mlops.core.registry import Tag
 from airflow_mlops.core.result import Result
 
@@ -76,6 +76,7 @@ class PromotionDecision(Result):
     approval_by: str = ""
     approval_at: str = ""
     approval_reason: str = ""
+    slices: str = ""  # the slice table (holdout.record's JSON); empty without gate.slices
 
     @property
     def passed_gate(self) -> bool:
@@ -149,6 +150,7 @@ def recorded_decision(cfg: PipelineConfig, tags: dict[str, str]) -> PromotionDec
         minimum=float(tags.get(f"{PREFIX}minimum", cfg.gate.minimum)),
         min_improvement=float(tags.get(f"{PREFIX}min_improvement", cfg.gate.min_improvement)),
         decided_at=tags.get(f"{PREFIX}decided_at", ""),
+        slices=tags.get(f"{PREFIX}slices", ""),
         **{field: str(tags.get(tag, "")) for field, tag in _APPROVAL_TAGS.items()},
     )
 
@@ -193,15 +195,27 @@ def _judge(
             f"{name} v{version}: no {Tag.HOLDOUT_URI} tag; was it trained by airflow-mlops?"
         )
     holdout = lake.read_parquet(holdout_uri)
+    missing = [c for c in cfg.gate.slices if c not in holdout.columns]
+    if missing:
+        raise DataNotFoundError(
+            f"{name} v{version}: its held-out data has no column {missing} of gate.slices (it was "
+            "trained before the slices were configured); train again"
+        )
     metric = cfg.gate.metric
+    cand = held_out.score(cfg, registry.load_model(cfg, client, version), holdout)
     for _attempt in range(3):
         champ = registry.champion(client, name)
         champ_version = str(champ.version) if champ is not None else None
-        cand_score = evaluate(cfg, registry.load_model(cfg, client, version), holdout).get(metric)
-        champ_score = None
+        champ_scored = None
         if champ_version is not None and champ_version != version:
-            champ_score = evaluate(cfg, registry.load_model(cfg, client, champ_version), holdout).get(metric)
+            champ_scored = held_out.score(cfg, registry.load_model(cfg, client, champ_version), holdout)
+        cand_score = cand.metrics.get(metric)
+        champ_score = champ_scored.metrics.get(metric) if champ_scored else None
         ok, reason = gate(cfg, cand_score, champ_score, champ_version)
+        slices = held_out.compare(cand, champ_scored)
+        refused = held_out.refusal(cfg, slices) if ok else None
+        if refused:
+            ok, reason = False, f"{reason}; but {refused}"
         pending = ok and cfg.gate.approval == "required"  # a person has the last word
         # Compare-and-set, for writers that do not take the lock (a person in the MLflow UI).
         now = registry.champion(client, name)
@@ -221,6 +235,7 @@ def _judge(
             min_improvement=cfg.gate.min_improvement,
             decided_at=datetime.now(UTC).isoformat(timespec="seconds"),
             approval=Approval.PENDING if pending else "",
+            slices=held_out.record(cfg, slices) if slices else "",
         )
         record = {**decision.tags(), Tag.PROMOTION_LOCK: str(lock)}
         if decision.promoted:

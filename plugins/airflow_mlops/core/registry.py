@@ -50,6 +50,7 @@ class Tag:
     VALIDATION: Final = "validation.status"  # V R
     LIBRARY_PREFIX: Final = "lib."  # V R: lib.<distribution> = version
     METRIC_PREFIX: Final = "metric."  # V: metric.<name> = held-out score
+    IMPORTANCES: Final = "model.importances"  # V R: JSON {feature: permutation importance on the holdout}
     REGISTERED_VERSION: Final = "registered_version"  # R: the version this training run registered
     NOTE: Final = "mlops.note"  # R: what a retry found and repaired (a dead attempt's run)
     PREVIOUS_CHAMPION: Final = "previous_champion"  # V: the champion a promoted version replaced

@@ -18,6 +18,7 @@ from airflow_mlops.core import model_card, registry, tracking
 from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig
 from airflow_mlops.core.errors import ConfigError, DataNotFoundError
+from airflow_mlops.core.holdout import permutation_importances
 from airflow_mlops.core.lake import Lake
 from airflow_mlops.core.lock import LakeLock
 from airflow_mlops.core.modeling import (
@@ -103,6 +104,9 @@ def train(
     reference_uri = lake.write_parquet(cat.reference_uri(run_key), reference_frame(cfg, model, data.rows))
     tags = _lineage_tags(cfg, cat, data, reason, force, run_key, airflow_context or {})
     tags |= {Tag.HOLDOUT_URI: holdout_uri, Tag.REFERENCE_URI: reference_uri}
+    tags[Tag.IMPORTANCES] = json.dumps(
+        {k: round(v, 6) for k, v in permutation_importances(cfg, model, data.test).items()}
+    )
     params = _params(cfg, days, window)
     # Registering is exclusive per pipeline and checked again inside: an attempt Airflow gave up on
     # may live on (a task process outlives its killed Celery worker: it has its own process group)
@@ -174,7 +178,7 @@ def load_window(
     needed = list(
         dict.fromkeys([*cfg.features.all, cfg.data_schema.target, *([time_column] if time_column else [])])
     )
-    needed += [c for c in cfg.drift_columns if c not in needed]
+    needed += [c for c in [*cfg.drift_columns, *cfg.gate.slices] if c not in needed]
     frames, lineage = [], []
     for ds in window:
         m = cat.committed_manifest(ds)
