@@ -224,7 +224,8 @@ def arrived_labels(
 
     ``same_batch``: a row's label and prediction are in the batch's own predictions file.
     ``later``: labels in batch ``ds`` are matched on ``monitor.labels.key`` to the predictions of
-    the ``max_delay_batches`` scored batches before it (the newest prediction of a key wins);
+    unlabelled rows of the ``max_delay_batches`` scored batches before it (the newest prediction of
+    a key wins; a row that came with its label is no prediction awaiting one);
     a label with no prediction in that window is counted, not judged. ``scored`` stands for the
     batch's predictions when they were never written to the lake (a report built on a frame).
     """
@@ -249,7 +250,9 @@ def arrived_labels(
     window = earlier[-lab.max_delay_batches :]
     frames = []
     for d in window:
-        f = _read(lake, cat.predictions_uri(d), [*lab.key, *preds])
+        f = _read(lake, cat.predictions_uri(d), [*lab.key, target, *preds])
+        if target in f:  # a row that came with its label was not waiting for one
+            f = f[f[target].isna()].drop(columns=target)
         f["_scored"] = d
         frames.append(f)
     if not frames or labelled.empty:
