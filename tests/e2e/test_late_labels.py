@@ -33,7 +33,7 @@ MONITOR = {
     "labels": {"arrive": "later", "key": ["customer_id"], "max_delay_batches": 1, "min_rows": 100},
     "triggers": {
         "covariate_drift": {"enabled": False},
-        "prediction_drift": {"enabled": True, "threshold": 0.25},
+        "prediction_drift": {"enabled": True, "threshold": 0.1},
         "prior_shift": {"enabled": True, "threshold": 0.2},
         "performance": {"enabled": True, "max_drop": 0.1},
     },
@@ -153,7 +153,7 @@ def test_hard_customers_shift_the_predictions_before_their_labels_arrive(world) 
     assert s["fired"] == ["prediction_drift"]
     events = asset_events(f"{NAME}.drift")
     assert [e["ds"] for e in events] == [DAYS[12]]
-    assert events[0]["retrain_reason"].startswith(f"prediction drift on {DAYS[12]}: PSI")
+    assert events[0]["retrain_reason"].startswith(f"prediction_drift on {DAYS[12]}: PSI")
 
 
 def test_their_labels_fire_prior_shift_and_performance_and_queue_a_retrain(world) -> None:
@@ -167,8 +167,8 @@ def test_their_labels_fire_prior_shift_and_performance_and_queue_a_retrain(world
     assert not sig["covariate_drift"]["fired"], "switched off as a trigger in this pipeline"
     event = asset_events(f"{NAME}.drift")[-1]
     assert event["ds"] == DAYS[13] and {"prior_shift", "performance"} <= set(event["fired"])
-    assert f"prior shift on {DAYS[13]}" in event["retrain_reason"]
-    assert f"performance on {DAYS[13]}: realized" in event["retrain_reason"]
+    assert f"prior_shift on {DAYS[13]}: PSI" in event["retrain_reason"]
+    assert f"performance on {DAYS[13]}: roc_auc" in event["retrain_reason"]
 
     from airflow.models.asset import AssetDagRunQueue
     from airflow.utils.session import create_session

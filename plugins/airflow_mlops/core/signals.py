@@ -52,6 +52,7 @@ class Signal:
     rows: int = 0
     note: str | None = None
     reference: float | None = None  # performance: the champion's held-out score
+    metric: str | None = None  # performance: the gate metric it is measured in
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ def performance(cfg: PipelineConfig, joined: pd.DataFrame, champion_score: float
     minimum = cfg.monitor.labels.min_rows
     if n < minimum:
         note = f"{n} labelled rows, fewer than monitor.labels.min_rows ({minimum})"
-        return Signal(PERFORMANCE, trig.enabled, None, bound, False, n, note, champion_score)
+        return Signal(PERFORMANCE, trig.enabled, None, bound, False, n, note, champion_score, metric)
     joined = joined[joined[cfg.data_schema.target].notna()]
     y_score = joined[PROBABILITY].to_numpy() if PROBABILITY in joined else None
     y_true = _truth(cfg, joined[cfg.data_schema.target])
@@ -198,10 +199,12 @@ def performance(cfg: PipelineConfig, joined: pd.DataFrame, champion_score: float
     found = compute_metrics(cfg, y_true, y_pred, y_score, [metric])
     if metric not in found:
         note = f"{metric} cannot be computed on these {n} rows (one class only?)"
-        return Signal(PERFORMANCE, trig.enabled, None, bound, False, n, note, champion_score)
+        return Signal(PERFORMANCE, trig.enabled, None, bound, False, n, note, champion_score, metric)
     value = found[metric]
     worse = bound is not None and (value < bound if higher else value > bound)
-    return Signal(PERFORMANCE, trig.enabled, value, bound, trig.enabled and worse, n, None, champion_score)
+    return Signal(
+        PERFORMANCE, trig.enabled, value, bound, trig.enabled and worse, n, None, champion_score, metric
+    )
 
 
 def covariate(cfg: PipelineConfig, drift_share: float, drift_detected: bool) -> Signal:
@@ -302,12 +305,12 @@ def describe(ds: str, sig: Signal, drifted_columns: list[str] | None = None) -> 
             f"(threshold {float(sig.threshold or 0):.0%}){cols}"
         )
     if sig.name == PERFORMANCE:
+        worse = "<" if (sig.threshold or 0) > (sig.value or 0) else ">"
         return (
-            f"performance on {ds}: realized {float(sig.value or 0):.4f} on {sig.rows} labelled rows, "
-            f"past the bound {float(sig.threshold or 0):.4f} (champion's held-out {sig.reference})"
+            f"performance on {ds}: {sig.metric} {float(sig.value or 0):.4f} {worse} "
+            f"{float(sig.threshold or 0):.4f} on {sig.rows} labelled rows"
         )
-    what = "prediction drift" if sig.name == PREDICTION_DRIFT else "prior shift"
-    return f"{what} on {ds}: PSI {float(sig.value or 0):.3f} >= {float(sig.threshold or 0):.3f}"
+    return f"{sig.name} on {ds}: PSI {float(sig.value or 0):.3f} >= {float(sig.threshold or 0):g}"
 
 
 def retrain_reason(ds: str, signals: Signals, drifted_columns: list[str] | None = None) -> str | None:

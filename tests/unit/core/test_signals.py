@@ -122,6 +122,8 @@ def test_performance_is_the_gate_metric_against_the_champion_less_max_drop(custo
     assert ok.value == pytest.approx(auc) and ok.threshold == pytest.approx(auc - 0.04) and not ok.fired
     bad = signals.performance(cfg, rows, champion_score=auc + 0.2)
     assert bad.fired and bad.reference == pytest.approx(auc + 0.2)
+    words = signals.describe("2024-03-05", bad)
+    assert words == f"performance on 2024-03-05: roc_auc {auc:.4f} < {auc + 0.15:.4f} on 2000 labelled rows"
     floor = credit({**LATE, "triggers": {"performance": {"enabled": True, "floor": 0.99}}})
     assert signals.performance(floor, rows, champion_score=None).fired
     one_class = signals.performance(cfg, rows[~rows["default"].astype(bool)], champion_score=0.9)
@@ -226,7 +228,10 @@ def test_the_retrain_reason_names_each_fired_signal(customers: pd.DataFrame, tmp
     assert "covariate_drift" not in found.fired, "disabled in this config"
     assert {"prior_shift", "prediction_drift"} <= set(found.fired)
     reason = signals.retrain_reason("2024-03-03", found) or ""
-    assert reason.startswith("prediction drift on 2024-03-03: PSI") and "prior shift on 2024-03-03" in reason
+    assert (
+        reason.startswith("prediction_drift on 2024-03-03: PSI")
+        and "; prior_shift on 2024-03-03: PSI" in reason
+    )
 
 
 def test_config_errors_name_the_field_and_monitor_leaves_the_config_hash_alone() -> None:
