@@ -45,7 +45,7 @@ class DriftReportOperator(PipelineOperator):
                     " FIRED" if sig["fired"] else "",
                     f"; {sig['note']}" if sig["note"] else "",
                 )
-        self.alert(context, "drift", res)  # only past the threshold
+        self.alert(context, "drift", res)  # only on drift, or when a signal asks for a retrain
         # Any enabled trigger (monitor.triggers) asks for a retrain; covariate drift alone by default.
         if res.get("retrain", res["drift_detected"]):
             self.log.warning(
