@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig
+from airflow_mlops.core.errors import DataContractError
 from airflow_mlops.core.lake import Lake
 from airflow_mlops.core.modeling import PREDICTION, PROBABILITY, compute_metrics, target_series
 
@@ -99,6 +100,8 @@ def psi_numeric(reference: Any, current: Any, bins: int = BINS) -> float:
     ref = np.asarray(reference, dtype=float)
     cur = np.asarray(current, dtype=float)
     ref, cur = ref[~np.isnan(ref)], cur[~np.isnan(cur)]
+    if not len(ref) or not len(cur):
+        raise ValueError(f"PSI needs values on both sides (reference {len(ref)}, current {len(cur)})")
     inner = np.unique(np.quantile(ref, np.linspace(0, 1, bins + 1)[1:-1]))
     edges = np.concatenate([[-np.inf], inner, [np.inf]])
     r = np.histogram(ref, edges)[0] / len(ref)
@@ -122,7 +125,12 @@ def prediction_drift(cfg: PipelineConfig, reference: pd.DataFrame, current: pd.D
     class's probability for binary classifiers, else the predicted class or value."""
     trig = cfg.monitor.triggers.prediction_drift
     col = PROBABILITY if PROBABILITY in reference and PROBABILITY in current else PREDICTION
-    if col not in reference or col not in current or current[col].notna().sum() == 0:
+    if (
+        col not in reference
+        or col not in current
+        or not current[col].notna().any()
+        or not reference[col].notna().any()
+    ):
         return Signal(PREDICTION_DRIFT, trig.enabled, None, trig.threshold, False, 0, "no predictions")
     cur = current[col].dropna()
     if col == PREDICTION and cfg.data_schema.task == "classification":
@@ -241,6 +249,12 @@ def arrived_labels(
     uri = cat.predictions_uri(ds)
     if lake.exists(uri) or scored is None:
         current = _read(lake, uri, [*lab.key, target, *preds])
+        missing = [c for c in lab.key if c not in current]
+        if missing and lab.arrive == "later":
+            raise DataContractError(
+                f"{uri}: monitor.labels.key column(s) {missing} are missing from the predictions; "
+                "score the batch again (scoring keeps the key columns)"
+            )
     else:
         current = scored[[c for c in dict.fromkeys([*lab.key, target, *preds]) if c in scored]].copy()
     if target not in current:
@@ -254,6 +268,11 @@ def arrived_labels(
     frames = []
     for d in window:
         f = _read(lake, cat.predictions_uri(d), [*lab.key, target, *preds])
+        if any(c not in f for c in lab.key):  # scored before the key was configured
+            log.warning(
+                "%s: predictions of %s lack the key %s; its rows cannot be matched", cfg.name, d, lab.key
+            )
+            continue
         if target in f:  # a row that came with its label was not waiting for one
             f = f[f[target].isna()].drop(columns=target)
         f["_scored"] = d

@@ -13,7 +13,7 @@ import yaml
 from airflow_mlops.core import signals
 from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig, parse_pipeline
-from airflow_mlops.core.errors import ConfigError
+from airflow_mlops.core.errors import ConfigError, DataContractError
 from airflow_mlops.core.lake import Lake
 from airflow_mlops.core.modeling import PREDICTION, PROBABILITY
 from tests.conftest import PIPELINES
@@ -246,3 +246,18 @@ def test_config_errors_name_the_field_and_monitor_leaves_the_config_hash_alone()
     with pytest.raises(ConfigError, match=r"monitor\.triggers\.prior_shift\.treshold: unknown field"):
         credit({"triggers": {"prior_shift": {"treshold": 0.1}}})
     assert credit(LATE).config_hash == credit().config_hash
+
+
+def test_predictions_without_the_key_are_skipped_or_refused_naming_the_file(
+    customers: pd.DataFrame, tmp_path: Path
+) -> None:
+    cfg = credit(LATE)
+    lake = Lake((tmp_path / "lake").as_uri())
+    world = _late_world(lake, cfg, customers)
+    # Day 2 was scored before monitor.labels.key was configured: its rows cannot be matched.
+    _scored(lake, cfg, "2024-03-02", world["2024-03-02"].drop(columns="customer_id"))
+    _, joined, info = signals.arrived_labels(cfg, lake, "2024-03-03")
+    assert info.matched == 0 and info.unmatched == 300 and joined.empty
+    _scored(lake, cfg, "2024-03-03", world["2024-03-03"].drop(columns="customer_id"))
+    with pytest.raises(DataContractError, match=r"ds=2024-03-03/predictions/predictions.parquet: monitor"):
+        signals.arrived_labels(cfg, lake, "2024-03-03")
