@@ -80,6 +80,8 @@ class ColumnProfile:
     maximum: float | None = None
     #: The distinct values, sorted, when there are at most MAX_CATEGORIES of them.
     values: tuple[Any, ...] | None = None
+    #: Some value holds a space: words, not a code.
+    spaced: bool = False
 
     @property
     def null_share(self) -> float:
@@ -215,7 +217,8 @@ def profile(s: pd.Series, column: str, where: str) -> ColumnProfile:
     values = None
     if distinct <= MAX_CATEGORIES and kind in ("int", "string", "bool"):
         values = tuple(sorted(_plain(v) for v in present.unique()))
-    return ColumnProfile(column, kind, len(out), int(out.isna().sum()), distinct, low, high, values)
+    spaced = kind == "string" and bool(present.astype("string").str.contains(r"\s", regex=True).any())
+    return ColumnProfile(column, kind, len(out), int(out.isna().sum()), distinct, low, high, values, spaced)
 
 
 def _plain(v: Any) -> Any:
@@ -264,7 +267,7 @@ def left_out_reason(p: ColumnProfile) -> str | None:
     if p.kind in ("int", "string", "category"):
         if _is_id_name(p.name):
             return "an identifier (by its name): it names a record, it does not describe one"
-        if p.distinct == present >= MIN_ROWS_FOR_SHARES:
+        if p.distinct == present >= MIN_ROWS_FOR_SHARES and not p.spaced:  # words are free text
             return f"an identifier (unique in each of {present} rows): it names a record, it does not describe one"
     crowded = p.distinct > MAX_CATEGORIES or (
         present >= MIN_ROWS_FOR_SHARES and p.distinct > MAX_CATEGORY_SHARE * present
@@ -385,7 +388,7 @@ def plan(
 
 
 def _as(p: ColumnProfile, kind: ColumnType) -> ColumnProfile:
-    return ColumnProfile(p.name, kind, p.rows, p.nulls, p.distinct, p.minimum, p.maximum, p.values)
+    return ColumnProfile(p.name, kind, p.rows, p.nulls, p.distinct, p.minimum, p.maximum, p.values, p.spaced)
 
 
 def _review(sc: Scaffold) -> list[str]:
