@@ -290,7 +290,7 @@ def gate_floor(task: TaskType, classes: int) -> tuple[str, float, list[str], str
             "roc_auc",
             ROC_AUC_FLOOR,
             ["roc_auc", "balanced_accuracy", "accuracy", "log_loss"],
-            "ranks better than chance (0.5)",
+            "ranks better than chance, which is 0.5",
         )
     floor = round(1 / classes + BALANCED_ACCURACY_OVER_CHANCE, 3)
     return (
