@@ -652,7 +652,9 @@ def write(
 
 
 def _stage(dst: Path, text: str) -> str:
-    """``text`` in a temporary file beside ``dst`` (a name no loader globs), flushed to disk."""
+    """``text`` in a temporary file beside ``dst``, flushed to disk. Not ``Lake.write_text``: its
+    temporary name keeps the ``.yaml`` suffix, which the DAG factory's ``*.yaml`` glob would read,
+    and here both files are checked before either is renamed."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
