@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 #: A string column with more distinct values than this is free text (or a code of too many
 #: values), not a category: one-hot encoding it would learn the sample by heart.
-MAX_CATEGORIES: Final = 100
+MAX_CATEGORIES: Final = 250
 #: ... and so is one whose distinct values exceed this share of its values (in samples of at least
 #: MIN_ROWS_FOR_SHARES rows: in fewer, every share is noise).
 MAX_CATEGORY_SHARE: Final = 0.5
@@ -59,6 +59,9 @@ GX_TYPES: Final[dict[str, str]] = {
     "datetime": "Timestamp",
     "date": "Timestamp",
 }
+#: Values a type is tried on before the whole column: most text fails on the first of them, and
+#: parsing a long column of words as dates one by one costs seconds.
+PROBE_ROWS: Final = 50
 _INT_TEXT = re.compile(r"^\s*[+-]?\d+\s*$")
 _ID_NAME = re.compile(r"(^|[_\W])(id|uuid|guid)($|[_\W])|^(rownames|row_?number|index|unnamed: ?0)$", re.I)
 _ID_CAMEL = re.compile(r"[a-z0-9](Id|ID|Uuid|UUID)$")
@@ -187,6 +190,7 @@ def infer_column(s: pd.Series, column: str, where: str) -> tuple[ColumnType, pd.
                     warnings.simplefilter("ignore")  # pandas' "could not infer format" on non-dates
                     # The text form first: Python bools in a JSON column must not pass as numbers.
                     if s.dtype == object:
+                        coerce_column(_text(s.dropna().head(PROBE_ROWS)), kind, column, where)
                         coerce_column(_text(s), kind, column, where)
                     out = coerce_column(s, kind, column, where)
             except (DataContractError, ValueError, TypeError, OverflowError):
