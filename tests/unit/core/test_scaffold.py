@@ -304,3 +304,26 @@ def test_column_names_yaml_would_misread_are_quoted(home: Path) -> None:
     assert list(raw["schema"]["columns"]) == ["on", "a b: c", "yes"]
     cfg = load_pipeline(yaml_path)
     assert cfg.data_schema.target == "yes" and cfg.features.all == ["on", "a b: c"]
+
+
+def test_a_code_of_too_many_values_is_free_text_however_long_the_sample(home: Path) -> None:
+    """300 codes in 3,000 rows is a tenth of the rows (no share rule), but too many to one-hot."""
+    n = 3000
+    df = pd.DataFrame(
+        {
+            "code": [f"C{i % 300:03d}" for i in range(n)],
+            "dest": [f"D{i % 105}" for i in range(n)],
+            "y": [0.5, 1.5] * (n // 2),
+        }
+    )
+    sc = scaffold.plan("codes", sample(home, "codes", df), "y")
+    assert sc.left_out["code"].startswith("free text (300 distinct values in 3000 rows)")
+    assert sc.categorical == ["dest"], "105 values, as flights' destinations, are a category"
+
+
+def test_the_format_flag_reads_a_file_whose_suffix_says_nothing(home: Path) -> None:
+    path = home / "export.txt"
+    path.write_text("x,y\n1.5,a\n2.5,b\n3.5,a\n")
+    sc = scaffold.plan("txt", path, "y", fmt="csv")
+    assert sc.format == "csv" and sc.numeric == ["x"]
+    assert "${AIRFLOW_MLOPS_RAW_ROOT}/txt/{ds}.csv" in scaffold.pipeline_yaml(sc)
