@@ -11,6 +11,7 @@ before either is written. No Airflow here.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import math
@@ -67,7 +68,6 @@ _ID_NAME = re.compile(r"(^|[_\W])(id|uuid|guid)($|[_\W])|^(rownames|row_?number|
 _ID_CAMEL = re.compile(r"[a-z0-9](Id|ID|Uuid|UUID)$")
 _YAML_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
-_EXTENSION: Final[dict[str, str]] = {"csv": "csv", "parquet": "parquet", "jsonl": "jsonl"}
 
 
 @dataclass(frozen=True)
@@ -387,8 +387,7 @@ def plan(
         start_date=start_date or datetime.now(UTC).date(),
         review=[],
     )
-    sc.review.extend(_review(sc))
-    return sc
+    return dataclasses.replace(sc, review=_review(sc))
 
 
 def _as(p: ColumnProfile, kind: ColumnType) -> ColumnProfile:
@@ -399,7 +398,7 @@ def _review(sc: Scaffold) -> list[str]:
     """What a person must decide: the things a sample cannot tell."""
     out = [
         f"source.uri: each data interval's raw file is expected at ${{AIRFLOW_MLOPS_RAW_ROOT}}/{sc.name}/"
-        f"{{ds}}.{_EXTENSION[sc.format]}; point it at where your files arrive.",
+        f"{{ds}}.{sc.format}; point it at where your files arrive.",
         f"schema.task: {sc.task} ({sc.task_reason}); change it if {sc.target!r} means something else.",
         "features: would each be known when a prediction is made? A feature computed from the "
         f"outcome (after {sc.target!r} is known) makes a model that looks good and fails in use.",
@@ -465,7 +464,6 @@ def pipeline_yaml(sc: Scaffold) -> str:
         else "  # No time_column: each record takes its batch's data interval as its time\n"
         "  # (run init with --time-column if a column says when a record happened)."
     )
-    ext = _EXTENSION[sc.format]
     text = f"""\
 # {sc.name}: written by `airflow-mlops init` from {sc.sample.name} ({sc.rows} rows).
 # A starting point, not a finished pipeline: read the REVIEW notes, then `airflow-mlops check`.
@@ -476,7 +474,7 @@ tags: [scaffolded, {sc.task}]
 
 source:
   # REVIEW: where each data interval's raw file arrives ({{ds}} is the interval's first day).
-  uri: ${{AIRFLOW_MLOPS_RAW_ROOT}}/{sc.name}/{{ds}}.{ext}
+  uri: ${{AIRFLOW_MLOPS_RAW_ROOT}}/{sc.name}/{{ds}}.{sc.format}
   format: {sc.format}
 
 schema:
