@@ -71,6 +71,25 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield tmp_path
 
 
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh database of its own on the machine's PostgreSQL (127.0.0.1:5432, user postgres,
+    trust), dropped at the end (with any connection a failed test left open)."""
+    import uuid
+
+    import psycopg
+
+    name = f"airflow_mlops_test_{uuid.uuid4().hex[:12]}"
+    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def airflow_db() -> dict[str, str]:
     """The session's Airflow metadata database, migrated once."""
