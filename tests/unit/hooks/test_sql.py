@@ -103,7 +103,7 @@ def test_a_refusal_is_a_contract_error_naming_the_source(pipeline: PipelineConfi
 def test_a_connection_that_is_no_database_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_NOT_SQL", json.dumps({"conn_type": "http", "host": "127.0.0.1"}))
     with pytest.raises(ConfigError, match="connection 'not_sql' gives a HttpHook, not a SQL database hook"):
-        SqlSourceHook("not_sql").db
+        _ = SqlSourceHook("not_sql").db
 
 
 def test_the_sensor_waits_for_a_row_at_or_after_the_interval_end(
