@@ -25,11 +25,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class SqlStatement:
-    """A statement with its bound parameters, and how messages name what it reads."""
+    """A statement with its bound parameters, and how messages name what it reads; ``private``
+    (the pipeline declares ``schema.pii``) keeps the database's messages about values out of errors."""
 
     sql: str
     params: dict[str, Any]
     shown: str
+    private: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """JSON-able (times as ISO text): for a trigger's kwargs and the quarantine record."""
@@ -37,6 +39,7 @@ class SqlStatement:
             "sql": self.sql,
             "params": {k: v.isoformat() if isinstance(v, datetime) else v for k, v in self.params.items()},
             "shown": self.shown,
+            "private": self.private,
         }
 
     @classmethod
@@ -45,7 +48,7 @@ class SqlStatement:
             k: datetime.fromisoformat(v) if k.startswith("data_interval_") else v
             for k, v in data["params"].items()
         }
-        return cls(str(data["sql"]), params, str(data["shown"]))
+        return cls(str(data["sql"]), params, str(data["shown"]), bool(data.get("private", False)))
 
 
 #: One block of rows as the database returned them: column names, then rows (tuples or mappings).
@@ -90,8 +93,9 @@ def read_statement(cfg: PipelineConfig, ds: str, interval: tuple[datetime, datet
     configured query."""
     sql = _sql(cfg)
     params = _params(cfg, ds, interval)
+    private = cfg.data_schema.has_pii
     if sql.query is not None:
-        return SqlStatement(sql.query, params, label(cfg))
+        return SqlStatement(sql.query, params, label(cfg), private)
     assert sql.table is not None and sql.interval_column is not None  # the config checked it
     cols = [quote(c) for c in cfg.raw_columns]
     order = [quote(sql.interval_column), *[c for c in cols if c != quote(sql.interval_column)]]
@@ -101,7 +105,7 @@ def read_statement(cfg: PipelineConfig, ds: str, interval: tuple[datetime, datet
         f"AND {quote(sql.interval_column)} < %(data_interval_end)s "
         f"ORDER BY {', '.join(order)}"
     )
-    return SqlStatement(text, params, label(cfg))
+    return SqlStatement(text, params, label(cfg), private)
 
 
 def ready_statement(
@@ -159,7 +163,7 @@ def _accepts(kind: str, t: pa.DataType) -> bool:
     return bool(pa.types.is_timestamp(t) or pa.types.is_date(t))  # datetime, date
 
 
-def _column(values: Sequence[Any], name: str, kind: str, where: str) -> pa.Array:
+def _column(values: Sequence[Any], name: str, kind: str, where: str, show: bool) -> pa.Array:
     import pyarrow as pa
 
     from airflow_mlops.core.rawfile import _arrow_type
@@ -167,9 +171,12 @@ def _column(values: Sequence[Any], name: str, kind: str, where: str) -> pa.Array
     try:
         arr = pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
-        raise DataContractError(
-            f"{where}: column {name!r} ({kind}) holds values pyarrow cannot read as one type: {e}"
-        ) from e
+        # pyarrow quotes the value; a pipeline with personal data must not (schema.pii).
+        why = f": {e}" if show else " (values not shown: the pipeline declares schema.pii)"
+        err = DataContractError(f"{where}: column {name!r} ({kind}) holds values of more than one type{why}")
+        if show:
+            raise err from e
+        raise err from None
     if not _accepts(kind, arr.type):
         raise DataContractError(
             f"{where}: column {name!r} is {_type_name(arr.type)} in the database, but "
@@ -207,7 +214,8 @@ def frames(
         else:
             by_name = dict(zip(names, zip(*rows, strict=True), strict=True))
             columns = {c: list(by_name[c]) for c in wanted}
-        table = pa.table({c: _column(columns[c], c, kinds[c], where) for c in wanted})
+        show = not cfg.data_schema.has_pii
+        table = pa.table({c: _column(columns[c], c, kinds[c], where, show) for c in wanted})
         yield where, _to_pandas(table)
     if not rows_seen:
         p = stmt.params

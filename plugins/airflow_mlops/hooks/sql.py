@@ -38,6 +38,11 @@ def refused(e: BaseException) -> bool:
     return any(c.__name__ in _REFUSALS for c in type(e).__mro__)
 
 
+def _about_values(e: BaseException) -> bool:
+    """A refusal of the data rather than of the statement: its message may hold a value."""
+    return any(c.__name__ in ("DataError", "IntegrityError") for c in type(e).__mro__)
+
+
 def _first_line(e: BaseException) -> str:
     return (str(e).strip().splitlines() or [type(e).__name__])[0]
 
@@ -86,11 +91,17 @@ class SqlSourceHook(BaseHook):
                         return
                     yield names, rows
             except Exception as e:
-                if refused(e):
+                if not refused(e):
+                    raise
+                if stmt.private and _about_values(e):
+                    # The database may quote the value (`invalid input syntax ...: "jane"`).
                     raise DataContractError(
-                        f"{stmt.shown}: the database refused the query: {_first_line(e)}"
-                    ) from e
-                raise
+                        f"{stmt.shown}: the database refused a value ({type(e).__name__}; its message is not "
+                        "shown: the pipeline declares schema.pii)"
+                    ) from None
+                raise DataContractError(
+                    f"{stmt.shown}: the database refused the query: {_first_line(e)}"
+                ) from e
             finally:
                 _quietly(cur.close)
         finally:

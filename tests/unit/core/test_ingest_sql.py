@@ -145,6 +145,44 @@ def test_a_query_binds_the_interval_and_its_missing_columns_are_named(
     )
 
 
+@pytest.mark.parametrize("pii", [False, True])
+def test_values_of_mixed_types_are_refused_and_explained_only_without_pii(
+    home: Path, postgres_url: str, pii: bool
+) -> None:
+    """A jsonb column gives Python values of several types; with schema.pii no value is shown."""
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE c (customer_id jsonb, at timestamptz)")
+        conn.execute("INSERT INTO c VALUES ('\"jane@example.com\"', '2024-03-02'), ('7', '2024-03-02')")
+    d = yaml.safe_load(CREDIT.read_text())
+    d["source"] = {
+        "sql": {
+            "conn_id": "db",
+            "query": "SELECT customer_id, 'No' AS student, 1.0 AS balance, 2.0 AS income, false AS \"default\" "
+            "FROM c WHERE at >= %(data_interval_start)s",
+        }
+    }
+    if pii:
+        d["schema"]["pii"] = {"customer_id": "hash"}
+    cfg = parse_pipeline(yaml.safe_dump(d), "credit_default.yaml")
+    with pytest.raises(
+        DataContractError, match="column 'customer_id' \\(string\\) holds values of more than one type"
+    ) as e:
+        ingest(
+            cfg,
+            Lake((home / "lake").as_uri()),
+            "2024-03-02",
+            interval=DAY2,
+            sql_reader=reader(postgres_url),
+            pii_key=b"k" * 32 if pii else None,
+        )
+    assert "jane@example.com" not in str(e.value)
+    if pii:
+        assert str(e.value).endswith("(values not shown: the pipeline declares schema.pii)")
+        assert e.value.__cause__ is None, "pyarrow's message (which may quote a value) is not chained"
+    else:
+        assert "Expected bytes, got a 'int' object" in str(e.value)
+
+
 def test_a_sql_source_needs_an_interval() -> None:
     with pytest.raises(ConfigError, match="reads rows by data interval"):
         sqlsource.read_statement(TABLE, "2024-03-02", None)

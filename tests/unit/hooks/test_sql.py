@@ -100,6 +100,22 @@ def test_a_refusal_is_a_contract_error_naming_the_source(pipeline: PipelineConfi
     assert not sql_hook.refused(psycopg.OperationalError("connection lost")), "worth a retry"
 
 
+def test_with_pii_the_database_s_words_about_a_value_are_not_repeated(pipeline: PipelineConfig) -> None:
+    hook = SqlSourceHook("credit_db")
+    cast = "SELECT 'jane@example.com'::int AS customer_id"
+    with pytest.raises(DataContractError) as e:
+        list(hook.read(sqlsource.SqlStatement(cast, {}, "credit_default: q", private=True)))
+    assert str(e.value) == (
+        "credit_default: q: the database refused a value (InvalidTextRepresentation; its message is not "
+        "shown: the pipeline declares schema.pii)"
+    )
+    assert e.value.__cause__ is None
+    with pytest.raises(DataContractError, match=r"jane@example\.com"):
+        list(hook.read(sqlsource.SqlStatement(cast, {}, "credit_default: q")))
+    with pytest.raises(DataContractError, match='relation "nowhere" does not exist'):
+        list(hook.read(sqlsource.SqlStatement("SELECT * FROM nowhere", {}, "q", private=True)))
+
+
 def test_a_connection_that_is_no_database_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_NOT_SQL", json.dumps({"conn_type": "http", "host": "127.0.0.1"}))
     with pytest.raises(ConfigError, match="connection 'not_sql' gives a HttpHook, not a SQL database hook"):
