@@ -44,10 +44,10 @@ class IngestOperator(PipelineOperator):
             # The same bytes fail the same way: no retry. The file is in the quarantine.
             where = Catalog(self.lake, self.pipeline).quarantine_dir(str(self.ds))
             kept = (
-                "The reason is"
-                if self.config.data_schema.has_pii
-                else "The statement and the reason are"
+                "The statement and the reason are"
                 if source.sql is not None
+                else "The reason is"
+                if self.config.data_schema.has_pii
                 else "The raw file and the reason are"
             )
             self.alert(context, "quarantine", {"ds": self.ds, "reason": e, "where": where})

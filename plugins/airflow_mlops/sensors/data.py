@@ -100,7 +100,7 @@ class DataAvailableSensor(PipelineSensor):
         self.log.info("Rows of %s not complete yet; deferring for up to %.0f s", self.uri, timeout)
         self.defer(
             trigger=SqlReadyTrigger(
-                sql.conn_id, stmt.to_json(), float(self.poke_interval), time.time() + float(timeout)
+                sql.conn_id, stmt.to_json(), float(self.poke_interval), time.time() + float(timeout), self.uri
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=float(timeout) + 60),

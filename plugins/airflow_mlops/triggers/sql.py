@@ -12,13 +12,15 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 class SqlReadyTrigger(BaseTrigger):
     """Fires ``found`` when the statement's first value is true, ``timeout`` at the deadline (epoch
-    seconds). ``statement`` is :meth:`SqlStatement.to_json`: the trigger serializes as JSON."""
+    seconds). ``statement`` is :meth:`SqlStatement.to_json`: the trigger serializes as JSON; ``uri``
+    names the source in the event, as the file trigger names its file."""
 
     def __init__(
-        self, conn_id: str, statement: dict[str, Any], poke_interval: float, deadline: float
+        self, conn_id: str, statement: dict[str, Any], poke_interval: float, deadline: float, uri: str
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.conn_id = conn_id
+        self.uri = uri
         self.statement = statement
         self.poke_interval = poke_interval
         self.deadline = deadline
@@ -31,6 +33,7 @@ class SqlReadyTrigger(BaseTrigger):
                 "statement": self.statement,
                 "poke_interval": self.poke_interval,
                 "deadline": self.deadline,
+                "uri": self.uri,
             },
         )
 
@@ -42,9 +45,9 @@ class SqlReadyTrigger(BaseTrigger):
         stmt = SqlStatement.from_json(self.statement)
         while True:
             if await asyncio.to_thread(hook.ready, stmt):
-                yield TriggerEvent({"status": "found", "uri": stmt.shown})  # type: ignore[no-untyped-call]
+                yield TriggerEvent({"status": "found", "uri": self.uri})  # type: ignore[no-untyped-call]
                 return
             if time.time() >= self.deadline:
-                yield TriggerEvent({"status": "timeout", "uri": stmt.shown})  # type: ignore[no-untyped-call]
+                yield TriggerEvent({"status": "timeout", "uri": self.uri})  # type: ignore[no-untyped-call]
                 return
             await asyncio.sleep(min(self.poke_interval, max(0.0, self.deadline - time.time())))

@@ -153,7 +153,7 @@ def test_the_sensor_waits_for_a_row_at_or_after_the_interval_end(
 
     assert asyncio.run(scenario()) == {
         "status": "found",
-        "uri": "credit_default: table 'customers' (connection 'credit_db')",
+        "uri": "sql://credit_db/customers",
     }
     assert sensor.poke(context) is True
     assert sensor.execute(context) == {"uri": "sql://credit_db/customers"}
@@ -165,8 +165,12 @@ def test_the_trigger_fires_timeout_at_the_deadline(pipeline: PipelineConfig, pos
     stmt = sqlsource.ready_statement(pipeline, "2024-03-02", DAY2)
     assert stmt is not None
     start = time.time()
-    event = asyncio.run(_first_event(SqlReadyTrigger("credit_db", stmt.to_json(), 0.05, start + 0.3)))
-    assert event["status"] == "timeout" and time.time() - start >= 0.3
+    event = asyncio.run(
+        _first_event(
+            SqlReadyTrigger("credit_db", stmt.to_json(), 0.05, start + 0.3, "sql://credit_db/customers")
+        )
+    )
+    assert event == {"status": "timeout", "uri": "sql://credit_db/customers"} and time.time() - start >= 0.3
 
 
 def test_a_ready_query_decides_readiness(pipeline: PipelineConfig, postgres_url: str) -> None:
