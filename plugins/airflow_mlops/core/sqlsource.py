@@ -166,7 +166,7 @@ def _accepts(kind: str, t: pa.DataType) -> bool:
 def _column(values: Sequence[Any], name: str, kind: str, where: str, show: bool) -> pa.Array:
     import pyarrow as pa
 
-    from airflow_mlops.core.rawfile import _arrow_type
+    from airflow_mlops.core.rawfile import arrow_type
 
     try:
         arr = pa.array(values)
@@ -182,7 +182,7 @@ def _column(values: Sequence[Any], name: str, kind: str, where: str, show: bool)
             f"{where}: column {name!r} is {_type_name(arr.type)} in the database, but "
             f"schema.columns.{name} declares {kind}"
         )
-    target = _arrow_type(kind, typed=True)
+    target = arrow_type(kind, typed=True)
     if pa.types.is_date(arr.type) and pa.types.is_timestamp(target):
         arr = arr.cast(pa.timestamp("ns"))  # a date is its midnight, read as UTC like a CSV date
     # safe=False: a float64 holds a decimal or a big integer approximately, as a CSV's text would be.
@@ -196,7 +196,7 @@ def frames(
     with how errors name the source; no rows at all is a contract error (an empty interval)."""
     import pyarrow as pa
 
-    from airflow_mlops.core.rawfile import _to_pandas
+    from airflow_mlops.core.rawfile import to_pandas
 
     where = stmt.shown
     wanted = cfg.raw_columns
@@ -216,7 +216,7 @@ def frames(
             columns = {c: list(by_name[c]) for c in wanted}
         show = not cfg.data_schema.has_pii
         table = pa.table({c: _column(columns[c], c, kinds[c], where, show) for c in wanted})
-        yield where, _to_pandas(table)
+        yield where, to_pandas(table)
     if not rows_seen:
         p = stmt.params
         raise DataContractError(
