@@ -58,6 +58,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+RawFormat = Literal["csv", "parquet", "jsonl"]
+
+
+def format_of(path: str) -> RawFormat:
+    """The format a raw file's suffix implies (.parquet/.pq, .jsonl/.ndjson, else csv): one rule
+    for a pipeline's source and for the sample ``airflow-mlops init`` reads."""
+    if path.endswith((".parquet", ".pq")):
+        return "parquet"
+    return "jsonl" if path.endswith((".jsonl", ".ndjson")) else "csv"
+
+
 #: The bound parameters a ``source.sql`` query may use (pyformat, as DB-API drivers bind them).
 SQL_PARAMS = ("data_interval_start", "data_interval_end", "ds")
 _SQL_PARAM = re.compile(r"%\(([^)]*)\)s")
@@ -193,15 +204,13 @@ class SourceConfig(_Strict):
         return self
 
     @property
-    def file_format(self) -> Literal["csv", "parquet", "jsonl"]:
+    def file_format(self) -> RawFormat:
         """The declared format, or the one implied by the file suffix."""
         if self.format:
             return self.format
         if self.uri is None:
             return "parquet"  # a SQL source: rows arrive typed, as from Parquet
-        if self.uri.endswith((".parquet", ".pq")):
-            return "parquet"
-        return "jsonl" if self.uri.endswith((".jsonl", ".ndjson")) else "csv"
+        return format_of(self.uri)
 
     _shown: str | None = PrivateAttr(default=None)
 
