@@ -49,7 +49,8 @@ METRICS: dict[str, tuple[TaskType, bool]] = {
     "mape": ("regression", False),
 }
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+#: What a pipeline name may be: it names DAGs, registered models and paths in the lake.
+PIPELINE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _CRON_OR_PRESET = re.compile(r"^(@(once|hourly|daily|weekly|monthly|yearly)|(\S+\s+){4}\S+)$")
 
@@ -617,7 +618,7 @@ class PipelineConfig(_Strict):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not _NAME.match(v):
+        if not PIPELINE_NAME.match(v):
             raise ValueError("must be lower case letters, digits and underscores, starting with a letter")
         return v
 

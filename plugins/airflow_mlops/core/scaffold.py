@@ -24,7 +24,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from airflow_mlops.core.config import _NAME, ColumnType, RawFormat, TaskType, format_of, parse_pipeline
+from airflow_mlops.core.config import (
+    PIPELINE_NAME,
+    ColumnType,
+    RawFormat,
+    TaskType,
+    format_of,
+    parse_pipeline,
+)
 from airflow_mlops.core.errors import ConfigError, DataContractError, DataNotFoundError
 
 if TYPE_CHECKING:
@@ -315,7 +322,7 @@ def plan(
     start_date: date | None = None,
 ) -> Scaffold:
     """Read the sample and decide the pipeline; nothing is written."""
-    if not _NAME.match(name):
+    if not PIPELINE_NAME.match(name):
         raise ConfigError(
             f"name: {name!r} must be lower case letters, digits and underscores, starting with a letter"
         )
