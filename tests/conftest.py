@@ -7,6 +7,7 @@ import time, before any test module imports Airflow.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -69,6 +70,32 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AIRFLOW_MLOPS_HOME", str(tmp_path))
     yield tmp_path
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh database of its own on the machine's PostgreSQL (127.0.0.1:5432, user postgres,
+    trust), dropped at the end (with any connection a failed test left open)."""
+    import uuid
+
+    import psycopg
+
+    name = f"airflow_mlops_test_{uuid.uuid4().hex[:12]}"
+    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """The URL of a database of the test's own (see :func:`postgres_database`)."""
+    with postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

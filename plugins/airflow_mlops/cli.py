@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import date
 from typing import Any
 
 from airflow_mlops.core import tracking
@@ -185,8 +186,11 @@ def main(argv: list[str] | None = None) -> int:
     rb.add_argument("--reason", required=True, help="why; recorded on both versions")
     rb.add_argument("--by", default=None, help="who asks (default: the OS user)")
     rb.add_argument("--json", action="store_true", help="machine-readable output")
+    add_init_parser(sub)
     a = ap.parse_args(argv)
     try:
+        if a.command == "init":
+            return init(a)
         if a.command == "check":
             return check(a.files)
         if a.command == "card":
@@ -212,6 +216,66 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def add_init_parser(sub: Any) -> None:
+    """``init NAME --sample FILE --target COLUMN``: a starter pipeline and suite from a sample."""
+    ini = sub.add_parser(
+        "init",
+        help="write a starter pipeline YAML and expectation suite from a sample of the data",
+        description="Read a sample (CSV, Parquet or JSON Lines) and write include/pipelines/NAME.yaml "
+        "and include/expectations/NAME.json: column types as ingest reads them, the task from the "
+        "target, numeric and categorical features (identifiers and free text left out, with the "
+        "reason), and expectations from what the sample shows. Prints what it decided and what to review.",
+    )
+    ini.add_argument("name", help="the pipeline's name (lower case letters, digits, underscores)")
+    ini.add_argument("--sample", required=True, metavar="FILE", help="a sample of the raw data")
+    ini.add_argument("--target", required=True, metavar="COLUMN", help="the column to predict")
+    ini.add_argument("--time-column", metavar="COLUMN", help="the column saying when a record happened")
+    ini.add_argument("--format", choices=["csv", "parquet", "jsonl"], help="default: from the suffix")
+    ini.add_argument(
+        "--start-date", type=_day, metavar="YYYY-MM-DD", help="schedules.start_date (default today)"
+    )
+    ini.add_argument(
+        "--out",
+        metavar="DIR",
+        help="write DIR/pipelines/NAME.yaml and DIR/expectations/NAME.json (default: "
+        "AIRFLOW_MLOPS_PIPELINES_DIR and AIRFLOW_MLOPS_EXPECTATIONS_DIR)",
+    )
+    ini.add_argument("--force", action="store_true", help="overwrite existing files")
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
+def init(a: argparse.Namespace) -> int:
+    """Plan from the sample, write both files, print the decisions and the review list."""
+    from pathlib import Path
+
+    from airflow_mlops.core import scaffold
+    from airflow_mlops.core.settings import get_settings
+
+    sc = scaffold.plan(
+        a.name, Path(a.sample), a.target, time_column=a.time_column, fmt=a.format, start_date=a.start_date
+    )
+    if a.out:
+        pipelines, expectations = Path(a.out) / "pipelines", Path(a.out) / "expectations"
+    else:
+        settings = get_settings()
+        pipelines, expectations = settings.pipelines_dir, settings.expectations_dir
+    yaml_path, suite_file = scaffold.write(sc, pipelines, expectations, force=a.force)
+    print(sc.summary())
+    print(f"wrote {yaml_path}\nwrote {suite_file}")
+    print("Review before the first run:")
+    print("\n".join(f"  {i}. {line}" for i, line in enumerate(sc.review, start=1)))
+    # `check` finds the suite in the expectations folder of the include folder it is given.
+    prefix = f"AIRFLOW_MLOPS_INCLUDE_DIR={a.out} " if a.out else ""
+    print(f"Then: {prefix}airflow-mlops check {yaml_path}")
+    return 0
+
+
 def check(files: list[str]) -> int:
     """Exit 0 if every file is a valid pipeline whose suite loads and whose estimator can be built,
     else print each problem."""
@@ -220,13 +284,13 @@ def check(files: list[str]) -> int:
     from airflow_mlops.core.config import load_pipelines
     from airflow_mlops.core.modeling import make_estimator
     from airflow_mlops.core.settings import get_settings
-    from airflow_mlops.core.suite import load_suite, suite_path
+    from airflow_mlops.core.suite import check_columns, load_suite, suite_path
 
     good, bad = load_pipelines([Path(f) for f in files] if files else get_settings().pipelines_dir)
     errors = [str(e) for e in bad]
     for cfg in good:
         try:
-            load_suite(suite_path(cfg))
+            check_columns(load_suite(suite_path(cfg)), suite_path(cfg), cfg)
         except MlopsError as err:
             errors.append(f"{cfg.name}: validation.suite: {err}")
         try:

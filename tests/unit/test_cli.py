@@ -163,3 +163,23 @@ def test_rollback_refuses_bad_input_and_leaves_the_champion(world, capsys) -> No
     with pytest.raises(SystemExit) as exit_:
         main(["rollback", "flights_delay"])  # --reason is required
     assert exit_.value.code == 2 and "--reason" in capsys.readouterr().err
+
+
+def test_check_explains_sql_source_errors_by_file_and_field(home: Path, tmp_path: Path, capsys) -> None:
+    """A SQL source (issue 11) passes check without a database; its mistakes are named by field."""
+    import yaml
+
+    d = yaml.safe_load((ROOT / "include" / "pipelines" / "credit_default.yaml").read_text())
+    d["source"] = {"sql": {"conn_id": "credit_db", "table": "customers", "interval_column": "exported_at"}}
+    good = tmp_path / "credit_default.yaml"
+    good.write_text(yaml.safe_dump(d))
+    assert main(["check", str(good)]) == 0
+    assert "ok: credit_default" in capsys.readouterr().out
+    d["source"] = {
+        "uri": "file:///raw/{ds}.csv",
+        "sql": {"conn_id": "db", "query": "SELECT 1 WHERE %(start)s"},
+    }
+    good.write_text(yaml.safe_dump(d))
+    assert main(["check", str(good)]) == 1
+    err = capsys.readouterr().err
+    assert f"{good}: source.sql.query: unknown parameter(s) ['start']" in err

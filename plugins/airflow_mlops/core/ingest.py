@@ -16,12 +16,12 @@ import hmac
 import io
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
-from airflow_mlops.core import overlap, rawfile
+from airflow_mlops.core import overlap, rawfile, sqlsource
 from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig
 from airflow_mlops.core.errors import ConfigError, DataContractError
@@ -402,8 +402,14 @@ def ingest(
     run_id: str | None = None,
     interval: tuple[datetime, datetime] | None = None,
     pii_key: bytes | None = None,
+    sql_reader: sqlsource.SqlReader | None = None,
 ) -> SnapshotResult:
     """Snapshot the raw file of interval ``ds`` into the lake (idempotent per interval).
+
+    A ``source.sql`` pipeline reads the interval's rows through ``sql_reader`` instead (the Airflow
+    hook's, so this module stays free of Airflow); a database that refuses the statement or
+    returns the wrong thing is quarantined like a bad file, with the statement and its parameters
+    as the record (never rows or credentials).
 
     A file that breaks the data contract is copied whole into the pipeline's quarantine, with the
     reason beside it, before the error is raised: the input is kept, and nothing is snapshotted
@@ -416,13 +422,22 @@ def ingest(
     shown = cfg.source.for_interval(ds, shown=True)
     cat = Catalog(lake, cfg.name)
     source: tuple[fsspec.AbstractFileSystem, list[str]] | None = None
+    stmt: sqlsource.SqlStatement | None = None
     tmp = lake.stage()
     try:
         try:
-            source = rawfile.open_raw(source_uri, source_fs, shown, cfg.source.max_bytes)
-            built = _snapshot_file(*source, cfg, key, shown, interval, tmp)
+            if cfg.source.sql is not None:
+                if sql_reader is None:
+                    raise ConfigError(f"{cfg.name}: source.sql needs a reader of its database connection")
+                stmt = sqlsource.read_statement(cfg, ds, interval)
+                built = _build(sqlsource.frames(cfg, sql_reader(stmt), stmt), cfg, key, shown, interval, tmp)
+            else:
+                source = rawfile.open_raw(source_uri, source_fs, shown, cfg.source.max_bytes)
+                built = _snapshot_file(*source, cfg, key, shown, interval, tmp)
         except DataContractError as e:
             note = None
+            if stmt is not None:
+                note = "rows of a SQL source are not copied; the statement and its parameters are kept"
             if has_pii and source:
                 # A copy would put personal data in the lake: the raw file stays only where it was.
                 note = (
@@ -430,7 +445,8 @@ def ingest(
                     f"it is still at {shown} (ingest only reads it)"
                 )
                 source = None
-            quarantine(cat, ds, shown, source, str(e), run_id, note=note)
+            extra = {"sql": stmt.to_json()} if stmt is not None else None
+            quarantine(cat, ds, shown, source, str(e), run_id, note=note, extra=extra)
             raise
         data_uri = cat.data_uri(ds, built.digest)
         previous = cat.manifest(ds)
@@ -472,7 +488,8 @@ def ingest(
                     "columns": built.columns,
                     "interval": span,
                     "source_uri": shown,
-                    "source_files": [rawfile.file_name(p) for p in source[1]],
+                    "source_files": [rawfile.file_name(p) for p in source[1]] if source else [],
+                    **({"sql": stmt.to_json()} if stmt is not None else {}),
                     "config_hash": cfg.config_hash,
                     "airflow_run_id": run_id,
                     "ingested_at": datetime.now(UTC).isoformat(),
@@ -529,9 +546,11 @@ def quarantine(
     run_id: str | None,
     *,
     note: str | None = None,
+    extra: Mapping[str, object] | None = None,
 ) -> None:
     """Keep refused raw files (copies of ``source``'s files, streamed; nothing when None) and why
-    they were refused, in ``quarantine/ds=<ds>/``; ``note`` tells a reader why no file is there."""
+    they were refused, in ``quarantine/ds=<ds>/``; ``note`` tells a reader why no file is there,
+    ``extra`` adds fields to the record (a SQL source's statement)."""
     folder = cat.quarantine_dir(ds)
     names: list[str] = []
     if source is not None:
@@ -546,7 +565,7 @@ def quarantine(
             ):
                 shutil.copyfileobj(src, dst, 8 << 20)
             names.append(name)
-    record: dict[str, str | list[str] | None] = {
+    record: dict[str, object] = {
         "source_uri": shown,
         "file": names[0] if len(names) == 1 else None,
         "files": names,
@@ -556,4 +575,5 @@ def quarantine(
     }
     if note:
         record["note"] = note
+    record.update(extra or {})
     cat.lake.write_json(f"{folder}/reason.json", record)

@@ -91,7 +91,9 @@ def open_raw(
     return fs_, paths
 
 
-def _arrow_type(kind: str, typed: bool) -> pa.DataType:
+def arrow_type(kind: str, typed: bool) -> pa.DataType:
+    """The Arrow type a schema column is read as by files and databases alike, so that the same
+    rows give the same snapshot; untyped (text) when the caller leaves typing to coercion."""
     import pyarrow as pa
 
     if not typed:
@@ -157,15 +159,15 @@ def _jsonl_frames(f: io.BufferedIOBase, cfg: PipelineConfig, shown: str) -> Iter
     import pyarrow.json as pajson
 
     columns = cfg.data_schema.columns
-    schema = pa.schema([(c, _arrow_type(columns[c], typed=True)) for c in cfg.raw_columns])
+    schema = pa.schema([(c, arrow_type(columns[c], typed=True)) for c in cfg.raw_columns])
     options = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
     for i, block in enumerate(_lines(f)):
         if i == 0:  # the keys the records have, before the declared schema fills absent ones
             _require(cfg.raw_columns, pajson.read_json(pa.BufferReader(block)).schema.names, shown)
-        yield _to_pandas(pajson.read_json(pa.BufferReader(block), parse_options=options))
+        yield to_pandas(pajson.read_json(pa.BufferReader(block), parse_options=options))
 
 
-def _to_pandas(table: pa.Table) -> pd.DataFrame:
+def to_pandas(table: pa.Table) -> pd.DataFrame:
     """pandas' nullable types, which coercion makes anyway (a null keeps an int an int). Strings
     stay in Arrow's buffers (pandas' "string" backed by pyarrow): a Python object per cell cost a
     fifth of ingest's time, and the row hash and the Parquet column are the same either way."""
@@ -202,7 +204,7 @@ def _csv_frames(
     columns = cfg.data_schema.columns
     convert = pacsv.ConvertOptions(
         include_columns=cfg.raw_columns,
-        column_types={c: _arrow_type(columns[c], typed) for c in cfg.raw_columns},
+        column_types={c: arrow_type(columns[c], typed) for c in cfg.raw_columns},
         null_values=NULL_TOKENS,
         strings_can_be_null=True,
         true_values=_cases(_TRUE),
@@ -212,4 +214,4 @@ def _csv_frames(
         header += b"\n"
     for block in _lines(f):
         table = pacsv.read_csv(pa.BufferReader(header + block), convert_options=convert)
-        yield _to_pandas(table)
+        yield to_pandas(table)

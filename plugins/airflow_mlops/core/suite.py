@@ -154,18 +154,24 @@ def _suite_columns(suite: dict[str, Any]) -> list[tuple[int, str, str]]:
     return out
 
 
-def build_gx_suite(suite: dict[str, Any], path: Path, cfg: PipelineConfig) -> Any:
-    """A GX suite whose every expectation was accepted, or a ConfigError naming the bad one."""
-    import great_expectations as gx
-    from great_expectations.exceptions.exceptions import GreatExpectationsError
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-
+def check_columns(suite: dict[str, Any], path: Path, cfg: PipelineConfig) -> None:
+    """Refuse an expectation on a column the pipeline does not declare (a typo, or a suite written
+    for another pipeline): without this it would fail every batch at validation, not at check."""
     for i, etype, col in _suite_columns(suite):
         if col not in cfg.data_schema.columns:
             raise ConfigError(
                 f"{path}: expectations[{i}] ({etype}): column {col!r} is not a column of pipeline "
                 f"{cfg.name}; its columns are {list(cfg.data_schema.columns)}"
             )
+
+
+def build_gx_suite(suite: dict[str, Any], path: Path, cfg: PipelineConfig) -> Any:
+    """A GX suite whose every expectation was accepted, or a ConfigError naming the bad one."""
+    import great_expectations as gx
+    from great_expectations.exceptions.exceptions import GreatExpectationsError
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    check_columns(suite, path, cfg)
     expectations = []
     for i, exp in enumerate([*suite["expectations"], *builtin_expectations(cfg, suite)]):
         try:

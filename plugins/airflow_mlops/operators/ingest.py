@@ -21,22 +21,35 @@ class IngestOperator(PipelineOperator):
         from airflow_mlops.core.ingest import ingest
         from airflow_mlops.hooks.lake import LakeHook
 
-        src = LakeHook(self.config.source.conn_id)
         start, end = context.get("data_interval_start"), context.get("data_interval_end")
+        source = self.config.source
+        if source.sql is not None:
+            from airflow_mlops.hooks.sql import SqlSourceHook
+
+            reading: dict[str, Any] = {"sql_reader": SqlSourceHook(source.sql.conn_id).read}
+        else:
+            src = LakeHook(source.conn_id)
+            reading = {"source_fs": src.filesystem(source.for_interval(str(self.ds)))}
         try:
             res = ingest(
                 self.config,
                 self.lake,
                 str(self.ds),
-                source_fs=src.filesystem(self.config.source.for_interval(str(self.ds))),
                 run_id=context["run_id"],
                 interval=(start, end) if start is not None and end is not None else None,
                 pii_key=self.pii_key(),
+                **reading,
             ).to_dict()
         except DataContractError as e:
             # The same bytes fail the same way: no retry. The file is in the quarantine.
             where = Catalog(self.lake, self.pipeline).quarantine_dir(str(self.ds))
-            kept = "The reason is" if self.config.data_schema.has_pii else "The raw file and the reason are"
+            kept = (
+                "The statement and the reason are"
+                if source.sql is not None
+                else "The reason is"
+                if self.config.data_schema.has_pii
+                else "The raw file and the reason are"
+            )
             self.alert(context, "quarantine", {"ds": self.ds, "reason": e, "where": where})
             raise AirflowFailException(f"{e}\n{kept} kept in {where}") from e
         self.log.info(

@@ -1,0 +1,53 @@
+"""SqlReadyTrigger: polls a SQL source's readiness query without holding a worker slot."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+
+class SqlReadyTrigger(BaseTrigger):
+    """Fires ``found`` when the statement's first value is true, ``timeout`` at the deadline (epoch
+    seconds). ``statement`` is :meth:`SqlStatement.to_json`: the trigger serializes as JSON; ``uri``
+    names the source in the event, as the file trigger names its file."""
+
+    def __init__(
+        self, conn_id: str, statement: dict[str, Any], poke_interval: float, deadline: float, uri: str
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.conn_id = conn_id
+        self.uri = uri
+        self.statement = statement
+        self.poke_interval = poke_interval
+        self.deadline = deadline
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            "airflow_mlops.triggers.sql.SqlReadyTrigger",
+            {
+                "conn_id": self.conn_id,
+                "statement": self.statement,
+                "poke_interval": self.poke_interval,
+                "deadline": self.deadline,
+                "uri": self.uri,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        from airflow_mlops.core.sqlsource import SqlStatement
+        from airflow_mlops.hooks.sql import SqlSourceHook
+
+        hook = SqlSourceHook(self.conn_id)
+        stmt = SqlStatement.from_json(self.statement)
+        while True:
+            if await asyncio.to_thread(hook.ready, stmt):
+                yield TriggerEvent({"status": "found", "uri": self.uri})  # type: ignore[no-untyped-call]
+                return
+            if time.time() >= self.deadline:
+                yield TriggerEvent({"status": "timeout", "uri": self.uri})  # type: ignore[no-untyped-call]
+                return
+            await asyncio.sleep(min(self.poke_interval, max(0.0, self.deadline - time.time())))
