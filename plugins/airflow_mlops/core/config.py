@@ -446,6 +446,82 @@ class DriftConfig(_Strict):
     per_column: dict[str, ColumnDriftConfig] = Field(default_factory=dict)
 
 
+class LabelsConfig(_Strict):
+    """When the true label of a scored row becomes known, and how it is matched to its prediction."""
+
+    arrive: Literal["same_batch", "later"] = Field(
+        default="same_batch",
+        description="same_batch: a batch carries its own labels; later: a later batch carries the "
+        "labels of rows scored before, matched on `key`.",
+    )
+    key: list[str] = Field(
+        default_factory=list, description="Columns naming a row across batches (e.g. a customer id)."
+    )
+    max_delay_batches: Annotated[int, Field(ge=1, le=365)] = Field(
+        default=1, description="How many earlier batches' predictions a label may still be matched to."
+    )
+    min_rows: Annotated[int, Field(ge=1)] = Field(
+        default=30, description="Fewer labelled rows than this: prior shift and performance are not judged."
+    )
+
+    @model_validator(mode="after")
+    def _key_for_later(self) -> LabelsConfig:
+        if self.arrive == "later" and not self.key:
+            raise ValueError(
+                "key: labels that arrive later need the column(s) that match them to predictions"
+            )
+        return self
+
+
+class CovariateTriggerConfig(_Strict):
+    """Covariate drift (drift.threshold on the share of drifted columns) as a retrain trigger."""
+
+    enabled: bool = True
+
+
+class ThresholdTriggerConfig(_Strict):
+    """A distribution signal (PSI) that triggers retraining past its threshold, when enabled."""
+
+    enabled: bool = False
+    threshold: Annotated[float, Field(gt=0)] = Field(
+        default=0.2, description="Population stability index at or above which the signal fires."
+    )
+
+
+class PerformanceTriggerConfig(_Strict):
+    """The gate metric on rows whose labels arrived, as a retrain trigger."""
+
+    enabled: bool = False
+    max_drop: Annotated[float, Field(ge=0)] | None = Field(
+        default=None, description="Fire when the metric is worse than the champion's held-out score by more."
+    )
+    floor: float | None = Field(
+        default=None, description="Fire when the metric is worse than this (a ceiling for lower-is-better)."
+    )
+
+    @model_validator(mode="after")
+    def _bound(self) -> PerformanceTriggerConfig:
+        if self.enabled and self.max_drop is None and self.floor is None:
+            raise ValueError("enabled: set max_drop or floor, the bound the realized metric is held to")
+        return self
+
+
+class TriggersConfig(_Strict):
+    """Which monitoring signals queue a retrain; each has its own threshold."""
+
+    covariate_drift: CovariateTriggerConfig = CovariateTriggerConfig()
+    prediction_drift: ThresholdTriggerConfig = ThresholdTriggerConfig()
+    prior_shift: ThresholdTriggerConfig = ThresholdTriggerConfig()
+    performance: PerformanceTriggerConfig = PerformanceTriggerConfig()
+
+
+class MonitorConfig(_Strict):
+    """Signals beyond covariate drift: prediction drift, prior shift and realized performance."""
+
+    labels: LabelsConfig = LabelsConfig()
+    triggers: TriggersConfig = TriggersConfig()
+
+
 class ValidationConfig(_Strict):
     """The Great Expectations suite and what a failing batch does."""
 
@@ -614,6 +690,7 @@ class PipelineConfig(_Strict):
     schedules: SchedulesConfig
     tasks: TasksConfig = TasksConfig()
     alerts: AlertsConfig = AlertsConfig()
+    monitor: MonitorConfig = MonitorConfig()
 
     @field_validator("name")
     @classmethod
@@ -664,6 +741,11 @@ class PipelineConfig(_Strict):
                 raise ValueError(
                     f"drift.per_column: {c!r} is not one of the drift columns {self.drift_columns}"
                 )
+        for c in self.monitor.labels.key:
+            if c not in cols:
+                raise ValueError(f"monitor.labels.key: {c!r} is not a column of schema.columns")
+            if c == self.data_schema.target:
+                raise ValueError(f"monitor.labels.key: {c!r} is the target; key by an id column")
         return self
 
     # Derived names, kept in one place so that every stage agrees on them.
@@ -689,9 +771,11 @@ class PipelineConfig(_Strict):
         """Hash of the effective configuration: a model version records the config that made it.
 
         ``alerts`` is left out: who is told of events changes no data and no model, so editing it
-        must not make the same data and config look new to training.
+        must not make the same data and config look new to training. ``monitor`` is left out for
+        the same reason: it changes what is watched and when a retrain is asked for, not what is
+        trained.
         """
-        dump = self.model_dump(mode="json", by_alias=True, exclude={"alerts"})
+        dump = self.model_dump(mode="json", by_alias=True, exclude={"alerts", "monitor"})
         if dump["source"].get("sql") is None:
             dump["source"].pop("sql", None)  # file sources keep the hash they had before source.sql
         blob = json.dumps(dump, sort_keys=True).encode()

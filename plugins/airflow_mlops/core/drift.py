@@ -19,7 +19,7 @@ import os
 import re
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +64,12 @@ class DriftResult(Result):
     sampled_rows: int | None = None  # the report's current rows, when the batch was sampled
     # Column -> test computed over every row (core/sketch.py); other columns: the report's sample.
     column_methods: dict[str, str] | None = None
+    # Every monitoring signal of the batch (core/signals.py): name -> value, threshold, fired, ...
+    signals: dict[str, dict[str, Any]] | None = None
+    fired: list[str] | None = None  # the enabled signals past their threshold
+    retrain: bool | None = None  # a retrain is asked for (the drift Asset event is emitted)
+    retrain_reason: str | None = None  # in words, naming each fired signal
+    labels: dict[str, Any] | None = None  # labels that arrived with the batch, and how many were joined
 
     def metrics(self) -> dict[str, float]:
         """Flat numeric metrics, named for MLflow (``log_metrics`` takes the dict as it is)."""
@@ -83,6 +89,15 @@ class DriftResult(Result):
             out[f"drift_score_{_metric_key(col)}"] = score
         for name, value in (self.quality or {}).items():
             out[f"quality_{name}"] = value
+        for name, sig in (self.signals or {}).items():
+            if sig.get("value") is not None:
+                out[f"signal_{name}"] = float(sig["value"])
+            out[f"signal_{name}_fired"] = float(bool(sig.get("fired")))
+        if self.labels is not None:
+            out["labels_rows"] = float(self.labels.get("rows", 0))
+            out["labels_matched"] = float(self.labels.get("matched", 0))
+        if self.retrain is not None:
+            out["retrain"] = float(self.retrain)
         return out
 
 
@@ -230,9 +245,13 @@ def drift_report(
     current: pd.DataFrame | Current,
     reference: pd.DataFrame,
     model_version: str | None,
+    champion_score: float | None = None,
 ) -> DriftResult:
     """Build the report and write its HTML, JSON and summary (the summary last). ``current`` is a
-    frame, or a :class:`Current` whose sample the report is built on (its counts cover every row)."""
+    frame, or a :class:`Current` whose sample the report is built on (its counts cover every row).
+    ``champion_score`` is the scoring version's held-out gate metric (the performance signal's
+    reference)."""
+    from airflow_mlops.core import signals as sig
     from airflow_mlops.core.evidently_report import build_report, parse_report
 
     whole = current if isinstance(current, Current) else _whole(cfg, current)
@@ -247,6 +266,8 @@ def drift_report(
     cat = Catalog(lake, cfg.name)
     html_uri = lake.write_text(cat.drift_html_uri(ds), snapshot.get_html_str(as_iframe=False))
     json_uri = lake.write_text(cat.drift_json_uri(ds), json.dumps(report))
+    detected = share >= cfg.drift.threshold
+    found = sig.evaluate(cfg, lake, ds, reference, frame, champion_score, share, detected)
     result = DriftResult(
         pipeline=cfg.name,
         ds=ds,
@@ -255,7 +276,7 @@ def drift_report(
         drifted_columns=drifted,
         n_columns=len(cfg.drift_columns),
         threshold=cfg.drift.threshold,
-        drift_detected=share >= cfg.drift.threshold,
+        drift_detected=detected,
         prediction_drift=pred_score,
         prediction_drifted=pred_drifted,
         quality=quality,
@@ -267,6 +288,11 @@ def drift_report(
         summary_uri=cat.drift_summary_uri(ds),
         sampled_rows=len(frame) if len(frame) < whole.rows else None,
         column_methods={c: v.method for c, v in decided.items()},
+        signals=found.to_dict(),
+        fired=found.fired,
+        retrain=found.retrain,
+        retrain_reason=sig.retrain_reason(ds, found, drifted),
+        labels=asdict(found.labels),
     )
     summary = {**result.to_dict(), "created_at": datetime.now(UTC).isoformat()}
     summary["current_stats"] = whole.stats
@@ -291,7 +317,8 @@ def monitor_batch(
     if not ref_uri:
         raise DataNotFoundError(f"{cfg.registered_model_name} v{version}: no {Tag.REFERENCE_URI} tag")
     reference = lake.read_parquet(ref_uri)
-    res = drift_report(cfg, lake, ds, current, reference, version)
+    score = registry.tags_of(mv).get(registry.metric_tag(cfg.gate.metric))
+    res = drift_report(cfg, lake, ds, current, reference, version, None if score is None else float(score))
     _log_monitoring_run(cfg, lake, client, res, run_key)
     return res.to_dict()
 
@@ -315,6 +342,9 @@ def _log_monitoring_run(
         Tag.MODEL_VERSION: str(res.model_version),
         Tag.DRIFT_DETECTED: str(res.drift_detected).lower(),
         Tag.DRIFT_REPORT: res.html_uri,
+        Tag.RETRAIN: str(bool(res.retrain)).lower(),
+        Tag.FIRED: ",".join(res.fired or []),
+        Tag.RETRAIN_REASON: (res.retrain_reason or "")[:4000],
     }
     with mlflow.start_run(
         run_id=found[0].info.run_id if found else None,

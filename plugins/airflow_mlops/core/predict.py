@@ -1,7 +1,8 @@
 """Predict: a validated snapshot -> predictions of the champion, written beside the snapshot.
 
 The predictions file keeps what monitoring needs (drift columns, the label when present, the
-prediction and its probability, the model version), so the drift report reads one file.
+prediction and its probability, the model version, the key later labels are matched on), so the
+drift report reads one file.
 """
 
 from __future__ import annotations
@@ -100,6 +101,8 @@ def score_file(
             else [*cfg.features.all, *cfg.drift_columns, cfg.data_schema.target]
         )
     )
+    # The key of monitor.labels too: a label that arrives in a later batch finds its prediction by it.
+    keep += [c for c in cfg.monitor.labels.key if c not in keep]
     totals = _Totals()
     writer: pq.ParquetWriter | None = None
     with lake.open_parquet(snapshot_uri) as pf, lake.staged(predictions_uri) as tmp:

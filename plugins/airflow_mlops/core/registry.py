@@ -70,6 +70,9 @@ class Tag:
     MODEL_VERSION: Final = "model.version"  # M: the version that scored the interval
     DRIFT_DETECTED: Final = "drift.detected"  # M
     DRIFT_REPORT: Final = "drift.report_uri"  # M
+    RETRAIN: Final = "monitor.retrain"  # M: "true" when an enabled trigger fired (monitor.triggers)
+    FIRED: Final = "monitor.fired"  # M: comma-separated names of the signals that fired
+    RETRAIN_REASON: Final = "monitor.retrain_reason"  # M: the retrain reason, naming each fired signal
 
 
 def metric_tag(name: str) -> str:

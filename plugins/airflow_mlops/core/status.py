@@ -28,6 +28,12 @@ _DRIFT_KEYS = (
     "drifted_columns",
     "html_uri",
     "model_version",
+    # Monitoring signals (core/signals.py): each with value, threshold, fired; what fired and why.
+    "signals",
+    "fired",
+    "retrain",
+    "retrain_reason",
+    "labels",
 )
 
 

@@ -11,7 +11,8 @@ from airflow_mlops.links import DriftReportLink
 
 
 class DriftReportOperator(PipelineOperator):
-    """Write the report (HTML + JSON) to the lake and MLflow; emit the drift Asset past the threshold."""
+    """Write the report (HTML + JSON) to the lake and MLflow; emit the drift Asset when an enabled
+    trigger fires (covariate drift past its threshold, or a signal of ``monitor.triggers``)."""
 
     operator_extra_links = (DriftReportLink(),)
 
@@ -33,9 +34,27 @@ class DriftReportOperator(PipelineOperator):
             f": {', '.join(res['drifted_columns'])}" if res["drifted_columns"] else "",
             res["html_uri"],
         )
-        self.alert(context, "drift", res)  # only past the threshold
-        if res["drift_detected"]:
-            self.log.warning("Drift detected: emitting %s", getattr(self.asset, "name", None))
+        for name, sig in (res.get("signals") or {}).items():
+            if name != "covariate_drift" and (sig["value"] is not None or sig["enabled"]):
+                self.log.info(
+                    "Signal %s: %s (threshold %s, %d rows)%s%s",
+                    name,
+                    "n/a" if sig["value"] is None else f"{sig['value']:.4f}",
+                    sig["threshold"],
+                    sig["rows"],
+                    " FIRED" if sig["fired"] else "",
+                    f"; {sig['note']}" if sig["note"] else "",
+                )
+        self.alert(context, "drift", res)  # only on drift, or when a signal asks for a retrain
+        # Any enabled trigger (monitor.triggers) asks for a retrain; covariate drift alone by default.
+        if res.get("retrain", res["drift_detected"]):
+            self.log.warning(
+                "Retrain asked for (%s): emitting %s",
+                res.get("retrain_reason"),
+                getattr(self.asset, "name", None),
+            )
             keys = ("ds", "drift_share", "threshold", "drifted_columns", "html_uri", "model_version")
-            self.emit(context, {k: res[k] for k in keys})
+            extra = {k: res[k] for k in keys}
+            extra.update({k: res.get(k) for k in ("fired", "retrain_reason")})
+            self.emit(context, extra)
         return res

@@ -17,6 +17,8 @@ def describe_trigger(context: Context, reason: str) -> str:
     for _asset, evs in events.items():
         for ev in evs:
             extra = ev.extra or {}
+            if extra.get("retrain_reason"):  # names each fired signal (core/signals.py)
+                return str(extra["retrain_reason"])
             if "drift_share" in extra:
                 return (
                     f"drift on {extra.get('ds')}: {float(extra['drift_share']):.0%} of monitored columns "

@@ -84,6 +84,7 @@ def overview(rows: list[dict[str, Any]], base: str, problems: list[str]) -> str:
         drift = (
             f"{e(d['ds'])}: {float(d['drift_share']):.0%} of columns drifted "
             + ('<span class="bad">DRIFT</span>' if d["drift_detected"] else '<span class="ok">ok</span>')
+            + (f' <span class="bad">fired: {e(", ".join(d["fired"]))}</span>' if d.get("fired") else "")
             if d
             else '<span class="muted">none yet</span>'
         )
@@ -313,6 +314,7 @@ def batches_table(batches: list[dict[str, Any]], root: str) -> str:
         drift = (
             f"{float(dr['drift_share']):.0%} "
             + ('<span class="bad">DRIFT</span>' if dr["drift_detected"] else '<span class="ok">ok</span>')
+            + (f' <span class="bad">fired: {e(", ".join(dr["fired"]))}</span>' if dr.get("fired") else "")
             + f' <a href="{root}/batches/{e(b["ds"])}/drift">report</a>'
             if dr
             else '<span class="muted">-</span>'
@@ -348,7 +350,44 @@ def latest_drift(batches: list[dict[str, Any]], root: str) -> str:
     return (
         f'<h2>Drift of the latest batch, {e(b["ds"])} <a href="{root}/batches/{e(b["ds"])}/drift">(report)</a></h2>'
         + table(["column", "drift score", ""], rows)
+        + signals_table(dr)
     )
+
+
+def signals_table(summary: dict[str, Any] | None) -> str:
+    """The monitoring signals of one batch (core/signals.py): value, threshold, whether it fired,
+    the labels that arrived, and the retrain they asked for. Empty for a summary without them."""
+    sigs = (summary or {}).get("signals")
+    if not sigs:
+        return ""
+    rows = []
+    for name, sig in sigs.items():
+        state = (
+            '<span class="bad">fired</span>'
+            if sig.get("fired")
+            else (
+                '<span class="ok">ok</span>' if sig.get("enabled") else '<span class="muted">watched</span>'
+            )
+        )
+        rows.append(
+            [
+                e(name),
+                _score(sig.get("value")),
+                _score(sig.get("threshold")),
+                e(sig.get("rows", 0)),
+                state + (f' <span class="muted">{e(sig["note"])}</span>' if sig.get("note") else ""),
+            ]
+        )
+    out = '<h2 id="signals">Signals</h2>' + table(["signal", "value", "threshold", "rows", ""], rows)
+    lab = summary.get("labels") if summary else None
+    if lab:
+        out += (
+            f'<p class="labels">Labels: {e(lab["rows"])} arrived ({e(lab["arrive"])}), {e(lab["matched"])} '
+            f"joined to their predictions, {e(lab['unmatched'])} unmatched.</p>"
+        )
+    if summary and summary.get("retrain"):
+        out += f'<p class="retrain"><span class="bad">retrain asked for</span>: {e(summary.get("retrain_reason"))}</p>'
+    return out
 
 
 def drift_page(name: str, ds: str, summary: dict[str, Any] | None, root: str) -> str:
@@ -359,7 +398,9 @@ def drift_page(name: str, ds: str, summary: dict[str, Any] | None, root: str) ->
     return (
         f"<h1>{e(name)}: drift of {e(ds)}</h1><p>{float(summary['drift_share']):.0%} of columns drifted "
         f"(threshold {float(summary['threshold']):.0%}), scored by v{e(summary.get('model_version'))}. "
-        f'<a href="{src}">open alone</a></p><iframe class="report" title="Evidently report" src="{src}"></iframe>'
+        f'<a href="{src}">open alone</a></p>'
+        + signals_table(summary)
+        + f'<iframe class="report" title="Evidently report" src="{src}"></iframe>'
     )
 
 

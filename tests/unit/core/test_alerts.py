@@ -299,3 +299,21 @@ def test_email_has_subject_recipients_and_both_bodies_with_the_link() -> None:
         and "better &lt;b&gt;by&lt;/b&gt; &amp; more" in html
         and "<b>" not in html
     )
+
+
+def test_a_retrain_asked_for_by_late_labels_alerts_without_covariate_drift() -> None:
+    """core/signals.py: prior shift fired while the inputs did not drift; the alert says why."""
+    res = {
+        **DRIFT,
+        "drift_detected": False,
+        "retrain": True,
+        "fired": ["prior_shift"],
+        "retrain_reason": "prior_shift on 2013-07-10: PSI 0.665 >= 0.2",
+    }
+    a = A.drift_alert(res, BASE)
+    assert a is not None and a.title.endswith("retrain asked for on batch 2013-07-08")
+    assert "signals: prior_shift on 2013-07-10: PSI 0.665 >= 0.2" in a.text
+    assert "drifted from the training data" not in a.text
+    quiet = A.drift_alert({**DRIFT, "retrain": False, "fired": []}, BASE)
+    assert quiet is not None and "not a retrain trigger" in quiet.text
+    assert A.drift_alert({**res, "retrain": False, "fired": []}, BASE) is None

@@ -30,6 +30,12 @@ def test_summer_drift_fires_the_asset_and_a_january_day_does_not(world: World) -
     jul, jul_context = _run(JUL)
     assert jul["drift_detected"] and "dep_delay" in jul["drifted_columns"]
     keys = ("ds", "drift_share", "threshold", "drifted_columns", "html_uri", "model_version")
-    assert alias_events(jul_context) == [(ALIAS.name, ASSET.name, {k: jul[k] for k in keys})]
+    extra = {
+        **{k: jul[k] for k in keys},
+        "fired": ["covariate_drift"],
+        "retrain_reason": jul["retrain_reason"],
+    }
+    assert alias_events(jul_context) == [(ALIAS.name, ASSET.name, extra)]
+    assert jul["retrain_reason"].startswith(f"drift on {JUL}: ") and "dep_delay" in jul["retrain_reason"]
     jan, jan_context = _run(JAN[-1])
     assert not jan["drift_detected"] and alias_events(jan_context) == []

@@ -69,3 +69,11 @@ def test_a_drift_event_is_the_reason() -> None:
         "drift on 2013-07-08: 17% of monitored columns drifted (threshold 15%)"
     )
     assert describe_trigger(make_context(), "by hand") == "by hand"
+
+
+def test_a_fired_signal_is_the_reason() -> None:
+    """A drift event asked for by another signal (core/signals.py) gives its own words."""
+    reason = "prior_shift on 2024-03-14: PSI 0.665 >= 0.2"
+    event = SimpleNamespace(extra={"ds": "2024-03-14", "drift_share": 0.0, "retrain_reason": reason})
+    context = make_context(triggering_asset_events={"credit_late.drift": [event]})
+    assert describe_trigger(context, "scheduled") == reason
