@@ -206,6 +206,11 @@ def check(files: list[str]) -> int:
             load_suite(suite_path(cfg))
         except MlopsError as err:
             errors.append(f"{cfg.name}: validation.suite: {err}")
+        if cfg.model.search is not None:
+            from airflow_mlops.core.search import check_candidates
+
+            errors += check_candidates(cfg)
+            continue
         try:
             make_estimator(cfg, cfg.split.seed)
         except MlopsError as err:
