@@ -273,8 +273,7 @@ class CandidateConfig(_Strict):
                     out[name] = RangeSpace.model_validate(space)
                 except ValidationError as e:
                     why = "; ".join(
-                        f"{'.'.join(str(x) for x in err['loc']) or 'range'}: "
-                        + err["msg"].removeprefix("Value error, ")
+                        "".join(f"{x}: " for x in err["loc"]) + err["msg"].removeprefix("Value error, ")
                         for err in e.errors()
                     )
                     raise ValueError(f"{name}: {why}") from None
