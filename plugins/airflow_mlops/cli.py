@@ -209,7 +209,9 @@ def check(files: list[str]) -> int:
         if cfg.model.search is not None:
             from airflow_mlops.core.search import check_candidates
 
-            errors += check_candidates(cfg)
+            where = next((f for f in files if Path(f).stem == cfg.name), None)
+            where = where or str(get_settings().pipelines_dir / f"{cfg.name}.yaml")
+            errors += [f"{where}: {e.removeprefix(f'{cfg.name}: ')}" for e in check_candidates(cfg)]
             continue
         try:
             make_estimator(cfg, cfg.split.seed)
