@@ -47,9 +47,9 @@ if TYPE_CHECKING:
 
 #: Fewest validation rows a fold may have: below it a fold's score is noise.
 MIN_FOLD_ROWS = 20
-#: The search record stored as a version tag is cut to this many characters (MLflow's limit is 5000
-#: for model version tags); the whole record is the run's artifact search.json.
-_TAG_CHARS = 4500
+#: The search record is a tag of the run and of the version: it must fit MLflow's smaller limit (run
+#: tags, 8000 characters). A longer record keeps the winner and counts; search.json keeps every trial.
+_TAG_CHARS = 7500
 
 
 @dataclass(frozen=True)

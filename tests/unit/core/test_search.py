@@ -338,3 +338,17 @@ def test_a_champion_of_the_same_search_and_data_skips_the_plan(world: World) -> 
 def test_the_fixed_config_cannot_be_searched(world: World) -> None:
     with pytest.raises(ConfigError, match=r"model\.search: not set"):
         search.plan(world.cfg, world.lake, world.client, run_key="t/fixed")
+
+
+def test_a_long_record_keeps_the_winner_and_counts_in_its_tag() -> None:
+    trials = [
+        {"trial": i, "estimator": LOGREG, "params": {"C": i / 7}, "status": "done", "score": 0.5}
+        for i in range(200)
+    ]
+    rec = {"metric": "roc_auc", "winner": {"trial": 3, "score": 0.5}, "trials": trials}
+    tag = json.loads(search.record_tag(rec))
+    assert tag["winner"] == {"trial": 3, "score": 0.5} and tag["trial_counts"] == {"done": 200}
+    assert "trials" not in tag and tag["truncated"] is True
+    assert len(search.record_tag(rec)) <= 7500
+    short = {**rec, "trials": trials[:2]}
+    assert json.loads(search.record_tag(short)) == short
