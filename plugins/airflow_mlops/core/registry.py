@@ -59,6 +59,11 @@ class Tag:
     SEARCH_KEY: Final = "search.run_key"  # R: run key of the search a parent or trial run belongs to
     SEARCH_TRIAL: Final = "search.trial"  # R: index of the trial a nested run is
     SEARCH_DEADLINE: Final = "search.deadline"  # R: ISO time after which trials are not started
+    SEARCH_STATUS: Final = "search.status"  # R: a trial's outcome, done or failed (set when it ended)
+    SEARCH_SCORE: Final = "search.score"  # R: a trial's mean score over the folds (repr of the float)
+    SEARCH_FOLD_SCORES: Final = "search.fold_scores"  # R: JSON list of a trial's fold scores
+    SEARCH_SECONDS: Final = "search.seconds"  # R: how long a trial took
+    SEARCH_NOTE: Final = "search.note"  # R: why a trial failed
     TRUSTED_TYPES: Final = "model.skops_trusted_types"  # V R: JSON list; the only types loading accepts
     PROMOTION_PREFIX: Final = "promotion."  # V: promotion.<field of PromotionDecision>
     PROMOTION_APPLIED: Final = "promotion.applied"  # V: when the decision was carried out (alias moved)

@@ -289,7 +289,7 @@ def run_trial(
     exp_id = client.get_run(parent).info.experiment_id
     previous = _trial_runs(client, exp_id, plan["run_key"], t.index)
     for r in previous:
-        if r.info.status in ("FINISHED", "FAILED") and r.data.tags.get("search.status"):
+        if r.info.status in ("FINISHED", "FAILED") and r.data.tags.get(Tag.SEARCH_STATUS):
             return _from_run(r, t)
         if r.info.status == "RUNNING":
             client.set_tag(r.info.run_id, Tag.NOTE, "attempt died during the trial; retried")
@@ -311,17 +311,17 @@ def _trial_runs(client: MlflowClient, exp_id: str, run_key: str, index: int | No
 
 def _from_run(r: Any, t: Trial) -> TrialResult:
     tags = r.data.tags
-    score = tags.get("search.score")
+    score = tags.get(Tag.SEARCH_SCORE)
     return TrialResult(
         t.index,
         t.estimator,
         t.params,
-        tags["search.status"],
+        tags[Tag.SEARCH_STATUS],
         score=float(score) if score else None,
-        fold_scores=json.loads(tags.get("search.fold_scores", "[]")),
+        fold_scores=json.loads(tags.get(Tag.SEARCH_FOLD_SCORES, "[]")),
         run_id=r.info.run_id,
-        seconds=float(tags.get("search.seconds", 0)),
-        note=tags.get("search.note", ""),
+        seconds=float(tags.get(Tag.SEARCH_SECONDS, 0)),
+        note=tags.get(Tag.SEARCH_NOTE, ""),
     )
 
 
@@ -378,11 +378,11 @@ def _score_and_log(
     seconds = round(time.monotonic() - started, 3)
     ts = int(time.time() * 1000)
     tags = {
-        "search.status": status,
-        "search.fold_scores": json.dumps([round(s, 6) for s in scores]),
-        "search.seconds": str(seconds),
-        "search.note": note,
-        **({"search.score": repr(score)} if score is not None else {}),
+        Tag.SEARCH_STATUS: status,
+        Tag.SEARCH_FOLD_SCORES: json.dumps([round(s, 6) for s in scores]),
+        Tag.SEARCH_SECONDS: str(seconds),
+        Tag.SEARCH_NOTE: note,
+        **({Tag.SEARCH_SCORE: repr(score)} if score is not None else {}),
     }
     client.log_batch(
         rid,
@@ -414,7 +414,7 @@ def collect(client: MlflowClient, plan: dict[str, Any]) -> list[TrialResult]:
     exp_id = client.get_run(str(plan["parent_run_id"])).info.experiment_id
     runs: dict[int, Any] = {}
     for r in _trial_runs(client, exp_id, str(plan["run_key"])):
-        if r.data.tags.get("search.status") and r.info.status in ("FINISHED", "FAILED"):
+        if r.data.tags.get(Tag.SEARCH_STATUS) and r.info.status in ("FINISHED", "FAILED"):
             runs.setdefault(int(r.data.tags[Tag.SEARCH_TRIAL]), r)
     out = []
     for d in plan["trials"]:
