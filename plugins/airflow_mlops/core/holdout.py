@@ -58,7 +58,7 @@ class Scored:
 
 def score(cfg: PipelineConfig, model: Any, holdout: pd.DataFrame) -> Scored:
     """Predict the labelled held-out rows once; the configured metrics, and the gate metric per slice."""
-    df = holdout[holdout[cfg.data_schema.target].notna()]
+    df = labelled(cfg, holdout)
     y = target_series(cfg, df).to_numpy()
     pred, proba = predict(cfg, model, features_frame(cfg, df))
     metric, least = cfg.gate.metric, cfg.gate.min_slice_rows
@@ -72,6 +72,11 @@ def score(cfg: PipelineConfig, model: Any, holdout: pd.DataFrame) -> Scored:
             got = compute_metrics(cfg, y[idx], pred[idx], None if proba is None else proba[idx], [metric])
             slices[(column, str(value))] = (len(idx), got.get(metric))
     return Scored(compute_metrics(cfg, y, pred, proba), slices)
+
+
+def labelled(cfg: PipelineConfig, rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows a metric can be computed on: those whose label is known."""
+    return rows[rows[cfg.data_schema.target].notna()]
 
 
 def slice_values(column: pd.Series) -> pd.Series:
@@ -163,7 +168,7 @@ def permutation_importances(cfg: PipelineConfig, model: Any, holdout: pd.DataFra
     """
     import numpy as np
 
-    df = holdout[holdout[cfg.data_schema.target].notna()]
+    df = labelled(cfg, holdout)
     if len(df) > IMPORTANCE_ROWS:
         df = df.sample(IMPORTANCE_ROWS, random_state=cfg.split.seed).sort_index()
     X, y = features_frame(cfg, df), target_series(cfg, df)

@@ -15,7 +15,7 @@ from airflow_mlops.core.config import PipelineConfig, load_pipeline, parse_pipel
 from airflow_mlops.core.errors import ConfigError
 from airflow_mlops.core.holdout import SliceScore
 from airflow_mlops.core.model_card import card_markdown
-from airflow_mlops.core.promote import promote
+from airflow_mlops.core.promote import PromotionDecision, promote
 from airflow_mlops.core.registry import Tag
 from airflow_mlops.core.train import train
 from tests.unit.conftest import JAN, World
@@ -142,12 +142,7 @@ def test_a_fairness_bound_refuses_a_real_candidate_and_the_card_shows_the_slices
     naming the slices; the decision records every slice and the card shows them and the importances."""
     cfg = _gated(world.cfg, slices=["origin"], max_slice_gap=0.001)
     client, name = world.client, cfg.registered_model_name
-    champion = world.champion()
-    version = train(
-        cfg, world.lake, client, run_key="slices/1", end_ds=JAN[-1], force=True, window_days=6
-    ).version
-    assert version is not None
-    d = promote(cfg, world.lake, client, version)
+    champion, version, d = _judged(world, cfg, "slices/1", window_days=6)
     assert not d.promoted and "its slices of origin differ by" in d.reason, d.reason
     assert "more than gate.max_slice_gap 0.001" in d.reason
     assert str(registry.champion(client, name).version) == champion, "the champion stays"
@@ -176,12 +171,7 @@ def test_a_slice_regression_against_the_champion_decides_as_the_recorded_slices_
     on some airport: the decision agrees with its own record of every slice."""
     cfg = _gated(world.cfg, slices=["origin"], max_slice_regression=0.0)
     client, name = world.client, cfg.registered_model_name
-    champion = world.champion()
-    version = train(
-        cfg, world.lake, client, run_key="slices/2", end_ds=JAN[-1], force=True, window_days=5
-    ).version
-    assert version is not None
-    d = promote(cfg, world.lake, client, version)
+    champion, _, d = _judged(world, cfg, "slices/2", window_days=5)
     recorded = holdout.read_record(d.slices)
     assert d.champion_version == champion and len(recorded) == 3
     worse = [
@@ -199,3 +189,15 @@ def test_a_slice_regression_against_the_champion_decides_as_the_recorded_slices_
 
 def _tags(world: World, version: str) -> dict[str, str]:
     return registry.tags_of(world.client.get_model_version(world.cfg.registered_model_name, version))
+
+
+def _judged(
+    world: World, cfg: PipelineConfig, run_key: str, window_days: int
+) -> tuple[str, str, PromotionDecision]:
+    """The champion, a candidate trained on January's last days with ``cfg``, and the gate's decision on it."""
+    champion = world.champion()
+    version = train(
+        cfg, world.lake, world.client, run_key=run_key, end_ds=JAN[-1], force=True, window_days=window_days
+    ).version
+    assert version is not None
+    return champion, version, promote(cfg, world.lake, world.client, version)
