@@ -164,6 +164,13 @@ def train_dag(cfg: PipelineConfig) -> DAG:
             f" A candidate that passes waits for a person's approval (Required Actions), "
             f"at most {cfg.gate.approval_timeout_minutes} minutes; no answer is a rejection."
         )
+    if cfg.model.search is not None:
+        s = cfg.model.search
+        gate_doc += (
+            f"\n\nModel search: at most {s.trials} trials of {len(s.candidates)} candidates, "
+            f"{s.minutes:g} minutes, scored by `{cfg.gate.metric}` over {s.folds} time-ordered folds; "
+            "`train` trains the best (see its MLflow run's nested trial runs)."
+        )
     schedule: Any = [a["drift"]]
     if cfg.schedules.train:
         schedule = AssetOrTimeSchedule(
