@@ -212,7 +212,10 @@ def plan(
     if skip is not None:
         return SearchPlan(cfg.name, run_key, skipped=True, reason=skip.reason, window=window)
     data = _split(cfg, window, lineage, fp, rows)
-    time_folds(len(data.train), search.folds)  # too few rows fail here, before any trial starts
+    try:  # too few rows fail here, before any trial starts
+        time_folds(len(data.train), search.folds)
+    except DataNotFoundError as e:
+        raise DataNotFoundError(f"{cfg.name}: {e}") from None
     trials = plan_trials(search, _seed(cfg))
     parent, deadline = _parent_run(cfg, client, run_key, window, now or datetime.now(UTC), len(trials))
     return SearchPlan(
