@@ -293,6 +293,13 @@ def check(files: list[str]) -> int:
             check_columns(load_suite(suite_path(cfg)), suite_path(cfg), cfg)
         except MlopsError as err:
             errors.append(f"{cfg.name}: validation.suite: {err}")
+        if cfg.model.search is not None:
+            from airflow_mlops.core.search import check_candidates
+
+            where = next((f for f in files if Path(f).stem == cfg.name), None)
+            where = where or str(get_settings().pipelines_dir / f"{cfg.name}.yaml")
+            errors += [f"{where}: {e.removeprefix(f'{cfg.name}: ')}" for e in check_candidates(cfg)]
+            continue
         try:
             make_estimator(cfg, cfg.split.seed)
         except MlopsError as err:

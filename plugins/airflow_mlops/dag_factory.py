@@ -147,7 +147,10 @@ def monitor_dag(cfg: PipelineConfig) -> DAG:
 
 
 def train_dag(cfg: PipelineConfig) -> DAG:
-    """``train >> promote``; with ``gate.approval: required``, ``>> approve >> apply_promotion``."""
+    """``train >> promote``; with ``gate.approval: required``, ``>> approve >> apply_promotion``.
+
+    With ``model.search``, ``train`` follows ``plan >> trial`` (mapped); see :func:`_search_tasks`.
+    """
     from airflow_mlops.operators import PromoteModelOperator, TrainModelOperator
 
     a = assets(cfg)
@@ -160,6 +163,13 @@ def train_dag(cfg: PipelineConfig) -> DAG:
         gate_doc += (
             f" A candidate that passes waits for a person's approval (Required Actions), "
             f"at most {cfg.gate.approval_timeout_minutes} minutes; no answer is a rejection."
+        )
+    if cfg.model.search is not None:
+        s = cfg.model.search
+        gate_doc += (
+            f"\n\nModel search: at most {s.trials} trials of {len(s.candidates)} candidates, "
+            f"{s.minutes:g} minutes, scored by `{cfg.gate.metric}` over {s.folds} time-ordered folds; "
+            "`train` trains the best (see its MLflow run's nested trial runs)."
         )
     schedule: Any = [a["drift"]]
     if cfg.schedules.train:
@@ -175,7 +185,10 @@ def train_dag(cfg: PipelineConfig) -> DAG:
         params=train_params(cfg),
         doc_md=gate_doc,
     ) as dag:
-        trained = TrainModelOperator(task_id="train", pipeline=cfg.name)
+        if cfg.model.search is None:
+            trained = TrainModelOperator(task_id="train", pipeline=cfg.name)
+        else:
+            trained = _search_tasks(cfg)
         promoted = PromoteModelOperator(
             task_id="promote",
             pipeline=cfg.name,
@@ -199,6 +212,27 @@ def train_dag(cfg: PipelineConfig) -> DAG:
             )
             promoted >> asked >> applied
     return dag
+
+
+def _search_tasks(cfg: PipelineConfig) -> Any:
+    """``plan >> trial (mapped, one per trial) >> train``; returns ``train``.
+
+    ``train`` runs when no trial failed (``none_failed``): trials skipped by the minutes budget do
+    not stop it, and when the plan found nothing new to learn, ``train`` shows the plan's reason.
+    """
+    from airflow_mlops.operators import PlanSearchOperator, SearchTrialOperator, TrainModelOperator
+
+    plan = PlanSearchOperator(task_id="plan", pipeline=cfg.name)
+    trials = SearchTrialOperator.partial(
+        task_id="trial",
+        pipeline=cfg.name,
+        map_index_template="trial {{ task.trial['index'] }}: {{ task.trial['estimator'].split('.')[-1] }}",
+    ).expand(trial=plan.output)
+    trained = TrainModelOperator(
+        task_id="train", pipeline=cfg.name, plan_task_id="plan", trigger_rule="none_failed"
+    )
+    plan >> trials >> trained
+    return trained
 
 
 def rollback_dag(cfg: PipelineConfig) -> DAG:

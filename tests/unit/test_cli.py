@@ -73,6 +73,45 @@ def test_check_builds_the_estimator(home: Path, tmp_path: Path, capsys) -> None:
         assert f"flights_delay: model.estimator: {problem}" in capsys.readouterr().err
 
 
+def test_check_explains_search_errors_by_file_and_field(home: Path, tmp_path: Path, capsys) -> None:
+    """model.search: a candidate's unknown estimator or parameter is found by `check`, naming the
+    file and the field; a valid search passes."""
+    import yaml
+
+    d = yaml.safe_load((ROOT / "include" / "pipelines" / "flights_delay.yaml").read_text())
+    d["model"] = {
+        "search": {
+            "candidates": [
+                {
+                    "estimator": "sklearn.linear_model.LogisticRegression",
+                    "params": {"C": [1.0], "depth": [3]},
+                },
+                {"estimator": "sklearn.ensemble.NoSuchForest"},
+            ],
+            "trials": 4,
+        }
+    }
+    path = tmp_path / "flights_delay.yaml"
+    path.write_text(yaml.safe_dump(d))
+    assert main(["check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert (
+        f"{path}: model.search.candidates[0].params: ['depth'] are not parameters of LogisticRegression"
+        in err
+    )
+    assert (
+        f"{path}: model.search.candidates[1].estimator: cannot import 'sklearn.ensemble.NoSuchForest'" in err
+    )
+    del d["model"]["search"]["candidates"][1]
+    d["model"]["search"]["candidates"][0]["params"] = {"C": {"low": 0.1, "high": 10, "log": True}}
+    path.write_text(yaml.safe_dump(d))
+    assert main(["check", str(path)]) == 0
+    d["model"]["search"]["minutes"] = 0
+    path.write_text(yaml.safe_dump(d))
+    assert main(["check", str(path)]) == 1
+    assert f"{path}: model.search.minutes: Input should be greater than 0" in capsys.readouterr().err
+
+
 def test_card_prints_the_stored_card_of_a_version(world: World, capsys) -> None:
     """`card` reaches the same store as the tasks and prints what training and the gate wrote."""
     v = world.champion()

@@ -346,11 +346,101 @@ class FeaturesConfig(_Strict):
         return [*self.numeric, *self.categorical]
 
 
-class ModelConfig(_Strict):
-    """A scikit-learn estimator by import path, and its parameters."""
+_IMPORT_PATH = re.compile(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+")
 
-    estimator: str
+
+class RangeSpace(_Strict):
+    """A numeric range one parameter is sampled from (uniformly, or log-uniformly)."""
+
+    low: float
+    high: float
+    log: bool = Field(default=False, description="Sample log-uniformly (both bounds must be > 0).")
+    integer: bool = Field(default=False, alias="int", description="Round the sample to an integer.")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> RangeSpace:
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        if self.log and self.low <= 0:
+            raise ValueError(f"log: true needs low > 0 (low is {self.low})")
+        if self.integer and (self.low != int(self.low) or self.high != int(self.high)):
+            raise ValueError(f"int: true needs whole bounds (low {self.low}, high {self.high})")
+        return self
+
+
+class CandidateConfig(_Strict):
+    """One estimator of a search and the space of its parameters."""
+
+    estimator: str = Field(description="Import path, as model.estimator.")
+    params: dict[str, list[Any] | RangeSpace] = Field(
+        default_factory=dict,
+        description="Parameter name -> a list of choices, or {low, high, log, int}. Parameters not "
+        "named keep the estimator's defaults (random_state: split.seed).",
+    )
+
+    @field_validator("estimator")
+    @classmethod
+    def _import_path(cls, v: str) -> str:
+        if not _IMPORT_PATH.fullmatch(v):
+            raise ValueError("must be an import path such as sklearn.linear_model.LogisticRegression")
+        return v
+
+    @field_validator("params", mode="before")
+    @classmethod
+    def _spaces(cls, v: Any) -> Any:
+        # Checked here so that an error names the parameter, not pydantic's union members.
+        if not isinstance(v, dict):
+            return v
+        out: dict[str, Any] = {}
+        for name, space in v.items():
+            if isinstance(space, list):
+                if not space:
+                    raise ValueError(f"{name}: the list of choices is empty")
+                out[name] = space
+            elif isinstance(space, dict):
+                try:
+                    out[name] = RangeSpace.model_validate(space)
+                except ValidationError as e:
+                    why = "; ".join(
+                        "".join(f"{x}: " for x in err["loc"]) + err["msg"].removeprefix("Value error, ")
+                        for err in e.errors()
+                    )
+                    raise ValueError(f"{name}: {why}") from None
+            else:
+                raise ValueError(
+                    f"{name}: {space!r} is not a space; give a list of choices (e.g. [0.1, 1.0]) "
+                    "or a range {low: 0.01, high: 10, log: true}"
+                )
+        return out
+
+
+class SearchConfig(_Strict):
+    """Model selection: candidates searched by time-aware cross-validation within a budget."""
+
+    candidates: list[CandidateConfig] = Field(min_length=1)
+    trials: Annotated[int, Field(ge=1, le=200)] = Field(
+        default=20, description="At most this many trials (fewer when every finite space is exhausted)."
+    )
+    minutes: Annotated[float, Field(gt=0)] = Field(
+        default=30.0, description="Trials not started this many minutes after planning are skipped."
+    )
+    folds: Annotated[int, Field(ge=2, le=10)] = Field(
+        default=3, description="Expanding-window folds over the training part, the newest last."
+    )
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] | None = Field(
+        default=None, description="Seed of the sampler; default split.seed."
+    )
+
+
+class ModelConfig(_Strict):
+    """A scikit-learn estimator by import path and its parameters, or a search among candidates."""
+
+    estimator: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
+    search: SearchConfig | None = Field(
+        default=None,
+        description="Instead of estimator and params: candidates searched within a budget.",
+    )
     registered_name: str | None = None
     max_categories: Annotated[int, Field(ge=2)] = 30
     allow_pickle: bool = Field(
@@ -360,10 +450,33 @@ class ModelConfig(_Strict):
 
     @field_validator("estimator")
     @classmethod
-    def _import_path(cls, v: str) -> str:
-        if not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+", v):
+    def _import_path(cls, v: str | None) -> str | None:
+        if v is not None and not _IMPORT_PATH.fullmatch(v):
             raise ValueError("must be an import path such as sklearn.linear_model.LogisticRegression")
         return v
+
+    @model_validator(mode="after")
+    def _one_model(self) -> ModelConfig:
+        if self.search is None and self.estimator is None:
+            raise ValueError("estimator: required (or model.search, to choose among candidates)")
+        if self.search is not None and self.estimator is not None:
+            raise ValueError(
+                "estimator and search exclude each other: a search chooses the estimator among "
+                "search.candidates"
+            )
+        if self.search is not None and self.params:
+            raise ValueError(
+                "params and search exclude each other: give fixed values as one-choice lists in "
+                "search.candidates[].params"
+            )
+        return self
+
+    @property
+    def estimators(self) -> list[str]:
+        """Every estimator this config may train: the fixed one, or each candidate's."""
+        if self.search is not None:
+            return list(dict.fromkeys(c.estimator for c in self.search.candidates))
+        return [self.estimator] if self.estimator else []
 
 
 class SplitConfig(_Strict):
@@ -773,11 +886,13 @@ class PipelineConfig(_Strict):
         ``alerts`` is left out: who is told of events changes no data and no model, so editing it
         must not make the same data and config look new to training. ``monitor`` is left out for
         the same reason: it changes what is watched and when a retrain is asked for, not what is
-        trained.
+        trained. Fields added later (``source.sql``, ``model.search``) are left out when unset, so
+        configs without them keep the hash they had before those fields existed.
         """
         dump = self.model_dump(mode="json", by_alias=True, exclude={"alerts", "monitor"})
-        if dump["source"].get("sql") is None:
-            dump["source"].pop("sql", None)  # file sources keep the hash they had before source.sql
+        for section, field in (("source", "sql"), ("model", "search")):
+            if dump[section].get(field) is None:
+                dump[section].pop(field, None)
         blob = json.dumps(dump, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 

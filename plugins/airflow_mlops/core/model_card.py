@@ -194,7 +194,7 @@ def card_markdown(
             ("Target", _code(cfg.data_schema.target)),
             ("Numeric features", _cell(", ".join(cfg.features.numeric) or "none")),
             ("Categorical features", _cell(", ".join(cfg.features.categorical) or "none")),
-            ("Estimator", _code(cfg.model.estimator)),
+            ("Estimator", _code(t.get(Tag.ESTIMATOR) or cfg.model.estimator)),
             ("Trained because", _cell(t.get(Tag.REASON))),
         ],
     )
@@ -241,6 +241,7 @@ def card_markdown(
         ],
     )
 
+    md += _search(t)
     md += _importances(cfg, t, version, champion)
     md += ["## Gate decision", ""]
     md += _decision(t)
@@ -370,6 +371,40 @@ def _slices(cfg: PipelineConfig, t: dict[str, str]) -> list[str]:
         *([f"\n{more} more slices are in the version's `promotion.slices` tag."] if more else []),
         "",
     ]
+
+
+def _search(t: dict[str, str]) -> list[str]:
+    """The model search that chose this version's estimator (``model.search``), if there was one."""
+    try:
+        rec = json.loads(t[Tag.SEARCH])
+    except (KeyError, ValueError):
+        return []
+    win = rec.get("winner") or {}
+    budget = rec.get("budget") or {}
+    trials = rec.get("trials")
+    md = [
+        "## Search",
+        "",
+        f"Chosen by {_cell(rec.get('metric'))} averaged over {_cell(rec.get('folds'))} time-ordered "
+        f"folds of the training part (the held-out data was not used), within a budget of "
+        f"{_cell(budget.get('trials'))} trials and {_cell(budget.get('minutes'))} minutes "
+        f"(seed {_cell(rec.get('seed'))}). Winner: trial {_cell(win.get('trial'))}, "
+        f"{_code(win.get('estimator'))} with {_code(json.dumps(win.get('params'), sort_keys=True))}, "
+        f"score {_num(win.get('score'))}.",
+        "",
+    ]
+    if trials is None:
+        counts = ", ".join(f"{k}: {v}" for k, v in sorted((rec.get("trial_counts") or {}).items()))
+        return [*md, f"Trials ({_cell(counts)}) are in the run's search.json artifact.", ""]
+    md += ["| Trial | Estimator | Parameters | Status | Score |", "| --- | --- | --- | --- | --- |"]
+    md += [
+        f"| {_cell(r.get('trial'))}{' (winner)' if r.get('trial') == win.get('trial') else ''} "
+        f"| {_code(str(r.get('estimator', '')).rpartition('.')[2])} "
+        f"| {_code(json.dumps(r.get('params'), sort_keys=True))} | {_cell(r.get('status'))} "
+        f"| {_num(r.get('score'))} |"
+        for r in trials
+    ]
+    return [*md, ""]
 
 
 def _rollbacks(t: dict[str, str]) -> list[str]:

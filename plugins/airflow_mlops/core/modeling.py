@@ -50,6 +50,11 @@ def target_series(cfg: PipelineConfig, df: pd.DataFrame) -> pd.Series:
 
 def make_estimator(cfg: PipelineConfig, seed: int) -> Any:
     """Import the configured estimator and apply its parameters; bad names name the YAML field."""
+    if cfg.model.estimator is None:
+        raise ConfigError(
+            f"{cfg.name}: model.estimator: not set; with model.search the estimator is the search's "
+            "winner (core.search.winner_config)"
+        )
     module_name, _, cls_name = cfg.model.estimator.rpartition(".")
     try:
         cls = getattr(importlib.import_module(module_name), cls_name)

@@ -54,6 +54,16 @@ class Tag:
     REGISTERED_VERSION: Final = "registered_version"  # R: the version this training run registered
     NOTE: Final = "mlops.note"  # R: what a retry found and repaired (a dead attempt's run)
     PREVIOUS_CHAMPION: Final = "previous_champion"  # V: the champion a promoted version replaced
+    ESTIMATOR: Final = "model.estimator"  # V R: the estimator a search chose (set with model.search only)
+    SEARCH: Final = "model.search"  # V R: JSON summary of the search (trials, scores, winner)
+    SEARCH_KEY: Final = "search.run_key"  # R: run key of the search a parent or trial run belongs to
+    SEARCH_TRIAL: Final = "search.trial"  # R: index of the trial a nested run is
+    SEARCH_DEADLINE: Final = "search.deadline"  # R: ISO time after which trials are not started
+    SEARCH_STATUS: Final = "search.status"  # R: a trial's outcome, done or failed (set when it ended)
+    SEARCH_SCORE: Final = "search.score"  # R: a trial's mean score over the folds (repr of the float)
+    SEARCH_FOLD_SCORES: Final = "search.fold_scores"  # R: JSON list of a trial's fold scores
+    SEARCH_SECONDS: Final = "search.seconds"  # R: how long a trial took
+    SEARCH_NOTE: Final = "search.note"  # R: why a trial failed
     TRUSTED_TYPES: Final = "model.skops_trusted_types"  # V R: JSON list; the only types loading accepts
     PROMOTION_PREFIX: Final = "promotion."  # V: promotion.<field of PromotionDecision>
     PROMOTION_APPLIED: Final = "promotion.applied"  # V: when the decision was carried out (alias moved)
@@ -164,7 +174,7 @@ def _trusted_types(cfg: PipelineConfig, tags: dict[str, Any], where: str) -> lis
         trusted = json.loads(tags[Tag.TRUSTED_TYPES])
     except (KeyError, ValueError) as e:
         raise UntrustedModelError(f"{where}: no readable {Tag.TRUSTED_TYPES} tag; retrain it") from e
-    allowed = (*SAFE_PACKAGES, cfg.model.estimator.split(".")[0])
+    allowed = (*SAFE_PACKAGES, *(e.split(".")[0] for e in cfg.model.estimators))
     foreign = [t for t in trusted if not isinstance(t, str) or t.split(".")[0] not in allowed]
     if foreign:
         raise UntrustedModelError(

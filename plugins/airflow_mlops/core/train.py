@@ -57,6 +57,19 @@ class TrainResult(Result):
 
 
 @dataclass(frozen=True)
+class Chosen:
+    """What a model search (:mod:`core.search`) decided before training: the window it searched,
+    the pipeline with the winner's estimator and parameters, the search's MLflow run (the version's
+    training is logged into it, above its trials) and the search's record for the version."""
+
+    window: list[str]
+    model_cfg: PipelineConfig
+    parent_run_id: str
+    tags: dict[str, str]
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class _Data:
     """The window a model learns from: all its labelled rows, the time split, and their lineage."""
 
@@ -79,8 +92,13 @@ def train(
     end_ds: str | None = None,
     force: bool = False,
     airflow_context: dict[str, str] | None = None,
+    chosen: Chosen | None = None,
 ) -> TrainResult:
-    """Train, log and register one model version for ``cfg`` (idempotent per ``run_key``)."""
+    """Train, log and register one model version for ``cfg`` (idempotent per ``run_key``).
+
+    With ``chosen`` (a search's outcome) the window is the searched one, the model is the winner,
+    and no skip is considered: the search's plan already decided that there is something to learn.
+    """
     exp_id = tracking.ensure_experiment(client, cfg.experiment_name)
     previous = _existing(client, cfg, exp_id, run_key)
     if previous is not None:
@@ -89,14 +107,15 @@ def train(
         return previous
     cat = Catalog(lake, cfg.name)
     days = window_days or cfg.split.training_window_days
-    window = select_window(cat, days, end_ds)
+    window = chosen.window if chosen else select_window(cat, days, end_ds)
     rows, lineage = load_window(cfg, cat, window)
     fp = fingerprint(lineage, cfg)
-    skip = None if force else _nothing_new(cfg, client, window, fp)
+    skip = None if force or chosen else _nothing_new(cfg, client, window, fp)
     if skip is not None:
         return skip
     data = _split(cfg, window, lineage, fp, rows)
-    model, metrics = _fit(cfg, data)
+    model_cfg = chosen.model_cfg if chosen else cfg
+    model, metrics = _fit(model_cfg, data)
 
     from airflow_mlops.core.drift import reference_frame
 
@@ -107,7 +126,9 @@ def train(
     tags[Tag.IMPORTANCES] = json.dumps(
         {k: round(v, 6) for k, v in permutation_importances(cfg, model, data.test).items()}
     )
-    params = _params(cfg, days, window)
+    params = _params(model_cfg, days, window)
+    if chosen:
+        tags |= chosen.tags
     # Registering is exclusive per pipeline and checked again inside: an attempt Airflow gave up on
     # may live on (a task process outlives its killed Celery worker: it has its own process group)
     # and reach this point after its retry did; it then finds the retry's version instead of
@@ -116,7 +137,9 @@ def train(
         again = _existing(client, cfg, exp_id, run_key)
         if again is not None:
             return again
-        run_id, version = _log_and_register(cfg, client, exp_id, model, data, metrics, tags, params, reason)
+        run_id, version = _log_and_register(
+            cfg, client, exp_id, model, data, metrics, tags, params, reason, chosen
+        )
     model_card.refresh(cfg, lake, client, {version: "candidate"})
     return TrainResult(
         pipeline=cfg.name,
@@ -282,7 +305,7 @@ def _lineage_tags(
 
 def _params(cfg: PipelineConfig, days: int, window: list[str]) -> dict[str, str]:
     return {
-        "estimator": cfg.model.estimator,
+        "estimator": cfg.model.estimator or "",
         **{f"model.{k}": json.dumps(v) for k, v in sorted(cfg.model.params.items())},
         "features.numeric": ",".join(cfg.features.numeric),
         "features.categorical": ",".join(cfg.features.categorical),
@@ -316,8 +339,12 @@ def _log_and_register(
     tags: dict[str, str],
     params: dict[str, str],
     reason: str,
+    chosen: Chosen | None = None,
 ) -> tuple[str, str]:
-    """One MLflow run (metrics, params, tags, datasets, lineage, model) and its registered version."""
+    """One MLflow run (metrics, params, tags, datasets, lineage, model) and its registered version.
+
+    After a search the run is the search's own (its trials are nested under it), resumed here.
+    """
     import mlflow
     import mlflow.data.pandas_dataset
     import pandas as pd
@@ -327,7 +354,12 @@ def _log_and_register(
     target = cfg.data_schema.target
     X_test = features_frame(cfg, data.test)
     run_name = f"train {data.window[-1]} ({reason})"[:250]
-    with mlflow.start_run(experiment_id=exp_id, run_name=run_name) as run:
+    started = (
+        mlflow.start_run(run_id=chosen.parent_run_id)
+        if chosen
+        else mlflow.start_run(experiment_id=exp_id, run_name=run_name)
+    )
+    with started as run:
         rid = run.info.run_id
         ts = int(pd.Timestamp.now().timestamp() * 1000)
         client.log_batch(
@@ -345,6 +377,8 @@ def _log_and_register(
             dataset = mlflow.data.pandas_dataset.from_pandas(df, source=source, targets=target, name=name)
             mlflow.log_input(dataset, context=context)
         mlflow.log_dict({"snapshots": data.lineage, "tags": tags, "params": params}, "lineage.json")
+        if chosen:
+            mlflow.log_dict(chosen.record, "search.json")
         trusted = skops_types(model)
         with registry.quiet_skops():
             info = mlflow.sklearn.log_model(

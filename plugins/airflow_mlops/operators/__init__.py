@@ -15,8 +15,10 @@ _WHERE = {
     "BatchPredictOperator": "predict",
     "DriftReportOperator": "drift",
     "IngestOperator": "ingest",
+    "PlanSearchOperator": "search",
     "PromoteModelOperator": "promote",
     "RollbackOperator": "rollback",
+    "SearchTrialOperator": "search",
     "TrainModelOperator": "train",
     "ValidateDataOperator": "validate",
 }
@@ -26,8 +28,10 @@ __all__ = [
     "BatchPredictOperator",
     "DriftReportOperator",
     "IngestOperator",
+    "PlanSearchOperator",
     "PromoteModelOperator",
     "RollbackOperator",
+    "SearchTrialOperator",
     "TrainModelOperator",
     "ValidateDataOperator",
 ]
@@ -39,6 +43,7 @@ if TYPE_CHECKING:
     from airflow_mlops.operators.predict import BatchPredictOperator
     from airflow_mlops.operators.promote import PromoteModelOperator
     from airflow_mlops.operators.rollback import RollbackOperator
+    from airflow_mlops.operators.search import PlanSearchOperator, SearchTrialOperator
     from airflow_mlops.operators.train import TrainModelOperator
     from airflow_mlops.operators.validate import ValidateDataOperator
 

@@ -47,6 +47,7 @@ class TrainModelOperator(PipelineOperator):
         window_days: str | int | None = "{{ params.training_window_days }}",
         window_end: str | None = "{{ params.end_date or '' }}",
         force: str | bool = "{{ params.force }}",
+        plan_task_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(ds=None, **kwargs)  # about a window of intervals, not one
@@ -54,6 +55,7 @@ class TrainModelOperator(PipelineOperator):
         self.window_days = window_days
         self.window_end = window_end
         self.force = force
+        self.plan_task_id = plan_task_id  # set with model.search: train the best of that plan's trials
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_mlops.core.train import train
@@ -61,17 +63,21 @@ class TrainModelOperator(PipelineOperator):
         dag_run = context["dag_run"]
         reason = describe_trigger(context, str(self.reason or "scheduled"))
         days = _given(self.window_days)
-        res = train(
-            self.config,
-            self.lake,
-            self.mlflow,
-            run_key=self.run_key(context),
-            reason=reason,
-            window_days=int(days) if days else None,
-            end_ds=_given(self.window_end),
-            force=str(self.force).lower() == "true",
-            airflow_context={"dag_id": dag_run.dag_id, "run_id": dag_run.run_id},
-        ).to_dict()
+        airflow_context = {"dag_id": dag_run.dag_id, "run_id": dag_run.run_id}
+        if self.plan_task_id:
+            res = self._train_winner(context, reason, int(days) if days else None, airflow_context)
+        else:
+            res = train(
+                self.config,
+                self.lake,
+                self.mlflow,
+                run_key=self.run_key(context),
+                reason=reason,
+                window_days=int(days) if days else None,
+                end_ds=_given(self.window_end),
+                force=str(self.force).lower() == "true",
+                airflow_context=airflow_context,
+            ).to_dict()
         context["ti"].xcom_push(key="training", value=res)
         if res["skipped"]:
             raise AirflowSkipException(f"{self.pipeline}: not retrained: {res['reason']}")
@@ -89,3 +95,38 @@ class TrainModelOperator(PipelineOperator):
             reason,
         )
         return res
+
+    def _train_winner(
+        self, context: Context, reason: str, days: int | None, airflow_context: dict[str, str]
+    ) -> dict[str, Any]:
+        """After a search: the plan's skip, or the best trial trained and registered."""
+        from airflow_mlops.core.search import train_winner
+
+        plan = context["ti"].xcom_pull(task_ids=self.plan_task_id, key="search")
+        if not plan or plan["skipped"]:
+            why = plan["reason"] if plan else "the search was not planned"
+            return {"skipped": True, "reason": why, "pipeline": self.pipeline}
+        plan["trials"] = context["ti"].xcom_pull(task_ids=self.plan_task_id)
+        res, rec = train_winner(
+            self.config,
+            self.lake,
+            self.mlflow,
+            plan,
+            run_key=self.run_key(context),
+            reason=reason,
+            window_days=days,
+            airflow_context=airflow_context,
+        )
+        counts: dict[str, int] = {}
+        for t in rec["trials"]:
+            counts[t["status"]] = counts.get(t["status"], 0) + 1
+        self.log.info(
+            "search: winner trial %d %s %s, cv %s %.4f; trials %s",
+            rec["winner"]["trial"],
+            rec["winner"]["estimator"],
+            rec["winner"]["params"],
+            rec["metric"],
+            rec["winner"]["score"],
+            counts,
+        )
+        return res.to_dict()
