@@ -267,7 +267,7 @@ def drift_report(
     html_uri = lake.write_text(cat.drift_html_uri(ds), snapshot.get_html_str(as_iframe=False))
     json_uri = lake.write_text(cat.drift_json_uri(ds), json.dumps(report))
     detected = share >= cfg.drift.threshold
-    found = sig.evaluate(cfg, lake, ds, reference, frame, champion_score, share, detected)
+    found = sig.evaluate(cfg, lake, ds, reference, frame, champion_score, share, detected, whole.rows)
     result = DriftResult(
         pipeline=cfg.name,
         ds=ds,

@@ -215,10 +215,10 @@ def performance(cfg: PipelineConfig, joined: pd.DataFrame, champion_score: float
     )
 
 
-def covariate(cfg: PipelineConfig, drift_share: float, drift_detected: bool) -> Signal:
-    """Today's trigger, as a signal: the share of drifted monitored columns."""
+def covariate(cfg: PipelineConfig, drift_share: float, drift_detected: bool, rows: int) -> Signal:
+    """Today's trigger, as a signal: the share of drifted monitored columns, over ``rows`` rows."""
     enabled = cfg.monitor.triggers.covariate_drift.enabled
-    return Signal(COVARIATE, enabled, drift_share, cfg.drift.threshold, enabled and drift_detected)
+    return Signal(COVARIATE, enabled, drift_share, cfg.drift.threshold, enabled and drift_detected, rows)
 
 
 # --- labels: which arrived, and which prediction each judges --------------------------------
@@ -302,12 +302,14 @@ def evaluate(
     champion_score: float | None,
     drift_share: float,
     drift_detected: bool,
+    batch_rows: int | None = None,
 ) -> Signals:
     """Every signal of batch ``ds``: ``current`` holds its predictions (a sample of a large batch is
-    fine for a distribution), ``reference`` the scoring version's drift reference."""
+    fine for a distribution), ``reference`` the scoring version's drift reference. ``batch_rows``:
+    the rows the covariate decision covered (every row of the batch; ``current``'s by default)."""
     labelled, joined, info = arrived_labels(cfg, lake, ds, current)
     found = [
-        covariate(cfg, drift_share, drift_detected),
+        covariate(cfg, drift_share, drift_detected, len(current) if batch_rows is None else batch_rows),
         prediction_drift(cfg, reference, current),
         prior_shift(cfg, reference, labelled[cfg.data_schema.target]),
         performance(cfg, joined, champion_score),

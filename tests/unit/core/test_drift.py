@@ -279,6 +279,9 @@ def test_a_large_batch_is_sampled_for_the_report_and_counted_whole(
     assert (res.current_rows, res.sampled_rows) == (len(big), len(a.frame))
     summary = json.loads(lake.read_bytes(res.summary_uri))
     assert summary["current_stats"]["dep_delay"]["rows"] == len(big)
+    # The covariate decision covers every row; the signals read from the predictions, the sample.
+    assert res.signals is not None and res.signals["covariate_drift"]["rows"] == len(big)
+    assert res.signals["prediction_drift"]["rows"] == len(a.frame)
     # The sample decides as the whole batch does.
     full = drift.drift_report(cfg, lake, "2013-07-11", big.copy(), scored["reference"], "7")
     assert res.drifted_columns == full.drifted_columns

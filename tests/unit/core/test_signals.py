@@ -196,6 +196,7 @@ def test_same_batch_labels_need_no_join(customers: pd.DataFrame, tmp_path: Path)
     _scored(lake, cfg, "2024-03-05", batch)
     found = signals.evaluate(cfg, lake, "2024-03-05", customers.iloc[:4000], batch, 0.95, 0.1, False)
     assert found.labels.matched == 400 and found.signals["performance"].rows == 400
+    assert found.signals["covariate_drift"].rows == 400  # the batch's rows when not told otherwise
     assert found.signals["performance"].value is not None and not found.signals["performance"].enabled
     assert found.fired == [] and not found.retrain
 
