@@ -18,6 +18,19 @@ FLIGHTS_YAML = PIPELINES / "flights_delay.yaml"
 FEATURES = ["dep_delay", "sched_dep_time", "distance", "hour"]
 
 
+def hash_before_later_fields(cfg: PipelineConfig) -> str:
+    """``cfg``'s hash by the definition models were registered with before ``monitor``,
+    ``source.sql`` and ``model.search`` existed (the dump without ``alerts``): a config that leaves
+    them unset must keep it, or its champion would look trained on another config."""
+    import hashlib
+    import json
+
+    dump = cfg.model_dump(mode="json", by_alias=True, exclude={"alerts", "monitor"})
+    for section, later in (("source", "sql"), ("model", "search")):
+        assert dump[section].pop(later) is None, f"{section}.{later} is set"
+    return hashlib.sha256(json.dumps(dump, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def flights_reading(uri: str) -> PipelineConfig:
     """The shipped flights pipeline reading its raw data from ``uri`` instead, in the format the
     suffix says; columns keep their order (the snapshot's hash depends on it)."""

@@ -6,7 +6,6 @@ No Airflow here: these are the core functions the plan, trial and train tasks ca
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,7 @@ from airflow_mlops.core.registry import Tag
 from airflow_mlops.core.search import TrialResult
 from tests.conftest import PIPELINES
 from tests.unit.conftest import JAN, World
+from tests.unit.core.conftest import hash_before_later_fields
 
 pytestmark = pytest.mark.unit
 FLIGHTS = PIPELINES / "flights_delay.yaml"
@@ -124,11 +124,7 @@ def test_bad_searches_are_refused_naming_file_and_field(model: dict[str, Any], e
 def test_the_fixed_form_stays_valid_and_keeps_its_hash() -> None:
     cfg = parse_pipeline(FLIGHTS.read_text(), "a")
     assert cfg.model.search is None and cfg.model.estimators == [HGB]
-    # The hash as it was computed before model.search existed: the dump without that field.
-    dump = cfg.model_dump(mode="json", by_alias=True, exclude={"alerts"})
-    del dump["model"]["search"]
-    before = hashlib.sha256(json.dumps(dump, sort_keys=True).encode()).hexdigest()[:16]
-    assert cfg.config_hash == before
+    assert cfg.config_hash == hash_before_later_fields(cfg)
     with_search = yaml_with({"search": SEARCH})
     assert with_search.config_hash != cfg.config_hash
     assert with_search.model.estimators == [LOGREG, HGB]
