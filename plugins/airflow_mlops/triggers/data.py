@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -35,11 +35,22 @@ class DataAvailableTrigger(BaseTrigger):
         from airflow_mlops.hooks.lake import LakeHook
 
         hook = LakeHook(self.conn_id)
-        while True:
-            if await asyncio.to_thread(hook.file_exists, self.uri):
-                yield TriggerEvent({"status": "found", "uri": self.uri})  # type: ignore[no-untyped-call]
-                return
-            if time.time() >= self.deadline:
-                yield TriggerEvent({"status": "timeout", "uri": self.uri})  # type: ignore[no-untyped-call]
-                return
-            await asyncio.sleep(min(self.poke_interval, max(0.0, self.deadline - time.time())))
+        async for event in poll(
+            lambda: hook.file_exists(self.uri), self.uri, self.poke_interval, self.deadline
+        ):
+            yield event
+
+
+async def poll(
+    ready: Callable[[], bool], uri: str, poke_interval: float, deadline: float
+) -> AsyncIterator[TriggerEvent]:
+    """Ask ``ready`` (a blocking check, run in a thread) every ``poke_interval`` seconds: one event,
+    ``found`` as soon as it says so, or ``timeout`` at the deadline; ``uri`` names the source."""
+    while True:
+        if await asyncio.to_thread(ready):
+            yield TriggerEvent({"status": "found", "uri": uri})  # type: ignore[no-untyped-call]
+            return
+        if time.time() >= deadline:
+            yield TriggerEvent({"status": "timeout", "uri": uri})  # type: ignore[no-untyped-call]
+            return
+        await asyncio.sleep(min(poke_interval, max(0.0, deadline - time.time())))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_mlops.triggers.data import poll
 
 
 class SqlReadyTrigger(BaseTrigger):
@@ -43,11 +43,5 @@ class SqlReadyTrigger(BaseTrigger):
 
         hook = SqlSourceHook(self.conn_id)
         stmt = SqlStatement.from_json(self.statement)
-        while True:
-            if await asyncio.to_thread(hook.ready, stmt):
-                yield TriggerEvent({"status": "found", "uri": self.uri})  # type: ignore[no-untyped-call]
-                return
-            if time.time() >= self.deadline:
-                yield TriggerEvent({"status": "timeout", "uri": self.uri})  # type: ignore[no-untyped-call]
-                return
-            await asyncio.sleep(min(self.poke_interval, max(0.0, self.deadline - time.time())))
+        async for event in poll(lambda: hook.ready(stmt), self.uri, self.poke_interval, self.deadline):
+            yield event
