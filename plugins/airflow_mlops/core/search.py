@@ -34,11 +34,11 @@ from airflow_mlops.core.result import Result
 from airflow_mlops.core.train import (
     Chosen,
     TrainResult,
-    _nothing_new,
-    _split,
     fingerprint,
     load_window,
+    nothing_new,
     select_window,
+    split_window,
     train,
 )
 
@@ -208,10 +208,10 @@ def plan(
     window = select_window(cat, window_days or cfg.split.training_window_days, end_ds)
     rows, lineage = load_window(cfg, cat, window)
     fp = fingerprint(lineage, cfg)
-    skip = None if force else _nothing_new(cfg, client, window, fp)
+    skip = None if force else nothing_new(cfg, client, window, fp)
     if skip is not None:
         return SearchPlan(cfg.name, run_key, skipped=True, reason=skip.reason, window=window)
-    data = _split(cfg, window, lineage, fp, rows)
+    data = split_window(cfg, window, lineage, fp, rows)
     try:  # too few rows fail here, before any trial starts
         time_folds(len(data.train), search.folds)
     except DataNotFoundError as e:
@@ -360,7 +360,7 @@ def _score_and_log(
         cat = Catalog(lake, cfg.name)
         window = list(plan["window"])
         rows, lineage = load_window(cfg, cat, window)
-        data = _split(cfg, window, lineage, "", rows)  # the held-out part stays out of every fold
+        data = split_window(cfg, window, lineage, "", rows)  # the held-out part stays out of every fold
         tcfg = winner_config(cfg, t)
         for train_end, valid_end in time_folds(len(data.train), int(plan["folds"])):
             fit_rows, valid = data.train.iloc[:train_end], data.train.iloc[train_end:valid_end]

@@ -70,7 +70,7 @@ class Chosen:
 
 
 @dataclass(frozen=True)
-class _Data:
+class TrainingData:
     """The window a model learns from: all its labelled rows, the time split, and their lineage."""
 
     window: list[str]
@@ -110,10 +110,10 @@ def train(
     window = chosen.window if chosen else select_window(cat, days, end_ds)
     rows, lineage = load_window(cfg, cat, window)
     fp = fingerprint(lineage, cfg)
-    skip = None if force or chosen else _nothing_new(cfg, client, window, fp)
+    skip = None if force or chosen else nothing_new(cfg, client, window, fp)
     if skip is not None:
         return skip
-    data = _split(cfg, window, lineage, fp, rows)
+    data = split_window(cfg, window, lineage, fp, rows)
     model_cfg = chosen.model_cfg if chosen else cfg
     model, metrics = _fit(model_cfg, data)
 
@@ -221,7 +221,7 @@ def fingerprint(lineage: list[dict[str, Any]], cfg: PipelineConfig) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def _nothing_new(cfg: PipelineConfig, client: MlflowClient, window: list[str], fp: str) -> TrainResult | None:
+def nothing_new(cfg: PipelineConfig, client: MlflowClient, window: list[str], fp: str) -> TrainResult | None:
     """A skip when the champion was trained on exactly these snapshots and config."""
     champ = registry.champion(client, cfg.registered_model_name)
     if champ is None or registry.tags_of(champ).get(Tag.FINGERPRINT) != fp:
@@ -240,9 +240,9 @@ def _nothing_new(cfg: PipelineConfig, client: MlflowClient, window: list[str], f
     )
 
 
-def _split(
+def split_window(
     cfg: PipelineConfig, window: list[str], lineage: list[dict[str, Any]], fp: str, rows: pd.DataFrame
-) -> _Data:
+) -> TrainingData:
     """The time split: the newest ``split.test_fraction`` of the rows is held out."""
     span = f"{window[0]}..{window[-1]}"
     if len(rows) < cfg.split.min_training_rows:
@@ -257,10 +257,10 @@ def _split(
             f"{rows[target].iloc[0]} in all {len(rows)} labelled rows"
         )
     cut = int(len(rows) * (1 - cfg.split.test_fraction))
-    return _Data(window, lineage, fp, rows, rows.iloc[:cut], rows.iloc[cut:])
+    return TrainingData(window, lineage, fp, rows, rows.iloc[:cut], rows.iloc[cut:])
 
 
-def _fit(cfg: PipelineConfig, data: _Data) -> tuple[Any, dict[str, dict[str, float]]]:
+def _fit(cfg: PipelineConfig, data: TrainingData) -> tuple[Any, dict[str, dict[str, float]]]:
     """Fit the pipeline on the training part; metrics on the held-out and the training part."""
     model = build_pipeline(cfg)
     model.fit(features_frame(cfg, data.train), target_series(cfg, data.train))
@@ -275,7 +275,7 @@ def _fit(cfg: PipelineConfig, data: _Data) -> tuple[Any, dict[str, dict[str, flo
 def _lineage_tags(
     cfg: PipelineConfig,
     cat: Catalog,
-    data: _Data,
+    data: TrainingData,
     reason: str,
     force: bool,
     run_key: str,
@@ -334,7 +334,7 @@ def _log_and_register(
     client: MlflowClient,
     exp_id: str,
     model: Any,
-    data: _Data,
+    data: TrainingData,
     metrics: dict[str, dict[str, float]],
     tags: dict[str, str],
     params: dict[str, str],
