@@ -464,3 +464,76 @@ def test_only_expectations_whose_results_add_up_are_split() -> None:
         {"type": "expect_compound_columns_to_be_unique", "kwargs": {"column_list": ["flight", "dest"]}},
     ):
         assert not splittable([*shipped, other]), other["type"]
+
+
+def test_snapshot_rows_reach_gx_in_its_fast_types_with_the_same_results(flights: World) -> None:
+    """Read as pandas reads it, a snapshot has nullable Int64 integers and Python-object strings,
+    which GX checks one value at a time. Handed over as NumPy int64 (when they hold no null) and
+    Arrow-backed strings they are checked vectorized, and every result, observed types included,
+    is the same."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+    import pyarrow as pa
+
+    from airflow_mlops.core.validate import _gx_frame
+
+    cat = flights.catalog
+    day = flights.lake.read_parquet(cat.snapshot_uri(EDGE_DAYS[0], cat.committed_manifest(EDGE_DAYS[0])))
+    day.loc[day.index[:4], "hour"] = 99  # out of range, in a column with no null
+    day.loc[day.index[7], "sched_arr_time"] = None  # a null: this column keeps its dtype
+    day.loc[day.index[5:7], "dest"] = ["xyz", None]  # a lower-case code and a missing one
+    day.loc[day.index[8], "carrier"] = "ZZ"
+    fast = _gx_frame(pa.Table.from_pandas(day, preserve_index=False))
+    assert [str(day[c].dtype) for c in ("hour", "sched_arr_time", "dest")] == ["Int64", "Int64", "string"]
+    assert [str(fast[c].dtype) for c in ("hour", "sched_arr_time")] == ["int64", "Int64"]
+    assert fast["dest"].dtype == pd.StringDtype("pyarrow")
+
+    suite = [
+        gxe.ExpectColumnValuesToBeBetween(column="hour", min_value=0, max_value=23),
+        gxe.ExpectColumnValuesToBeBetween(column="sched_dep_time", min_value=0, max_value=2359),
+        gxe.ExpectColumnValuesToBeBetween(column="sched_arr_time", min_value=0, max_value=600),
+        gxe.ExpectColumnValuesToBeOfType(column="hour", type_="int64"),
+        gxe.ExpectColumnValuesToBeOfType(column="dest", type_="str"),
+        gxe.ExpectColumnValuesToNotBeNull(column="sched_arr_time"),
+        gxe.ExpectColumnValuesToNotBeNull(column="dest"),
+        gxe.ExpectColumnValuesToMatchRegex(column="dest", regex="^[A-Z]{3}$"),
+        gxe.ExpectColumnValuesToBeInSet(column="carrier", value_set=sorted(set(day["carrier"]) - {"ZZ"})),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["carrier", "flight", "dest"], ignore_row_if="never"),
+    ]
+    ctx = gx.get_context(mode="ephemeral")
+    batch = (
+        ctx.data_sources.add_pandas("p").add_dataframe_asset("a").add_batch_definition_whole_dataframe("b")
+    )
+
+    def run(frame: pd.DataFrame) -> dict[tuple[str, str], dict[str, Any]]:
+        found = batch.get_batch(batch_parameters={"dataframe": frame}).validate(
+            gx.ExpectationSuite("s", expectations=[e.copy() for e in suite]), result_format="SUMMARY"
+        )
+        kw = [r.expectation_config.kwargs for r in found.results]
+        return {
+            (r.expectation_config.type, str(k.get("column", k.get("column_list")))): {
+                "success": r.success,
+                **r.result,
+            }
+            for r, k in zip(found.results, kw, strict=True)
+        }
+
+    before, after = run(day), run(fast)
+    failed = sorted(
+        k[0].removeprefix("expect_column_values_to_") + " " + k[1]
+        for k, r in before.items()
+        if not r["success"]
+    )
+    assert failed == [
+        "be_between hour",
+        "be_between sched_arr_time",
+        "be_in_set carrier",
+        "match_regex dest",
+        "not_be_null dest",
+        "not_be_null sched_arr_time",
+    ]
+    between = before[("expect_column_values_to_be_between", "hour")]
+    assert between["partial_unexpected_list"] == [99] * 4
+    assert before[("expect_column_values_to_match_regex", "dest")]["partial_unexpected_list"] == ["xyz"]
+    assert before[("expect_column_values_to_be_of_type", "dest")]["observed_value"] == "str"
+    assert len(before) == len(suite) and after == before
