@@ -24,18 +24,26 @@ MISSING = "__missing__"
 
 
 def features_frame(cfg: PipelineConfig, df: pd.DataFrame) -> pd.DataFrame:
-    """The model's input: numeric features as float64, categorical ones as strings (no NA)."""
+    """The model's input: numeric features as float64 (infinities as NaN), categorical ones as
+    strings (NA as ``MISSING``). Built column by column from NumPy arrays: replacing infinities in
+    the whole frame compared every string too (0.95 of 1.2 s per million flights rows)."""
     import numpy as np
+    import pandas as pd
 
     missing = [c for c in cfg.features.all if c not in df.columns]
     if missing:
         raise DataContractError(f"{cfg.name}: feature column(s) {missing} are missing from the data")
-    out = df[cfg.features.all].copy()
+    cols: dict[str, Any] = {}
     for c in cfg.features.numeric:
-        out[c] = out[c].astype("float64")
+        values = df[c].to_numpy(dtype="float64", na_value=np.nan, copy=True)
+        values[np.isinf(values)] = np.nan
+        cols[c] = values
     for c in cfg.features.categorical:
-        out[c] = out[c].astype("object").where(out[c].notna(), MISSING).astype(str)
-    return out.replace({np.inf: np.nan, -np.inf: np.nan}) if cfg.features.numeric else out
+        if isinstance(df[c].dtype, pd.StringDtype):  # already text: only the NAs to fill
+            cols[c] = df[c].to_numpy(dtype=object, na_value=MISSING)
+        else:
+            cols[c] = df[c].astype("object").where(df[c].notna(), MISSING).astype(str)
+    return pd.DataFrame(cols, index=df.index)[cfg.features.all]
 
 
 def target_series(cfg: PipelineConfig, df: pd.DataFrame) -> pd.Series:

@@ -111,3 +111,38 @@ def test_a_chunk_that_fails_leaves_the_previous_predictions_whole(world: World) 
         )  # fmt: skip
     assert world.lake.read_bytes(res.predictions_uri) == before
     assert sorted(p.name for p in folder.iterdir()) == listing  # no staged file left behind
+
+
+def test_features_are_float64_and_strings_whatever_the_column_types(world: World) -> None:
+    """Nullable and NumPy numbers become float64 with NaN for NA and infinities; text, numbers and
+    NA in a categorical column become strings, NA as the model's MISSING category."""
+    import numpy as np
+    import pandas as pd
+
+    from airflow_mlops.core.modeling import MISSING
+
+    cfg = world.cfg.model_copy(
+        update={
+            "features": world.cfg.features.model_copy(
+                update={"numeric": ["a", "b"], "categorical": ["c", "d"]}
+            )
+        }
+    )
+    df = pd.DataFrame(
+        {
+            "c": pd.array(["JFK", None, "LGA"], dtype="string"),
+            "a": pd.array([1, None, 3], dtype="Int64"),
+            "b": [np.inf, -np.inf, 2.5],
+            "d": pd.array([7, None, 9], dtype="Int64"),
+            "other": [1, 2, 3],
+        },
+        index=[10, 11, 12],
+    )
+    out = features_frame(cfg, df)
+    assert list(out.columns) == ["a", "b", "c", "d"] and list(out.index) == [10, 11, 12]
+    assert [str(t) for t in out.dtypes] == ["float64", "float64", "object", "object"]
+    assert out["a"].tolist()[::2] == [1.0, 3.0] and out["a"].isna().tolist() == [False, True, False]
+    assert out["b"].isna().tolist() == [True, True, False] and out["b"].iloc[2] == 2.5
+    assert out["c"].tolist() == ["JFK", MISSING, "LGA"]
+    assert out["d"].tolist() == ["7", MISSING, "9"]
+    assert df["b"].iloc[0] == np.inf  # the caller's frame is left as it was
