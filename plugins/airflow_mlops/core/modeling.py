@@ -26,7 +26,7 @@ MISSING = "__missing__"
 def features_frame(cfg: PipelineConfig, df: pd.DataFrame) -> pd.DataFrame:
     """The model's input: numeric features as float64 (infinities as NaN), categorical ones as
     strings (NA as ``MISSING``). Built column by column from NumPy arrays: replacing infinities in
-    the whole frame compared every string too (0.95 of 1.2 s per million flights rows)."""
+    the whole frame compared every string too (1.0 s per million flights rows; 0.2 s now)."""
     import numpy as np
     import pandas as pd
 
