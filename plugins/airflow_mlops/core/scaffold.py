@@ -67,6 +67,9 @@ GX_TYPES: Final[dict[str, str]] = {
     "datetime": "Timestamp",
     "date": "Timestamp",
 }
+#: A sample is read and profiled whole, in memory (pandas takes several times a CSV's size): a
+#: bigger file is refused with a way to thin it, not read until the machine runs out of memory.
+MAX_SAMPLE_BYTES: Final = 256 * 2**20
 #: Values a type is tried on before the whole column: most text fails on the first of them, and
 #: parsing a long column of words as dates one by one costs seconds.
 PROBE_ROWS: Final = 50
@@ -143,6 +146,13 @@ def read_sample(path: Path, fmt: RawFormat) -> pd.DataFrame:
     from airflow_mlops.core.ingest import parse_raw
 
     try:
+        size = path.stat().st_size
+        if size > MAX_SAMPLE_BYTES:
+            raise DataContractError(
+                f"{path}: the sample is {size / 2**20:,.0f} MiB, over the {MAX_SAMPLE_BYTES // 2**20} MiB "
+                "a sample may be (it is read whole); pass a part of it that spans its variety, for "
+                "example every 100th line of a CSV: awk 'NR == 1 || NR % 100 == 0' FILE > sample.csv"
+            )
         data = path.read_bytes()
     except FileNotFoundError as e:
         raise DataNotFoundError(f"{path}: sample file not found") from e

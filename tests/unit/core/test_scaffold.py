@@ -266,6 +266,11 @@ def test_unreadable_and_empty_samples_are_named(home: Path, tmp_path: Path) -> N
     header.write_text("x,y\n")
     with pytest.raises(DataContractError, match=r"header\.csv: the sample has no rows"):
         scaffold.plan("x", header, "y")
+    big = tmp_path / "big.csv"
+    with big.open("wb") as f:  # sparse: no disk used
+        f.truncate(scaffold.MAX_SAMPLE_BYTES + 1)
+    with pytest.raises(DataContractError, match=r"big\.csv: the sample is 256 MiB, over the 256 MiB .* awk"):
+        scaffold.plan("x", big, "y")
 
 
 def test_targets_that_teach_nothing_and_samples_without_features_are_refused(home: Path) -> None:
