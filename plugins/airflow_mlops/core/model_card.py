@@ -31,7 +31,6 @@ from airflow_mlops.core.result import Result
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-    from airflow_mlops.core.promote import PromotionDecision
 
 log = logging.getLogger(__name__)
 
@@ -620,27 +619,3 @@ def refresh(
                 exc_info=True,
             )
     return done
-
-
-def after_decision(
-    cfg: PipelineConfig, lake: Lake, client: MlflowClient, d: PromotionDecision
-) -> list[CardResult]:
-    """Cards after a gate decision: the candidate (champion or refused) and the champion it replaced.
-
-    States are checked against the alias now, so a retried promotion that returns a decision made
-    long ago does not call a version champion after it was rolled back.
-    """
-    try:
-        champ = registry.champion(client, cfg.registered_model_name)
-    except Exception:
-        log.warning("%s: could not read the champion; model cards not updated", cfg.name, exc_info=True)
-        return []
-    now = str(champ.version) if champ is not None else None
-    states: dict[str, str] = {}
-    if now == d.candidate_version:
-        states[d.candidate_version] = "champion"
-    elif not d.promoted:
-        states[d.candidate_version] = "refused"
-    if d.promoted and d.champion_version and d.champion_version not in (now, d.candidate_version):
-        states[d.champion_version] = "replaced"
-    return refresh(cfg, lake, client, states)

@@ -11,6 +11,7 @@ interrupted it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
@@ -28,6 +29,8 @@ from airflow_mlops.core.result import Result
 if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion
+
+log = logging.getLogger(__name__)
 
 PREFIX = Tag.PROMOTION_PREFIX
 
@@ -171,7 +174,7 @@ def promote(
         done = recorded_decision(cfg, tags)
         if done is None or not (tags.get(Tag.PROMOTION_APPLIED) or _apply(cfg, client, done)):
             done = _judge(cfg, lake, client, str(candidate_version), tags, lock.number)
-        model_card.after_decision(cfg, lake, client, done)  # never raises
+        _cards_after(cfg, lake, client, done)  # never raises
         return done
 
 
@@ -334,7 +337,7 @@ def approve(
             for k, v in answered.tags().items():
                 client.set_model_version_tag(name, version, k, v)
             _apply(cfg, client, answered)
-        model_card.after_decision(cfg, lake, client, answered)  # never raises
+        _cards_after(cfg, lake, client, answered)  # never raises
         return answered
 
 
@@ -527,3 +530,25 @@ def _version(client: MlflowClient, name: str, version: str) -> ModelVersion:
         if registry.is_not_found(e):
             raise DataNotFoundError(f"{name}: there is no version {version!r}") from e
         raise
+
+
+def _cards_after(cfg: PipelineConfig, lake: Lake, client: MlflowClient, d: PromotionDecision) -> None:
+    """Cards after a gate decision: the candidate (champion or refused) and the champion it replaced.
+
+    States are checked against the alias now, so a retried promotion that returns a decision made
+    long ago does not call a version champion after it was rolled back.
+    """
+    try:
+        champ = registry.champion(client, cfg.registered_model_name)
+    except Exception:
+        log.warning("%s: could not read the champion; model cards not updated", cfg.name, exc_info=True)
+        return
+    now = str(champ.version) if champ is not None else None
+    states: dict[str, str] = {}
+    if now == d.candidate_version:
+        states[d.candidate_version] = "champion"
+    elif not d.promoted:
+        states[d.candidate_version] = "refused"
+    if d.promoted and d.champion_version and d.champion_version not in (now, d.candidate_version):
+        states[d.champion_version] = "replaced"
+    model_card.refresh(cfg, lake, client, states)
