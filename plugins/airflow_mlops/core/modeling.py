@@ -43,7 +43,7 @@ def features_frame(cfg: PipelineConfig, df: pd.DataFrame) -> pd.DataFrame:
             cols[c] = df[c].to_numpy(dtype=object, na_value=MISSING)
         else:
             cols[c] = df[c].astype("object").where(df[c].notna(), MISSING).astype(str)
-    return pd.DataFrame(cols, index=df.index)[cfg.features.all]
+    return pd.DataFrame(cols, index=df.index)  # numeric, then categorical: features.all's order
 
 
 def target_series(cfg: PipelineConfig, df: pd.DataFrame) -> pd.Series:

@@ -176,12 +176,12 @@ def _frames(cfg: PipelineConfig, lake: Lake, uri: str, suite: list[dict[str, Any
     """The snapshot whole, or in chunks of CHUNK_ROWS when it is larger and the suite allows it."""
     with lake.open_parquet(uri) as pf:
         rows = pf.metadata.num_rows
-    if rows <= CHUNK_ROWS or not gx_chunks.splittable(suite):
-        if rows > CHUNK_ROWS:
-            log.info(
-                "%s: the suite has an expectation that needs every row at once; validating whole", cfg.name
-            )
-        with lake.open_parquet(uri) as pf:
+        if rows <= CHUNK_ROWS or not gx_chunks.splittable(suite):
+            if rows > CHUNK_ROWS:
+                log.info(
+                    "%s: the suite has an expectation that needs every row at once; validating whole",
+                    cfg.name,
+                )
             return iter([_gx_frame(pf.read())]), None
 
     def chunks() -> Iterator[pd.DataFrame]:
