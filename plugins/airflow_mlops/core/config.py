@@ -55,6 +55,13 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _CRON_OR_PRESET = re.compile(r"^(@(once|hourly|daily|weekly|monthly|yearly)|(\S+\s+){4}\S+)$")
 
 
+#: Fields added after models were first registered, by their path in the YAML (``schema``, not
+#: ``data_schema``). Each must default to None; while unset it is left out of ``config_hash``, so an
+#: existing pipeline keeps its hash (and "nothing new to train on" keeps working). Add every new
+#: field that changes what is trained here.
+LATER_FIELDS: tuple[str, ...] = ("source.sql", "model.search")
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -886,13 +893,17 @@ class PipelineConfig(_Strict):
         ``alerts`` is left out: who is told of events changes no data and no model, so editing it
         must not make the same data and config look new to training. ``monitor`` is left out for
         the same reason: it changes what is watched and when a retrain is asked for, not what is
-        trained. Fields added later (``source.sql``, ``model.search``) are left out when unset, so
+        trained. Fields added later (:data:`LATER_FIELDS`) are left out when unset (None), so
         configs without them keep the hash they had before those fields existed.
         """
         dump = self.model_dump(mode="json", by_alias=True, exclude={"alerts", "monitor"})
-        for section, field in (("source", "sql"), ("model", "search")):
-            if dump[section].get(field) is None:
-                dump[section].pop(field, None)
+        for path in LATER_FIELDS:
+            *parents, leaf = path.split(".")
+            section = dump
+            for part in parents:
+                section = section.get(part) or {}
+            if section.get(leaf) is None:
+                section.pop(leaf, None)
         blob = json.dumps(dump, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
