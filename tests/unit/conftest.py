@@ -57,6 +57,13 @@ def flights_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
+def weakened(cfg: PipelineConfig) -> PipelineConfig:
+    """``cfg`` with a deliberately weak model (two boosting rounds at a small learning rate): the
+    shipped model beats it on any rows both are compared on, whatever the gate's tie rule."""
+    params = {**cfg.model.params, "max_iter": 2, "learning_rate": 0.05}
+    return cfg.model_copy(update={"model": cfg.model.model_copy(update={"params": params})})
+
+
 @dataclass
 class World:
     """A pipeline's lake and MLflow store, in a home of its own."""

@@ -222,7 +222,8 @@ def card_markdown(
 
     md += ["## Evaluation on the held-out data", ""]
     md += [
-        f"Scored on the newest {cfg.split.test_fraction:.0%} of the window's rows, held out by time. "
+        f"Scored on the newest {cfg.split.test_fraction:.0%} of the window's rows, held out by time "
+        "(against a champion, the gate compares both only on rows neither was fit on). "
         f"The gate metric is **{_cell(cfg.gate.metric)}** "
         f"({'higher' if cfg.gate.higher_is_better else 'lower'} is better, "
         f"{'minimum' if cfg.gate.higher_is_better else 'maximum'} {cfg.gate.minimum}, "
@@ -310,6 +311,7 @@ def _decision(t: dict[str, str]) -> list[str]:
             if champ
             else "no champion (first model)",
         ),
+        *_compared_on(t),
         ("Decided at", _cell(t.get(f"{p}decided_at"))),
         ("Carried out at", _cell(t.get(Tag.PROMOTION_APPLIED))),
     ]
@@ -319,6 +321,29 @@ def _decision(t: dict[str, str]) -> list[str]:
         label = k.removeprefix(APPROVAL_PREFIX)
         rows.append(("Approved by" if label == "by" else f"Approval {_cell(label)}", _cell(t[k])))
     return _table(("Field", "Value"), rows)
+
+
+def _compared_on(t: dict[str, str]) -> list[tuple[str, str]]:
+    """The rows the decision compared on: how many, from which intervals, and which were left out
+    because the champion was fit on them (decisions recorded before this say nothing)."""
+    p = Tag.PROMOTION_PREFIX
+    rows = t.get(f"{p}compared_rows")
+    if not rows:
+        return []
+
+    def days(key: str) -> str:
+        try:
+            found = json.loads(t.get(f"{p}{key}") or "[]")
+        except ValueError:
+            found = []
+        return ", ".join(str(x) for x in found) or "none"
+
+    out = [("Compared on", _cell(f"{rows} labelled rows of {days('compared_intervals')}"))]
+    if t.get(f"{p}champion_version"):
+        out.append(("Left out (the champion was fit on them)", _cell(days("excluded_intervals"))))
+        if days("added_intervals") != "none":
+            out.append(("Added (later batches neither saw)", _cell(days("added_intervals"))))
+    return out
 
 
 def _importances(

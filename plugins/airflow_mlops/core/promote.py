@@ -1,9 +1,11 @@
 """Promote: the gate between a candidate model version and the ``champion`` alias.
 
-Candidate and champion are scored on the same held-out data (the candidate's, which is newer than
-anything the champion was trained on). The candidate is promoted only if it meets the absolute
-minimum and beats the champion strictly, by at least ``min_improvement``: never a worse model, and
-a tie keeps the champion. The decision and its reasons are tags on the candidate version, written
+Candidate and champion are scored on the same rows, and only on rows neither was fit on: the
+candidate's held-out rows minus every interval the champion learnt from, plus later validated
+batches neither saw (:mod:`core.comparison`); with fewer than ``gate.min_holdout_rows`` of them the
+champion stays. The candidate is promoted only if it meets the absolute minimum and beats the
+champion strictly, by at least ``min_improvement``: never a worse model, and a tie keeps the
+champion. The decision and its reasons are tags on the candidate version, written
 before the alias moves; a promoted version records the champion it replaced, which is what rollback
 uses. A retried promotion returns the decision already recorded, finishing the alias move if a crash
 interrupted it.
@@ -11,13 +13,15 @@ interrupted it.
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
+from airflow_mlops.core import comparison, model_card, registry
 from airflow_mlops.core import holdout as held_out
-from airflow_mlops.core import model_card, registry
 from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig
 from airflow_mlops.core.errors import ConfigError, DataNotFoundError, NoChampionError, PromotionConflictError
@@ -80,6 +84,10 @@ class PromotionDecision(Result):
     approval_at: str = ""
     approval_reason: str = ""
     slices: str = ""  # the slice table (holdout.record's JSON); empty without gate.slices
+    compared_rows: int | None = None  # labelled rows both were scored on (None: recorded before)
+    compared_intervals: str = ""  # JSON list of the intervals those rows came from
+    excluded_intervals: str = ""  # JSON list: held-out intervals left out, the champion was fit on them
+    added_intervals: str = ""  # JSON list: later validated batches neither model saw, added
 
     @property
     def passed_gate(self) -> bool:
@@ -97,38 +105,72 @@ class PromotionDecision(Result):
         return out
 
 
+#: Scores closer than this are equal: a gain exactly at ``min_improvement`` is reached however the
+#: floats rounded, and with ``min_improvement`` 0 such a gain is a tie.
+TOLERANCE: Final = 1e-12
+
+
+def _known(x: float | None) -> bool:
+    return x is not None and not math.isnan(x)
+
+
 def gate(
-    cfg: PipelineConfig, candidate: float | None, champion: float | None, champion_version: str | None
+    cfg: PipelineConfig,
+    candidate: float | None,
+    champion: float | None,
+    champion_version: str | None,
+    on: str = "on the same held-out data",
 ) -> tuple[bool, str]:
-    """Pure gate logic: (promote?, reason in words).
+    """Pure gate logic: (promote?, reason in words); ``on`` says which rows both were scored on.
 
     A tie is refused even with ``min_improvement`` 0: a forced retrain on the champion's own data
-    scores the same, and replacing the champion with its twin would only churn the registry.
+    scores the same, and replacing the champion with its twin would only churn the registry. A score
+    that is missing or NaN is never a comparison: with a champion, the champion stays.
     """
     g = cfg.gate
     better = "higher" if g.higher_is_better else "lower"
-    if candidate is None:
-        return False, f"{g.metric} could not be computed for the candidate on the held-out data"
+    if candidate is None or math.isnan(candidate):
+        return False, f"{g.metric} could not be computed for the candidate {on}"
     meets = candidate >= g.minimum if g.higher_is_better else candidate <= g.minimum
     if not meets:
         bound = "minimum" if g.higher_is_better else "maximum"
         return (
             False,
-            f"{g.metric} {candidate:.4f} misses the absolute {bound} {g.minimum} ({better} is better)",
+            f"{g.metric} {candidate:.4f} misses the absolute {bound} {g.minimum} ({better} is better) {on}",
         )
-    if champion is None:
-        return True, f"first model: {g.metric} {candidate:.4f} meets the absolute minimum {g.minimum}"
+    if champion_version is None:
+        return True, f"first model: {g.metric} {candidate:.4f} meets the absolute minimum {g.minimum} {on}"
+    if champion is None or math.isnan(champion):
+        return False, (
+            f"{g.metric} of champion v{champion_version} could not be computed {on}, so the candidate "
+            f"({candidate:.4f}) cannot be shown to be better; the champion stays"
+        )
     gain = (candidate - champion) if g.higher_is_better else (champion - candidate)
-    vs = (
-        f"{g.metric} {candidate:.4f} vs champion v{champion_version} {champion:.4f} on the same held-out data"
-    )
+    vs = f"{g.metric} {candidate:.4f} vs champion v{champion_version} {champion:.4f} {on}"
+    if g.min_improvement == 0 and abs(gain) <= TOLERANCE:  # a tie never moves the champion
+        return False, f"{vs}: ties the champion; a candidate must be strictly better to replace it"
     if gain < 0:
         return False, f"{vs}: worse by {-gain:.4f}"
-    if gain == 0:  # a tie never moves the champion, whatever min_improvement says
-        return False, f"{vs}: ties the champion; a candidate must be strictly better to replace it"
-    if gain < g.min_improvement:
+    if gain < g.min_improvement - TOLERANCE:
         return False, f"{vs}: improvement {gain:.4f} is below the required {g.min_improvement}"
     return True, f"{vs}: better by {gain:.4f} (required {g.min_improvement})"
+
+
+def too_few(cfg: PipelineConfig, judged: comparison.Comparison, champion_version: str) -> str:
+    """Why the champion stays when too few rows are left that neither model was fit on."""
+    least = cfg.gate.held_out_minimum
+    return (
+        f"only {len(judged.rows)} labelled rows are left that neither the candidate nor champion "
+        f"v{champion_version} was fit on ({comparison.span(judged.intervals)}), fewer than "
+        f"gate.min_holdout_rows={least}"
+        + (
+            f": its held-out rows of {comparison.span(judged.excluded)} were left out because the "
+            "champion was fit on them"
+            if judged.excluded
+            else ""
+        )
+        + "; the champion stays (train on a window that ends after the champion's, or wait for newer batches)"
+    )
 
 
 def recorded_decision(cfg: PipelineConfig, tags: dict[str, str]) -> PromotionDecision | None:
@@ -154,6 +196,10 @@ def recorded_decision(cfg: PipelineConfig, tags: dict[str, str]) -> PromotionDec
         min_improvement=float(tags.get(f"{PREFIX}min_improvement", cfg.gate.min_improvement)),
         decided_at=tags.get(f"{PREFIX}decided_at", ""),
         slices=tags.get(f"{PREFIX}slices", ""),
+        compared_rows=int(rows) if (rows := tags.get(f"{PREFIX}compared_rows", "")).isdigit() else None,
+        compared_intervals=tags.get(f"{PREFIX}compared_intervals", ""),
+        excluded_intervals=tags.get(f"{PREFIX}excluded_intervals", ""),
+        added_intervals=tags.get(f"{PREFIX}added_intervals", ""),
         **{field: str(tags.get(tag, "")) for field, tag in _APPROVAL_TAGS.items()},
     )
 
@@ -205,17 +251,27 @@ def _judge(
             "trained before the slices were configured); train again"
         )
     metric = cfg.gate.metric
-    cand = held_out.score(cfg, registry.load_model(cfg, client, version), holdout)
+    model = registry.load_model(cfg, client, version)
     for _attempt in range(3):
         champ = registry.champion(client, name)
         champ_version = str(champ.version) if champ is not None else None
-        champ_scored = None
-        if champ_version is not None and champ_version != version:
-            champ_scored = held_out.score(cfg, registry.load_model(cfg, client, champ_version), holdout)
-        cand_score = cand.metrics.get(metric)
-        champ_score = champ_scored.metrics.get(metric) if champ_scored else None
-        ok, reason = gate(cfg, cand_score, champ_score, champ_version)
-        slices = held_out.compare(cand, champ_scored)
+        # The version to beat: none for a first model (or a candidate that already holds the alias).
+        against = None if champ is None or champ_version == version else champ_version
+        if against is None:
+            judged = comparison.own(cfg, holdout)
+        else:
+            judged = comparison.unseen(cfg, lake, holdout, tags, registry.tags_of(champ), against)
+        cand = held_out.score(cfg, model, judged.rows) if len(judged.rows) else None
+        cand_score = cand.metrics.get(metric) if cand else None
+        champ_scored, champ_score = None, None
+        if against is not None and len(judged.rows) < cfg.gate.held_out_minimum:
+            ok, reason = False, too_few(cfg, judged, against)
+        else:
+            if against is not None:
+                champ_scored = held_out.score(cfg, registry.load_model(cfg, client, against), judged.rows)
+                champ_score = champ_scored.metrics.get(metric)
+            ok, reason = gate(cfg, cand_score, champ_score, against, judged.described(against))
+        slices = held_out.compare(cand, champ_scored) if cand else []
         refused = held_out.refusal(cfg, slices) if ok else None
         if refused:
             ok, reason = False, f"{reason}; but {refused}"
@@ -239,6 +295,10 @@ def _judge(
             decided_at=datetime.now(UTC).isoformat(timespec="seconds"),
             approval=Approval.PENDING if pending else "",
             slices=held_out.record(cfg, slices) if slices else "",
+            compared_rows=len(judged.rows),
+            compared_intervals=json.dumps(judged.intervals),
+            excluded_intervals=json.dumps(judged.excluded),
+            added_intervals=json.dumps(judged.added),
         )
         record = {**decision.tags(), Tag.PROMOTION_LOCK: str(lock)}
         if decision.promoted:
@@ -371,7 +431,7 @@ def _answer(
 def approval_body(cfg: PipelineConfig, lake: Lake, client: MlflowClient, d: PromotionDecision) -> str:
     """The question a person answers, in Markdown: the challenger against the champion.
 
-    Scores on the same held-out data, every recorded metric, training windows and rows, why each was
+    Scores on the same rows (neither was fit on), every recorded metric, training windows and rows, why each was
     trained, and the drift seen in batches the champion scored.
     """
     import json
@@ -396,9 +456,7 @@ def approval_body(cfg: PipelineConfig, lake: Lake, client: MlflowClient, d: Prom
     rows = [
         f"| | {head} |",
         "|---|" + "---|" * len(versions),
-        f"| **{d.metric}** on the challenger's held-out data | "
-        + " | ".join(fmt(score) for _, _, score in versions)
-        + " |",
+        f"| **{d.metric}** on {_compared(d)} | " + " | ".join(fmt(score) for _, _, score in versions) + " |",
         *(
             f"| {m} (own held-out data) | "
             + " | ".join(tags[v].get(registry.metric_tag(m), "n/a") for _, v, _ in versions)
@@ -428,6 +486,15 @@ def approval_body(cfg: PipelineConfig, lake: Lake, client: MlflowClient, d: Prom
             f"No answer within {hours:g} hours counts as a rejection.",
         ]
     )
+
+
+def _compared(d: PromotionDecision) -> str:
+    """The rows a decision compared on, in a few words."""
+    if d.compared_rows is None:
+        return "the challenger's held-out data"
+    intervals = json.loads(d.compared_intervals or "[]")
+    unseen = " neither was fit on" if d.champion_version else ""
+    return f"{d.compared_rows} rows{unseen} ({comparison.span(intervals)})"
 
 
 def _drift_since(cfg: PipelineConfig, lake: Lake, champion_version: str | None) -> str:

@@ -39,7 +39,8 @@ class Tag:
     RUN_ID: Final = "airflow.run_id"  # V R
     REASON: Final = "train.reason"  # V R: why the model was trained (Param, or the drift event)
     FORCE: Final = "train.force"  # V R
-    WINDOW: Final = "data.window"  # V R: JSON list of the intervals trained on
+    WINDOW: Final = "data.window"  # V R: JSON list of the window's intervals (fit and held out)
+    TRAINED_INTERVALS: Final = "data.trained_intervals"  # V R: JSON list of the intervals it was fit on
     SNAPSHOTS: Final = "data.snapshots"  # V R: JSON list of "<ds>:<hash16>"
     SOURCE: Final = "data.source"  # V R: the batches directory in the lake
     FINGERPRINT: Final = "data.fingerprint"  # V R: snapshots + config; equal means nothing new to learn

@@ -12,11 +12,11 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from airflow_mlops.core import model_card, registry, tracking
 from airflow_mlops.core.catalog import Catalog
-from airflow_mlops.core.config import PipelineConfig
+from airflow_mlops.core.config import RESERVED_COLUMN, PipelineConfig
 from airflow_mlops.core.errors import ConfigError, DataNotFoundError
 from airflow_mlops.core.holdout import permutation_importances
 from airflow_mlops.core.lake import Lake
@@ -69,6 +69,11 @@ class Chosen:
     record: dict[str, Any]
 
 
+#: The column of the window's rows that names the data interval each row came from: the gate
+#: compares models only on rows of intervals neither learnt from (core.comparison).
+INTERVAL: Final = RESERVED_COLUMN
+
+
 @dataclass(frozen=True)
 class TrainingData:
     """The window a model learns from: all its labelled rows, the time split, and their lineage."""
@@ -79,6 +84,11 @@ class TrainingData:
     rows: pd.DataFrame
     train: pd.DataFrame
     test: pd.DataFrame
+
+    @property
+    def trained_intervals(self) -> list[str]:
+        """Intervals any row the model is fit on came from (the interval cut by the split included)."""
+        return sorted(set(self.train[INTERVAL].astype(str)))
 
 
 def train(
@@ -192,9 +202,9 @@ def _end_date(value: str) -> date:
 def load_window(
     cfg: PipelineConfig, cat: Catalog, window: list[str]
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """Concatenate the window's labelled rows (only needed columns) in time order, and describe each
-    snapshot. Without a time column a record's time is its batch's: batches in interval order,
-    rows in the order they arrived."""
+    """Concatenate the window's labelled rows (only needed columns, and :data:`INTERVAL`) in time
+    order, and describe each snapshot. Without a time column a record's time is its batch's: batches
+    in interval order, rows in the order they arrived."""
     import pandas as pd
 
     time_column = cfg.data_schema.time_column
@@ -206,7 +216,9 @@ def load_window(
     for ds in window:
         m = cat.committed_manifest(ds)
         uri = cat.snapshot_uri(ds, m)
-        frames.append(cat.lake.read_parquet(uri, needed))
+        frame = cat.lake.read_parquet(uri, needed)
+        frame[INTERVAL] = ds
+        frames.append(frame)
         lineage.append({"ds": ds, "uri": uri, "hash": m.get("content_hash"), "rows": m.get("rows")})
     df = pd.concat(frames, ignore_index=True)  # the window is in interval order
     df = df[df[cfg.data_schema.target].notna()]
@@ -296,6 +308,7 @@ def _lineage_tags(
         Tag.SNAPSHOTS: json.dumps([f"{x['ds']}:{(x['hash'] or '')[:16]}" for x in data.lineage]),
         Tag.SOURCE: cat.batches_dir,
         Tag.FINGERPRINT: data.fingerprint,
+        Tag.TRAINED_INTERVALS: json.dumps(data.trained_intervals),
         Tag.TRAIN_ROWS: str(len(data.train)),
         Tag.TEST_ROWS: str(len(data.test)),
         Tag.VALIDATION: f"{n} of {n} snapshots validated",

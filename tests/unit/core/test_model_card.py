@@ -13,7 +13,7 @@ from airflow_mlops.core.predict import score_batch
 from airflow_mlops.core.promote import promote, rollback
 from airflow_mlops.core.registry import Tag
 from airflow_mlops.core.train import train
-from tests.unit.conftest import JAN, JUL, World
+from tests.unit.conftest import JAN, JUL, World, weakened
 
 pytestmark = pytest.mark.unit
 
@@ -125,12 +125,13 @@ def test_promotion_and_rollback_rewrite_the_cards_of_both_versions(world: World)
     assert page is not None and "late flights &lt;b&gt;misjudged&lt;/b&gt;" in page and "<b>" not in page
 
     # A refused candidate's card says so, with the reason the gate gave.
-    worse = train(cfg, lake, client, run_key="card/worse", end_ds=JAN[1], window_days=2).version
+    worse = train(weakened(cfg), lake, client, run_key="card/worse", end_ds=JAN[1], window_days=2).version
     assert worse is not None
     refusal = promote(cfg, lake, client, worse)
     assert not refusal.promoted
     md = _card(world, worse)
     assert "**State: refused**" in md and "| Decision | **refused** |" in md and refusal.reason in md
+    assert f"| Compared on | {refusal.compared_rows} labelled rows of " in md
 
 
 def test_drift_since_deployment_counts_the_monitoring_runs_of_the_version(world: World) -> None:

@@ -12,7 +12,7 @@ from airflow_mlops.core.config import load_pipeline
 from airflow_mlops.core.promote import gate, history, promote, recorded_decision
 from airflow_mlops.core.registry import Tag
 from airflow_mlops.core.train import train
-from tests.unit.conftest import JAN, World
+from tests.unit.conftest import JAN, World, weakened
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[3]
@@ -29,9 +29,9 @@ def reg(home: Path):
 
 
 def test_first_model_needs_the_minimum(cfg) -> None:
-    assert gate(cfg, 0.80, None, None) == (
+    assert gate(cfg, 0.80, None, None, "on its 500 held-out rows") == (
         True,
-        "first model: roc_auc 0.8000 meets the absolute minimum 0.75",
+        "first model: roc_auc 0.8000 meets the absolute minimum 0.75 on its 500 held-out rows",
     )
     ok, reason = gate(cfg, 0.70, None, None)
     assert not ok and "misses the absolute minimum 0.75" in reason
@@ -81,13 +81,52 @@ def test_lower_is_better_metric(reg) -> None:
 def test_missing_candidate_score_is_rejected(cfg) -> None:
     ok, reason = gate(cfg, None, 0.8, "1")
     assert not ok and "could not be computed" in reason
+    ok, reason = gate(cfg, float("nan"), 0.8, "1")
+    assert not ok and "could not be computed for the candidate" in reason
+    ok, reason = gate(cfg, float("nan"), None, None)
+    assert not ok and "first model" not in reason
+
+
+@pytest.mark.parametrize("champion", [float("nan"), None], ids=["nan", "missing"])
+def test_a_champion_without_a_score_is_a_refusal_not_a_first_model(cfg, reg, champion) -> None:
+    """A NaN gave "better by nan" and a promotion; a missing score read as "first model"."""
+    ok, reason = gate(cfg, 0.95, champion, "3")
+    assert not ok and "roc_auc of champion v3 could not be computed" in reason, reason
+    assert "first model" not in reason and "better by" not in reason
+    rmse = reg.model_copy(update={"gate": reg.gate.model_copy(update={"metric": "rmse", "minimum": 60.0})})
+    ok, reason = gate(rmse, 50.0, champion, "2")
+    assert not ok and "champion v2 could not be computed" in reason
+
+
+def test_a_gain_exactly_at_min_improvement_is_enough(cfg, reg) -> None:
+    """ "By at least": 0.83 - 0.81 is 0.0199999... in floating point, and still passes 0.02."""
+    assert 0.83 - 0.81 < 0.02
+    strict = cfg.model_copy(update={"gate": cfg.gate.model_copy(update={"min_improvement": 0.02})})
+    ok, reason = gate(strict, 0.83, 0.81, "4")
+    assert ok and "better by 0.0200 (required 0.02)" in reason, reason
+    assert not gate(strict, 0.83 - 1e-9, 0.81, "4")[0], "a billionth short is short"
+    assert 55.3 - 55.0 < 0.3
+    rmse = reg.model_copy(
+        update={
+            "gate": reg.gate.model_copy(update={"metric": "rmse", "minimum": 60.0, "min_improvement": 0.3})
+        }
+    )
+    assert gate(rmse, 55.0, 55.3, "1")[0], "lower is better: 0.3 below the champion is enough"
+
+
+def test_with_no_required_improvement_equal_scores_within_the_tolerance_are_a_tie(cfg) -> None:
+    assert cfg.gate.min_improvement == 0.0
+    for gain in (0.0, 1e-13, -1e-13, 1e-12):
+        ok, reason = gate(cfg, 0.86 + gain, 0.86, "3")
+        assert not ok and "ties the champion" in reason, (gain, reason)
+    assert gate(cfg, 0.86 + 1e-9, 0.86, "3")[0], "beyond the tolerance a gain is a gain"
 
 
 # --- against a real registry ----------------------------------------------------------------------
 def test_the_gate_against_the_registry(world: World) -> None:
     cfg, lake, client = world.cfg, world.lake, world.client
     name = cfg.registered_model_name
-    first = train(cfg, lake, client, run_key="p/1", end_ds=JAN[-1]).version
+    first = train(weakened(cfg), lake, client, run_key="p/1", end_ds=JAN[-1]).version
     d1 = promote(cfg, lake, client, first)
     assert d1.promoted and d1.champion_version is None and "first model" in d1.reason
     assert str(registry.champion(client, name).version) == first
@@ -100,11 +139,11 @@ def test_the_gate_against_the_registry(world: World) -> None:
     assert not d2.promoted and "misses the absolute minimum 0.999" in d2.reason
     assert str(registry.champion(client, name).version) == first
 
-    # Six days against eight, scored on the six-day model's own (newer) held-out rows.
+    # The shipped model on six days against the weak one on eight, on rows neither was fit on.
     six = train(cfg, lake, client, run_key="p/3", end_ds=JAN[-1], force=True, window_days=6).version
     d3 = promote(cfg, lake, client, six)
     assert d3.champion_version == first and d3.champion_score is not None
-    assert d3.promoted, d3.reason
+    assert d3.promoted and "that neither model was fit on" in d3.reason, d3.reason
     champ = registry.champion(client, name)
     assert str(champ.version) == six and registry.tags_of(champ)[Tag.PREVIOUS_CHAMPION] == first
     assert [d.candidate_version for d in history(cfg, client)] == [six, small, first]
@@ -153,13 +192,12 @@ def test_two_promotions_and_a_rollback_at_once_stay_in_order(world: World, tmp_p
     world = World(world.home, world.cfg, world.lake, f"sqlite:///{tmp_path / 'race-mlflow' / 'mlflow.db'}")
     cfg, lake, client = world.cfg, world.lake, world.client
     name = cfg.registered_model_name
-    params = {**cfg.model.params, "max_iter": 2, "learning_rate": 0.05}
-    weak = cfg.model_copy(update={"model": cfg.model.model_copy(update={"params": params})})
-    first = train(weak, lake, client, run_key="race/weak", end_ds=JAN[-1], force=True).version
+    first = train(weakened(cfg), lake, client, run_key="race/weak", end_ds=JAN[-1], force=True).version
     assert first is not None and promote(cfg, lake, client, first).promoted
     good = train(cfg, lake, client, run_key="race/6", end_ds=JAN[-1], window_days=6, force=True).version
     other = train(cfg, lake, client, run_key="race/7", end_ds=JAN[-1], window_days=7, force=True).version
-    worse = train(cfg, lake, client, run_key="race/bad", end_ds=JAN[1], window_days=2).version
+    # Deliberately worse: the weak model on two early days, judged on rows no champion saw.
+    worse = train(weakened(cfg), lake, client, run_key="race/bad", end_ds=JAN[1], window_days=2).version
     assert promote(cfg, lake, client, good).promoted, "before the race: a champion with a predecessor"
     jobs = [("promote", other), ("promote", worse), ("rollback", "")]
     ctx = multiprocessing.get_context("spawn")

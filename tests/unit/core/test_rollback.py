@@ -14,17 +14,14 @@ from airflow_mlops.core.errors import ConfigError, DataNotFoundError, NoChampion
 from airflow_mlops.core.promote import promote, rollback
 from airflow_mlops.core.registry import Tag
 from airflow_mlops.core.train import train
-from tests.unit.conftest import JAN, World
+from tests.unit.conftest import JAN, World, weakened
 
 pytestmark = pytest.mark.unit
 ROLES = ("rolled_back", "restored")
 
 
 def _train(world: World, key: str, weak: bool = False) -> str:
-    cfg = world.cfg
-    if weak:  # a model the normal one beats clearly, whatever the gate's tie rule
-        params = {**cfg.model.params, "max_iter": 2, "learning_rate": 0.05}
-        cfg = cfg.model_copy(update={"model": cfg.model.model_copy(update={"params": params})})
+    cfg = weakened(world.cfg) if weak else world.cfg  # the normal model beats the weak one clearly
     version = train(cfg, world.lake, world.client, run_key=key, end_ds=JAN[-1], force=True).version
     assert version is not None
     return str(version)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from airflow.sdk import Asset, AssetAlias
 
 from airflow_mlops.core.train import train
 from airflow_mlops.operators import PromoteModelOperator
-from tests.unit.conftest import JAN, World
+from tests.unit.conftest import JAN, World, weakened
 from tests.unit.operators.conftest import alias_events, make_context
 
 pytestmark = pytest.mark.unit
@@ -29,8 +31,11 @@ def test_a_promotion_fires_the_champion_asset_and_a_refusal_does_not(world: Worl
     assert decision["promoted"] and context["ti"].xcoms["decision"] == decision
     extra = {"version": first, "reason": decision["reason"]}
     assert alias_events(context) == [(ALIAS.name, ASSET.name, extra)], "no previous champion: left out"
-    # Judged on the last rows of January 5th, which the champion learnt from: it cannot win.
-    early = train(world.cfg, world.lake, world.client, run_key="o/2", end_ds=JAN[3], window_days=4).version
-    decision, context = _promote(early)
+    # A weak model held out January 5th, which the champion was fit on: that day is left out, and on
+    # the rows neither saw (January 9th, July) the weak model is worse.
+    early = train(weakened(world.cfg), world.lake, world.client, run_key="o/2", end_ds=JAN[3], window_days=4)
+    decision, context = _promote(str(early.version))
     assert not decision["promoted"] and "worse by" in decision["reason"], decision["reason"]
+    assert JAN[3] in json.loads(decision["excluded_intervals"]), decision["excluded_intervals"]
+    assert f"were left out: champion v{first} was fit on them" in decision["reason"]
     assert context["ti"].xcoms["decision"] == decision and alias_events(context) == []
