@@ -104,7 +104,8 @@ def run(home: Path) -> int:
         dags = [f"{PIPELINE}__{k}" for k in ("ingest", "monitor", "train")]
         api.wait_ready(stack, dags)
         say(f"Airflow is up at http://localhost:{API_PORT} (user admin, password admin)")
-        for d in dags:
+        # The rollback DAG too: the README's REST rollback would otherwise sit queued on a paused DAG.
+        for d in [*dags, f"{PIPELINE}__rollback"]:
             api.unpause(d)
 
         say("1/4 ingesting 2013-01-01..2013-01-14 (sense, snapshot, validate)")
