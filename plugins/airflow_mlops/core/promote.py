@@ -257,7 +257,7 @@ def _judge(
         champ_version = str(champ.version) if champ is not None else None
         # The version to beat: none for a first model (or a candidate that already holds the alias).
         against = None if champ is None or champ_version == version else champ_version
-        if against is None:
+        if against is None or champ is None:
             judged = comparison.own(cfg, holdout)
         else:
             judged = comparison.unseen(cfg, lake, holdout, tags, registry.tags_of(champ), against)
