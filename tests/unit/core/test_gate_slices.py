@@ -229,7 +229,6 @@ def test_a_slice_regression_against_the_champion_decides_as_an_independent_scori
             expected, says = False, f"but on slice origin={worst} ({len(rows[rows['origin'] == worst])} rows)"
         else:
             expected, says = True, "better by"
-        print("DEBUG", d.promoted, d.reason, cand, champ, losses)
         assert d.promoted is expected and says in d.reason, (d.reason, cand, champ, losses)
     finally:  # the module's other tests expect the January champion
         client.set_registered_model_alias(name, registry.CHAMPION, champion)
