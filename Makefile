@@ -52,9 +52,14 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
+# Tests run in a random order (pytest-randomly; the seed is printed at the top): `make test SEED=n`
+# replays the order of seed n, `make test SEED=off` runs in file order.
+SEED ?=
+RANDOM_ORDER = $(if $(filter off,$(SEED)),-p no:randomly,$(if $(SEED),-p randomly --randomly-seed=$(SEED),-p randomly))
+
 test: lint $(CHROMIUM)
 	$(BIN)/python -m compileall -q plugins dags dev >/dev/null
-	$(BIN)/pytest -q -ra -p no:cacheprovider -m "not soak"
+	$(BIN)/pytest -q -ra -p no:cacheprovider $(RANDOM_ORDER) -m "not soak"
 
 # Twenty retraining requests at once through the REST API on the production topology (~30 min).
 soak: install

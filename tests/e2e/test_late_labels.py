@@ -6,7 +6,9 @@ judges the champion on the labels as they arrive (realized performance, prior sh
 its predictions meanwhile; covariate drift is switched off as a trigger here, so any retrain is
 asked for by those signals alone. The last two days bring customers the model finds hard.
 
-One module, run in order: each step builds on the state the previous one left.
+Each day is a module-scoped fixture that needs the day before it (a day's monitor judges the
+predictions stored the day before), made once by whichever test asks first: each test also runs
+alone and in any order, and asserts on what its day left, captured when the day ran.
 """
 
 from __future__ import annotations
@@ -92,23 +94,66 @@ def monitor(world, ds: str) -> dict:
     return json.loads(path.read_text())
 
 
-def test_the_first_model_learns_from_the_labels_that_arrived(world) -> None:
+def _day(world, ds: str) -> dict:
+    """The monitor of ``ds`` and the drift events as they stood right after it."""
+    summary = monitor(world, ds)
+    return {"summary": summary, "events": asset_events(f"{NAME}.drift")}
+
+
+@pytest.fixture(scope="module")
+def first_model(world) -> tuple[str, dict[str, str]]:
+    """Ten days ingested and the first model trained on the labels that arrived: the champion's
+    version and tags right after."""
+    from airflow_mlops.core import registry, tracking
+
     for ds in DAYS[:10]:
         ingest(world, ds)
     succeeded_first_time(world["dags"][f"{NAME}__train"].test(run_conf={"reason": "e2e: late labels"}))
-    from airflow_mlops.core import registry, tracking
+    champ = registry.champion(tracking.configure(), NAME)
+    assert champ is not None
+    return str(champ.version), registry.tags_of(champ)
+
+
+@pytest.fixture(scope="module")
+def day11(world, first_model) -> dict:
+    return _day(world, DAYS[10])
+
+
+@pytest.fixture(scope="module")
+def day12(world, day11) -> dict:
+    return _day(world, DAYS[11])
+
+
+@pytest.fixture(scope="module")
+def day13(world, day12) -> dict:
+    set_paused([f"{NAME}__train"], False)  # the scheduler queues asset-triggered runs only for active DAGs
+    return _day(world, DAYS[12])
+
+
+@pytest.fixture(scope="module")
+def day14(world, day13) -> dict:
+    from airflow.models.asset import AssetDagRunQueue
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    out = _day(world, DAYS[13])
+    with create_session() as session:
+        out["queued"] = list(session.scalars(select(AssetDagRunQueue.target_dag_id)).all())
+    return out
+
+
+def test_the_first_model_learns_from_the_labels_that_arrived(first_model) -> None:
     from airflow_mlops.core.registry import Tag
 
-    champ = registry.champion(tracking.configure(), NAME)
-    assert champ is not None and str(champ.version) == "1"
-    tags = registry.tags_of(champ)
+    version, tags = first_model
+    assert version == "1"
     # Day 1 carries no label yet; days 2-10 carry the labels of days 1-9: 2,700 labelled rows.
     assert int(tags[Tag.TRAIN_ROWS]) + int(tags[Tag.TEST_ROWS]) == 2700
     assert float(tags["metric.roc_auc"]) >= 0.85
 
 
-def test_labels_of_rows_never_scored_are_counted_not_judged(world) -> None:
-    s = monitor(world, DAYS[10])
+def test_labels_of_rows_never_scored_are_counted_not_judged(day11) -> None:
+    s = day11["summary"]
     assert s["labels"] == {
         "arrive": "later",
         "rows": 300,
@@ -120,14 +165,14 @@ def test_labels_of_rows_never_scored_are_counted_not_judged(world) -> None:
     assert perf["value"] is None and not perf["fired"] and "min_rows (100)" in perf["note"]
     assert s["signals"]["prior_shift"]["rows"] == 300 and not s["signals"]["prior_shift"]["fired"]
     assert s["retrain"] is False and s["fired"] == []
-    assert asset_events(f"{NAME}.drift") == []
+    assert day11["events"] == []
 
 
-def test_a_day_late_labels_judge_yesterdays_predictions(world) -> None:
+def test_a_day_late_labels_judge_yesterdays_predictions(world, day12) -> None:
     import pandas as pd
     from sklearn.metrics import roc_auc_score
 
-    s = monitor(world, DAYS[11])
+    s = day12["summary"]
     assert s["labels"]["matched"] == 300 and s["labels"]["batches"] == [DAYS[10]]
     perf = s["signals"]["performance"]
     # By hand: day 12's labels joined to day 11's stored predictions on customer_id.
@@ -140,24 +185,23 @@ def test_a_day_late_labels_judge_yesterdays_predictions(world) -> None:
     assert perf["value"] == pytest.approx(roc_auc_score(joined["default"].astype(int), joined["probability"]))
     assert not perf["fired"] and perf["threshold"] == pytest.approx(perf["reference"] - 0.1)
     assert s["fired"] == [] and s["retrain"] is False
-    assert asset_events(f"{NAME}.drift") == []
+    assert day12["events"] == []
 
 
-def test_hard_customers_shift_the_predictions_before_their_labels_arrive(world) -> None:
-    set_paused([f"{NAME}__train"], False)  # the scheduler queues asset-triggered runs only for active DAGs
-    s = monitor(world, DAYS[12])
+def test_hard_customers_shift_the_predictions_before_their_labels_arrive(day13) -> None:
+    s = day13["summary"]
     # Their labels are not here yet (today's labels are yesterday's ordinary customers) ...
     assert not s["signals"]["performance"]["fired"] and not s["signals"]["prior_shift"]["fired"]
     # ... but the champion's predictions on them already moved.
     assert s["signals"]["prediction_drift"]["fired"], s["signals"]
     assert s["fired"] == ["prediction_drift"]
-    events = asset_events(f"{NAME}.drift")
+    events = day13["events"]
     assert [e["ds"] for e in events] == [DAYS[12]]
     assert events[0]["retrain_reason"].startswith(f"prediction_drift on {DAYS[12]}: PSI")
 
 
-def test_their_labels_fire_prior_shift_and_performance_and_queue_a_retrain(world) -> None:
-    s = monitor(world, DAYS[13])
+def test_their_labels_fire_prior_shift_and_performance_and_queue_a_retrain(day14) -> None:
+    s = day14["summary"]
     assert s["labels"]["matched"] == 300 and s["labels"]["batches"] == [DAYS[12]]
     sig = s["signals"]
     assert sig["prior_shift"]["fired"] and sig["prior_shift"]["value"] >= 0.2
@@ -165,18 +209,11 @@ def test_their_labels_fire_prior_shift_and_performance_and_queue_a_retrain(world
     assert sig["performance"]["value"] < sig["performance"]["reference"] - 0.1
     assert {"prior_shift", "performance"} <= set(s["fired"]) and s["retrain"] is True
     assert not sig["covariate_drift"]["fired"], "switched off as a trigger in this pipeline"
-    event = asset_events(f"{NAME}.drift")[-1]
+    event = day14["events"][-1]
     assert event["ds"] == DAYS[13] and {"prior_shift", "performance"} <= set(event["fired"])
     assert f"prior_shift on {DAYS[13]}: PSI" in event["retrain_reason"]
     assert f"performance on {DAYS[13]}: roc_auc" in event["retrain_reason"]
-
-    from airflow.models.asset import AssetDagRunQueue
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        queued = session.scalars(select(AssetDagRunQueue.target_dag_id)).all()
-    assert f"{NAME}__train" in queued, "the drift event queued a run of the train DAG"
+    assert f"{NAME}__train" in day14["queued"], "the drift event queued a run of the train DAG"
 
     from airflow_mlops.core import tracking
     from airflow_mlops.core.registry import Tag
@@ -191,9 +228,9 @@ def test_their_labels_fire_prior_shift_and_performance_and_queue_a_retrain(world
     assert run.data.metrics["signal_prior_shift"] == pytest.approx(sig["prior_shift"]["value"])
 
 
-def test_the_retrain_learns_the_shifted_labels_and_says_why(world) -> None:
+def test_the_retrain_learns_the_shifted_labels_and_says_why(world, day14) -> None:
     """The queued run, as the scheduler would start it, with the event's reason as its reason."""
-    reason = asset_events(f"{NAME}.drift")[-1]["retrain_reason"]
+    reason = day14["events"][-1]["retrain_reason"]
     succeeded_first_time(world["dags"][f"{NAME}__train"].test(run_conf={"reason": reason}))
     from airflow_mlops.core import registry, tracking
     from airflow_mlops.core.registry import Tag
@@ -205,7 +242,7 @@ def test_the_retrain_learns_the_shifted_labels_and_says_why(world) -> None:
     assert tags["promotion.champion_version"] == "1", "the gate judged it against v1"
 
 
-def test_status_and_the_ui_json_show_the_signals(world) -> None:
+def test_status_and_the_ui_json_show_the_signals(world, day14) -> None:
     out = subprocess.run(
         [str(Path(sys.executable).parent / "airflow-mlops"), "status", NAME, "--json"],
         capture_output=True,

@@ -1,7 +1,9 @@
 """The loop end to end with Airflow: dag.test() for each DAG, then the real scheduler for the
 drift-triggered retrain, on a small slice of real flights (half of each day's flights).
 
-One module, run in order: each step builds on the state the previous one left.
+Each step of the loop a test needs first (days ingested, a first model, summer drift, the
+retrain) is a module-scoped fixture, made once by whichever test asks first: each test also runs
+alone and in any order.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +23,6 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 JAN = daterange("2013-01-02", 6)
 JUL = "2013-07-10"
-STATE: dict = {}
 
 
 def interval(ds: str) -> datetime:
@@ -112,11 +112,110 @@ def world(airflow_db, tmp_path_factory: pytest.TempPathFactory):
         yield {"home": home, "pipelines": pipelines, "dags": build_dags(pipelines)}
 
 
-def test_ingest_validates_and_emits_assets(world) -> None:
+@pytest.fixture(scope="module")
+def ingested(world) -> list[str]:
+    """January's first five days ingested and validated; their run ids."""
     ingest = world["dags"]["flights_delay__ingest"]
+    runs = []
     for ds in JAN[:5]:
         dr = ingest.test(logical_date=interval(ds))
         succeeded_first_time(dr)
+        runs.append(dr.run_id)
+    return runs
+
+
+@pytest.fixture(scope="module")
+def diabetes_raw(world) -> Path:
+    """The diabetes pipeline's raw daily files from 2024-01-01 (scikit-learn's data)."""
+    from dev.datasets import write_diabetes
+
+    write_diabetes((world["home"] / "raw").as_uri(), "2024-01-01")
+    return world["home"] / "raw" / "diabetes"
+
+
+@pytest.fixture(scope="module")
+def first_model(world, ingested) -> dict:
+    """The first training run on the ingested days, and what it left right after."""
+    from airflow_mlops.core import registry, tracking
+
+    dr = world["dags"]["flights_delay__train"].test(
+        run_conf={"reason": "e2e: first model", "training_window_days": 10}
+    )
+    succeeded_first_time(dr)
+    champ = registry.champion(tracking.configure(), "flights_delay")
+    assert champ is not None
+    return {
+        "run": dr,
+        "champion": str(champ.version),
+        "tags": registry.tags_of(champ),
+        "champion_events": asset_events("flights_delay.champion"),
+    }
+
+
+@pytest.fixture(scope="module")
+def drifted(world, first_model) -> dict:
+    """July ingested, then January's third day and July scored: summer drift fired the drift Asset,
+    which queued a run of the (unpaused) train DAG."""
+    from airflow.models.asset import AssetDagRunQueue
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    set_paused(
+        ["flights_delay__train"], False
+    )  # the scheduler queues asset-triggered runs only for active DAGs
+    dr = world["dags"]["flights_delay__ingest"].test(logical_date=interval(JUL))
+    succeeded_first_time(dr)
+    dr = world["dags"]["flights_delay__monitor"].test(run_conf={"ds": [JAN[2], JUL]})
+    succeeded_first_time(dr)
+    with create_session() as s:
+        queued = s.scalars(select(AssetDagRunQueue.target_dag_id)).all()
+    return {"run": dr, "drift_events": asset_events("flights_delay.drift"), "queued": list(queued)}
+
+
+@pytest.fixture(scope="module")
+def retrained(world, drifted, airflow_db) -> dict:
+    """The real scheduler, dag-processor and api-server run the queued asset-triggered retrain;
+    the runs they made and the champion right after."""
+    import urllib3
+    from airflow_client.client import ApiException
+
+    from airflow_mlops.core import registry, tracking
+    from dev.stack import Airflow, Stack, state
+    from tests.conftest import API_PORT
+    from tests.polling import wait_for
+
+    env = {
+        **airflow_db,
+        "AIRFLOW_MLOPS_HOME": str(world["home"]),
+        "AIRFLOW_MLOPS_PIPELINES_DIR": str(world["pipelines"]),
+    }
+    stack = Stack(world["home"] / "stack", env)
+    try:
+        for name in ("api-server", "scheduler", "dag-processor"):
+            stack.start(name, ["airflow", name] + (["--port", str(API_PORT)] if name == "api-server" else []))
+        api = Airflow(f"http://localhost:{API_PORT}")
+
+        def ended() -> list:
+            stack.check()
+            runs = [r for r in api.runs("flights_delay__train") if state(r.run_type) == "asset_triggered"]
+            return runs if runs and state(runs[0].state) in ("success", "failed") else []
+
+        runs = wait_for(
+            ended,
+            400,
+            "the asset-triggered run of flights_delay__train to end",
+            interval=3,
+            expected=(ApiException, OSError, urllib3.exceptions.HTTPError),  # the api-server still starting
+            context=lambda: _tail(world["home"] / "stack" / "logs"),
+        )
+    finally:
+        stack.stop()
+    champ = registry.champion(tracking.configure(), "flights_delay")
+    return {"runs": runs, "champion": None if champ is None else str(champ.version)}
+
+
+def test_ingest_validates_and_emits_assets(world, ingested) -> None:
+    assert len(ingested) == 5
     validated = asset_events("flights_delay.validated")
     assert sorted(e["ds"] for e in validated) == JAN[:5]
     snaps = asset_events("flights_delay.snapshot")
@@ -164,14 +263,11 @@ def test_failing_batch_is_quarantined_and_kept(world) -> None:
     )
 
 
-def test_failing_batch_fails_when_configured_to(world, capfd) -> None:
-    from dev.datasets import write_diabetes
-
-    home = world["home"]
-    write_diabetes((home / "raw").as_uri(), "2024-01-01")
+def test_failing_batch_fails_when_configured_to(world, diabetes_raw, capfd) -> None:
     import pandas as pd
 
-    path = home / "raw" / "diabetes" / "2024-01-02.parquet"
+    home = world["home"]
+    path = diabetes_raw / "2024-01-02.parquet"
     df = pd.read_parquet(path)
     df.loc[:3, "age"] = 150.0
     df.to_parquet(path, index=False)
@@ -204,8 +300,14 @@ def test_a_misspelt_param_fails_the_run_however_it_was_made(world, capfd) -> Non
     ti = next(t for t in dr.get_task_instances() if t.task_id == "train")
     assert ti.try_number == 1, "refused at once, not retried"
     from airflow_mlops.core import registry, tracking
+    from airflow_mlops.core.registry import Tag
 
-    assert registry.versions(tracking.configure(), "flights_delay") == [], "nothing was trained"
+    mine = [
+        v
+        for v in registry.versions(tracking.configure(), "flights_delay")
+        if registry.tags_of(v).get(Tag.RUN_ID) == dr.run_id
+    ]
+    assert mine == [], "nothing was trained by the refused run"
 
 
 def test_invalid_params_are_refused(world) -> None:
@@ -218,85 +320,40 @@ def test_invalid_params_are_refused(world) -> None:
         train.test(run_conf={"force": "yes"})
 
 
-def test_train_promotes_the_first_model(world) -> None:
-    dr = world["dags"]["flights_delay__train"].test(
-        run_conf={"reason": "e2e: first model", "training_window_days": 10}
-    )
-    succeeded_first_time(dr)
-    from airflow_mlops.core import registry, tracking
-
-    client = tracking.configure()
-    champ = registry.champion(client, "flights_delay")
-    assert champ is not None and str(champ.version) == "1"
-    assert registry.tags_of(champ)["promotion.promoted"] == "True"
-    assert registry.tags_of(champ)["airflow.dag_id"] == "flights_delay__train"
-    assert asset_events("flights_delay.champion")[0]["version"] == "1"
-    STATE["client"] = client
+def test_train_promotes_the_first_model(first_model) -> None:
+    dr, tags = first_model["run"], first_model["tags"]
+    assert first_model["champion"] == "1"
+    assert tags["promotion.promoted"] == "True" and tags["airflow.run_id"] == dr.run_id
+    assert tags["airflow.dag_id"] == "flights_delay__train"
+    assert first_model["champion_events"][0]["version"] == "1"
     links = extra_links(dr)
     assert links["train"]["_link_ModelVersionLink"].endswith("/mlops/pipelines/flights_delay/versions/1")
     assert links["promote"]["_link_GateDecisionLink"].endswith("/mlops/pipelines/flights_delay/versions/1")
     assert links["train"]["_link_MlflowRunLink"] == "", "no MLflow server: no MLflow link"
 
 
-def test_monitor_scores_and_summer_drift_fires_the_drift_asset(world) -> None:
-    set_paused(
-        ["flights_delay__train"], False
-    )  # the scheduler queues asset-triggered runs only for active DAGs
-    dr = world["dags"]["flights_delay__ingest"].test(logical_date=interval(JUL))
-    succeeded_first_time(dr)
-    dr = world["dags"]["flights_delay__monitor"].test(run_conf={"ds": [JAN[2], JUL]})
-    succeeded_first_time(dr)
+def test_monitor_scores_and_summer_drift_fires_the_drift_asset(world, drifted) -> None:
+    dr = drifted["run"]
     batches = world["home"] / "lake" / "flights_delay" / "batches"
     jan = json.loads((batches / f"ds={JAN[2]}" / "drift" / "summary.json").read_text())
     jul = json.loads((batches / f"ds={JUL}" / "drift" / "summary.json").read_text())
     assert (batches / f"ds={JUL}" / "predictions" / "predictions.parquet").exists()
     assert jul["drift_detected"] and "dep_delay" in jul["drifted_columns"]
     assert not jan["drift_detected"], "a January weekday inside the training window is not drift"
-    drift = asset_events("flights_delay.drift")
-    assert [e["ds"] for e in drift] == [JUL]
+    assert [e["ds"] for e in drifted["drift_events"]] == [JUL]
     drift_links = {v["_link_DriftReportLink"] for k, v in extra_links(dr).items() if k.startswith("drift")}
     assert {link.split("/mlops/", 1)[1] for link in drift_links} == {
         f"pipelines/flights_delay/batches/{ds}/drift" for ds in (JAN[2], JUL)
     }
-
-    from airflow.models.asset import AssetDagRunQueue
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as s:
-        queued = s.scalars(select(AssetDagRunQueue.target_dag_id)).all()
-    assert "flights_delay__train" in queued, "the drift event queued a run of the train DAG"
+    assert "flights_delay__train" in drifted["queued"], "the drift event queued a run of the train DAG"
 
 
-def test_scheduler_runs_the_drift_triggered_retrain_and_the_gate_decides(world, airflow_db) -> None:
-    """The real scheduler, dag-processor and api-server pick up the queued asset-triggered run."""
-    from dev.stack import Airflow, Stack, state
-    from tests.conftest import API_PORT
+def test_scheduler_runs_the_drift_triggered_retrain_and_the_gate_decides(world, retrained) -> None:
+    """The real scheduler, dag-processor and api-server picked up the queued asset-triggered run."""
+    from dev.stack import state
 
-    env = {
-        **airflow_db,
-        "AIRFLOW_MLOPS_HOME": str(world["home"]),
-        "AIRFLOW_MLOPS_PIPELINES_DIR": str(world["pipelines"]),
-    }
-    stack = Stack(world["home"] / "stack", env)
-    try:
-        for name in ("api-server", "scheduler", "dag-processor"):
-            stack.start(name, ["airflow", name] + (["--port", str(API_PORT)] if name == "api-server" else []))
-        api = Airflow(f"http://localhost:{API_PORT}")
-        deadline = time.time() + 400
-        runs: list = []
-        while time.time() < deadline:
-            stack.check()
-            try:
-                runs = [r for r in api.runs("flights_delay__train") if state(r.run_type) == "asset_triggered"]
-            except Exception:
-                runs = []
-            if runs and state(runs[0].state) in ("success", "failed"):
-                break
-            time.sleep(3)
-        assert runs and state(runs[0].state) == "success", (runs, _tail(world["home"] / "stack" / "logs"))
-    finally:
-        stack.stop()
+    runs = retrained["runs"]
+    assert runs and state(runs[0].state) == "success", (runs, _tail(world["home"] / "stack" / "logs"))
     from airflow_mlops.core import registry, tracking
     from airflow_mlops.core.promote import history
 
@@ -313,14 +370,14 @@ def test_scheduler_runs_the_drift_triggered_retrain_and_the_gate_decides(world, 
     assert decision.candidate_version == "2" and decision.champion_version == "1"
     assert decision.promoted, decision.reason
     assert decision.candidate_score > decision.champion_score > 0.75
-    assert str(registry.champion(client, "flights_delay").version) == "2"
+    assert retrained["champion"] == "2"
 
 
 def _tail(logs: Path) -> str:
     return "\n".join(f"--- {p.name}\n" + p.read_text()[-3000:] for p in sorted(logs.glob("*.log")))
 
 
-def test_status_cli_reports_the_loop(world) -> None:
+def test_status_cli_reports_the_loop(world, retrained) -> None:
     out = subprocess.run(
         [str(Path(sys.executable).parent / "airflow-mlops"), "status", "flights_delay", "--json"],
         capture_output=True,
@@ -334,13 +391,13 @@ def test_status_cli_reports_the_loop(world) -> None:
     assert st["last_decision"]["candidate_version"] == "2" and st["last_decision"]["reason"]
 
 
-def test_the_rollback_dag_gives_the_champion_back_records_who_and_alerts(world) -> None:
+def test_the_rollback_dag_gives_the_champion_back_records_who_and_alerts(world, retrained) -> None:
     """The ``__rollback`` DAG with its Params, as the REST API or the Trigger form runs it: v1 is the
     champion again, the versions say who and why, and the team's webhook hears of it."""
-    from airflow_mlops.core import registry
+    from airflow_mlops.core import registry, tracking
     from tests.unit.receivers import connect, serve_webhook
 
-    client = STATE["client"]
+    client = tracking.configure()
     assert str(registry.champion(client, "flights_delay").version) == "2"
     yaml_file = world["pipelines"] / "flights_delay.yaml"
     original = yaml_file.read_text()
@@ -366,10 +423,10 @@ def test_the_rollback_dag_gives_the_champion_back_records_who_and_alerts(world) 
     assert "/mlops/pipelines/flights_delay" in text
 
 
-def test_the_factory_builds_a_regression_pipeline_too(world) -> None:
+def test_the_factory_builds_a_regression_pipeline_too(world, diabetes_raw) -> None:
     """The diabetes pipeline (scikit-learn's data, a Ridge regression) through the same DAGs."""
     dags = world["dags"]
-    for day in range(3, 12):  # 2024-01-03..11 (01-02 was corrupted above; 01-01 is never ingested)
+    for day in range(3, 12):  # 2024-01-03..11 (a test may corrupt 01-02; 01-01 is never ingested)
         dr = dags["diabetes_progression__ingest"].test(logical_date=datetime(2024, 1, day + 1, tzinfo=UTC))
         succeeded_first_time(dr)
     dr = dags["diabetes_progression__train"].test(run_conf={"reason": "e2e: regression"})

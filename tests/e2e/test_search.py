@@ -1,7 +1,8 @@
 """A searched model with slices in its gate, through the loop with Airflow's dag.test(): ingest ->
 validate -> plan -> trials (mapped tasks, nested MLflow runs) -> train the winner -> promote.
 
-One module, run in order: each step builds on the state the previous one left.
+What a test needs done first (the days ingested, the first model) is a module-scoped fixture,
+made once by whichever test asks first: each test also runs alone and in any order.
 """
 
 from __future__ import annotations
@@ -96,14 +97,33 @@ def test_the_search_dag_is_plan_trials_train_and_parses_light(world) -> None:
     assert {t.task_id for t in fixed.tasks} == {"train", "promote"}
 
 
-def test_ingest_validates_the_days(world) -> None:
+@pytest.fixture(scope="module")
+def ingested(world) -> list[str]:
+    """The days ingested and validated; their runs' states."""
+    states = []
     for ds in DAYS:
-        succeeded_first_time(world["dags"][f"{NAME}__ingest"].test(logical_date=interval(ds)))
+        dr = world["dags"][f"{NAME}__ingest"].test(logical_date=interval(ds))
+        succeeded_first_time(dr)
+        states.append(str(dr.state))
+    return states
 
 
-def test_a_searched_model_is_trained_from_mapped_trials_and_promoted_through_slices(world) -> None:
+@pytest.fixture(scope="module")
+def searched(world, ingested):
+    """The first train run of the pipeline: a search over the ingested days."""
     dr = world["dags"][f"{NAME}__train"].test(run_conf={"reason": "e2e: search", "training_window_days": 10})
     succeeded_first_time(dr)
+    return dr
+
+
+def test_ingest_validates_the_days(world, ingested) -> None:
+    assert ingested == ["success"] * len(DAYS)
+    batches = world["home"] / "lake" / NAME / "batches"
+    assert all((batches / f"ds={ds}" / "validation" / "summary.json").exists() for ds in DAYS)
+
+
+def test_a_searched_model_is_trained_from_mapped_trials_and_promoted_through_slices(world, searched) -> None:
+    dr = searched
     states = tis(dr)
     assert sorted(k for k in states if k.startswith("trial[")) == [f"trial[{i}]" for i in range(4)]
     assert states["plan"] == states["train"] == states["promote"] == "success"
@@ -148,7 +168,7 @@ def test_a_searched_model_is_trained_from_mapped_trials_and_promoted_through_sli
     assert f"| {win['trial']} (winner) |" in card and "origin=JFK" in card
 
 
-def test_a_second_run_on_the_same_data_skips_and_says_why(world) -> None:
+def test_a_second_run_on_the_same_data_skips_and_says_why(world, searched) -> None:
     dr = world["dags"][f"{NAME}__train"].test(run_conf={"reason": "e2e: again", "training_window_days": 10})
     states = tis(dr)
     assert states["plan"] == "skipped" and states["train"] == "skipped", states

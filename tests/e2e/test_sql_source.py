@@ -3,7 +3,8 @@ customers in a table of the machine's real PostgreSQL, read by interval through 
 connection (``AIRFLOW_CONN_CREDIT_DB``); ingest, validate, train and register run by dag.test(),
 and an interval the table has no rows for is quarantined with its statement.
 
-One module, run in order: each step builds on the state the previous one left.
+What a test needs done first (the days ingested, the first model) is a module-scoped fixture,
+made once by whichever test asks first: each test also runs alone and in any order.
 """
 
 from __future__ import annotations
@@ -66,10 +67,20 @@ def world(airflow_db, tmp_path_factory: pytest.TempPathFactory):
         yield {"home": home, "url": url, "dags": build_dags(pipelines)}
 
 
-def test_ingest_reads_each_interval_from_the_table_and_validates_it(world) -> None:
+@pytest.fixture(scope="module")
+def ingested(world) -> list[str]:
+    """The first fifteen days read from the table and validated; their runs' states."""
     ingest = world["dags"]["credit_sql__ingest"]
+    states = []
     for ds in DAYS[:15]:
-        succeeded_first_time(ingest.test(logical_date=logical(ds)))
+        dr = ingest.test(logical_date=logical(ds))
+        succeeded_first_time(dr)
+        states.append(str(dr.state))
+    return states
+
+
+def test_ingest_reads_each_interval_from_the_table_and_validates_it(world, ingested) -> None:
+    assert ingested == ["success"] * 15
     batches = world["home"] / "lake" / "credit_sql" / "batches"
     for ds in (DAYS[0], DAYS[14]):
         manifest = json.loads((batches / f"ds={ds}" / "manifest.json").read_text())
@@ -79,7 +90,7 @@ def test_ingest_reads_each_interval_from_the_table_and_validates_it(world) -> No
         assert summary["status"] == "validated" and summary["failed"] == [], summary
 
 
-def test_train_registers_and_promotes_a_model_of_the_sql_batches(world) -> None:
+def test_train_registers_and_promotes_a_model_of_the_sql_batches(world, ingested) -> None:
     from airflow_mlops.core import registry, tracking
     from airflow_mlops.core.registry import Tag
 

@@ -1,12 +1,17 @@
-"""The loop on the production topology, driven from outside as a user would (see topology.py)."""
+"""The loop on the production topology, driven from outside as a user would (see topology.py).
+
+What a test needs done first is a module-scoped fixture (``ingested``, ``first_model``), never the
+state an earlier test left: each test runs alone and in any order. Faults wait for the event they
+target (a task running, a run appearing in MLflow, a try failing), never a number of seconds.
+"""
 
 from __future__ import annotations
 
 import json
 import signal
-import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,37 +25,38 @@ from tests.integration.topology import (
     MONITOR_TIMEOUT,
     PIPELINE,
     REASON,
-    STATE,
     TRAIN,
     TRAIN_TIMEOUT,
     WORKERS,
+    Ingested,
     Topology,
     _http_ok,
     _tail,
     _value,
-    ingest_days,
+    ingested,
     topology,
 )
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.integration
-__all__ = ["topology"]  # the module-scoped fixture the tests below share
+__all__ = ["ingested", "topology"]  # the module-scoped fixtures the tests below share
 
 
-# --- the loop ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FirstModel:
+    """The first retraining run through the REST API, as it ended."""
+
+    conf: dict[str, Any]
+    posted: datetime
+    run: Any  # the DAG run
+    version: Any  # the model version it registered
+    champion: str  # the champion alias's version right after the run
 
 
-def test_ingest_runs_through_the_rest_api(topology: Topology) -> None:
-    ingest_days(topology)
-    print(f"POST /auth/token answered {STATE.get('token_response')}")
-    STATE["ingested"] = True
-
-
-def test_retraining_through_the_rest_api_registers_a_model_with_lineage(topology: Topology) -> None:
-    assert STATE.get("ingested"), "needs the ingest runs of the previous test"
+@pytest.fixture(scope="module")
+def first_model(topology: Topology, ingested: Ingested) -> FirstModel:
+    """The first model of the module's fresh registry, trained through the REST API once."""
     from airflow_client.client import TriggerDAGRunPostBody
-    from mlflow import MlflowClient
-
-    from airflow_mlops.core.config import load_pipeline
 
     conf = {"reason": REASON, "training_window_days": 10, "force": False}
     posted = datetime.now(UTC)
@@ -58,15 +64,34 @@ def test_retraining_through_the_rest_api_registers_a_model_with_lineage(topology
     assert dr.conf == conf
     dr = topology.wait_run(TRAIN, dr.dag_run_id, TRAIN_TIMEOUT)
     topology.assert_success(dr)
-    _record_latency(topology, dr, posted)
-
-    client = MlflowClient(tracking_uri=topology.mlflow_uri, registry_uri=topology.mlflow_uri)
+    client = _mlflow(topology)
     versions = client.search_model_versions(f"name = '{PIPELINE}'")
     mine = [v for v in versions if (v.tags or {}).get("airflow.run_id") == dr.dag_run_id]
     assert len(mine) == 1, (
         f"one version registered by run {dr.dag_run_id}: {[dict(v.tags) for v in versions]}"
     )
-    mv = mine[0]
+    champion = str(client.get_model_version_by_alias(PIPELINE, "champion").version)
+    return FirstModel(conf, posted, dr, mine[0], champion)
+
+
+# --- the loop ------------------------------------------------------------------------------------
+
+
+def test_ingest_runs_through_the_rest_api(topology: Topology, ingested: Ingested) -> None:
+    print(f"POST /auth/token answered {topology.token_response}")
+    assert topology.token_response["status"] == 200 and "access_token" in topology.token_response["keys"]
+    assert ingested.late_sensor == "deferred", "the late day's sensor waited in the triggerer"
+    assert sorted(ingested.runs) == [f"it_ingest__{ds}" for ds in DAYS]
+    assert set(ingested.runs.values()) == {"success"}, ingested.runs
+
+
+def test_retraining_through_the_rest_api_registers_a_model_with_lineage(
+    topology: Topology, first_model: FirstModel
+) -> None:
+    from airflow_mlops.core.config import load_pipeline
+
+    dr, mv = first_model.run, first_model.version
+    _record_latency(topology, dr, first_model.posted)
     tags = dict(mv.tags)
     assert tags["airflow.dag_id"] == TRAIN
     assert tags["train.reason"] == REASON
@@ -82,8 +107,7 @@ def test_retraining_through_the_rest_api_registers_a_model_with_lineage(topology
     # The first model of a fresh registry is promoted when it meets the minimum, with that reason.
     assert tags["promotion.promoted"] == "True", tags
     assert tags["promotion.reason"].startswith("first model: roc_auc "), tags
-    assert client.get_model_version_by_alias(PIPELINE, "champion").version == mv.version
-    STATE.update(version=mv, promoted=True, train_run=dr.dag_run_id)
+    assert first_model.champion == str(mv.version), "the first model became the champion"
 
 
 def _record_latency(topology: Topology, dr: Any, posted: datetime) -> None:
@@ -109,9 +133,10 @@ def _record_latency(topology: Topology, dr: Any, posted: datetime) -> None:
     print("retraining latency:", figures)
 
 
-def test_snapshots_validations_and_model_artifacts_are_in_s3(topology: Topology) -> None:
-    mv = STATE.get("version")
-    assert mv is not None, "needs the model version of the previous test"
+def test_snapshots_validations_and_model_artifacts_are_in_s3(
+    topology: Topology, first_model: FirstModel
+) -> None:
+    mv = first_model.version
     s3 = topology.s3
     raw = set(s3.keys("lake", "raw/flights/"))
     assert raw == {f"raw/flights/{ds}.csv" for ds in DAYS}
@@ -137,8 +162,10 @@ def test_snapshots_validations_and_model_artifacts_are_in_s3(topology: Topology)
     assert not [k for k in s3.keys("lake") if "/.tmp-" in k], "no temporary objects left in the lake"
 
 
-def test_monitor_writes_predictions_and_drift_reports_to_s3(topology: Topology) -> None:
-    assert STATE.get("promoted"), "the first model must have become the champion for the monitor to score"
+def test_monitor_writes_predictions_and_drift_reports_to_s3(
+    topology: Topology, first_model: FirstModel
+) -> None:
+    """Scored by a champion: the first model, or one a fault test promoted since."""
     from airflow_client.client import TriggerDAGRunPostBody
 
     ds = DAYS[-1]
@@ -153,8 +180,7 @@ def test_monitor_writes_predictions_and_drift_reports_to_s3(topology: Topology) 
     assert f"{part}predictions/predictions.parquet" in keys, keys
 
 
-def test_tasks_ran_on_both_celery_workers(topology: Topology) -> None:
-    assert STATE.get("ingested"), "needs the runs of the previous tests"
+def test_tasks_ran_on_both_celery_workers(topology: Topology, ingested: Ingested) -> None:
     hostnames: dict[str, int] = {}
     offset = 0
     while True:
@@ -300,30 +326,64 @@ def _partition(topology: Topology, ds: str) -> tuple[str, list[str]]:
 
 
 def _wait_api(topology: Topology, timeout: float = 240) -> None:
-    deadline = time.time() + timeout
-    while not _http_ok(f"{topology.api_base}/api/v2/monitor/health"):
-        assert time.time() < deadline, f"the api-server did not come back\n{topology.service_logs()}"
-        time.sleep(2)
+    url = f"{topology.api_base}/api/v2/monitor/health"
+    wait_for(lambda: _http_ok(url), timeout, "the api-server back", interval=1, context=topology.service_logs)
     topology._api = None  # log in again
 
 
 def _wait_mlflow(topology: Topology, timeout: float = 240) -> None:
-    deadline = time.time() + timeout
-    while not _http_ok(f"{topology.mlflow_uri}/health"):
-        assert time.time() < deadline, f"MLflow did not come back\n{topology.service_logs()}"
-        time.sleep(1)
+    url = f"{topology.mlflow_uri}/health"
+    wait_for(lambda: _http_ok(url), timeout, "MLflow back", interval=1, context=topology.service_logs)
+
+
+def _training_run_in_mlflow(topology: Topology, run_id: str) -> list[Any]:
+    """Waits until the train task of ``run_id`` has started its MLflow run (it is in the task's own
+    code: the data is loaded and it is fitting or logging); returns that run."""
+    key = f"{TRAIN}/{run_id}"
+    exp_id = _mlflow(topology).get_experiment_by_name(f"airflow-mlops/{PIPELINE}").experiment_id
+    return wait_for(
+        lambda: _mlflow(topology).search_runs([exp_id], f"tags.`airflow.run_key` = '{key}'"),
+        TRAIN_TIMEOUT,
+        f"the MLflow run of {key}",
+        context=lambda: topology.task_logs(TRAIN, run_id),
+    )
+
+
+def _try_failed(topology: Topology, run_id: str, task_id: str, timeout: float) -> str:
+    """Waits until a try of ``task_id`` has failed (the fault was seen: up for retry, or a later
+    try under way), or the task ended; returns the state it was found in."""
+    from airflow_client.client import ApiException
+
+    def seen() -> str | None:
+        topology.check_processes()
+        try:
+            ti = topology.tis.get_task_instance(TRAIN, run_id, task_id)
+        except ApiException as e:  # not scheduled yet
+            if e.status != 404:
+                raise
+            return None
+        state = _value(ti.state)
+        if state in ("up_for_retry", "success", "failed") or int(ti.try_number) >= 2:
+            return f"{state} (try {ti.try_number})"
+        return None
+
+    return wait_for(
+        seen,
+        timeout,
+        f"a failed try of {task_id} in {run_id}",
+        context=lambda: topology.task_logs(TRAIN, run_id),
+    )
 
 
 def test_clearing_and_rerunning_through_a_scheduler_and_api_server_crash_changes_nothing(
-    topology: Topology,
+    topology: Topology, first_model: FirstModel
 ) -> None:
     """Clear an ingest run and the first training run; SIGKILL the scheduler and the api-server
     while they run again and restart them: both runs complete, with the same snapshot, no new data
     file, the same single model version for the training run and the same champion."""
-    assert STATE.get("train_run"), "needs the training run of the loop tests"
     from airflow_client.client import ClearTaskInstancesBody
 
-    ds, train_run = DAYS[0], STATE["train_run"]
+    ds, train_run = DAYS[0], first_model.run.dag_run_id
     ingest_run = f"it_ingest__{ds}"
     before = _partition(topology, ds)
     champion = _mlflow(topology).get_model_version_by_alias(PIPELINE, "champion").version
@@ -334,8 +394,7 @@ def test_clearing_and_rerunning_through_a_scheduler_and_api_server_crash_changes
         topology.tis.post_clear_task_instances(dag_id, body)
     topology.wait_ti_state(INGEST, ingest_run, "ingest", {"running", "queued"}, 240)
     for name in ("scheduler", "api-server"):
-        topology.stack.kill(name, signal.SIGKILL)
-    time.sleep(5)
+        topology.stack.kill(name, signal.SIGKILL)  # returns once the whole process group is gone
     for name in ("scheduler", "api-server"):
         topology.stack.restart(name)
     _wait_api(topology)
@@ -345,13 +404,13 @@ def test_clearing_and_rerunning_through_a_scheduler_and_api_server_crash_changes
         assert _value(dr.state) == "success", f"{dag_id} {run_id}: {topology.task_logs(dag_id, run_id)}"
     assert _partition(topology, ds) == before
     versions = _versions_of(topology, train_run)
-    assert [v.version for v in versions] == [STATE["version"].version]
+    assert [v.version for v in versions] == [first_model.version.version]
     assert _mlflow(topology).get_model_version_by_alias(PIPELINE, "champion").version == champion
     _registry_invariants(topology)
 
 
 def test_a_celery_worker_killed_in_the_middle_of_training_is_retried_without_a_duplicate(
-    topology: Topology,
+    topology: Topology, first_model: FirstModel
 ) -> None:
     from airflow_client.client import TriggerDAGRunPostBody
 
@@ -360,11 +419,11 @@ def test_a_celery_worker_killed_in_the_middle_of_training_is_retried_without_a_d
         TRAIN, TriggerDAGRunPostBody(logical_date=None, conf=conf)
     ).dag_run_id
     assert topology.wait_ti_state(TRAIN, run_id, "train", {"running"}, TRAIN_TIMEOUT) == "running"
-    time.sleep(4)  # into the task: data loaded, fitting or logging
+    _training_run_in_mlflow(topology, run_id)  # into the task: data loaded, fitting or logging
+    assert topology.ti_states(TRAIN, run_id)["train"] == "running", "killed while it runs"
     host = topology.tis.get_task_instance(TRAIN, run_id, "train").hostname
     worker = next(w for w in WORKERS if host.startswith(f"{w}@"))
-    topology.stack.kill(f"worker-{worker}", signal.SIGKILL)
-    time.sleep(2)
+    topology.stack.kill(f"worker-{worker}", signal.SIGKILL)  # returns once the group is gone
     topology.stack.restart(f"worker-{worker}")
 
     dr = topology.wait_run(TRAIN, run_id, TRAIN_TIMEOUT + 120)
@@ -377,11 +436,12 @@ def test_a_celery_worker_killed_in_the_middle_of_training_is_retried_without_a_d
 
 
 def test_the_mlflow_server_killed_while_logging_and_while_promoting_leaves_nothing_half_done(
-    topology: Topology,
+    topology: Topology, first_model: FirstModel
 ) -> None:
     """SIGKILL MLflow as soon as the training run appears in it (the task is logging), and again
-    as soon as training succeeded (promotion starts against a dead server); both tasks retry with
-    backoff once it is back, and the registry holds one whole version and a consistent champion."""
+    as soon as training succeeded (promotion starts against a dead server); each time it comes back
+    once a try of the task has failed on it. Both tasks retry with backoff, and the registry holds
+    one whole version and a consistent champion."""
     from airflow_client.client import TriggerDAGRunPostBody
 
     conf = {"reason": "fault: MLflow killed", "force": True}
@@ -390,12 +450,12 @@ def test_the_mlflow_server_killed_while_logging_and_while_promoting_leaves_nothi
     ).dag_run_id
     key = f"{TRAIN}/{run_id}"
     exp_id = _mlflow(topology).get_experiment_by_name(f"airflow-mlops/{PIPELINE}").experiment_id
-    deadline = time.time() + TRAIN_TIMEOUT
-    while not _mlflow(topology).search_runs([exp_id], f"tags.`airflow.run_key` = '{key}'"):
-        assert time.time() < deadline, topology.task_logs(TRAIN, run_id)
-        time.sleep(0.5)
+    _training_run_in_mlflow(topology, run_id)
     topology.stack.kill("mlflow", signal.SIGKILL)
-    time.sleep(8)
+    seen = _try_failed(topology, run_id, "train", TRAIN_TIMEOUT)
+    assert seen.startswith("up_for_retry") or "try 1" not in seen, (
+        f"train did not fail on the dead server: {seen}"
+    )
     topology.stack.restart("mlflow")
     _wait_mlflow(topology)
 
@@ -404,7 +464,10 @@ def test_the_mlflow_server_killed_while_logging_and_while_promoting_leaves_nothi
         f"train {state}\n{topology.task_logs(TRAIN, run_id)}\n{topology.service_logs()}"
     )
     topology.stack.kill("mlflow", signal.SIGKILL)
-    time.sleep(10)
+    seen = _try_failed(topology, run_id, "promote", TRAIN_TIMEOUT)
+    assert seen.startswith("up_for_retry") or "try 1" not in seen, (
+        f"promote did not fail on the dead server: {seen}"
+    )
     topology.stack.restart("mlflow")
     _wait_mlflow(topology)
 
@@ -423,9 +486,11 @@ def test_the_mlflow_server_killed_while_logging_and_while_promoting_leaves_nothi
     print(f"MLflow killed twice; tries {tries}; runs {status}")
 
 
-def test_the_connection_secret_is_in_no_log_no_mlflow_record_and_no_lake_object(topology: Topology) -> None:
+def test_the_connection_secret_is_in_no_log_no_mlflow_record_and_no_lake_object(
+    topology: Topology, first_model: FirstModel
+) -> None:
     """The S3 connection's password was used by every task: it must appear nowhere a user reads."""
-    secret = STATE["aws_secret"].encode()
+    secret = topology.aws_secret.encode()
     found = [str(p) for p in topology.home.rglob("*") if p.is_file() and secret in p.read_bytes()]
     assert not found, f"the secret is in {found}"
     s3 = topology.s3.client()
@@ -437,4 +502,5 @@ def test_the_connection_secret_is_in_no_log_no_mlflow_record_and_no_lake_object(
     records = [json.dumps([r.data.params, r.data.tags]) for r in client.search_runs([exp.experiment_id])]
     records += [json.dumps(dict(v.tags)) for v in client.search_model_versions(f"name = '{PIPELINE}'")]
     assert not [r for r in records if secret.decode() in r]
-    assert len(records) >= 4, "the runs and versions searched are there"
+    run_id = first_model.run.dag_run_id
+    assert sum(run_id in r for r in records) >= 2, "the first model's run and version were searched"

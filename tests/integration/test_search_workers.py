@@ -7,9 +7,7 @@ while it runs: the DAG processor picks it up on its next parse, as it would a de
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 import yaml
@@ -23,13 +21,13 @@ from tests.integration.topology import (
     _value,
     topology,
 )
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.integration
 __all__ = ["topology"]  # the module-scoped fixture the tests below share
 NAME = "flights_search"
 INGEST, TRAIN = f"{NAME}__ingest", f"{NAME}__train"
 TRIALS = 6
-STATE: dict[str, Any] = {}
 
 
 def _search_pipeline(topology: Topology) -> None:
@@ -58,19 +56,20 @@ def _search_pipeline(topology: Topology) -> None:
     (topology.pipelines / f"{NAME}.yaml").write_text(yaml.safe_dump(d, sort_keys=False))
 
 
-def test_a_new_search_pipeline_is_parsed_and_ingests(topology: Topology) -> None:
+@pytest.fixture(scope="module")
+def search_ingested(topology: Topology) -> dict[str, str]:
+    """The search pipeline written into the running stack, parsed, and three days ingested: the
+    state of each ingest run. Once per module, for whichever test needs it first."""
     from airflow_client.client import DAGPatchBody, TriggerDAGRunPostBody
 
     _search_pipeline(topology)
-    deadline = time.time() + 240
-    have: set[str] = set()
-    while time.time() < deadline:
+
+    def parsed() -> bool:
         topology.check_processes()
         have = {d.dag_id for d in topology.dags.get_dags(dag_id_pattern=NAME, limit=100).dags}
-        if {INGEST, TRAIN} <= have:
-            break
-        time.sleep(5)
-    assert {INGEST, TRAIN} <= have, f"the DAG processor did not pick up {NAME}.yaml: {have}"
+        return {INGEST, TRAIN} <= have
+
+    wait_for(parsed, 240, f"the DAG processor to pick up {NAME}.yaml", interval=2)
     for dag_id in (INGEST, TRAIN):
         assert topology.dags.patch_dag(dag_id, DAGPatchBody(is_paused=False)).is_paused is False
     runs = []
@@ -84,13 +83,25 @@ def test_a_new_search_pipeline_is_parsed_and_ingests(topology: Topology) -> None
             conf={},
         )
         runs.append(topology.runs.trigger_dag_run(INGEST, body).dag_run_id)
+    states = {}
     for run_id in runs:
-        topology.assert_success(topology.wait_run(INGEST, run_id, 420))
-    STATE["ingested"] = True
+        dr = topology.wait_run(INGEST, run_id, 420)
+        topology.assert_success(dr)
+        states[run_id] = _value(dr.state)
+    return states
 
 
-def test_two_workers_share_the_trials_of_one_search(topology: Topology) -> None:
-    assert STATE.get("ingested"), "needs the ingest runs of the previous test"
+def test_a_new_search_pipeline_is_parsed_and_ingests(
+    topology: Topology, search_ingested: dict[str, str]
+) -> None:
+    have = {d.dag_id for d in topology.dags.get_dags(dag_id_pattern=NAME, limit=100).dags}
+    assert {INGEST, TRAIN} <= have, have
+    assert search_ingested == {f"it_search_ingest__{ds}": "success" for ds in DAYS[:3]}, search_ingested
+
+
+def test_two_workers_share_the_trials_of_one_search(
+    topology: Topology, search_ingested: dict[str, str]
+) -> None:
     from airflow_client.client import TriggerDAGRunPostBody
     from mlflow import MlflowClient
 

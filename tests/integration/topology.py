@@ -7,8 +7,9 @@ api-server, scheduler, dag-processor, triggerer and two Celery workers.
 
 The loop is driven only from outside, like a user would: the official ``apache-airflow-client``
 (token from ``POST /auth/token``), MLflow's own client, and boto3 against the S3 endpoint.
-One module-scoped stack, shared by the tests, which run in order: each builds on the state the
-previous one left.
+One module-scoped stack, shared by the tests of a module. What a test needs the loop to have done
+first (days ingested, a first model) is a module-scoped fixture of its own, so each test also runs
+alone and in any order.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ LAKE, RAW = "s3://lake/lake", "s3://lake/raw"
 REASON = "integration: retrain via API"
 WORKERS = ("w1", "w2")
 ADMIN = "admin"
-STATE: dict[str, Any] = {}
 
 # A 2-core machine runs ~10 Airflow and MLflow processes here: timeouts are generous.
 START_TIMEOUT = 300
@@ -69,6 +69,8 @@ class Topology:
     s3: S3
     password: str
     pipelines: Path
+    aws_secret: str  # the S3 connection's password, searched for in every output
+    token_response: dict[str, Any] = field(default_factory=dict)  # what POST /auth/token answered
     _api: Any = field(default=None, repr=False)
 
     # --- diagnostics -----------------------------------------------------------------------
@@ -97,7 +99,7 @@ class Topology:
         )
         with urllib.request.urlopen(req, timeout=30) as r:
             body = json.loads(r.read())
-        STATE["token_response"] = {"status": r.status, "keys": sorted(body)}
+        self.token_response = {"status": r.status, "keys": sorted(body)}
         return str(body["access_token"])
 
     @property
@@ -248,7 +250,7 @@ def topology(
     api_port, mlflow_port = free_port(), free_port()
     api_base, mlflow_uri = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{mlflow_port}"
     password = secrets.token_urlsafe(16)
-    STATE["aws_secret"] = aws_secret = f"SECRET{secrets.token_hex(12)}"
+    aws_secret = f"SECRET{secrets.token_hex(12)}"
     aws = {
         "MLFLOW_S3_ENDPOINT_URL": s3.endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
@@ -311,7 +313,7 @@ def topology(
     )
     mlflow_env = {**env, **aws}
     stack = Stack(home, env)
-    topo = Topology(home, stack, api_base, mlflow_uri, s3, password, pipelines)
+    topo = Topology(home, stack, api_base, mlflow_uri, s3, password, pipelines, aws_secret)
     try:
         stack.start(
             "mlflow",
@@ -359,6 +361,9 @@ def topology(
 
 def _wait_ready(topo: Topology) -> None:
     """Until MLflow and the api-server answer, the DAGs are parsed and both workers are ready."""
+    import urllib3
+    from airflow_client.client import ApiException
+
     deadline = time.time() + START_TIMEOUT
     waiting: list[str] = []
     while time.time() < deadline:
@@ -371,7 +376,7 @@ def _wait_ready(topo: Topology) -> None:
         else:
             try:
                 have = {d.dag_id for d in topo.dags.get_dags(dag_id_pattern=PIPELINE, limit=100).dags}
-            except Exception as e:  # token or API not ready yet
+            except (ApiException, OSError, urllib3.exceptions.HTTPError) as e:  # token or API not ready yet
                 have = set()
                 waiting.append(f"DAG list ({type(e).__name__})")
             waiting += [f"DAG {d}" for d in (INGEST, MONITOR, TRAIN) if d not in have]
@@ -397,7 +402,22 @@ def _version(dist: str) -> str:
     return version(dist)
 
 
-def ingest_days(topology: Topology) -> None:
+@dataclass(frozen=True)
+class Ingested:
+    """The ingest runs of DAYS: the late day's sensor state while its file was missing, and each
+    run's final state."""
+
+    late_sensor: str
+    runs: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def ingested(topology: Topology) -> Ingested:
+    """DAYS ingested through the REST API, once per module, for the tests that need the data."""
+    return ingest_days(topology)
+
+
+def ingest_days(topology: Topology) -> Ingested:
     """Trigger one ingest run per day of DAYS through the REST API; the last day's file arrives late."""
     from airflow_client.client import DAGPatchBody, TriggerDAGRunPostBody
 
@@ -427,6 +447,9 @@ def ingest_days(topology: Topology) -> None:
         f"{topology.task_logs(INGEST, late)}"
     )
     _write_raw_files(topology.s3, DAYS[-1:])
+    runs = {}
     for run_id in run_ids:
         dr = topology.wait_run(INGEST, run_id, max(10.0, deadline - time.time()))
         topology.assert_success(dr)
+        runs[run_id] = _value(dr.state)
+    return Ingested(state, runs)

@@ -99,9 +99,7 @@ class World:
         return version
 
 
-@pytest.fixture(scope="module")
-def world(flights_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    """A copy of the flights home with a fresh MLflow store, for one test module."""
+def _world(flights_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     home = tmp_path_factory.mktemp("world")
     for part in ("lake", "raw"):
         shutil.copytree(flights_home / part, home / part)
@@ -110,3 +108,15 @@ def world(flights_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
         cfg = load_pipeline(PIPELINES / "flights_delay.yaml")
         uri = f"sqlite:///{home / 'mlflow' / 'mlflow.db'}"
         yield World(home, cfg, Lake((home / "lake").as_uri()), uri)
+
+
+@pytest.fixture(scope="module")
+def world(flights_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """A copy of the flights home with a fresh MLflow store, for one test module."""
+    yield from _world(flights_home, tmp_path_factory)
+
+
+@pytest.fixture
+def fresh_world(flights_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """A world of its own for one test that needs an empty registry whatever ran before it."""
+    yield from _world(flights_home, tmp_path_factory)

@@ -18,7 +18,7 @@ from airflow_mlops.core.model_card import card_markdown
 from airflow_mlops.core.promote import PromotionDecision, promote
 from airflow_mlops.core.registry import Tag
 from airflow_mlops.core.train import train
-from tests.unit.conftest import JAN, World
+from tests.unit.conftest import JAN, JUL, World
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[3]
@@ -166,24 +166,71 @@ def test_a_fairness_bound_refuses_a_real_candidate_and_the_card_shows_the_slices
     assert f"| dep_delay | {importances['dep_delay']:.4f} |" in card
 
 
-def test_a_slice_regression_against_the_champion_decides_as_the_recorded_slices_say(world: World) -> None:
-    """With max_slice_regression 0, a candidate better on average is refused exactly when it is worse
-    on some airport: the decision agrees with its own record of every slice."""
+def _unseen_rows(world: World, cfg: PipelineConfig, candidate: str, champion: str) -> Any:
+    """The rows the gate must compare on, worked out here from the lake and the versions' tags, not
+    from the decision: the candidate's held-out rows of intervals the champion was not fit on, plus
+    the validated batches after the candidate's window (July's day here), labelled rows only."""
+    import pandas as pd
+
+    from airflow_mlops.core.train import INTERVAL, load_window
+
+    cand, champ = _tags(world, candidate), _tags(world, champion)
+    fitted = set(json.loads(champ[Tag.TRAINED_INTERVALS]))
+    held = world.lake.read_parquet(cand[Tag.HOLDOUT_URI])
+    held = held[~held[INTERVAL].astype(str).isin(fitted)]
+    window = json.loads(cand[Tag.WINDOW])
+    later = [ds for ds in world.catalog.validated_batches() if ds > window[-1] and ds not in fitted]
+    assert later == [JUL], later
+    extra, _ = load_window(cfg, world.catalog, later)
+    rows = pd.concat([held, extra[[c for c in held.columns if c in extra.columns]]], ignore_index=True)
+    return rows[rows[cfg.data_schema.target].notna()].reset_index(drop=True)
+
+
+def _auc(world: World, cfg: PipelineConfig, version: str, rows: Any) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    from airflow_mlops.core.modeling import features_frame
+
+    model = registry.load_model(cfg, world.client, version)
+    proba = model.predict_proba(features_frame(cfg, rows))[:, 1]
+    return float(roc_auc_score(rows[cfg.data_schema.target].astype(int), proba))
+
+
+def test_a_slice_regression_against_the_champion_decides_as_an_independent_scoring_says(
+    world: World,
+) -> None:
+    """With max_slice_regression 0, a candidate is refused exactly when it is worse overall or on
+    some airport. The expected decision comes from scoring both models here with scikit-learn on the
+    rows neither was fit on, never from the decision's own record."""
     cfg = _gated(world.cfg, slices=["origin"], max_slice_regression=0.0)
     client, name = world.client, cfg.registered_model_name
-    champion, _, d = _judged(world, cfg, "slices/2", window_days=5)
-    recorded = holdout.read_record(d.slices)
-    assert d.champion_version == champion and len(recorded) == 3
-    worse = [
-        s for s in recorded if s.candidate is not None and s.champion is not None and s.candidate < s.champion
-    ]
-    overall_ok = d.candidate_score is not None and d.champion_score is not None
-    overall_ok = overall_ok and d.candidate_score > d.champion_score
-    assert d.promoted == (overall_ok and not worse), d.reason
-    if overall_ok and worse:
-        worst = min(worse, key=lambda s: s.candidate - s.champion)  # type: ignore[operator]
-        assert f"on slice origin={worst.value} ({worst.rows} rows)" in d.reason, d.reason
-    if d.promoted:  # give the alias back for the other tests of the module
+    champion = world.champion()
+    try:
+        champion, version, d = _judged(world, cfg, "slices/2", window_days=5)
+        rows = _unseen_rows(world, cfg, version, champion)
+        assert d.champion_version == champion and d.compared_rows == len(rows) > 0, d.reason
+        cand, champ = _auc(world, cfg, version, rows), _auc(world, cfg, champion, rows)
+        assert (d.candidate_score, d.champion_score) == (pytest.approx(cand), pytest.approx(champ))
+        losses = {}
+        for origin in sorted(rows["origin"].astype(str).unique()):
+            part = rows[rows["origin"].astype(str) == origin]
+            if len(part) >= cfg.gate.min_slice_rows:
+                losses[origin] = _auc(world, cfg, champion, part) - _auc(world, cfg, version, part)
+        recorded = {s.value: s for s in holdout.read_record(d.slices)}
+        assert set(recorded) == set(losses) == {"EWR", "JFK", "LGA"}, (recorded, losses)
+        for origin, loss in losses.items():
+            s = recorded[origin]
+            assert s.champion is not None and s.candidate is not None
+            assert s.champion - s.candidate == pytest.approx(loss, abs=1e-9), origin
+        worst = max(losses, key=lambda o: losses[o])
+        if cand - champ <= 1e-12:
+            expected, says = False, "worse by" if cand < champ else "ties the champion"
+        elif losses[worst] > 0:
+            expected, says = False, f"but on slice origin={worst} ({len(rows[rows['origin'] == worst])} rows)"
+        else:
+            expected, says = True, "better by"
+        assert d.promoted is expected and says in d.reason, (d.reason, cand, champ, losses)
+    finally:  # the module's other tests expect the January champion
         client.set_registered_model_alias(name, registry.CHAMPION, champion)
 
 

@@ -139,6 +139,7 @@ def test_scoring_refuses_an_untrusted_champion(world: World) -> None:
 
 
 def test_no_champion_is_still_no_champion_to_the_monitor(world: World) -> None:
+    world.champion()  # a registered model whose alias is then taken away, whatever ran before
     client = world.client
     client.delete_registered_model_alias(world.cfg.registered_model_name, registry.CHAMPION)
     with pytest.raises(NoChampionError):

@@ -19,7 +19,9 @@ pytestmark = pytest.mark.unit
 RUN = "flights_delay__train/manual__1"
 
 
-def test_a_version_records_its_lineage_and_a_retry_reuses_it(world: World) -> None:
+def test_a_version_records_its_lineage_and_a_retry_reuses_it(fresh_world: World) -> None:
+    """In a registry of its own, so that the version is the first whatever ran before."""
+    world = fresh_world
     cfg, lake, client = world.cfg, world.lake, world.client
     ctx = {"dag_id": "flights_delay__train", "run_id": "manual__1"}
     first = train(cfg, lake, client, run_key=RUN, reason="first", end_ds=JAN[-1], airflow_context=ctx)

@@ -88,10 +88,12 @@ def run(home: Path) -> tuple[dict[str, Any] | Exception, dict[str, Any]]:
         return e, context
 
 
-def csv_bytes(df: pd.DataFrame, **kwargs: Any) -> bytes:
+def csv_bytes(df: pd.DataFrame, encoding: str = "utf-8", **kwargs: Any) -> bytes:
+    """``df`` as the bytes of a CSV file in ``encoding`` (a ``StringIO`` would drop the encoding,
+    and with it a BOM)."""
     buf = io.StringIO()
     df.to_csv(buf, index=False, **kwargs)
-    return buf.getvalue().encode()
+    return buf.getvalue().encode(encoding)
 
 
 def _pad(df: pd.DataFrame) -> pd.DataFrame:
@@ -177,6 +179,8 @@ def _parquet_bytes(df: pd.DataFrame) -> bytes:
 
 
 CASES = [(name, f) for name, (_, formats, _) in REFUSED.items() for f in formats]
+#: Refused before a byte is copied: an empty file (nothing to keep) and one over source.max_bytes (unread).
+NOT_COPIED = frozenset({"empty file", "larger than source.max_bytes"})
 
 
 @pytest.mark.parametrize(("case", "fmt"), CASES, ids=[f"{n}-{f}" for n, f in CASES], indirect=["fmt"])
@@ -198,10 +202,12 @@ def test_refused_input_is_named_kept_and_stops_there(
     kept = world / "lake" / "flights_delay" / "quarantine" / f"ds={DAY}"
     reason = json.loads((kept / "reason.json").read_text())
     assert reason["reason"] in str(error) and reason["source_uri"].endswith(f"flights/{DAY}.{fmt}")
-    if reason["file"]:
+    if case in NOT_COPIED:  # nothing to copy, or refused unread: the raw file stays where it is
+        assert reason["file"] is None and reason["files"] == [], reason
+        assert sorted(p.name for p in kept.iterdir()) == ["reason.json"], "no copy in the quarantine"
+    else:
+        assert reason["file"] == f"{DAY}.{fmt}" and reason["files"] == [reason["file"]], reason
         assert (kept / reason["file"]).read_bytes() == before
-    else:  # nothing to copy, or refused unread: the raw file stays where it is, unchanged
-        assert case in ("empty file", "larger than source.max_bytes"), reason
 
 
 def test_legal_oddities_are_accepted_and_give_the_same_snapshot(
@@ -211,7 +217,9 @@ def test_legal_oddities_are_accepted_and_give_the_same_snapshot(
     write(world, fmt, day)
     plain, _ = run(world)
     odd = day[list(reversed(day.columns))].assign(comment="extra column")
-    write(world, fmt, csv_bytes(odd, encoding="utf-8-sig") if fmt == "csv" else odd)
+    raw = write(world, fmt, csv_bytes(odd, encoding="utf-8-sig") if fmt == "csv" else odd)
+    if fmt == "csv":
+        assert raw.read_bytes().startswith(b"\xef\xbb\xbf" + odd.columns[0].encode()), "a BOM on disk"
     result, context = run(world)
     assert isinstance(result, dict) and isinstance(plain, dict)
     assert result["content_hash"] == plain["content_hash"] and result["unchanged"]
