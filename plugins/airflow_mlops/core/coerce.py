@@ -9,6 +9,7 @@ A number outside what its type holds is refused, never wrapped (an integer past 
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
@@ -57,6 +58,13 @@ def _exactly_outside(value: object) -> bool:
     return not d.is_finite() or not INT64_MIN <= d <= INT64_MAX
 
 
+def _overflows(value: object) -> bool:
+    try:
+        return math.isinf(float(str(value).strip()))
+    except ValueError:
+        return False
+
+
 def _int_outside(raw: pd.Series, num: pd.Series) -> pd.Series:
     """Cells whose number is outside int64: near its bounds in floating point, then exactly."""
     import numpy as np
@@ -100,6 +108,12 @@ def coerce_column(s: pd.Series, kind: str, column: str, where: str, show: bool =
         return s  # typed by the reader already: nothing else can be wrong
     if kind in ("int", "float"):
         out = pd.to_numeric(s, errors="coerce")
+        unread = s.notna() & out.isna()
+        if unread.any():  # "1e999" is a number, only too large for any float
+            huge = unread.copy()
+            huge[unread] = [_overflows(v) for v in s[unread]]
+            limits = f"int64's range [{INT64_MIN}, {INT64_MAX}]" if kind == "int" else "float64's finite range"
+            _refuse_outside(s, huge, kind, limits, column, where, show)
         bad = _bad_examples(s, out, show)
         if bad:
             raise DataContractError(f"{where}: column {column!r} ({kind}) has non-numeric values {bad}")
@@ -145,11 +159,15 @@ def _beyond_timestamps(values: pd.Series) -> bool:
 
     for v in values.head(3):
         try:
-            pd.Timestamp(v)
+            t = pd.Timestamp(v)  # pandas 2 holds far dates at a coarser unit than ns
         except pd.errors.OutOfBoundsDatetime:
             return True
         except (ValueError, TypeError):
             continue
+        if t.tzinfo is not None:
+            t = t.tz_localize(None)
+        if not pd.Timestamp.min <= t <= pd.Timestamp.max:
+            return True
     return False
 
 

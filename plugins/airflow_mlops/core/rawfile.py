@@ -219,8 +219,21 @@ def _csv_frames(
         lines, multiline = scan.feed(block)
         if multiline:
             raise pa.ArrowInvalid(f"{scan.where}: values with line breaks (schema.free_text)")
-        frame = to_pandas(pacsv.read_csv(pa.BufferReader(header + block), convert_options=convert))
+        table = pacsv.read_csv(pa.BufferReader(header + block), convert_options=convert)
+        if typed and _infinite(table):
+            raise pa.ArrowInvalid("a float past float64's range: read as written, to quote it")
+        frame = to_pandas(table)
         if len(frame) != len(lines):
             raise pa.ArrowInvalid(records.count_mismatch(len(frame), len(lines), scan.where))
         yield records.place(frame, lines, scan.where)
     scan.finish()
+
+
+def _infinite(table: pa.Table) -> bool:
+    """Whether a float column holds an infinity (pyarrow reads 1e999 as one)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return any(
+        pa.types.is_floating(col.type) and pc.any(pc.is_inf(col)).as_py() is True for col in table.columns
+    )

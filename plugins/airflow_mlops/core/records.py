@@ -40,10 +40,10 @@ def scan_bytes(
     parts: list[np.ndarray] = []
     if fmt == "jsonl":
         jscan = JsonlScan(where, columns or {}, show=show)
-        parts = [jscan.feed(b) for b in textscan.blocks(f)]
+        parts = [jscan.feed(b) for b in textscan.blocks(f, textscan.BLOCK_BYTES)]
     else:
         scan = CsvScan(f.readline(), where, free_text, show=show)
-        parts = [scan.feed(b)[0] for b in textscan.blocks(f)]
+        parts = [scan.feed(b)[0] for b in textscan.blocks(f, textscan.BLOCK_BYTES)]
         scan.finish()
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
