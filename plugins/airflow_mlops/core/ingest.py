@@ -73,9 +73,10 @@ def parse_raw(
         raise DataContractError(f"{name}: the file is empty")
     try:
         if fmt == "parquet":
-            df = pd.read_parquet(io.BytesIO(data))
-            records.unique_names([str(c) for c in df.columns], name)
-            return records.number_rows(df, 0)
+            import pyarrow.parquet as pq
+
+            records.unique_names(pq.read_schema(io.BytesIO(data)).names, name)
+            return records.number_rows(pd.read_parquet(io.BytesIO(data)), 0)
         lines = records.scan_bytes(data, fmt, name, free_text=free_text, columns=columns, show=show_bytes)
         text = data.decode("utf-8-sig")  # a BOM is not part of the first column's name
         if fmt == "jsonl":
