@@ -79,7 +79,9 @@ def _int_outside(raw: pd.Series, num: pd.Series) -> pd.Series:
     return near
 
 
-def _refuse_outside(raw: pd.Series, mask: pd.Series, kind: str, what: str, col: str, where: str, show: bool) -> None:
+def _refuse_outside(
+    raw: pd.Series, mask: pd.Series, kind: str, what: str, col: str, where: str, show: bool
+) -> None:
     if mask.any():
         raise DataContractError(
             f"{where}: column {col!r} ({kind}) has value(s) outside {what}: {shown_values(raw[mask], show)}"
@@ -88,7 +90,6 @@ def _refuse_outside(raw: pd.Series, mask: pd.Series, kind: str, what: str, col: 
 
 def _check_float(raw: pd.Series, out: pd.Series, col: str, where: str, show: bool) -> None:
     import numpy as np
-
     import pandas as pd
 
     bad = pd.Series(np.isinf(out.to_numpy(dtype="float64", na_value=np.nan)), index=out.index)
@@ -112,7 +113,9 @@ def coerce_column(s: pd.Series, kind: str, column: str, where: str, show: bool =
         if unread.any():  # "1e999" is a number, only too large for any float
             huge = unread.copy()
             huge[unread] = [_overflows(v) for v in s[unread]]
-            limits = f"int64's range [{INT64_MIN}, {INT64_MAX}]" if kind == "int" else "float64's finite range"
+            limits = (
+                f"int64's range [{INT64_MIN}, {INT64_MAX}]" if kind == "int" else "float64's finite range"
+            )
             _refuse_outside(s, huge, kind, limits, column, where, show)
         bad = _bad_examples(s, out, show)
         if bad:

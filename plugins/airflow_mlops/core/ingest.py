@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 from airflow_mlops.core import overlap, rawfile, records, sqlsource
-from airflow_mlops.core.coerce import coerce_column
 from airflow_mlops.core.catalog import Catalog
+from airflow_mlops.core.coerce import coerce_column
 from airflow_mlops.core.config import PipelineConfig
 from airflow_mlops.core.errors import ConfigError, DataContractError
 from airflow_mlops.core.lake import Lake

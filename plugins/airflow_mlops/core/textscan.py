@@ -8,6 +8,7 @@ a line end, so a scan of a 10-million-row file holds one block.
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Iterator
 from typing import Final
@@ -64,8 +65,7 @@ def sniff(head: bytes, where: str) -> int:
     name = _wide(head)
     if name is not None:
         raise DataContractError(
-            f"{where}: the file is {name}, not UTF-8 (every other byte of its text is zero); "
-            "save it as UTF-8"
+            f"{where}: the file is {name}, not UTF-8 (every other byte of its text is zero); save it as UTF-8"
         )
     return 0
 
@@ -85,10 +85,8 @@ def check_utf8(block: bytes, where: str, offset: int, line: int, *, show: bool =
         what = ""
         if show:  # a pii file's bytes stay out of messages, even one
             what = f": 0x{byte:02X} is not valid UTF-8"
-            try:
+            with contextlib.suppress(UnicodeDecodeError):  # 5 bytes are undefined in cp1252
                 what += f", it is {bytes([byte]).decode('cp1252')!r} in Latin-1/cp1252"
-            except UnicodeDecodeError:
-                pass
         raise DataContractError(
             f"{where}: not UTF-8 text (byte {at}, line {bad_line}{what}); the file looks saved in "
             "another encoding (Latin-1/cp1252?): save it as UTF-8"

@@ -133,7 +133,13 @@ def lines_of(rows: list[str]) -> str:
 MULTILINE = {
     # A stray quote in shop (line 3) closing on line 6: the merged record has the header's width.
     "stray-quote-same-width": (
-        [row(0), row(1).replace(",north,", ',"north,'), row(2), row(3), row(4).replace(",north,", ',north",')],
+        [
+            row(0),
+            row(1).replace(",north,", ',"north,'),
+            row(2),
+            row(3),
+            row(4).replace(",north,", ',north",'),
+        ],
         r"column 'shop' has a value with line breaks, opening on line 3 and closing on line 6",
     ),
     "quoted-note-two-lines": (
@@ -209,7 +215,10 @@ def test_free_text_does_not_admit_swallowed_records(home: Path, way: str, rows, 
     [
         ("at,shop,amount,units,note,returned,amount", r"column 'amount' appears twice .* positions 3 and 7"),
         ("at,shop,amount,units,shop,note,returned", r"column 'shop' appears twice .* positions 2 and 5"),
-        ("extra,at,shop,amount,units,note,returned,extra", r"column 'extra' appears twice .* positions 1 and 8"),
+        (
+            "extra,at,shop,amount,units,note,returned,extra",
+            r"column 'extra' appears twice .* positions 1 and 8",
+        ),
     ],
     ids=["declared-at-end", "declared-in-middle", "undeclared"],
 )
@@ -251,7 +260,9 @@ def test_a_time_past_what_timestamps_hold_is_refused_saying_so(home: Path, way: 
     rows = good_rows()
     rows[2] = rows[2].replace("2024-03-01T02", "2300-03-01T02")
     put(home, lines_of(rows))
-    msg = refused(home, pipeline(), r"column 'at' \(datetime\) has unparseable values '2300-03-01T02:00:00Z' \(line 4\)")
+    msg = refused(
+        home, pipeline(), r"column 'at' \(datetime\) has unparseable values '2300-03-01T02:00:00Z' \(line 4\)"
+    )
     assert "pandas' timestamps hold 1677-09-21 to 2262-04-11" in msg
 
 
@@ -291,10 +302,22 @@ def test_a_ragged_row_is_refused_with_its_line_and_field_counts(
 @pytest.mark.parametrize(
     ("tail", "pattern"),
     [
-        ("2024-03-01T09:00:00Z,north,12", r"truncated: the last record \(line 10\) has 3 of the header's 6 fields"),
-        ("2024-03-01T09:00:00Z,north,12.5,3,ok", r"truncated: the last record \(line 10\) has 5 of the header's 6"),
-        ('2024-03-01T09:00:00Z,north,12.5,3,"an unfinished', r"truncated: a quoted value opens in the record on line 10"),
-        ('2024-03-01T09:00:00Z,north,12.5,3,"an unfinished\nsecond line\n', r"truncated: a quoted value opens .* line 10"),
+        (
+            "2024-03-01T09:00:00Z,north,12",
+            r"truncated: the last record \(line 10\) has 3 of the header's 6 fields",
+        ),
+        (
+            "2024-03-01T09:00:00Z,north,12.5,3,ok",
+            r"truncated: the last record \(line 10\) has 5 of the header's 6",
+        ),
+        (
+            '2024-03-01T09:00:00Z,north,12.5,3,"an unfinished',
+            r"truncated: a quoted value opens in the record on line 10",
+        ),
+        (
+            '2024-03-01T09:00:00Z,north,12.5,3,"an unfinished\nsecond line\n',
+            r"truncated: a quoted value opens .* line 10",
+        ),
     ],
     ids=["mid-field", "one-field-short", "open-quote", "open-quote-ends-with-newline"],
 )
@@ -330,7 +353,11 @@ def test_a_wide_encoding_is_named(home: Path, way: str, encoding: str, pattern: 
 
 @pytest.mark.parametrize(
     ("line", "shop", "byte", "char"),
-    [(2, "caf\u00e9", "E9", "'\u00e9'"), (7, "M\u00fcnchen", "FC", "'\u00fc'"), (9, "\u20ac-shop", "80", "'\u20ac'")],
+    [
+        (2, "caf\u00e9", "E9", "'\u00e9'"),
+        (7, "M\u00fcnchen", "FC", "'\u00fc'"),
+        (9, "\u20ac-shop", "80", "'\u20ac'"),
+    ],
 )
 def test_latin1_or_cp1252_bytes_are_named_by_offset_and_line(
     home: Path, way: str, line: int, shop: str, byte: str, char: str
@@ -339,7 +366,11 @@ def test_latin1_or_cp1252_bytes_are_named_by_offset_and_line(
     rows[line - 2] = row(line - 2, shop=shop)
     data = lines_of(rows).encode("cp1252")
     put(home, data)
-    msg = refused(home, pipeline(), rf"not UTF-8 text \(byte \d+, line {line}: 0x{byte} is not valid UTF-8, it is {char}")
+    msg = refused(
+        home,
+        pipeline(),
+        rf"not UTF-8 text \(byte \d+, line {line}: 0x{byte} is not valid UTF-8, it is {char}",
+    )
     assert f"byte {data.index(bytes.fromhex(byte))}," in msg
 
 
@@ -347,7 +378,7 @@ def test_a_utf8_bom_written_to_disk_is_accepted(home: Path, way: str) -> None:
     path = put(home, b"\xef\xbb\xbf" + lines_of(good_rows()).encode())
     assert path.read_bytes()[:3] == b"\xef\xbb\xbf"
     res, snap = accepted(home, pipeline())
-    assert res.rows == 8 and snap["at"].notna().all() and list(snap.columns)[0] == "at"
+    assert res.rows == 8 and snap["at"].notna().all() and next(iter(snap.columns)) == "at"
 
 
 def test_a_header_in_another_encoding_is_refused_not_garbled(home: Path, way: str) -> None:

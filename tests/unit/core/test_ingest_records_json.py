@@ -158,6 +158,8 @@ def test_a_bad_parquet_file_is_refused_naming_the_column_and_row(
     home: Path, monkeypatch: pytest.MonkeyPatch, table: pa.Table, pattern: str, whole: bool
 ) -> None:
     if whole:
-        monkeypatch.setattr(rawfile, "frames", lambda *a, **k: (_ for _ in ()).throw(pa.ArrowInvalid("forced")))
+        monkeypatch.setattr(
+            rawfile, "frames", lambda *a, **k: (_ for _ in ()).throw(pa.ArrowInvalid("forced"))
+        )
     _parquet(home, table)
     refused(home, pipeline("parquet"), pattern)

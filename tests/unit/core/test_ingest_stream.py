@@ -74,6 +74,7 @@ def test_every_reader_gives_the_same_snapshot_in_many_small_frames(
     monkeypatch.undo()
     other = Catalog(Lake(cat.lake.root + "-other"), cfg.name)
     assert ingest(cfg, other.lake, DAY).content_hash == res.content_hash
+    assert ingest_mod.HASH_VERSION == cat.manifest(DAY)["hash_version"] == 2
 
 
 def test_a_bad_cell_late_in_the_file_is_quoted_and_nothing_is_left_half_built(
