@@ -169,6 +169,12 @@ class CsvScan:
                 self.carry_line = start
                 self.carry = pending
                 self.finish()
+            if str(e).startswith("field larger than field limit"):
+                raise DataContractError(
+                    f"{self.where}: a quoted value in the record on line {start} runs on for more than "
+                    f"{csv.field_size_limit()} characters (to line {start + len(pending) - 1}) without "
+                    "closing: a stray quote, or a file cut short"
+                ) from e
             raise DataContractError(
                 f"{self.where}: line {start + max(len(pending), 1) - 1}: {e} (in the record that "
                 f"starts on line {start}; a quoted value must end where its field ends)"
