@@ -77,6 +77,7 @@ class CsvScan:
         plain = not self.carry and b'"' not in block
         if plain and b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):
             plain = False  # lone carriage returns end lines too: leave them to the csv module
+        lines: np.ndarray | list[int]
         if plain:
             lines, multi = self._plain(block, final), False
             self.line += block.count(b"\n") + (1 if final else 0)

@@ -6,7 +6,7 @@ skips the columns nobody asked for, and converts declared types as it goes; Parq
 batches of its row groups. Each frame is what :func:`airflow_mlops.core.ingest.normalize` expects.
 
 ``typed=True`` lets pyarrow convert numbers, booleans and times (fast); ``typed=False`` leaves
-every cell a string for :func:`~airflow_mlops.core.ingest.coerce_column`, whose errors quote the
+every cell a string for :func:`~airflow_mlops.core.coerce.coerce_column`, whose errors quote the
 offending value. A file pyarrow cannot convert raises ``pyarrow.ArrowInvalid`` and the caller
 tries the next, slower way.
 """

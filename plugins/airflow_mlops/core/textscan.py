@@ -62,10 +62,11 @@ def sniff(head: bytes, where: str) -> int:
                 f"{where}: the file is {name}, not UTF-8 (it starts with the byte order mark "
                 f"{bom.hex(' ').upper()}); save it as UTF-8"
             )
-    name = _wide(head)
-    if name is not None:
+    wide = _wide(head)
+    if wide is not None:
         raise DataContractError(
-            f"{where}: the file is {name}, not UTF-8 (every other byte of its text is zero); save it as UTF-8"
+            f"{where}: the file is {wide}, not UTF-8 (zero bytes sit between the characters of its "
+            "text); save it as UTF-8"
         )
     return 0
 

@@ -340,8 +340,8 @@ def test_a_whole_last_row_without_a_line_break_and_blank_lines_are_fine(home: Pa
     ("encoding", "pattern"),
     [
         ("utf-16", r"the file is UTF-16 LE, not UTF-8 \(it starts with the byte order mark FF FE\)"),
-        ("utf-16-be", r"the file is UTF-16 BE, not UTF-8 \(every other byte"),
-        ("utf-16-le", r"the file is UTF-16 LE, not UTF-8 \(every other byte"),
+        ("utf-16-be", r"the file is UTF-16 BE, not UTF-8 \(zero bytes sit between"),
+        ("utf-16-le", r"the file is UTF-16 LE, not UTF-8 \(zero bytes sit between"),
         ("utf-32", r"the file is UTF-32 LE, not UTF-8 \(it starts with the byte order mark FF FE 00 00\)"),
         ("utf-32-be", r"the file is UTF-32 BE, not UTF-8"),
     ],
