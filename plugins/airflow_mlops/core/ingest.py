@@ -59,11 +59,10 @@ def parse_raw(
     *,
     show_bytes: bool = True,
     free_text: Collection[str] = (),
-    columns: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """A raw file as it is (CSV cells as strings, so that coercion sees what was written), each
     row indexed by its line (:mod:`records`; Parquet: its row), after the same scan the block
-    readers make (:mod:`csvscan`, :mod:`jsonscan`; ``free_text`` and ``columns`` as there).
+    readers make (:mod:`csvscan`, :mod:`jsonscan`; ``free_text`` as there).
 
     ``show_bytes=False`` keeps the raw bytes out of error messages (the file holds personal data).
     """
@@ -77,7 +76,7 @@ def parse_raw(
 
             records.unique_names(pq.read_schema(io.BytesIO(data)).names, name)
             return records.number_rows(pd.read_parquet(io.BytesIO(data)), 0)
-        lines = records.scan_bytes(data, fmt, name, free_text=free_text, columns=columns, show=show_bytes)
+        lines = records.scan_bytes(data, fmt, name, free_text=free_text, show=show_bytes)
         text = data.decode("utf-8-sig")  # a BOM is not part of the first column's name
         if fmt == "jsonl":
             df = pd.DataFrame.from_records([json.loads(ln) for ln in text.split("\n") if ln.strip()])
@@ -318,7 +317,6 @@ def _snapshot_file(
                     where,
                     show_bytes=not schema.has_pii,
                     free_text=schema.free_text or (),
-                    columns={c: schema.columns[c] for c in cfg.raw_columns},
                 ),
             )
 

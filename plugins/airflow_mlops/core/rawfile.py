@@ -157,13 +157,16 @@ def _jsonl_frames(f: io.BufferedIOBase, cfg: PipelineConfig, shown: str) -> Iter
     columns = cfg.data_schema.columns
     schema = pa.schema([(c, arrow_type(columns[c], typed=True)) for c in cfg.raw_columns])
     options = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
-    scan = JsonlScan(shown, {c: columns[c] for c in cfg.raw_columns}, show=not cfg.data_schema.has_pii)
+    scan = JsonlScan(shown, show=not cfg.data_schema.has_pii)
     for i, block in enumerate(textscan.blocks(f, BLOCK_BYTES)):
         lines = scan.feed(block)  # refuses what pyarrow would read wrong, naming the line
         if i == 0:  # the keys the records have, before the declared schema fills absent ones
             block = block[textscan.sniff(block, shown) :]
             _require(cfg.raw_columns, pajson.read_json(pa.BufferReader(block)).schema.names, shown)
-        frame = to_pandas(pajson.read_json(pa.BufferReader(block), parse_options=options))
+        table = pajson.read_json(pa.BufferReader(block), parse_options=options)
+        if _infinite(table):
+            raise pa.ArrowInvalid("a float past float64's range: read as written, to quote it")
+        frame = to_pandas(table)
         if len(frame) != len(lines):
             raise pa.ArrowInvalid(records.count_mismatch(len(frame), len(lines), shown))
         yield records.place(frame, lines, shown)

@@ -9,7 +9,7 @@ number of rows is never trusted. Parquet frames carry their row numbers instead.
 from __future__ import annotations
 
 import io
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from airflow_mlops.core import textscan
@@ -28,7 +28,6 @@ def scan_bytes(
     where: str,
     *,
     free_text: Collection[str] = (),
-    columns: Mapping[str, str] | None = None,
     show: bool = True,
 ) -> np.ndarray:
     """The physical line of every record of a whole CSV or JSON Lines file held in memory (the
@@ -39,7 +38,7 @@ def scan_bytes(
     f = io.BytesIO(data)
     parts: list[np.ndarray] = []
     if fmt == "jsonl":
-        jscan = JsonlScan(where, columns or {}, show=show)
+        jscan = JsonlScan(where, show=show)
         parts = [jscan.feed(b) for b in textscan.blocks(f, textscan.BLOCK_BYTES)]
     else:
         scan = CsvScan(f.readline(), where, free_text, show=show)
