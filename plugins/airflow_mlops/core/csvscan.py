@@ -34,8 +34,16 @@ def header_names(header: bytes, where: str, *, show: bool = True) -> list[str]:
     given twice, naming both positions (1-based): a reader would keep one of them silently."""
     skip = textscan.sniff(header, where)
     textscan.check_utf8(header, where, 0, 1, show=show)
-    text = header[skip:].decode("utf-8")
-    names = next(csv.reader([text.rstrip("\r\n")]), [])
+    text = header[skip:].decode("utf-8").rstrip("\r\n")
+    if "\r" in text:  # the header line is read up to its \n: the file's lines end in a lone \r
+        raise DataContractError(
+            f"{where}: the lines end with a lone carriage return (\\r, classic Mac OS): save the file "
+            "with \\n or \\r\\n line ends"
+        )
+    try:
+        names = next(csv.reader([text], strict=True), [])
+    except csv.Error as e:
+        raise DataContractError(f"{where}: line 1 (the header) is not CSV: {e}") from e
     first: dict[str, int] = {}
     for i, name in enumerate(names, start=1):
         if name in first:

@@ -384,3 +384,23 @@ def test_a_utf8_bom_written_to_disk_is_accepted(home: Path, way: str) -> None:
 def test_a_header_in_another_encoding_is_refused_not_garbled(home: Path, way: str) -> None:
     put(home, ("\u00e0t,shop,amount,units,note,returned\n" + "\n".join(good_rows())).encode("latin-1"))
     refused(home, pipeline(), r"not UTF-8 text \(byte 0, line 1: 0xE0")
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        (
+            lines_of([row(0), '2024-03-01T01:00:00Z,"nor"th,12.5,3,ok,false']),
+            r"line 3: ',' expected after '\"' \(in the record that starts on line 3; a quoted value must end",
+        ),
+        (
+            'at,"shop,amount,units,note,returned\n' + "\n".join(good_rows()) + "\n",
+            r"line 1 \(the header\) is not CSV",
+        ),
+        ("\r".join([HEADER, *good_rows()]) + "\r", r"the lines end with a lone carriage return"),
+    ],
+    ids=["text-after-a-closing-quote", "header-quote-never-closes", "lone-carriage-returns"],
+)
+def test_malformed_quoting_and_line_ends_are_named(home: Path, way: str, text: str, pattern: str) -> None:
+    put(home, text)
+    refused(home, pipeline(), pattern)
