@@ -212,17 +212,26 @@ class CsvScan:
                     f"{self.where}: column {name!r} has a value with line breaks, {span}; only the "
                     "columns in schema.free_text may hold line breaks (a stray quote merges rows)"
                 )
-            inner = _BREAK.split(value)[1:-1]
-            whole = [k for k, part in enumerate(inner, start=1) if self._is_record(part)]
+            parts = _BREAK.split(value)
+            whole = [k for k, part in enumerate(parts[1:-1], start=1) if self._fields(part) == self.width]
             if whole:
                 raise DataContractError(
                     f"{self.where}: the value of free-text column {name!r} {span} holds whole records "
                     f"of the header's {self.width} fields (line {opened + whole[0]} first): a stray "
                     "quote merged rows into it"
                 )
+            head, tail = self._fields(parts[0]), self._fields(parts[-1])
+            if self.width >= 4 and head and tail and head + tail == self.width + 1:
+                raise DataContractError(
+                    f"{self.where}: the value of free-text column {name!r} {span} holds the end of one "
+                    f"record and the start of the next ({head} + {tail} fields, the header's "
+                    f"{self.width} and the one they share): a stray quote merged rows into it"
+                )
             opened += n
 
-    def _is_record(self, part: str) -> bool:
-        if self.width < 3 or not part:  # two fields: any text with a comma would look like one
-            return False
-        return len(next(csv.reader([part]), [])) == self.width
+    def _fields(self, part: str) -> int:
+        """Fields of one line of a value, read as CSV; 0 when too few columns to tell (with two,
+        any text with a comma would look like a record)."""
+        if self.width < 3 or not part:
+            return 0
+        return len(next(csv.reader([part]), []))

@@ -193,14 +193,19 @@ def test_free_text_values_with_line_breaks_are_read_whole_on_every_path(home: Pa
         ),
         (
             [row(0), row(1), row(2, note='"x'), row(3), 'tail",false'],
-            r"ragged|free-text column 'note' opening on line 4 and closing on line 6 holds whole records",
+            r"free-text column 'note' opening on line 4 and closing on line 6 holds whole records of the header's 6 fields \(line 5 first\)",
+        ),
+        (  # the quote opens in note on line 3 and closes in note on line 4: one row vanishes
+            [row(0), row(1, note='"open'), row(2, note='close"'), row(3)],
+            r"free-text column 'note' opening on line 3 and closing on line 4 holds the end of one "
+            r"record and the start of the next \(2 \+ 5 fields, the header's 6",
         ),
         (  # free text in note, but the break sits in shop: still refused
             [row(0), row(1, shop='"no\nrth"')],
             r"column 'shop' has a value with line breaks, opening on line 3 and closing on line 4",
         ),
     ],
-    ids=["swallows-two-rows", "swallows-one-row", "break-in-another-column"],
+    ids=["swallows-two-rows", "swallows-one-row", "joins-two-rows", "break-in-another-column"],
 )
 def test_free_text_does_not_admit_swallowed_records(home: Path, way: str, rows, pattern: str) -> None:
     put(home, lines_of(rows))
