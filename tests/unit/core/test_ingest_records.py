@@ -409,3 +409,29 @@ def test_a_header_in_another_encoding_is_refused_not_garbled(home: Path, way: st
 def test_malformed_quoting_and_line_ends_are_named(home: Path, way: str, text: str, pattern: str) -> None:
     put(home, text)
     refused(home, pipeline(), pattern)
+
+
+@pytest.mark.parametrize(
+    ("free_text", "pattern"),
+    [
+        (["units"], r"schema.*free_text: 'units' is declared int; only a string or category column"),
+        (["at"], r"schema.*free_text: 'at' is declared datetime"),
+        (["note", "note"], r"schema.*free_text: a column is listed twice"),
+    ],
+)
+def test_free_text_must_name_text_columns(free_text: list[str], pattern: str) -> None:
+    from airflow_mlops.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=pattern) as e:
+        pipeline(free_text=free_text)
+    assert "orders.yaml" in str(e.value)
+
+
+def test_free_text_unset_keeps_the_config_hash_and_set_changes_it() -> None:
+    from tests.unit.core.conftest import hash_before_later_fields
+
+    plain = pipeline()
+    assert plain.data_schema.free_text is None
+    assert plain.config_hash == hash_before_later_fields(plain)
+    assert pipeline(free_text=["note"]).config_hash != plain.config_hash
+    assert pipeline(free_text=["comment"]).data_schema.free_text == ["comment"]  # an unkept column
