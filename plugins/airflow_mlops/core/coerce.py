@@ -2,7 +2,7 @@
 
 Every reader (pyarrow typed, the string re-read, pandas, JSON, a database) hands its frames here,
 so the checks hold on every path. A frame read from a text file carries each record's physical
-line as its index (named "line"; Parquet frames carry "row"), so that errors name the line.
+line as its index (:data:`records.LINE`; Parquet frames their row), so that errors name the line.
 A number outside what its type holds is refused, never wrapped (an integer past int64 became
 -9223372036854775808) nor cast (to float, losing digits) nor made infinite.
 """
@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 from airflow_mlops.core.errors import DataContractError
+from airflow_mlops.core.records import LABELS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,7 +25,7 @@ _DATETIME_RANGE = "pandas' timestamps hold 1677-09-21 to 2262-04-11"
 
 def _places(index: pd.Index, positions: list[object]) -> list[str]:
     """How errors name frame rows: by line (text files), by row (Parquet), else by data row."""
-    label = index.name if index.name in ("line", "row") else None
+    label = LABELS.get(index.name)
     if label:
         return [f"{label} {p}" for p in positions]
     return [f"data row {int(p) + 1}" for p in positions]  # type: ignore[call-overload]
@@ -37,7 +38,7 @@ def shown_values(values: pd.Series, show: bool) -> str:
         first = values[~values.duplicated()].head(3)
         places = _places(values.index, list(first.index))
         return ", ".join(f"{v!r} ({p})" for v, p in zip(first, places, strict=True))
-    if values.index.name in ("line", "row"):
+    if values.index.name in LABELS:
         where = ", ".join(_places(values.index, list(values.index[:3])))
         return f"on {where} (values not shown: the pipeline declares schema.pii)"
     rows = [int(i) + 1 for i in values.index[:3]]

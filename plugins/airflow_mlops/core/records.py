@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Collection
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from airflow_mlops.core import textscan
 from airflow_mlops.core.csvscan import CsvScan
@@ -20,6 +20,12 @@ from airflow_mlops.core.jsonscan import JsonlScan
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+
+#: Index names of frames whose rows are a file's lines or rows: names no column or expression
+#: uses (``schema.derive`` and ``row_filter`` see index names as variables).
+LINE: Final = "__raw_line__"
+ROW: Final = "__raw_row__"
+LABELS: Final = {LINE: "line", ROW: "row"}
 
 
 def scan_bytes(
@@ -61,7 +67,7 @@ def place(df: pd.DataFrame, lines: np.ndarray, where: str) -> pd.DataFrame:
 
     if len(df) != len(lines):
         raise DataContractError(count_mismatch(len(df), len(lines), where))
-    df.index = pd.Index(lines, name="line")
+    df.index = pd.Index(lines, name=LINE)
     return df
 
 
@@ -69,7 +75,7 @@ def number_rows(df: pd.DataFrame, first: int) -> pd.DataFrame:
     """``df`` (rows ``first``.. of a Parquet file, 0-based) indexed by 1-based row number."""
     import pandas as pd
 
-    df.index = pd.RangeIndex(first + 1, first + 1 + len(df), name="row")
+    df.index = pd.RangeIndex(first + 1, first + 1 + len(df), name=ROW)
     return df
 
 

@@ -435,3 +435,15 @@ def test_free_text_unset_keeps_the_config_hash_and_set_changes_it() -> None:
     assert plain.config_hash == hash_before_later_fields(plain)
     assert pipeline(free_text=["note"]).config_hash != plain.config_hash
     assert pipeline(free_text=["comment"]).data_schema.free_text == ["comment"]  # an unkept column
+
+
+def test_derive_and_row_filter_never_see_the_line_numbers(home: Path) -> None:
+    """Frames carry each record's line as their index; pandas' eval and query see an index's name
+    as a variable, so a derive or filter using a name like "line" or "row" still fails as before."""
+    import yaml
+
+    d = yaml.safe_load(PIPELINE.replace("FMT", "csv").replace("FREE", ""))
+    d["schema"]["row_filter"] = "line > 3"
+    put(home, lines_of(good_rows()))
+    cfg = parse_pipeline(yaml.safe_dump(d), "orders.yaml")
+    refused(home, cfg, r"schema.row_filter 'line > 3' failed")
