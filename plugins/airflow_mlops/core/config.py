@@ -62,7 +62,12 @@ _CRON_OR_PRESET = re.compile(r"^(@(once|hourly|daily|weekly|monthly|yearly)|(\S+
 #: ``data_schema``). Each must default to None; while unset it is left out of ``config_hash``, so an
 #: existing pipeline keeps its hash (and "nothing new to train on" keeps working). Add every new
 #: field that changes what is trained here.
-LATER_FIELDS: tuple[str, ...] = ("source.sql", "model.search", "gate.min_holdout_rows")
+LATER_FIELDS: tuple[str, ...] = (
+    "source.sql",
+    "model.search",
+    "gate.min_holdout_rows",
+    "schema.free_text",
+)
 
 
 class _Strict(BaseModel):
@@ -278,6 +283,12 @@ class SchemaConfig(_Strict):
         description="Raw columns holding personal data: 'hash' replaces each value by a keyed hash "
         "(HMAC-SHA256) at ingest, 'drop' never reads the column. Raw values never reach the lake.",
     )
+    free_text: list[str] | None = Field(
+        default=None,
+        description="Columns of a CSV file whose values may hold line breaks (inside quotes). A value "
+        "with line breaks in any other column is refused, naming the lines where it opens and closes "
+        "(a stray quote merges rows); so is one holding whole records, even here. None: no column may.",
+    )
     pii_key_variable: str = Field(
         default="airflow_mlops_pii_key",
         pattern=r"^[A-Za-z0-9_.-]{1,250}$",
@@ -342,6 +353,16 @@ class SchemaConfig(_Strict):
                 f"time_column: {self.time_column!r} is declared {self.columns[self.time_column]}, "
                 "it must be datetime or date (or leave time_column out: batches then give the time)"
             )
+        for col in self.free_text or []:
+            if col in self.derive:
+                raise ValueError(f"free_text: {col!r} is derived (schema.derive), not read from the raw file")
+            if col in self.columns and self.columns[col] not in ("string", "category"):
+                raise ValueError(
+                    f"free_text: {col!r} is declared {self.columns[col]}; only a string or category "
+                    "column can hold line breaks"
+                )
+        if self.free_text is not None and len(set(self.free_text)) != len(self.free_text):
+            raise ValueError(f"free_text: a column is listed twice in {self.free_text}")
         if self.task == "regression" and self.columns[self.target] not in ("int", "float"):
             raise ValueError(
                 f"target: a regression target must be int or float, not {self.columns[self.target]}"

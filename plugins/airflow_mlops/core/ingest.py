@@ -14,15 +14,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+import json
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
-from airflow_mlops.core import overlap, rawfile, sqlsource
+from airflow_mlops.core import overlap, rawfile, records, sqlsource
 from airflow_mlops.core.catalog import Catalog
+from airflow_mlops.core.coerce import coerce_column
 from airflow_mlops.core.config import PipelineConfig
 from airflow_mlops.core.errors import ConfigError, DataContractError
 from airflow_mlops.core.lake import Lake
@@ -50,8 +52,17 @@ class SnapshotResult(Result):
     unchanged: bool
 
 
-def parse_raw(data: bytes, fmt: str, name: str, *, show_bytes: bool = True) -> pd.DataFrame:
-    """A raw file as it is (CSV cells as strings, so that coercion sees what was written).
+def parse_raw(
+    data: bytes,
+    fmt: str,
+    name: str,
+    *,
+    show_bytes: bool = True,
+    free_text: Collection[str] = (),
+) -> pd.DataFrame:
+    """A raw file as it is (CSV cells as strings, so that coercion sees what was written), each
+    row indexed by its line (:mod:`records`; Parquet: its row), after the same scan the block
+    readers make (:mod:`csvscan`, :mod:`jsonscan`; ``free_text`` as there).
 
     ``show_bytes=False`` keeps the raw bytes out of error messages (the file holds personal data).
     """
@@ -61,41 +72,21 @@ def parse_raw(data: bytes, fmt: str, name: str, *, show_bytes: bool = True) -> p
         raise DataContractError(f"{name}: the file is empty")
     try:
         if fmt == "parquet":
-            return pd.read_parquet(io.BytesIO(data))
+            import pyarrow.parquet as pq
+
+            records.unique_names(pq.read_schema(io.BytesIO(data)).names, name)
+            return records.number_rows(pd.read_parquet(io.BytesIO(data)), 0)
+        lines = records.scan_bytes(data, fmt, name, free_text=free_text, show=show_bytes)
         text = data.decode("utf-8-sig")  # a BOM is not part of the first column's name
         if fmt == "jsonl":
-            return _read_jsonl(text, name, show_bytes)
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=True)
-    except UnicodeDecodeError as e:
-        shown = f": {data[e.start : e.start + 4]!r}" if show_bytes else ""
-        raise DataContractError(f"{name}: not UTF-8 text (byte {e.start}{shown})") from e
+            df = pd.DataFrame.from_records([json.loads(ln) for ln in text.split("\n") if ln.strip()])
+        else:
+            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=True)
+        return records.place(df, lines, name)
     except DataContractError:
         raise
     except Exception as e:
         raise DataContractError(f"{name}: cannot be read as {fmt}: {e}") from e
-
-
-def _read_jsonl(text: str, name: str, show: bool) -> pd.DataFrame:
-    """JSON Lines as pandas reads them, values as JSON typed them (coercion converts and checks);
-    a line that is not one JSON object is named by its number."""
-    import json
-
-    import pandas as pd
-
-    rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataContractError(
-                f"{name}: line {number} is not JSON ({e.msg}" + (f": {line[:40]!r})" if show else ")")
-            ) from e
-        if not isinstance(row, dict):
-            raise DataContractError(f"{name}: line {number} is a JSON {type(row).__name__}, not an object")
-        rows.append(row)
-    return pd.DataFrame.from_records(rows)
 
 
 #: Hex characters of HMAC-SHA256 kept per hashed value: 128 bits, no collisions in practice.
@@ -153,74 +144,6 @@ def hide_pii(df: pd.DataFrame, cfg: PipelineConfig, key: bytes | None) -> pd.Dat
         hashed = pd.array([pii_hash(key, v) for v in uniques], dtype="string")
         out[col] = pd.Series(hashed.take(codes, allow_fill=True), index=out.index, dtype="string")
     return out
-
-
-def _shown_values(values: pd.Series, show: bool) -> str:
-    """Up to three of ``values`` for an error message, or only where they are when ``show`` is false:
-    in a file with personal data a shifted row can put a raw value in any column."""
-    if show:
-        return ", ".join(repr(v) for v in values.unique()[:3])
-    rows = [int(i) + 1 for i in values.index[:3]]
-    return f"in data row(s) {rows} (values not shown: the pipeline declares schema.pii)"
-
-
-def _bad_examples(raw: pd.Series, coerced: pd.Series, show: bool = True) -> str:
-    mask = raw.notna() & coerced.isna()
-    return _shown_values(raw[mask], show) if mask.any() else ""
-
-
-def coerce_column(s: pd.Series, kind: str, column: str, where: str, show: bool = True) -> pd.Series:
-    """Convert one column to its declared type; a value that does not convert is a contract error
-    (quoting the value unless ``show`` is false)."""
-    import numpy as np
-    import pandas as pd
-
-    typed = {"int": pd.Int64Dtype(), "float": np.dtype("float64"), "bool": pd.BooleanDtype()}.get(kind)
-    if typed is not None and s.dtype == typed:
-        return s  # typed by the reader already: nothing to convert, so nothing can be wrong
-    if kind in ("int", "float"):
-        out = pd.to_numeric(s, errors="coerce")
-        bad = _bad_examples(s, out, show)
-        if bad:
-            raise DataContractError(f"{where}: column {column!r} ({kind}) has non-numeric values {bad}")
-        if kind == "int":
-            frac = out.notna() & (out % 1 != 0)
-            if frac.any():
-                shown = str(list(out[frac].head(3))) if show else _shown_values(out[frac], show)
-                raise DataContractError(f"{where}: column {column!r} (int) has fractional values {shown}")
-            return out.astype("Int64")
-        return out.astype("float64")
-    if kind in ("string", "category"):
-        return s if isinstance(s.dtype, pd.StringDtype) else s.astype("string")  # either storage
-    if kind == "bool":
-        if pd.api.types.is_bool_dtype(s):
-            return s.astype("boolean")
-        mapping = {
-            "true": True,
-            "false": False,
-            "1": True,
-            "0": False,
-            "yes": True,
-            "no": False,
-            "t": True,
-            "f": False,
-            "1.0": True,
-            "0.0": False,
-        }
-        out = s.astype("string").str.strip().str.lower().map(mapping)
-        bad = _bad_examples(s, out, show)
-        if bad:
-            raise DataContractError(f"{where}: column {column!r} (bool) has values {bad}")
-        return out.astype("boolean")
-    if kind in ("datetime", "date"):
-        if isinstance(s.dtype, pd.DatetimeTZDtype) and str(s.dtype.tz) == "UTC":
-            return s.dt.normalize() if kind == "date" else s  # typed by the reader already
-        out = pd.to_datetime(s, errors="coerce", utc=True)
-        bad = _bad_examples(s, out, show)
-        if bad:
-            raise DataContractError(f"{where}: column {column!r} ({kind}) has unparseable values {bad}")
-        return out.dt.normalize() if kind == "date" else out
-    raise DataContractError(f"{where}: column {column!r} has unknown type {kind!r}")  # pragma: no cover
 
 
 def normalize(df: pd.DataFrame, cfg: PipelineConfig, where: str) -> tuple[pd.DataFrame, int]:
@@ -385,9 +308,16 @@ def _snapshot_file(
             with fs.open(path, "rb") as f:
                 data = bytes(f.read())
             where = rawfile.file_label(shown, path, len(paths) > 1)
+            schema = cfg.data_schema
             yield (
                 where,
-                parse_raw(data, cfg.source.file_format, where, show_bytes=not cfg.data_schema.has_pii),
+                parse_raw(
+                    data,
+                    cfg.source.file_format,
+                    where,
+                    show_bytes=not schema.has_pii,
+                    free_text=schema.free_text or (),
+                ),
             )
 
     return _build(whole(), cfg, key, shown, interval, tmp)

@@ -3,7 +3,7 @@
 ``airflow-mlops init`` reads a sample file and decides what a person would otherwise write by
 hand: each column's type, the task (from the target), the features, and a suite of what the
 sample shows with a margin. Types are inferred through ingest's own coercion
-(:func:`~airflow_mlops.core.ingest.coerce_column`), so every type written is one ingest accepts
+(:func:`~airflow_mlops.core.coerce.coerce_column`), so every type written is one ingest accepts
 for the same bytes. Everything written is a starting point: :attr:`Scaffold.review` lists what a
 person must decide, and both files are checked by the same loaders as ``airflow-mlops check``
 before either is written. No Airflow here.
@@ -198,7 +198,7 @@ def _candidates(s: pd.Series) -> list[ColumnType]:
 def infer_column(s: pd.Series, column: str, where: str) -> tuple[ColumnType, pd.Series]:
     """The first type under which ingest's coercion accepts every value of ``s``, and the column
     coerced to it; text that is nothing else is a string."""
-    from airflow_mlops.core.ingest import coerce_column
+    from airflow_mlops.core.coerce import coerce_column
 
     if s.notna().any():
         for kind in _candidates(s):

@@ -74,6 +74,7 @@ def test_every_reader_gives_the_same_snapshot_in_many_small_frames(
     monkeypatch.undo()
     other = Catalog(Lake(cat.lake.root + "-other"), cfg.name)
     assert ingest(cfg, other.lake, DAY).content_hash == res.content_hash
+    assert ingest_mod.HASH_VERSION == cat.manifest(DAY)["hash_version"] == 2
 
 
 def test_a_bad_cell_late_in_the_file_is_quoted_and_nothing_is_left_half_built(
@@ -93,17 +94,18 @@ def test_a_bad_cell_late_in_the_file_is_quoted_and_nothing_is_left_half_built(
     assert kept.read_bytes() == raw.read_bytes()
 
 
-def test_a_ragged_file_is_read_as_pandas_reads_it(setup) -> None:
-    """pyarrow refuses a row with fewer cells; pandas fills them with nulls. The whole-file reader
-    takes over, so such files ingest as they always did."""
+@pytest.mark.parametrize("cut", [1, 5, -1], ids=["one-cell-short", "five-cells-short", "one-cell-more"])
+def test_a_ragged_row_is_refused_with_its_line_and_field_counts(setup, cut: int) -> None:
+    """pandas filled a short row with nulls (a shifted row, silently); every reader path now meets
+    the scan first, which names the line and the field counts, and nothing is snapshotted."""
     cfg, cat, raw = setup
     lines = raw.read_text().splitlines()
+    width = len(lines[0].split(","))
     cells = lines[3].split(",")
-    assert cells[8], "the row arrived (arr_delay is set), so the filter keeps it"
-    lines[3] = ",".join(cells[:-1])  # no time_hour cell at all
+    lines[3] = ",".join(cells[:-cut] if cut > 0 else [*cells, "9"])
     raw.write_text("\n".join(lines) + "\n")
-    res = ingest(cfg, cat.lake, DAY)
-    snap = cat.read_snapshot(DAY)
-    assert snap["time_hour"].isna().tolist()[:4] == [False, False, True, False]
-    assert res.content_hash == content_hash(snap)
-    assert ingest_mod.HASH_VERSION == cat.manifest(DAY)["hash_version"] == 2
+    with pytest.raises(DataContractError) as e:
+        ingest(cfg, cat.lake, DAY)
+    assert f"line 4 has {width - cut} field(s), the header has {width}" in str(e.value)
+    assert cat.manifest(DAY) is None
+    assert (Path(cat.lake._p(cat.quarantine_dir(DAY))) / "reason.json").exists()

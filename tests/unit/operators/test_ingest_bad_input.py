@@ -141,7 +141,42 @@ REFUSED: dict[str, tuple[Callable[[pd.DataFrame, str], pd.DataFrame | bytes], tu
     "unbalanced quotes": (
         lambda d, f: csv_bytes(d).replace(b"\n2013,", b'\n"2013,', 1),
         ("csv",),
-        r"cannot be read as csv: .*EOF inside string",
+        r"(truncated: a quoted value opens in the record on line 2 and the file ends before it closes"
+        r"|a quoted value in the record on line 2 runs on for more than 131072 characters)",
+    ),
+    "a stray quote merging rows into one value": (
+        lambda d, f: _quote_across(csv_bytes(d), 3, 7),
+        ("csv",),
+        r"column 'carrier' has a value with line breaks, opening on line 3 and closing on line 7",
+    ),
+    "a column named twice": (
+        lambda d, f: (
+            d.assign(extra=d["sched_arr_time"]).rename(columns={"extra": "sched_dep_time"})
+            if f == "csv"
+            else _twice(d, "sched_dep_time")
+        ),
+        ("csv", "parquet"),
+        r"column 'sched_dep_time' appears twice in the (header|file), at positions 5 and 20",
+    ),
+    "an integer past int64": (
+        lambda d, f: d.assign(flight=d["flight"].mask(d.index == 4, "9223372036854775808")),
+        ("csv",),
+        r"column 'flight' \(int\) has value\(s\) outside int64's range .*'9223372036854775808' \(line 6\)",
+    ),
+    "a row a field short": (
+        lambda d, f: _cut_line(csv_bytes(d), 9, 1),
+        ("csv",),
+        r"line 9 has 18 field\(s\), the header has 19",
+    ),
+    "a file cut mid-row": (
+        lambda d, f: csv_bytes(d)[: csv_bytes(d).rindex(b",", 0, -40)],
+        ("csv",),
+        r"truncated: the last record \(line \d+\) has \d+ of the header's 19 fields",
+    ),
+    "UTF-16": (
+        lambda d, f: csv_bytes(d).decode().encode("utf-16"),
+        ("csv",),
+        r"the file is UTF-16 LE, not UTF-8",
     ),
     "wrong delimiter": (
         lambda d, f: csv_bytes(d, sep=";"),
@@ -170,6 +205,34 @@ REFUSED: dict[str, tuple[Callable[[pd.DataFrame, str], pd.DataFrame | bytes], tu
         r"no rows left after schema.row_filter",
     ),
 }
+
+
+def _quote_across(data: bytes, first: int, last: int) -> bytes:
+    """A quote opening the carrier of line ``first`` and closing after the carrier of ``last``:
+    by CSV's rules one value holding the lines between, in a record of the header's width."""
+    lines = data.split(b"\n")
+    for n, sign in ((first, b'"'), (last, b"")):
+        cells = lines[n - 1].split(b",")
+        cells[9] = sign + cells[9] if sign else cells[9] + b'"'
+        lines[n - 1] = b",".join(cells)
+    return b"\n".join(lines)
+
+
+def _cut_line(data: bytes, n: int, fields: int) -> bytes:
+    lines = data.split(b"\n")
+    lines[n - 1] = b",".join(lines[n - 1].split(b",")[:-fields])
+    return b"\n".join(lines)
+
+
+def _twice(df: pd.DataFrame, name: str) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    table = table.append_column(name, table.column("sched_arr_time"))
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    return buf.getvalue()
 
 
 def _parquet_bytes(df: pd.DataFrame) -> bytes:
