@@ -7,7 +7,6 @@ prepared the same way when the model is fit, judged, and used.
 from __future__ import annotations
 
 import importlib
-import inspect
 from typing import TYPE_CHECKING, Any
 
 from airflow_mlops.core.config import PipelineConfig
@@ -63,15 +62,16 @@ def make_estimator(cfg: PipelineConfig, seed: int) -> Any:
             f"{cfg.name}: model.estimator: not set; with model.search the estimator is the search's "
             "winner (core.search.winner_config)"
         )
-    module_name, _, cls_name = cfg.model.estimator.rpartition(".")
-    try:
-        cls = getattr(importlib.import_module(module_name), cls_name)
-    except (ImportError, AttributeError) as e:
-        raise ConfigError(f"{cfg.name}: model.estimator: cannot import {cfg.model.estimator!r}: {e}") from e
-    if not inspect.isclass(cls) or not hasattr(cls, "fit") or not hasattr(cls, "predict"):
-        raise ConfigError(
-            f"{cfg.name}: model.estimator: {cfg.model.estimator!r} is not a scikit-learn estimator"
-        )
+    from airflow_mlops.core import estimators
+
+    # Checked again here, before the import: a config copied with another estimator (a search's
+    # winner) was not validated, and an import runs the module's code.
+    path = cfg.model.estimator
+    problem = estimators.check_path(path, cfg.data_schema.task) or estimators.check_import(path)
+    if problem:
+        raise ConfigError(f"{cfg.name}: model.estimator: {problem}")
+    module_name, _, cls_name = path.rpartition(".")
+    cls = getattr(importlib.import_module(module_name), cls_name)
     est: Any = cls()
     valid = est.get_params(deep=False)
     unknown = sorted(set(cfg.model.params) - set(valid))
@@ -84,6 +84,10 @@ def make_estimator(cfg: PipelineConfig, seed: int) -> Any:
         params["random_state"] = seed
     try:
         est.set_params(**params)
+        # scikit-learn checks parameter values only in fit; check them now, before any data is read.
+        validate = getattr(est, "_validate_params", None)
+        if callable(validate):
+            validate()
     except (ValueError, TypeError) as e:
         raise ConfigError(f"{cfg.name}: model.params: {e}") from e
     return est
