@@ -311,7 +311,7 @@ def check(files: list[str]) -> int:
 
 def _built(cfg: Any) -> list[str]:
     """What only building the pipeline's parts finds: its suite, its estimator and parameters."""
-    from airflow_mlops.core.modeling import make_estimator
+    from airflow_mlops.core.modeling import check_param_values, make_estimator
     from airflow_mlops.core.suite import check_columns, load_suite, suite_path
 
     out: list[str] = []
@@ -324,7 +324,7 @@ def _built(cfg: Any) -> list[str]:
 
         return out + check_candidates(cfg)
     try:
-        make_estimator(cfg, cfg.split.seed)
+        check_param_values(cfg, make_estimator(cfg, cfg.split.seed))
     except MlopsError as err:
         out += str(err).splitlines()
     return out

@@ -84,13 +84,22 @@ def make_estimator(cfg: PipelineConfig, seed: int) -> Any:
         params["random_state"] = seed
     try:
         est.set_params(**params)
-        # scikit-learn checks parameter values only in fit; check them now, before any data is read.
-        validate = getattr(est, "_validate_params", None)
-        if callable(validate):
-            validate()
     except (ValueError, TypeError) as e:
         raise ConfigError(f"{cfg.name}: model.params: {e}") from e
     return est
+
+
+def check_param_values(cfg: PipelineConfig, est: Any) -> None:
+    """Refuse parameter values the estimator would refuse in ``fit`` (scikit-learn checks them only
+    there), naming the field: ``airflow-mlops check`` calls it, so a bad value fails before any data
+    is read. A search's trial is not checked here: a refused point fails that trial only."""
+    validate = getattr(est, "_validate_params", None)
+    if not callable(validate):
+        return
+    try:
+        validate()
+    except (ValueError, TypeError) as e:
+        raise ConfigError(f"{cfg.name}: model.params: {e}") from e
 
 
 def build_pipeline(cfg: PipelineConfig) -> Pipeline:
