@@ -95,7 +95,7 @@ def check_bounds(text: str, source: str) -> None:
                 added = 1
             elif isinstance(event, yaml.AliasEvent):
                 _key_or_value(stack, event, source)
-                added = sizes.get(event.anchor, 1)
+                added = sizes.get(event.anchor or "", 1)
             else:
                 continue
             if stack:
