@@ -17,7 +17,6 @@ import difflib
 import importlib
 import inspect
 import json
-import os
 from functools import cache
 from pathlib import Path
 from typing import Any, Final
@@ -37,8 +36,9 @@ def sklearn_estimators() -> dict[str, dict[str, list[str]]]:
 
 def allowed_packages() -> tuple[str, ...]:
     """Packages (or module prefixes) allowed beside scikit-learn, from the deployment setting."""
-    raw = os.environ.get(ALLOWED_ENV, "")
-    return tuple(p.strip().rstrip(".") for p in raw.split(",") if p.strip())
+    from airflow_mlops.core.settings import get_settings
+
+    return get_settings().estimator_packages
 
 
 def _in_package(path: str, package: str) -> bool:
