@@ -318,7 +318,14 @@ def _built(cfg: Any) -> list[str]:
     try:
         check_columns(load_suite(suite_path(cfg)), suite_path(cfg), cfg)
     except MlopsError as err:
-        out.append(f"validation.suite: {err}")
+        out += [f"validation.suite: {line}" for line in str(err).splitlines()]
+    if cfg.drift.method or any(c.method for c in cfg.drift.per_column.values()):
+        from airflow_mlops.core.evidently_report import check_methods
+
+        try:
+            check_methods(cfg)
+        except MlopsError as err:
+            out += str(err).splitlines()
     if cfg.model.search is not None:
         from airflow_mlops.core.search import check_candidates
 

@@ -393,3 +393,20 @@ def test_check_explains_sql_source_errors_by_file_and_field(home: Path, tmp_path
     assert main(["check", str(good)]) == 1
     err = capsys.readouterr().err
     assert f"{good}: source.sql.query: unknown parameter(s) ['start']" in err
+
+
+def test_check_refuses_drift_methods_the_report_would_refuse(home: Path, tmp_path: Path, capsys) -> None:
+    """Unknown names and methods of the wrong column kind, each named: the drift task would fail."""
+
+    def change(d: dict) -> None:
+        d["drift"]["per_column"]["dep_delay"]["method"] = "no_such_test"
+        d["drift"]["per_column"]["carrier"]["method"] = "wasserstein"
+        d["drift"]["per_column"]["origin"]["method"] = "ks"
+
+    path = flights_with(tmp_path, change)
+    assert main(["check", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert f"{path}: drift.per_column.dep_delay.method 'no_such_test' cannot test the numerical" in err
+    assert f"{path}: drift.per_column.carrier.method 'wasserstein' cannot test the categorical" in err
+    assert f"{path}: drift.per_column.origin.method 'ks' cannot test the categorical" in err
+    assert out.strip() == "3 problem(s) in 1 file(s)"
