@@ -198,6 +198,14 @@ def test_check_refuses_cron_strings_airflow_would_reject(
             "gate.minimum: 2.0 is outside the range of roc_auc, [0, 1]",
         ),
         (lambda d: d["schedules"].update(end_date="2012-01-01"), "schedules.end_date: 2012-01-01 is before"),
+        (
+            lambda d: d["schema"].update(target="arr_delay", row_filter=None),
+            "schema.target: a classification target must be bool, int, string, category, not float",
+        ),
+        (
+            lambda d: d["schema"].update(target="time_hour", time_column=None),
+            "schema.target: a classification target must be bool, int, string, category, not datetime",
+        ),
         (lambda d: d.update(tags=["x" * 101]), "tags[0]: longer than 100 characters"),
         (
             lambda d: d["tasks"].update(timeout_minutes=1e20),

@@ -31,6 +31,8 @@ CRON_PRESETS = {
 TAG_MAX_LEN = 100
 #: Column types a numeric feature may have: features_frame reads them as float64.
 NUMERIC_TYPES = ("int", "float", "bool")
+#: Column types a classification target may have: a float or a time would make every value a class.
+CLASS_TYPES = ("bool", "int", "string", "category")
 
 
 def cron_problem(expr: str) -> str | None:
@@ -72,6 +74,13 @@ def check(cfg: PipelineConfig) -> None:
             if len(tag) > TAG_MAX_LEN
         ),
     ]
+    target = cfg.data_schema.target
+    kind = cfg.data_schema.columns[target]
+    if cfg.data_schema.task == "classification" and kind not in CLASS_TYPES:
+        problems.append(
+            f"schema.target: a classification target must be {', '.join(CLASS_TYPES)}, not {kind} "
+            "(each distinct value would be a class): derive a label, or set schema.task: regression"
+        )
     s = cfg.schedules
     if s.end_date is not None and s.end_date < s.start_date:
         problems.append(f"schedules.end_date: {s.end_date} is before schedules.start_date {s.start_date}")
