@@ -169,6 +169,8 @@ def test_check_refuses_parameter_values_training_would_refuse(home: Path, tmp_pa
         ("ingest", "0 0 31 2 *", "never fires"),
         ("train", "*/0 * * * *", "is not a valid cron expression"),
         ("ingest", "60 * * * *", "is not a valid cron expression"),
+        ("ingest", " @daily", "is not a preset Airflow knows"),
+        ("train", "0 6 * *", "has 4 field(s); a cron expression has 5"),
     ],
 )
 def test_check_refuses_cron_strings_airflow_would_reject(

@@ -985,6 +985,8 @@ def load_pipelines(
             good.append((path, load_pipeline(path)))
         except ConfigError as e:
             bad.append(e)
+        except Exception as e:  # a check that failed unexpectedly still spoils only this file
+            bad.append(ConfigError(f"{path}: could not be checked: {type(e).__name__}: {e}"))
     # Two pipelines on one registered model would judge each other's candidates: neither may run.
     owners: dict[str, list[str]] = {}
     for _, cfg in good:

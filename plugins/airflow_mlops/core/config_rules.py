@@ -39,10 +39,15 @@ def cron_problem(expr: str) -> str | None:
     """Why Airflow's cron timetables would refuse ``expr`` (or never run it), or None."""
     from croniter import croniter
 
-    cron = CRON_PRESETS.get(expr.strip(), expr.strip())
+    # Exactly as Airflow's CronMixin reads it: its presets, then croniter on the text as written.
+    cron = CRON_PRESETS.get(expr, expr)
     presets = ", ".join(CRON_PRESETS)
-    if cron.startswith("@"):
-        return f"{expr!r} is not a preset Airflow knows ({presets})"
+    if cron.strip().startswith("@"):
+        try:
+            croniter(cron)  # croniter's own @midnight, @annually pass in Airflow too
+        except (ValueError, KeyError, TypeError):
+            return f"{expr!r} is not a preset Airflow knows ({presets}; no spaces around it)"
+        return None
     fields = cron.split()
     if len(fields) != 5:
         return (

@@ -105,6 +105,8 @@ def check_import(path: str) -> str | None:
         cls = getattr(importlib.import_module(module_name), cls_name)
     except (ImportError, AttributeError) as e:
         return f"cannot import {path!r}: {e}"
+    except Exception as e:  # the module's own code failed: still this file's error, not the parse's
+        return f"importing {path!r} failed: {type(e).__name__}: {e}"
     if not inspect.isclass(cls) or not all(
         callable(getattr(cls, m, None)) for m in ("fit", "predict", "get_params", "set_params")
     ):

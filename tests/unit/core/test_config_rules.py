@@ -152,6 +152,30 @@ def test_an_allowed_package_is_imported_and_judged(
     assert parse_pipeline(yaml.safe_dump(d), "p.yaml").model.estimator == "rogue_models.Model"
 
 
+def test_an_allowed_module_that_fails_to_import_spoils_only_its_file(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_mlops.core.config import load_pipelines
+
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "broken_models.py").write_text("raise RuntimeError('no licence server')\n")
+    monkeypatch.syspath_prepend(str(code))
+    monkeypatch.setenv(estimators.ALLOWED_ENV, "broken_models")
+    folder = tmp_path / "pipelines"
+    folder.mkdir()
+    d = shipped("flights_delay")
+    d["model"].update(estimator="broken_models.Model", params={})
+    (folder / "flights_delay.yaml").write_text(yaml.safe_dump(d))
+    (folder / "diabetes_progression.yaml").write_text((PIPELINES / "diabetes_progression.yaml").read_text())
+    good, bad = load_pipelines(folder)
+    assert [c.name for c in good] == ["diabetes_progression"]
+    assert str(bad[0]) == (
+        f"{folder / 'flights_delay.yaml'}: model.estimator: importing 'broken_models.Model' failed: "
+        "RuntimeError: no licence server"
+    )
+
+
 @pytest.mark.parametrize(
     ("pipeline", "estimator", "params", "problem"),
     [
