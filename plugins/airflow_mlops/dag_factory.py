@@ -56,8 +56,8 @@ def _common(cfg: PipelineConfig, kind: str) -> dict[str, Any]:
         "start_date": _start(cfg),
         "default_args": _default_args(cfg),
         "tags": ["airflow-mlops", cfg.name, kind, *cfg.tags],
-        # Only dags/mlops_pipelines.py exposes them (its globals); the dry build of
-        # dags/mlops_config_errors.py must not register them a second time.
+        # Only dags/mlops_pipelines.py exposes them (its globals); a builder called elsewhere
+        # (dags/mlops_config_errors.py, a test) must not register them a second time.
         "auto_register": False,
         **_failure_alerts(cfg),
     }
