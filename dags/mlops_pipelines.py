@@ -1,4 +1,5 @@
-"""Airflow entry point: one ingest, monitor and train DAG per file in include/pipelines/.
+"""Airflow entry point: the ingest, monitor, train and rollback DAGs of each valid file in
+include/pipelines/ (an invalid one is left out and shown by mlops_config_errors.py).
 
 Add a pipeline by adding a YAML file there and a Great Expectations suite in include/expectations/.
 No business logic lives here (see airflow_mlops.dag_factory); no heavy library is imported.

@@ -278,36 +278,63 @@ def init(a: argparse.Namespace) -> int:
 
 def check(files: list[str]) -> int:
     """Exit 0 if every file is a valid pipeline whose suite loads and whose estimator can be built,
-    else print each problem."""
+    else print each problem (one line each, naming the file and the field) and exit 1. No file to
+    check (a missing or empty folder, a file that does not exist) is a problem too: a CI gate that
+    checks nothing must not pass."""
     from pathlib import Path
 
     from airflow_mlops.core.config import load_pipelines
-    from airflow_mlops.core.modeling import make_estimator
     from airflow_mlops.core.settings import get_settings
+
+    folder = get_settings().pipelines_dir
+    paths = [Path(f) for f in files] if files else sorted(folder.glob("*.yaml"))
+    problems: list[str] = []
+    if not files and not folder.is_dir():
+        problems.append(f"{folder}: pipelines folder does not exist (AIRFLOW_MLOPS_PIPELINES_DIR)")
+    elif not paths:
+        problems.append(f"{folder}: no pipeline files (*.yaml) in the pipelines folder")
+    problems += [f"{p}: no such file" for p in paths if not p.is_file()]
+    good, bad = load_pipelines([p for p in paths if p.is_file()])
+    problems += [line for e in bad for line in str(e).splitlines()]
+    for cfg in good:
+        where = next((str(p) for p in paths if p.stem == cfg.name), str(folder / f"{cfg.name}.yaml"))
+        problems += [f"{where}: {line.removeprefix(f'{cfg.name}: ')}" for line in _built(cfg)]
+    for line in problems:
+        print(line, file=sys.stderr)
+    if not problems:
+        print(f"ok: {', '.join(c.name for c in good)}")
+        return 0
+    files_at_fault = {line.split(": ", 1)[0] for line in problems}
+    print(f"{len(problems)} problem(s) in {len(files_at_fault)} file(s)")
+    return 1
+
+
+def _built(cfg: Any) -> list[str]:
+    """What only building the pipeline's parts finds: its suite, its estimator and parameters."""
+    from airflow_mlops.core.modeling import check_param_values, make_estimator
     from airflow_mlops.core.suite import check_columns, load_suite, suite_path
 
-    good, bad = load_pipelines([Path(f) for f in files] if files else get_settings().pipelines_dir)
-    errors = [str(e) for e in bad]
-    for cfg in good:
-        try:
-            check_columns(load_suite(suite_path(cfg)), suite_path(cfg), cfg)
-        except MlopsError as err:
-            errors.append(f"{cfg.name}: validation.suite: {err}")
-        if cfg.model.search is not None:
-            from airflow_mlops.core.search import check_candidates
+    out: list[str] = []
+    try:
+        check_columns(load_suite(suite_path(cfg)), suite_path(cfg), cfg)
+    except MlopsError as err:
+        out += [f"validation.suite: {line}" for line in str(err).splitlines()]
+    if cfg.drift.method or any(c.method for c in cfg.drift.per_column.values()):
+        from airflow_mlops.core.evidently_report import check_methods
 
-            where = next((f for f in files if Path(f).stem == cfg.name), None)
-            where = where or str(get_settings().pipelines_dir / f"{cfg.name}.yaml")
-            errors += [f"{where}: {e.removeprefix(f'{cfg.name}: ')}" for e in check_candidates(cfg)]
-            continue
         try:
-            make_estimator(cfg, cfg.split.seed)
+            check_methods(cfg)
         except MlopsError as err:
-            errors.append(str(err))
-    for e in errors:
-        print(e, file=sys.stderr)
-    print(f"ok: {', '.join(c.name for c in good)}" if not errors else f"{len(errors)} problem(s)")
-    return 1 if errors else 0
+            out += str(err).splitlines()
+    if cfg.model.search is not None:
+        from airflow_mlops.core.search import check_candidates
+
+        return out + check_candidates(cfg)
+    try:
+        check_param_values(cfg, make_estimator(cfg, cfg.split.seed))
+    except MlopsError as err:
+        out += str(err).splitlines()
+    return out
 
 
 if __name__ == "__main__":

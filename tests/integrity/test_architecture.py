@@ -37,6 +37,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "airflow_mlops.cli",
             "mlops_plugin",
             "mlops_pipelines",
+            "mlops_config_errors",
         ],
     ),
     ("dev tooling", ["dev"]),

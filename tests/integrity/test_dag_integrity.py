@@ -57,21 +57,96 @@ def test_parse_cost(path: str) -> None:
     assert out.stdout.strip().splitlines()[-1] == "[]", f"{path} imports {out.stdout.strip()}"
 
 
-def test_a_malformed_config_is_an_import_error_naming_file_and_field(
+def _variant(folder: Path, name: str, change) -> Path:
+    """A copy of the flights pipeline named ``name`` with ``change`` applied to its data."""
+    import yaml
+
+    d = yaml.safe_load((ROOT / "include" / "pipelines" / "flights_delay.yaml").read_text())
+    d["name"] = name
+    change(d)
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(d, sort_keys=False))
+    return path
+
+
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+def test_bad_pipeline_files_are_import_errors_and_spare_the_good_ones(
     airflow_db, tmp_path, monkeypatch
 ) -> None:
+    """Several kinds of bad file beside good ones, in a real DagBag (what the UI shows): the good
+    pipelines' DAGs are all there; one import error, of mlops_config_errors.py, names each bad file
+    and field; no estimator module outside the allowed packages was imported; no file changed."""
     import shutil
 
     from airflow.dag_processing.dagbag import DagBag
 
-    for f in (ROOT / "include" / "pipelines").glob("*.yaml"):
-        shutil.copy(f, tmp_path / f.name)
-    broken = tmp_path / "flights_delay.yaml"
+    pipelines, code = tmp_path / "pipelines", tmp_path / "code"
+    pipelines.mkdir()
+    code.mkdir()
+    marker = tmp_path / "imported.marker"
+    side_effect = f"open({str(marker)!r}, 'w').write('ran')\nclass Model:\n    pass\n"
+    (code / "evil_models.py").write_text(side_effect)
+    (code / "trusted_models.py").write_text(side_effect.replace("imported", "trusted"))
+    monkeypatch.syspath_prepend(str(code))
+    monkeypatch.setenv("AIRFLOW_MLOPS_ALLOWED_ESTIMATOR_PACKAGES", "trusted_models")
+    for f in ("credit_default.yaml", "diabetes_progression.yaml"):
+        shutil.copy(ROOT / "include" / "pipelines" / f, pipelines / f)
+    broken = shutil.copy(
+        ROOT / "include" / "pipelines" / "flights_delay.yaml", pipelines / "flights_delay.yaml"
+    )
     broken.write_text(broken.read_text().replace("min_improvement: 0.0", "min_improvment: 0.0"))
-    raw_before = broken.read_text()
-    monkeypatch.setenv("AIRFLOW_MLOPS_PIPELINES_DIR", str(tmp_path))
+    bad = {
+        broken: "gate.min_improvment: unknown field",
+        _variant(pipelines, "cron_bad", lambda d: d["schedules"].update(ingest="99 99 * * *")): (
+            "schedules.ingest: '99 99 * * *' is not a valid cron expression"
+        ),
+        _variant(pipelines, "evil", lambda d: d["model"].update(estimator="evil_models.Model")): (
+            "model.estimator: 'evil_models.Model' is outside the packages a pipeline may use"
+        ),
+        _variant(pipelines, "not_estimator", lambda d: d["model"].update(estimator="trusted_models.Model")): (
+            "model.estimator: 'trusted_models.Model' is not a scikit-learn estimator"
+        ),
+        _variant(pipelines, "auc_two", lambda d: d["gate"].update(minimum=2.0)): (
+            "gate.minimum: 2.0 is outside the range of roc_auc, [0, 1]"
+        ),
+    }
+    bomb = pipelines / "bomb.yaml"
+    bomb.write_text(BOMB)
+    bad[bomb] = "line 5: expands to more than 20000 values (YAML aliases repeating aliases)"
+    before = {p: p.read_text() for p in pipelines.iterdir()}
+    monkeypatch.setenv("AIRFLOW_MLOPS_PIPELINES_DIR", str(pipelines))
     bag = DagBag(dag_folder=str(ROOT / "dags"))
-    assert len(bag.import_errors) == 1
+    assert set(bag.dag_ids) == {
+        f"{p}__{k}"
+        for p in ("credit_default", "diabetes_progression")
+        for k in ("ingest", "monitor", "train", "rollback")
+    }
+    assert list(bag.import_errors) == [str(ROOT / "dags" / "mlops_config_errors.py")]
     message = next(iter(bag.import_errors.values()))
-    assert f"{broken}: gate.min_improvment: unknown field" in message
-    assert broken.read_text() == raw_before
+    for path, problem in bad.items():
+        assert f"{path}: {problem}" in message
+    assert "6 problem(s) in 6 pipeline file(s)" in message
+    assert not marker.exists()  # evil_models was refused unread
+    assert (tmp_path / "trusted.marker").exists()  # an allowed package is imported to be judged
+    assert {p: p.read_text() for p in pipelines.iterdir()} == before
+
+
+@pytest.mark.parametrize("state", ["missing", "empty"])
+def test_a_missing_or_empty_pipelines_folder_is_an_import_error(
+    airflow_db, tmp_path, monkeypatch, state
+) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    folder = tmp_path / "pipelines"
+    if state == "empty":
+        folder.mkdir()
+    monkeypatch.setenv("AIRFLOW_MLOPS_PIPELINES_DIR", str(folder))
+    bag = DagBag(dag_folder=str(ROOT / "dags"))
+    assert bag.dag_ids == []
+    message = bag.import_errors[str(ROOT / "dags" / "mlops_config_errors.py")]
+    expected = "pipelines folder does not exist" if state == "missing" else "no pipeline files (*.yaml)"
+    assert f"{folder}: {expected}" in message

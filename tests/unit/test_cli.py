@@ -31,7 +31,10 @@ def test_check_loads_the_suite(home: Path, tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("AIRFLOW_MLOPS_EXPECTATIONS_DIR", str(tmp_path))
     (tmp_path / "flights_delay.json").write_text("{not json")
     assert main(["check", str(ROOT / "include" / "pipelines" / "flights_delay.yaml")]) == 1
-    assert "flights_delay: validation.suite:" in capsys.readouterr().err
+    assert (
+        f"{ROOT / 'include' / 'pipelines' / 'flights_delay.yaml'}: validation.suite:"
+        in capsys.readouterr().err
+    )
 
 
 def test_status_before_anything_ran(home: Path, capsys) -> None:
@@ -57,20 +60,197 @@ def test_status_json_stays_clean_after_a_task_sent_mlflow_logs_to_stdout(home: P
         tracking.keep_stdout_clean()
 
 
-def test_check_builds_the_estimator(home: Path, tmp_path: Path, capsys) -> None:
-    """An estimator that does not exist, or is not one, fails `check`, not the first training."""
+def flights_with(tmp_path: Path, change, name: str = "flights_delay") -> Path:
+    """The shipped flights pipeline with ``change`` applied, written as ``name``.yaml."""
     import yaml
 
-    for estimator, problem in (
-        ("sklearn.ensemble.NoSuchForest", "cannot import 'sklearn.ensemble.NoSuchForest'"),
-        ("collections.OrderedDict", "'collections.OrderedDict' is not a scikit-learn estimator"),
+    d = yaml.safe_load((ROOT / "include" / "pipelines" / "flights_delay.yaml").read_text())
+    d["name"] = name
+    change(d)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(d))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("estimator", "problem"),
+    [
+        (
+            "sklearn.ensemble.NoSuchForest",
+            "model.estimator: 'sklearn.ensemble.NoSuchForest' is not a scikit-learn classifier",
+        ),
+        ("collections.OrderedDict", "model.estimator: 'collections.OrderedDict' is outside the packages"),
+        (
+            "os.system",
+            "model.estimator: 'os.system' is outside the packages a pipeline may use (scikit-learn)",
+        ),
+        (
+            "sklearn.preprocessing.StandardScaler",
+            "model.estimator: 'sklearn.preprocessing.StandardScaler' is not a scikit-learn classifier",
+        ),
+        (
+            "sklearn.linear_model.Ridge",
+            "model.estimator: 'sklearn.linear_model.Ridge' is a scikit-learn regressor, but schema.task is classification",
+        ),
+        (
+            "sklearn.ensemble.VotingClassifier",
+            "model.estimator: 'sklearn.ensemble.VotingClassifier' needs constructor argument(s) ['estimators']",
+        ),
+        (
+            "sklearn.ensemble._forest.RandomForestClassifier",
+            "model.estimator: 'sklearn.ensemble._forest.RandomForestClassifier' is not a scikit-learn classifier "
+            "(a public class that fits and predicts); did you mean sklearn.ensemble.RandomForestClassifier?",
+        ),
+    ],
+)
+def test_check_refuses_estimators_before_importing_them(
+    home: Path, tmp_path: Path, capsys, estimator, problem
+) -> None:
+    """An estimator that does not exist, is not one, is of the wrong kind or lies outside the allowed
+    packages fails `check` naming the file and the field, not the first training."""
+    path = flights_with(tmp_path, lambda d: d["model"].update(estimator=estimator, params={}))
+    assert main(["check", str(path)]) == 1
+    assert f"{path}: {problem}" in capsys.readouterr().err
+
+
+def test_check_never_imports_a_module_outside_the_allowed_packages(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """A module with a side effect at import is named, refused and never run, by its own path or
+    as a search candidate; allowed by the deployment setting, it is imported and judged."""
+    code = tmp_path / "code"
+    code.mkdir()
+    marker = tmp_path / "ran.marker"
+    (code / "side_effects.py").write_text(
+        f"open({str(marker)!r}, 'w').write('ran')\nclass Model:\n    def fit(self): pass\n"
+    )
+    monkeypatch.syspath_prepend(str(code))
+    fixed = flights_with(tmp_path, lambda d: d["model"].update(estimator="side_effects.Model", params={}))
+    searched = flights_with(
+        tmp_path,
+        lambda d: d.update(model={"search": {"candidates": [{"estimator": "side_effects.Model"}]}}),
+        name="searched",
+    )
+    assert main(["check", str(fixed), str(searched)]) == 1
+    err = capsys.readouterr().err
+    assert f"{fixed}: model.estimator: 'side_effects.Model' is outside the packages" in err
+    assert f"{searched}: model.search.candidates[0].estimator: 'side_effects.Model' is outside" in err
+    assert not marker.exists()
+    monkeypatch.setenv("AIRFLOW_MLOPS_ALLOWED_ESTIMATOR_PACKAGES", "lightgbm, side_effects")
+    assert main(["check", str(fixed)]) == 1
+    assert f"{fixed}: model.estimator: 'side_effects.Model' is not a scikit-learn estimator" in (
+        capsys.readouterr().err
+    )
+    assert marker.exists()
+
+
+def test_check_refuses_parameter_values_training_would_refuse(home: Path, tmp_path: Path, capsys) -> None:
+    for params, problem in (
+        (
+            {"max_iter": -5},
+            "model.params: The 'max_iter' parameter of HistGradientBoostingClassifier must be",
+        ),
+        ({"learning_rate": "fast"}, "model.params: The 'learning_rate' parameter"),
+        ({"depth": 3}, "model.params: ['depth'] are not parameters of HistGradientBoostingClassifier"),
     ):
-        d = yaml.safe_load((ROOT / "include" / "pipelines" / "flights_delay.yaml").read_text())
-        d["model"]["estimator"] = estimator
-        path = tmp_path / "flights_delay.yaml"
-        path.write_text(yaml.safe_dump(d))
+        path = flights_with(tmp_path, lambda d, p=params: d["model"].update(params=p))
         assert main(["check", str(path)]) == 1
-        assert f"flights_delay: model.estimator: {problem}" in capsys.readouterr().err
+        assert f"{path}: {problem}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("field", "cron", "problem"),
+    [
+        ("ingest", "99 99 * * *", "is not a valid cron expression"),
+        ("ingest", "a b c d e", "is not a valid cron expression"),
+        ("train", "@sometimes", "is not a preset Airflow knows"),
+        ("ingest", "@once", "is not a preset Airflow knows"),
+        ("train", "0 0 * * * *", "has 6 field(s); a cron expression has 5"),
+        ("ingest", "0 0 31 2 *", "never fires"),
+        ("train", "*/0 * * * *", "is not a valid cron expression"),
+        ("ingest", "60 * * * *", "is not a valid cron expression"),
+        ("ingest", " @daily", "is not a preset Airflow knows"),
+        ("train", "0 6 * *", "has 4 field(s); a cron expression has 5"),
+    ],
+)
+def test_check_refuses_cron_strings_airflow_would_reject(
+    home: Path, tmp_path: Path, capsys, field, cron, problem
+) -> None:
+    path = flights_with(tmp_path, lambda d: d["schedules"].update({field: cron}))
+    assert main(["check", str(path)]) == 1
+    assert f"{path}: schedules.{field}: {cron!r} {problem}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda d: d["gate"].update(metric="roc_aux"), "gate.metric: unknown metric 'roc_aux'"),
+        (lambda d: d["gate"].update(metric="rmse"), "gate.metric: 'rmse' is a regression metric"),
+        (lambda d: d.update(metrics=["roc_auc", "acuracy"]), "metrics: unknown metric 'acuracy'"),
+        (
+            lambda d: d["features"]["numeric"].append("carrier"),
+            "features.numeric: 'carrier' is a category column",
+        ),
+        (
+            lambda d: d["features"]["numeric"].append("time_hour"),
+            "features.numeric: 'time_hour' is a datetime column",
+        ),
+        (
+            lambda d: d["gate"].update(minimum=2.0),
+            "gate.minimum: 2.0 is outside the range of roc_auc, [0, 1]",
+        ),
+        (lambda d: d["schedules"].update(end_date="2012-01-01"), "schedules.end_date: 2012-01-01 is before"),
+        (
+            lambda d: d["schema"].update(target="arr_delay", row_filter=None),
+            "schema.target: a classification target must be bool, int, string, category, not float",
+        ),
+        (
+            lambda d: d["schema"].update(target="time_hour", time_column=None),
+            "schema.target: a classification target must be bool, int, string, category, not datetime",
+        ),
+        (lambda d: d.update(tags=["x" * 101]), "tags[0]: longer than 100 characters"),
+        (
+            lambda d: d["tasks"].update(timeout_minutes=1e20),
+            "tasks.timeout_minutes: Input should be less than or equal to 43200",
+        ),
+    ],
+)
+def test_check_names_the_field_at_fault(home: Path, tmp_path: Path, capsys, change, problem) -> None:
+    path = flights_with(tmp_path, change)
+    assert main(["check", str(path)]) == 1
+    assert f"{path}: {problem}" in capsys.readouterr().err
+
+
+def test_check_counts_problems_and_files(home: Path, tmp_path: Path, capsys) -> None:
+    two = flights_with(tmp_path, lambda d: d["gate"].update(minimum=-1.0, min_improvement=1.5), name="two")
+    one = flights_with(tmp_path, lambda d: d["schedules"].update(ingest="a b c d e"), name="one")
+    good = ROOT / "include" / "pipelines" / "credit_default.yaml"
+    assert main(["check", str(two), str(one), str(good)]) == 1
+    out, err = capsys.readouterr()
+    assert out.strip() == "3 problem(s) in 2 file(s)"
+    assert len(err.strip().splitlines()) == 3
+    assert f"{two}: gate.minimum: -1.0 is outside the range of roc_auc" in err
+    assert f"{two}: gate.min_improvement: 1.5 is larger than any difference of two roc_auc scores" in err
+
+
+@pytest.mark.parametrize("state", ["missing", "empty", "no such file"])
+def test_check_with_nothing_to_check_fails(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, state
+) -> None:
+    folder = tmp_path / "pipelines"
+    if state != "missing":
+        folder.mkdir()
+    monkeypatch.setenv("AIRFLOW_MLOPS_PIPELINES_DIR", str(folder))
+    argv = ["check", str(folder / "typo.yaml")] if state == "no such file" else ["check"]
+    assert main(argv) == 1
+    out, err = capsys.readouterr()
+    assert "ok" not in out and "1 problem(s) in 1 file(s)" in out
+    expected = {
+        "missing": f"{folder}: pipelines folder does not exist",
+        "empty": f"{folder}: no pipeline files (*.yaml)",
+        "no such file": f"{folder / 'typo.yaml'}: no such file",
+    }[state]
+    assert expected in err
 
 
 def test_check_explains_search_errors_by_file_and_field(home: Path, tmp_path: Path, capsys) -> None:
@@ -100,7 +280,8 @@ def test_check_explains_search_errors_by_file_and_field(home: Path, tmp_path: Pa
         in err
     )
     assert (
-        f"{path}: model.search.candidates[1].estimator: cannot import 'sklearn.ensemble.NoSuchForest'" in err
+        f"{path}: model.search.candidates[1].estimator: 'sklearn.ensemble.NoSuchForest' is not a "
+        "scikit-learn classifier" in err
     )
     del d["model"]["search"]["candidates"][1]
     d["model"]["search"]["candidates"][0]["params"] = {"C": {"low": 0.1, "high": 10, "log": True}}
@@ -222,3 +403,20 @@ def test_check_explains_sql_source_errors_by_file_and_field(home: Path, tmp_path
     assert main(["check", str(good)]) == 1
     err = capsys.readouterr().err
     assert f"{good}: source.sql.query: unknown parameter(s) ['start']" in err
+
+
+def test_check_refuses_drift_methods_the_report_would_refuse(home: Path, tmp_path: Path, capsys) -> None:
+    """Unknown names and methods of the wrong column kind, each named: the drift task would fail."""
+
+    def change(d: dict) -> None:
+        d["drift"]["per_column"]["dep_delay"]["method"] = "no_such_test"
+        d["drift"]["per_column"]["carrier"]["method"] = "wasserstein"
+        d["drift"]["per_column"]["origin"]["method"] = "ks"
+
+    path = flights_with(tmp_path, change)
+    assert main(["check", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert f"{path}: drift.per_column.dep_delay.method 'no_such_test' cannot test the numerical" in err
+    assert f"{path}: drift.per_column.carrier.method 'wasserstein' cannot test the categorical" in err
+    assert f"{path}: drift.per_column.origin.method 'ks' cannot test the categorical" in err
+    assert out.strip() == "3 problem(s) in 1 file(s)"

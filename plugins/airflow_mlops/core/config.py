@@ -15,7 +15,6 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal, get_args
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -27,35 +26,24 @@ from pydantic import (
     model_validator,
 )
 
+from airflow_mlops.core import config_rules
 from airflow_mlops.core.errors import ConfigError
+
+# METRICS and TaskType live in core.metrics, with each metric's range; re-exported here.
+from airflow_mlops.core.metrics import METRICS as METRICS
+from airflow_mlops.core.metrics import TaskType as TaskType
+from airflow_mlops.core.yamlload import load_yaml, read_bounded
 
 #: The column training adds to its rows: the data interval each row came from (never a schema column).
 RESERVED_COLUMN: Final = "_mlops_interval"
 
 ColumnType = Literal["int", "float", "string", "category", "bool", "datetime", "date"]
-TaskType = Literal["classification", "regression"]
-
-#: Metric name -> (task type, higher is better). Kept here, not in the training code, so that the
-#: config can be checked at parse time without importing scikit-learn.
-METRICS: dict[str, tuple[TaskType, bool]] = {
-    "roc_auc": ("classification", True),
-    "accuracy": ("classification", True),
-    "balanced_accuracy": ("classification", True),
-    "f1": ("classification", True),
-    "precision": ("classification", True),
-    "recall": ("classification", True),
-    "log_loss": ("classification", False),
-    "brier": ("classification", False),
-    "rmse": ("regression", False),
-    "mae": ("regression", False),
-    "r2": ("regression", True),
-    "mape": ("regression", False),
-}
+#: Longest wait or timeout (30 days): larger ones overflow the durations Airflow builds from them.
+MAX_MINUTES: Final = 60 * 24 * 30
 
 #: What a pipeline name may be: it names DAGs, registered models and paths in the lake.
 PIPELINE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_CRON_OR_PRESET = re.compile(r"^(@(once|hourly|daily|weekly|monthly|yearly)|(\S+\s+){4}\S+)$")
 
 
 #: Fields added after models were first registered, by their path in the YAML (``schema``, not
@@ -71,7 +59,8 @@ LATER_FIELDS: tuple[str, ...] = (
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # No NaN or infinity anywhere: `minimum: .nan` would make every comparison false.
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
 
 RawFormat = Literal["csv", "parquet", "jsonl"]
@@ -187,8 +176,8 @@ class SourceConfig(_Strict):
         "suffix (.parquet/.pq, .jsonl/.ndjson, else csv).",
     )
     conn_id: str | None = Field(default=None, description="Airflow connection for s3:// sources.")
-    timeout_minutes: Annotated[float, Field(gt=0)] = 60.0
-    poke_interval_seconds: Annotated[float, Field(gt=0)] = 60.0
+    timeout_minutes: Annotated[float, Field(gt=0, le=MAX_MINUTES)] = 60.0
+    poke_interval_seconds: Annotated[float, Field(gt=0, le=MAX_MINUTES * 60)] = 60.0
     max_bytes: Annotated[int, Field(gt=0)] | None = Field(
         default=None, description="A raw file larger than this is refused (and quarantined) unread."
     )
@@ -719,8 +708,9 @@ class SchedulesConfig(_Strict):
     @field_validator("ingest", "train")
     @classmethod
     def _cron(cls, v: str | None) -> str | None:
-        if v is not None and not _CRON_OR_PRESET.match(v.strip()):
-            raise ValueError(f"{v!r} is neither a cron expression nor a preset such as @daily")
+        problem = None if v is None else config_rules.cron_problem(v)
+        if problem:
+            raise ValueError(problem)
         return v
 
 
@@ -728,14 +718,14 @@ class TasksConfig(_Strict):
     """Retries and timeouts applied to every task of the pipeline."""
 
     retries: Annotated[int, Field(ge=0, le=10)] = 2
-    retry_delay_seconds: Annotated[float, Field(ge=0)] = 60
+    retry_delay_seconds: Annotated[float, Field(ge=0, le=MAX_MINUTES * 60)] = 60
     retry_backoff: Annotated[float, Field(ge=0, le=10)] = Field(
         default=2.0,
         description="Multiplier of the delay between retries (2: each wait doubles); 0 keeps it constant. "
         "A dead server (MLflow, S3) gets time to come back instead of being hit at a fixed pace.",
     )
-    max_retry_delay_seconds: Annotated[float, Field(gt=0)] = 1800
-    timeout_minutes: Annotated[float, Field(gt=0)] = 60
+    max_retry_delay_seconds: Annotated[float, Field(gt=0, le=MAX_MINUTES * 60)] = 1800
+    timeout_minutes: Annotated[float, Field(gt=0, le=MAX_MINUTES)] = 60
 
 
 AlertKind = Literal[
@@ -865,51 +855,7 @@ class PipelineConfig(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> PipelineConfig:
-        cols = self.data_schema.columns
-        task = self.data_schema.task
-        feats = self.features.all
-        if not feats:
-            raise ValueError("features: at least one numeric or categorical feature is needed")
-        for i, f in enumerate(feats):
-            kind = "numeric" if i < len(self.features.numeric) else "categorical"
-            if f not in cols:
-                raise ValueError(f"features.{kind}: {f!r} is not a column of schema.columns")
-            if f == self.data_schema.target:
-                raise ValueError(f"features.{kind}: the target {f!r} cannot be a feature")
-        dupes = {f for f in feats if feats.count(f) > 1}
-        if dupes:
-            raise ValueError(f"features: {sorted(dupes)} listed twice")
-        for m in [*self.metrics, self.gate.metric]:
-            if m not in METRICS:
-                raise ValueError(f"metrics: unknown metric {m!r}; known: {', '.join(METRICS)}")
-            if METRICS[m][0] != task:
-                raise ValueError(f"metrics: {m!r} is a {METRICS[m][0]} metric but schema.task is {task}")
-        if self.gate.metric not in self.metrics:
-            raise ValueError(f"gate.metric: {self.gate.metric!r} must also be listed in metrics")
-        for c in self.gate.slices:
-            if c not in cols:
-                raise ValueError(f"gate.slices: {c!r} is not a column of schema.columns")
-            if c == self.data_schema.target:
-                raise ValueError(f"gate.slices: {c!r} is the target; slice by an input column")
-            if cols[c] in ("float", "datetime"):
-                raise ValueError(
-                    f"gate.slices: {c!r} is a {cols[c]} column, which would make a slice of almost "
-                    "every row; slice by a category, string, bool, int or date column (derive one "
-                    "with schema.derive to bin it)"
-                )
-        for c in self.drift.columns or []:
-            if c not in cols:
-                raise ValueError(f"drift.columns: {c!r} is not a column of schema.columns")
-        for c in self.drift.per_column:
-            if c not in self.drift_columns:
-                raise ValueError(
-                    f"drift.per_column: {c!r} is not one of the drift columns {self.drift_columns}"
-                )
-        for c in self.monitor.labels.key:
-            if c not in cols:
-                raise ValueError(f"monitor.labels.key: {c!r} is not a column of schema.columns")
-            if c == self.data_schema.target:
-                raise ValueError(f"monitor.labels.key: {c!r} is the target; key by an id column")
+        config_rules.check(self)
         return self
 
     # Derived names, kept in one place so that every stage agrees on them.
@@ -985,7 +931,9 @@ def _expand_values(value: Any, source: str, defaults: dict[str, str]) -> Any:
     return value
 
 
-def _loc(loc: tuple[int | str, ...]) -> str:
+def _loc(loc: tuple[int | str, ...], msg: str = "") -> str:
+    if not loc and re.match(r"[a-z_]+(\.[a-z_]+|\[\d+\])*: ", msg):
+        return ""  # a rule across sections: its message starts with the field at fault
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -997,11 +945,8 @@ def parse_pipeline(text: str, source: str) -> PipelineConfig:
     from airflow_mlops.core.settings import get_settings
 
     defaults = {"AIRFLOW_MLOPS_RAW_ROOT": get_settings().raw_root}
-    try:
-        # libyaml's loader when present: the DAG processor parses every YAML file at every parse.
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{source}: not valid YAML: {e}") from e
+    # Bounded (size, nesting, alias expansion, time) before the document is built: see yamlload.
+    data = load_yaml(text, source)
     raw = data
     data = _expand_values(data, source, defaults)
     if not isinstance(data, dict):
@@ -1014,7 +959,9 @@ def parse_pipeline(text: str, source: str) -> PipelineConfig:
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = "unknown field (not part of the pipeline schema; check its spelling)"
-            problems.append(f"{source}: {_loc(err['loc'])}: {msg}")
+            for line in msg.splitlines():
+                where = _loc(err["loc"], line)
+                problems.append(f"{source}: {where}: {line}" if where else f"{source}: {line}")
         raise ConfigError("\n".join(problems)) from None
     if cfg.source.uri is not None:
         cfg.source._shown = expand_env(raw["source"]["uri"], source, defaults, shown=True)
@@ -1034,7 +981,7 @@ def load_pipeline(path: str | Path) -> PipelineConfig:
     from airflow_mlops.core.settings import get_settings
 
     p = Path(path)
-    cfg = parse_pipeline(read_text(p), str(p))
+    cfg = parse_pipeline(read_bounded(p), str(p))
     roots = get_settings().source_roots
     if cfg.source.uri is not None and not any(cfg.source.uri.startswith(f"{r}/") for r in roots):
         raise ConfigError(
@@ -1059,6 +1006,8 @@ def load_pipelines(
             good.append((path, load_pipeline(path)))
         except ConfigError as e:
             bad.append(e)
+        except Exception as e:  # a check that failed unexpectedly still spoils only this file
+            bad.append(ConfigError(f"{path}: could not be checked: {type(e).__name__}: {e}"))
     # Two pipelines on one registered model would judge each other's candidates: neither may run.
     owners: dict[str, list[str]] = {}
     for _, cfg in good:

@@ -275,6 +275,7 @@ def _check_method(cfg: PipelineConfig, kinds: dict[str, _Kind], tested: list[str
     ]
     if cfg.drift.method:
         checks.append(("drift.method", cfg.drift.method, [c for c in tested if c not in per_column]))
+    problems = []
     for field, method, cols in checks:
         for kind, column_type in (("num", ColumnType.Numerical), ("cat", ColumnType.Categorical)):
             columns = [c for c in cols if kinds[c] == kind]
@@ -282,12 +283,25 @@ def _check_method(cfg: PipelineConfig, kinds: dict[str, _Kind], tested: list[str
                 continue
             try:
                 get_registered_stattest(method, column_type)
-            except ValueError as e:
+            except Exception as e:  # ValueError, or StatTestNotFoundError (not one) for an unknown name
                 word = "numerical" if kind == "num" else "categorical"
-                raise ConfigError(
+                problems.append(
                     f"{cfg.name}: {field} {method!r} cannot test the {word} column(s) {columns} ({e}); "
                     "psi, jensenshannon and hellinger work for both kinds"
-                ) from e
+                )
+                break
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
+def check_methods(cfg: PipelineConfig) -> None:
+    """``_check_method`` before any data, kinds from the schema: run by ``airflow-mlops check``."""
+    label: _Kind = "cat" if cfg.data_schema.task == "classification" else "num"
+    types = cfg.data_schema.columns
+    kinds: dict[str, _Kind] = {
+        c: "num" if types[c] in ("int", "float", "datetime", "date") else "cat" for c in cfg.drift_columns
+    }
+    _check_method(cfg, {**kinds, PREDICTION: label}, [*cfg.drift_columns, PREDICTION])
 
 
 def build_report(

@@ -7,7 +7,6 @@ prepared the same way when the model is fit, judged, and used.
 from __future__ import annotations
 
 import importlib
-import inspect
 from typing import TYPE_CHECKING, Any
 
 from airflow_mlops.core.config import PipelineConfig
@@ -63,15 +62,16 @@ def make_estimator(cfg: PipelineConfig, seed: int) -> Any:
             f"{cfg.name}: model.estimator: not set; with model.search the estimator is the search's "
             "winner (core.search.winner_config)"
         )
-    module_name, _, cls_name = cfg.model.estimator.rpartition(".")
-    try:
-        cls = getattr(importlib.import_module(module_name), cls_name)
-    except (ImportError, AttributeError) as e:
-        raise ConfigError(f"{cfg.name}: model.estimator: cannot import {cfg.model.estimator!r}: {e}") from e
-    if not inspect.isclass(cls) or not hasattr(cls, "fit") or not hasattr(cls, "predict"):
-        raise ConfigError(
-            f"{cfg.name}: model.estimator: {cfg.model.estimator!r} is not a scikit-learn estimator"
-        )
+    from airflow_mlops.core import estimators
+
+    # Checked again here, before the import: a config copied with another estimator (a search's
+    # winner) was not validated, and an import runs the module's code.
+    path = cfg.model.estimator
+    problem = estimators.check_path(path, cfg.data_schema.task) or estimators.check_import(path)
+    if problem:
+        raise ConfigError(f"{cfg.name}: model.estimator: {problem}")
+    module_name, _, cls_name = path.rpartition(".")
+    cls = getattr(importlib.import_module(module_name), cls_name)
     est: Any = cls()
     valid = est.get_params(deep=False)
     unknown = sorted(set(cfg.model.params) - set(valid))
@@ -87,6 +87,19 @@ def make_estimator(cfg: PipelineConfig, seed: int) -> Any:
     except (ValueError, TypeError) as e:
         raise ConfigError(f"{cfg.name}: model.params: {e}") from e
     return est
+
+
+def check_param_values(cfg: PipelineConfig, est: Any) -> None:
+    """Refuse parameter values the estimator would refuse in ``fit`` (scikit-learn checks them only
+    there), naming the field: ``airflow-mlops check`` calls it, so a bad value fails before any data
+    is read. A search's trial is not checked here: a refused point fails that trial only."""
+    validate = getattr(est, "_validate_params", None)
+    if not callable(validate):
+        return
+    try:
+        validate()
+    except (ValueError, TypeError) as e:
+        raise ConfigError(f"{cfg.name}: model.params: {e}") from e
 
 
 def build_pipeline(cfg: PipelineConfig) -> Pipeline:

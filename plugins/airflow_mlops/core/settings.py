@@ -32,6 +32,8 @@ class Settings:
     expectations_dir: Path
     mlflow_tracking_uri: str
     mlflow_artifact_root: str
+    #: Packages (or module prefixes) whose estimators pipelines may name beside scikit-learn.
+    estimator_packages: tuple[str, ...] = ()
 
 
 def get_settings() -> Settings:
@@ -53,4 +55,9 @@ def get_settings() -> Settings:
         or f"sqlite:///{home / 'mlflow' / 'mlflow.db'}",
         mlflow_artifact_root=os.environ.get("AIRFLOW_MLOPS_MLFLOW_ARTIFACT_ROOT")
         or (home / "mlflow" / "artifacts").as_uri(),
+        estimator_packages=tuple(
+            p.strip().rstrip(".")
+            for p in os.environ.get("AIRFLOW_MLOPS_ALLOWED_ESTIMATOR_PACKAGES", "").split(",")
+            if p.strip()
+        ),
     )

@@ -60,7 +60,10 @@ def test_unknown_key_is_rejected_with_its_path(tmp_path: Path) -> None:
             "split.test_fraction: Input should be less than 0.9",
         ),
         (lambda d: d["source"].update(uri="/data/flights.csv"), "source.uri: must contain {ds}"),
-        (lambda d: d["schedules"].update(ingest="every day"), "schedules.ingest: 'every day' is neither"),
+        (
+            lambda d: d["schedules"].update(ingest="every day"),
+            "schedules.ingest: 'every day' has 2 field(s); a cron expression has 5",
+        ),
         (lambda d: d["model"].update(estimator="not a path"), "model.estimator: must be an import path"),
         (
             lambda d: d["schema"]["columns"].update(dep_delay="decimal"),

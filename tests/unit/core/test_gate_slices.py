@@ -93,9 +93,9 @@ def test_the_record_round_trips_worst_first(cfg) -> None:
 @pytest.mark.parametrize(
     ("gate", "expected"),
     [
-        ("slices: [dep_delay]", "(top level): gate.slices: 'dep_delay' is a float column"),
-        ("slices: [nowhere]", "(top level): gate.slices: 'nowhere' is not a column of schema.columns"),
-        ("slices: [late]", "(top level): gate.slices: 'late' is the target"),
+        ("slices: [dep_delay]", "gate.slices: 'dep_delay' is a float column"),
+        ("slices: [nowhere]", "gate.slices: 'nowhere' is not a column of schema.columns"),
+        ("slices: [late]", "gate.slices: 'late' is the target"),
         ("slices: [origin, origin]", "gate: slices: ['origin'] listed twice"),
         ("max_slice_gap: 0.1", "gate: max_slice_gap is set but gate.slices names no column"),
         (

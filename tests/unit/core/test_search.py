@@ -130,26 +130,43 @@ def test_the_fixed_form_stays_valid_and_keeps_its_hash() -> None:
     assert with_search.model.estimators == [LOGREG, HGB]
 
 
-def test_check_names_unknown_estimators_and_parameters() -> None:
-    cfg = yaml_with(
-        {
-            "search": {
-                "candidates": [
-                    {"estimator": LOGREG, "params": {"C": [1.0], "depth": [2]}},
-                    {"estimator": "sklearn.linear_model.NoSuchModel"},
-                ]
-            }
+def test_unknown_estimators_and_parameters_are_refused_at_parse_time_and_by_check_candidates() -> None:
+    """The parse refuses both candidates, each on its own line naming its field, before anything is
+    imported; check_candidates (run at plan time) still names them on a config copied unchecked."""
+    bad = {
+        "search": {
+            "candidates": [
+                {"estimator": LOGREG, "params": {"C": [1.0], "depth": [2]}},
+                {"estimator": "sklearn.linear_model.NoSuchModel"},
+            ]
+        }
+    }
+    lines = refused(bad).splitlines()
+    assert lines[0].startswith("pipelines/x.yaml: model.search.candidates[0].params: ['depth'] are not")
+    assert lines[1].startswith(
+        "pipelines/x.yaml: model.search.candidates[1].estimator: 'sklearn.linear_model.NoSuchModel' "
+        "is not a scikit-learn classifier"
+    )
+    good = yaml_with({"search": SEARCH})
+    assert good.model.search is not None
+    unchecked = good.model.search.model_copy(
+        update={
+            "candidates": [
+                good.model.search.candidates[0].model_copy(update={"params": {"C": [1.0], "depth": [2]}}),
+                good.model.search.candidates[0].model_copy(
+                    update={"estimator": "sklearn.linear_model.NoSuchModel"}
+                ),
+            ]
         }
     )
+    cfg = good.model_copy(update={"model": good.model.model_copy(update={"search": unchecked})})
     errors = search.check_candidates(cfg)
     assert len(errors) == 2
     assert errors[0].startswith(
         "flights_delay: model.search.candidates[0].params: ['depth'] are not parameters"
     )
-    assert (
-        "model.search.candidates[1].estimator: cannot import 'sklearn.linear_model.NoSuchModel'" in errors[1]
-    )
-    assert search.check_candidates(yaml_with({"search": SEARCH})) == []
+    assert "model.search.candidates[1].estimator: 'sklearn.linear_model.NoSuchModel' is not a" in errors[1]
+    assert search.check_candidates(good) == []
 
 
 # --- the plan and the folds ------------------------------------------------------------------------
