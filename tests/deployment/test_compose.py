@@ -67,7 +67,7 @@ SECRET_VAR = re.compile(r"PASSWORD|SECRET|FERNET|JWT")
 # An environment key holding one of these words carries a secret value.
 SECRET_ENV_KEY = re.compile(r"PASSWORD|SECRET|FERNET|JWT|REDISCLI_AUTH")
 # Packages the Astro Runtime image ships, so that requirements.txt does not list them.
-RUNTIME_SHIPPED = {"apache-airflow", "pydantic", "pyyaml"}
+RUNTIME_SHIPPED = {"apache-airflow", "pydantic", "pyyaml", "croniter"}
 
 Compose = dict[str, Any]
 Env = dict[str, str]
