@@ -192,7 +192,8 @@ def _routes() -> list[tuple[str, str]]:
     """Every (method, path) of the plugin's app, with sample path parameters."""
     from fastapi.routing import APIRoute
 
-    from airflow_mlops.plugin.app import PREFIX, create_app
+    from airflow_mlops.plugin.app import create_app
+    from airflow_mlops.plugin.sandbox import PREFIX
 
     sample = {
         "run_id": "manual__x",

@@ -35,6 +35,10 @@ svg{background:#fff;border:1px solid #dde1e7;max-width:640px}figure{margin:0}
 """
 
 
+#: The only script of the view's pages: ``sandbox.PAGE_CSP`` allows it by its hash, nothing else.
+CONFIRM = "return confirm(this.dataset.confirm)"
+
+
 def e(value: Any) -> str:
     """Escaped text of any value (None shows as an empty string)."""
     return "" if value is None else html.escape(str(value), quote=True)
@@ -249,7 +253,7 @@ def pipeline_page(
 
 def actions(root: str, champ: dict[str, Any] | None, approvals_href: str) -> str:
     """Retrain and roll back: forms that ask for confirmation; the server checks permissions again."""
-    confirm = "return confirm(this.dataset.confirm)"
+    confirm = CONFIRM
     retrain = (
         f'<form class="inline" method="post" action="{root}/retrain" '
         f'data-confirm="Trigger a training run of this pipeline?" onsubmit="{confirm}">'
@@ -275,7 +279,7 @@ def approvals(root: str, pending: list[dict[str, Any]], can_act: bool) -> str:
     if not pending:
         return ""
     out = ["<h2>Waiting for approval</h2>"]
-    confirm = "return confirm(this.dataset.confirm)"
+    confirm = CONFIRM
     for p in pending:
         out.append(f'<div class="card approval" data-run="{e(p["run_id"])}"><b>{e(p["subject"])}</b>')
         out.append(f'<pre class="mono">{e(p["body"])}</pre>')
@@ -400,7 +404,7 @@ def drift_page(name: str, ds: str, summary: dict[str, Any] | None, root: str) ->
         f"(threshold {float(summary['threshold']):.0%}), scored by v{e(summary.get('model_version'))}. "
         f'<a href="{src}">open alone</a></p>'
         + signals_table(summary)
-        + f'<iframe class="report" title="Evidently report" src="{src}"></iframe>'
+        + f'<iframe class="report" title="Evidently report" sandbox="allow-scripts" src="{src}"></iframe>'
     )
 
 
