@@ -120,7 +120,6 @@ def test_no_page_lets_the_data_act_as_the_viewer(served: Served) -> None:
             )
             for path, ready in {**data_pages, **view_pages}.items():
                 page = ctx.new_page()
-                page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
                 response = page.goto(served.base + path)
                 assert response is not None and response.status == 200, path
                 page.locator(ready).first.wait_for(timeout=60_000)
@@ -142,17 +141,17 @@ def test_no_page_lets_the_data_act_as_the_viewer(served: Served) -> None:
             assert not dialogs, f"a value of the data opened a dialog: {dialogs}"
             # The forms' own confirmation still runs under the view's script policy (by its hash).
             page = ctx.new_page()
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
             page.goto(served.base + root)
             page.fill('form[action$="/retrain"] input[name=reason]', "only asked, then dismissed")
-            page.click("#retrain")
-            page.wait_for_timeout(500) if not dialogs else None
+            with page.expect_event("dialog", timeout=10_000):
+                page.click("#retrain")
             assert dialogs == ["Trigger a training run of this pipeline?"], dialogs
             page.close()
         finally:
             browser.close()
     assert not leaks, f"requests left with the token or to elsewhere: {leaks}"
-    opened = {*data_pages, *view_pages, f"{root}/batches/{DS}/files/drift/report.html"}
+    # What the person opened, the report the drift page frames, and the browser's own favicon.
+    opened = {*data_pages, *view_pages, f"{root}/batches/{DS}/files/drift/report.html", "/favicon.ico"}
     with_cookie = {path for path, cookie in served.seen if cookie}
     assert with_cookie <= opened, f"requests carried the session cookie: {sorted(with_cookie - opened)}"
     vendored = [path for path, cookie in served.seen if path.startswith("/mlops/static/vendor/")]
