@@ -34,6 +34,7 @@ DS = "2013-01-05"
 TOKEN = "secret-token-of-the-admin-0123456789"
 COOKIE = "_token"
 VERSION = "1"
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @dataclass
@@ -140,8 +141,16 @@ def build(home: Path) -> Hostile:
     lake = Lake(s.lake_root)
     write_flights(s.raw_root, [DS])
     _raw_with_payloads(Path(s.raw_root.removeprefix("file://")) / "flights" / f"{DS}.csv")
+    # The suite allows the payloads as carriers (values a scaffolded suite takes from a sample):
+    # they reach the docs as expectation parameters; as destinations they fail and are listed.
+    suite = json.loads((ROOT / "include" / "expectations" / "flights_delay.json").read_text())
+    for exp in suite["expectations"]:
+        if exp["kwargs"].get("column") == "carrier" and "value_set" in exp["kwargs"]:
+            exp["kwargs"]["value_set"] += PAYLOADS
+    suite_path = home / "flights_delay.json"
+    suite_path.write_text(json.dumps(suite))
     ingest(base, lake, DS)
-    result = validate_snapshot(base, lake, DS)
+    result = validate_snapshot(base, lake, DS, suite_path)
     assert result.status == "quarantined" and result.docs_uri, result
     _evidently_report(lake, cfg)
     client = tracking.configure(tracking_uri=s.mlflow_tracking_uri)

@@ -119,9 +119,20 @@ def test_a_value_in_the_data_never_becomes_markup(
         "model card": html.escape(" ".join(payload.split())),  # description, features, slices
         "pipeline": html.escape(payload),  # the description
         "drift": html.escape(payload),  # signal names (column names) and notes
+        "version": html.escape(" ".join(payload.split())),  # the card's Markdown
     }.get(kind)
     if shown is not None:
         assert shown in text, f"{kind}: {payload!r} is not shown"
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_suite_parameters_in_the_data_docs_stay_text(
+    world: hostile.Hostile, client: Any, payload: str
+) -> None:
+    """The payloads are allowed carriers of the suite: each shows, escaped, among the expected values."""
+    text = client.get(data_pages(world)["data docs (failed values)"]).text
+    section = text[text.index("carrier") :]
+    assert html.escape(payload) in section and ("<" not in payload or payload not in text)
 
 
 def test_the_drift_page_frames_its_report_in_a_sandbox(world: hostile.Hostile, client: Any) -> None:
