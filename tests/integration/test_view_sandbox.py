@@ -130,6 +130,18 @@ def test_no_page_lets_the_data_act_as_the_viewer(served: Served) -> None:
                 else:  # the view's own pages: no element made from the data
                     assert page.locator("img[src=x], svg[onload], iframe[srcdoc]").count() == 0, path
                 page.close()
+            # Inside the sandbox the data docs still work as data docs: a row of the index opens
+            # its validation page (a navigation of the page itself, which keeps the session).
+            page = ctx.new_page()
+            page.goto(f"{served.base}{root}/batches/{DS}/files/validation/docs/index.html")
+            row = page.get_by_text(f"ds={DS}").first
+            row.wait_for(timeout=60_000)
+            with page.expect_response(lambda r: "/validation/docs/validations/" in r.url) as answer:
+                row.click()
+            assert answer.value.status == 200, answer.value.url
+            page.locator("nav.navbar").first.wait_for(timeout=60_000)
+            assert _cookie_of(page) == "SecurityError"
+            page.close()
             # The drift page frames its report; in the frame, the script is sandboxed as well.
             page = ctx.new_page()
             page.goto(f"{served.base}{root}/batches/{DS}/drift")
