@@ -253,6 +253,7 @@ def drift_report(
     reference)."""
     from airflow_mlops.core import signals as sig
     from airflow_mlops.core.evidently_report import build_report, parse_report
+    from airflow_mlops.core.report_html import evidently_html
 
     whole = current if isinstance(current, Current) else _whole(cfg, current)
     frame = whole.frame
@@ -264,7 +265,7 @@ def drift_report(
         cfg, report, {c: (v.score, v.drifted) for c, v in decided.items()}
     )
     cat = Catalog(lake, cfg.name)
-    html_uri = lake.write_text(cat.drift_html_uri(ds), snapshot.get_html_str(as_iframe=False))
+    html_uri = lake.write_text(cat.drift_html_uri(ds), evidently_html(snapshot))
     json_uri = lake.write_text(cat.drift_json_uri(ds), json.dumps(report))
     detected = share >= cfg.drift.threshold
     found = sig.evaluate(cfg, lake, ds, reference, frame, champion_score, share, detected, whole.rows)

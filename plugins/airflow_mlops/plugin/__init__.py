@@ -25,7 +25,8 @@ def mlops_lake_root() -> str:
 
 def _view_apps() -> list[dict[str, Any]]:
     """The view's app, mounted by the api-server under ``/mlops``."""
-    from airflow_mlops.plugin.app import PREFIX, create_app
+    from airflow_mlops.plugin.app import create_app
+    from airflow_mlops.plugin.sandbox import PREFIX
 
     return [{"app": create_app(), "url_prefix": PREFIX, "name": "airflow-mlops MLOps view"}]
 

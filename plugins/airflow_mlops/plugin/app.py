@@ -5,8 +5,9 @@ or an ``Authorization: Bearer`` header): reading a pipeline needs read access to
 action needs the right to trigger them. Anonymous callers get 401, others 403, and nothing is
 read before the check. State comes from ``core.status``, the same functions as the CLI.
 Report files are served only from a batch's ``drift/`` and ``validation/`` folders
-(``Catalog.report_uri``), with a Content-Security-Policy that lets a page fetch nothing from
-another origin.
+(``Catalog.report_uri``). Every response that carries a page goes through ``sandbox.py``: pages
+made from data (reports, data docs, model cards) in an opaque-origin sandbox, the view's own
+pages under a policy that runs no script but their forms' confirmation.
 """
 
 from __future__ import annotations
@@ -24,39 +25,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airflow_mlops.plugin import pages
+from airflow_mlops.plugin.sandbox import PREFIX, asset_response, data_response, media_type, page_response
 
 if TYPE_CHECKING:
     from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
 
     from airflow_mlops.core.config import PipelineConfig
 
-PREFIX = "/mlops"
 VENDOR_DIR = Path(__file__).parent / "static" / "vendor"
-#: A CDN URL's telling part -> the vendored copy of the same version (see static/vendor/LICENSES.md).
-VENDORED = {
-    "bootstrap/4.3.1/css/bootstrap.min.css": "bootstrap-4.3.1.min.css",
-    "bootstrap/4.3.1/js/bootstrap.min.js": "bootstrap-4.3.1.bundle.min.js",
-    "jquery-3.7.1.min.js": "jquery-3.7.1.min.js",
-    "bootstrap-table@1.19.1/dist/bootstrap-table.min.css": "bootstrap-table-1.19.1.min.css",
-    "bootstrap-table@1.19.1/dist/bootstrap-table.min.js": "bootstrap-table-1.19.1.min.js",
-    "font-awesome/6.6.0/css/all.min.css": "fontawesome-free-6.6.0/css/all.min.css",
-}
-#: Reports may run their own inline scripts (Evidently's charts) but fetch nothing from elsewhere.
-CSP = (
-    "default-src 'self' 'unsafe-inline' data: blob:; img-src 'self' data: blob:; "
-    "connect-src 'self'; frame-ancestors 'self'"
-)
-TYPES = {
-    "html": "text/html; charset=utf-8",
-    "json": "application/json",
-    "css": "text/css",
-    "js": "text/javascript",
-    "png": "image/png",
-    "svg": "image/svg+xml",
-    "ico": "image/x-icon",
-    "woff": "font/woff",
-    "woff2": "font/woff2",
-}
 
 
 async def current_user(request: Request) -> BaseUser:
@@ -150,7 +126,7 @@ def same_origin(request: Request) -> None:
 
 
 def html(body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(body, status_code=status, headers={"Content-Security-Policy": CSP})
+    return page_response(body, status)
 
 
 def airflow_base(request: Request) -> str:
@@ -261,13 +237,13 @@ def create_app() -> FastAPI:
         return html(pages.page(f"{name} v{version}", pages.version_page(name, v, links, card), PREFIX))
 
     @app.get("/pipelines/{name}/versions/{version}/card", response_class=HTMLResponse)
-    def card(name: str, version: str, user: User) -> HTMLResponse:
+    def card(name: str, version: str, user: User) -> Response:
         """The version's model card as its own page (what MLflow stores as an artifact)."""
         cfg = readable(user, name)
         page = _card(cfg, version, html_page=True)
         if page is None:
             raise HTTPException(404, f"{name} v{version} has no model card yet")
-        return html(page)
+        return data_response(page)
 
     @app.get("/pipelines/{name}/batches/{ds}/drift", response_class=HTMLResponse)
     def drift(name: str, ds: str, user: User) -> HTMLResponse:
@@ -295,10 +271,7 @@ def create_app() -> FastAPI:
             data = lake.read_bytes(uri)
         except DataNotFoundError as err:
             raise HTTPException(404, "no such report file") from err
-        kind = TYPES.get(path.rsplit(".", 1)[-1].lower(), "application/octet-stream")
-        if kind.startswith("text/html"):
-            data = offline_html(data)
-        return Response(data, media_type=kind, headers={"Content-Security-Policy": CSP})
+        return data_response(data, media_type(path))
 
     shipped = {
         p.relative_to(VENDOR_DIR).as_posix()
@@ -307,14 +280,13 @@ def create_app() -> FastAPI:
     }
 
     @app.get("/static/vendor/{asset:path}")
-    def vendored(asset: str, user: User) -> Response:
+    def vendored(asset: str) -> Response:
         """The stylesheets, scripts and fonts that data docs would fetch from a CDN, served from
-        here: only the files shipped in ``static/vendor``, by exact name."""
+        here: only the files shipped in ``static/vendor``, by exact name. Public: they hold no
+        data, and the data docs that load them run in a sandbox that sends no cookie."""
         if asset not in shipped:
             raise HTTPException(404, "no such file")
-        data = (VENDOR_DIR / asset).read_bytes()
-        kind = TYPES[asset.rsplit(".", 1)[-1]]
-        return Response(data, media_type=kind, headers={"Cache-Control": "private, max-age=86400"})
+        return asset_response((VENDOR_DIR / asset).read_bytes(), media_type(asset))
 
     @app.post("/pipelines/{name}/retrain")
     def retrain(
@@ -452,30 +424,3 @@ def _card(cfg: PipelineConfig, version: str, html_page: bool = False) -> str | N
     from airflow_mlops.core import model_card
 
     return model_card.read_card(STATE.client(), cfg.registered_model_name, version, html_page=html_page)
-
-
-def offline_html(data: bytes) -> bytes:
-    """A report page that fetches nothing from another origin. Great Expectations' data docs load
-    Bootstrap, jQuery, bootstrap-table and Font Awesome (the status icons) from CDNs: those tags
-    point at the copies vendored here (``static/vendor``, same versions); every other remote
-    stylesheet, script or image (Vega, a date picker, the GX logo) is dropped. The CSP header forbids such loads anyway; this keeps the page styled and clean."""
-    import re
-
-    def local(m: re.Match[str]) -> str:
-        tag = m.group(0)
-        for needle, asset in VENDORED.items():
-            if needle in tag:
-                url = f"{PREFIX}/static/vendor/{asset}"
-                return (
-                    f'<script src="{url}"></script>'
-                    if asset.endswith(".js")
-                    else f'<link rel="stylesheet" href="{url}">'
-                )
-        return ""
-
-    text = data.decode("utf-8", errors="replace")
-    text = re.sub(r"<link[^>]+href=[\"']https?://[^>]*>", local, text, flags=re.I)
-    text = re.sub(r"<script[^>]+src=[\"']https?://[^>]*>\s*</script>", local, text, flags=re.I)
-    text = re.sub(r"<img[^>]+src=[\"']https?://[^>]*>", "", text, flags=re.I)
-    text = re.sub(r"url\(\s*[\"']?https?://[^)]*\)", "none", text, flags=re.I)
-    return text.encode()

@@ -35,6 +35,10 @@ svg{background:#fff;border:1px solid #dde1e7;max-width:640px}figure{margin:0}
 """
 
 
+#: The only script of the view's pages: ``sandbox.PAGE_CSP`` allows it by its hash, nothing else.
+CONFIRM = "return confirm(this.dataset.confirm)"
+
+
 def e(value: Any) -> str:
     """Escaped text of any value (None shows as an empty string)."""
     return "" if value is None else html.escape(str(value), quote=True)
@@ -249,10 +253,9 @@ def pipeline_page(
 
 def actions(root: str, champ: dict[str, Any] | None, approvals_href: str) -> str:
     """Retrain and roll back: forms that ask for confirmation; the server checks permissions again."""
-    confirm = "return confirm(this.dataset.confirm)"
     retrain = (
         f'<form class="inline" method="post" action="{root}/retrain" '
-        f'data-confirm="Trigger a training run of this pipeline?" onsubmit="{confirm}">'
+        f'data-confirm="Trigger a training run of this pipeline?" onsubmit="{CONFIRM}">'
         '<b>Retrain</b> reason <input name=reason required minlength=3 value="manual retrain from the MLOps view"> '
         "window (days) <input name=training_window_days type=number min=1 max=365 size=4> "
         "<label><input type=checkbox name=force value=true> force</label> "
@@ -260,7 +263,7 @@ def actions(root: str, champ: dict[str, Any] | None, approvals_href: str) -> str
     )
     rollback = (
         f'<form class="inline" method="post" action="{root}/rollback" '
-        f'data-confirm="Give the champion alias back to the previous champion?" onsubmit="{confirm}">'
+        f'data-confirm="Give the champion alias back to the previous champion?" onsubmit="{CONFIRM}">'
         "<b>Roll back</b> reason <input name=reason required minlength=3> "
         "to version <input name=to size=4 placeholder=previous> "
         '<button type=submit id="rollback">Roll back</button></form>'
@@ -275,14 +278,13 @@ def approvals(root: str, pending: list[dict[str, Any]], can_act: bool) -> str:
     if not pending:
         return ""
     out = ["<h2>Waiting for approval</h2>"]
-    confirm = "return confirm(this.dataset.confirm)"
     for p in pending:
         out.append(f'<div class="card approval" data-run="{e(p["run_id"])}"><b>{e(p["subject"])}</b>')
         out.append(f'<pre class="mono">{e(p["body"])}</pre>')
         if can_act:
             out.append(
                 f'<form class="inline" method="post" action="{root}/approvals/{quote(p["run_id"], safe="")}" '
-                f'data-confirm="Send this answer? Approve moves the champion alias." onsubmit="{confirm}">'
+                f'data-confirm="Send this answer? Approve moves the champion alias." onsubmit="{CONFIRM}">'
                 "comment <input name=comment size=40> "
                 '<button type=submit name=choice value=Approve class="approve">Approve</button> '
                 '<button type=submit name=choice value=Reject class="reject">Reject</button></form>'
@@ -400,7 +402,7 @@ def drift_page(name: str, ds: str, summary: dict[str, Any] | None, root: str) ->
         f"(threshold {float(summary['threshold']):.0%}), scored by v{e(summary.get('model_version'))}. "
         f'<a href="{src}">open alone</a></p>'
         + signals_table(summary)
-        + f'<iframe class="report" title="Evidently report" src="{src}"></iframe>'
+        + f'<iframe class="report" title="Evidently report" sandbox="allow-scripts" src="{src}"></iframe>'
     )
 
 
