@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
-from airflow_mlops.core import overlap, rawfile, sqlsource, staging
+from airflow_mlops.core import commits, overlap, rawfile, sqlsource, staging
 from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig
 from airflow_mlops.core.errors import ConfigError, DataContractError
@@ -438,7 +438,9 @@ def ingest(
                     sqlsource.frames(cfg, sql_reader(stmt), stmt), cfg, key, shown, interval, tmp, target
                 )
             else:
-                source = rawfile.open_raw(source_uri, source_fs, shown, cfg.source.max_bytes)
+                source = rawfile.open_raw(
+                    source_uri, source_fs, shown, cfg.source.max_bytes, cfg.source._roots
+                )
                 built = _snapshot_file(*source, cfg, key, shown, interval, tmp, target)
         except DataContractError as e:
             note = None
@@ -478,30 +480,33 @@ def ingest(
             columns=built.columns,
             unchanged=unchanged,
         )
+        manifest = previous
         if not unchanged:
             lake.commit(tmp, data_uri)
-            lake.write_json(
-                result.manifest_uri,
-                {
-                    "pipeline": cfg.name,
-                    "ds": ds,
-                    "data": data_uri.rsplit("/", 1)[1],
-                    "content_hash": built.digest,
-                    "hash_version": HASH_VERSION,
-                    "rows": built.rows,
-                    "rows_raw": built.rows_raw,
-                    "rows_filtered": built.dropped,
-                    "columns": built.columns,
-                    "interval": span,
-                    "source_uri": shown,
-                    "source_files": [rawfile.file_name(p) for p in source[1]] if source else [],
-                    **({"sql": stmt.to_json()} if stmt is not None else {}),
-                    "config_hash": cfg.config_hash,
-                    "airflow_run_id": run_id,
-                    "ingested_at": datetime.now(UTC).isoformat(),
-                },
-            )
+            manifest = {
+                "pipeline": cfg.name,
+                "ds": ds,
+                "data": data_uri.rsplit("/", 1)[1],
+                "content_hash": built.digest,
+                "hash_version": HASH_VERSION,
+                "rows": built.rows,
+                "rows_raw": built.rows_raw,
+                "rows_filtered": built.dropped,
+                "columns": built.columns,
+                "interval": span,
+                "source_uri": shown,
+                "source_files": [rawfile.file_name(p) for p in source[1]] if source else [],
+                **({"sql": stmt.to_json()} if stmt is not None else {}),
+                "config_hash": cfg.config_hash,
+                "airflow_run_id": run_id,
+                "ingested_at": datetime.now(UTC).isoformat(),
+            }
+            lake.write_json(result.manifest_uri, manifest)
             # Older data files of the interval stay: a registered version's lineage may name them.
+        if not unchanged or not commits.has(
+            cat, ds
+        ):  # after the manifest, the commit point: the ledger never names a commit that did not happen
+            commits.record(cat, ds, manifest or {})
         return result
     finally:
         if os.path.exists(tmp):

@@ -26,7 +26,12 @@ def hash_before_later_fields(cfg: PipelineConfig) -> str:
     import json
 
     dump = cfg.model_dump(mode="json", by_alias=True, exclude={"alerts", "monitor"})
-    for section, later in (("source", "sql"), ("model", "search"), ("gate", "min_holdout_rows")):
+    for section, later in (
+        ("source", "sql"),
+        ("model", "search"),
+        ("gate", "min_holdout_rows"),
+        ("split", "on_vanished"),
+    ):
         assert dump[section].pop(later) is None, f"{section}.{later} is set"
     return hashlib.sha256(json.dumps(dump, sort_keys=True).encode()).hexdigest()[:16]
 
