@@ -118,10 +118,9 @@ def plan_window(
     # The end is the newest validated interval, or a newer committed one that is gone (else
     # deleting the newest partition would only move the window back a day).
     gone = {b for b in ledger - validated if cat.manifest(b) is None}
-    anchors = sorted(b for b in validated | gone if end is None or b <= end.isoformat())
-    if not anchors:
-        where = f" up to {end_ds}" if end_ds else ""
-        raise DataNotFoundError(f"{cat.pipeline}: no validated batches{where} in {cat.batches_dir}")
+    anchors = sorted(validated | gone)
+    if end is None and not anchors:
+        raise DataNotFoundError(f"{cat.pipeline}: no validated batches in {cat.batches_dir}")
     end = end or date.fromisoformat(anchors[-1])
     start = end - timedelta(days=window_days - 1)
 
@@ -155,7 +154,11 @@ def plan_window(
         start.isoformat(), end.isoformat(), used, quarantined, unvalidated, vanished if skip else [], missing
     )
     if not used:
-        newest = max((b for b in validated if b <= end.isoformat()), default="none")
+        newest = max((b for b in validated if b <= end.isoformat()), default=None)
+        if newest is None:
+            raise DataNotFoundError(
+                f"{cat.pipeline}: no validated batches up to {end_ds} in {cat.batches_dir}; {plan.summary()}"
+            )
         raise DataNotFoundError(
             f"{cat.pipeline}: no validated batches in {start.isoformat()}..{end.isoformat()}; the newest "
             f"up to end_date is {newest} (widen training_window_days or move end_date); {plan.summary()}"
