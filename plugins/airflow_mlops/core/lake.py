@@ -44,7 +44,7 @@ def _io_errors() -> tuple[type[Exception], ...]:
     return (OSError, BotoCoreError)
 
 
-def _write_failed(uri: str, e: Exception) -> LakeWriteError:
+def write_failed(uri: str, e: Exception) -> LakeWriteError:
     return LakeWriteError(
         f"{uri}: write to the lake failed ({type(e).__name__}: {e}); "
         "no partial file is left at that name, so a retry is safe"
@@ -138,7 +138,7 @@ class Lake:
         try:
             self._write_bytes(uri, data)
         except _io_errors() as e:
-            raise _write_failed(uri, e) from e
+            raise write_failed(uri, e) from e
         return uri
 
     def _write_bytes(self, uri: str, data: bytes) -> None:
@@ -178,7 +178,7 @@ class Lake:
             staging.sweep(self.staging_dir)
             return staging.new_file(self.staging_dir)
         except OSError as e:
-            raise _write_failed(uri or self.staging_dir, e) from e
+            raise write_failed(uri or self.staging_dir, e) from e
 
     def commit(self, tmp: str, uri: str) -> str:
         """Make the finished local file ``tmp`` the content of ``uri``, whole: a rename on a local
@@ -195,7 +195,7 @@ class Lake:
                 self.fs.put_file(tmp, path)
                 self.fs.invalidate_cache(path.rsplit("/", 1)[0])
         except _io_errors() as e:
-            raise _write_failed(uri, e) from e
+            raise write_failed(uri, e) from e
         return uri
 
     @contextmanager

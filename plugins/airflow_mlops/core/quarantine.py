@@ -6,13 +6,13 @@ path is neither read nor copied.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from airflow_mlops.core import rawfile
 from airflow_mlops.core.catalog import Catalog
+from airflow_mlops.core.lake import write_failed
 
 if TYPE_CHECKING:
     import fsspec
@@ -39,12 +39,8 @@ def quarantine(
         for path in paths:
             # One file keeps the name the source gives it; parts keep their own.
             name = rawfile.file_name(path if len(paths) > 1 else shown) or "raw"
-            with (
-                cat.lake.staged(f"{folder}/{name}") as tmp,
-                fs.open(path, "rb") as src,
-                open(tmp, "wb") as dst,
-            ):
-                shutil.copyfileobj(src, dst, 8 << 20)
+            with cat.lake.staged(f"{folder}/{name}") as tmp, fs.open(path, "rb") as src:
+                _copy(src, tmp, f"{folder}/{name}")
             names.append(name)
     record: dict[str, object] = {
         "source_uri": shown,
@@ -58,3 +54,23 @@ def quarantine(
         record["note"] = note
     record.update(extra or {})
     cat.lake.write_json(f"{folder}/reason.json", record)
+
+
+def _copy(src: IO[bytes], tmp: str, uri: str) -> None:
+    """Stream ``src`` into the staged file ``tmp``: a failed write (not a failed read of the
+    source) is a LakeWriteError naming ``uri``, the quarantine file it was for."""
+    try:
+        dst = open(tmp, "wb")  # noqa: SIM115 - closed below, where a failed close is named too
+    except OSError as e:
+        raise write_failed(uri, e) from e
+    try:
+        while chunk := src.read(8 << 20):
+            try:
+                dst.write(chunk)
+            except OSError as e:
+                raise write_failed(uri, e) from e
+    finally:
+        try:
+            dst.close()
+        except OSError as e:
+            raise write_failed(uri, e) from e

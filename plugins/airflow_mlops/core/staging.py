@@ -122,6 +122,6 @@ class ParquetSink:
         try:
             yield
         except OSError as e:
-            from airflow_mlops.core.lake import _write_failed
+            from airflow_mlops.core.lake import write_failed
 
-            raise _write_failed(self.uri, e) from e
+            raise write_failed(self.uri, e) from e

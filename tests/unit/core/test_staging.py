@@ -91,6 +91,30 @@ def test_a_full_disk_during_the_snapshot_write_names_the_partition_and_the_cause
     assert _files(home / "lake") == []
 
 
+def test_a_full_disk_while_quarantining_a_refused_file_names_the_quarantine_file(home: Path) -> None:
+    """The refused file's copy into the quarantine fails (RLIMIT_FSIZE): a LakeWriteError naming
+    the quarantine file, not a bare OSError; no staging file left."""
+    write_flights((home / "raw").as_uri(), [DAY])
+    raw = home / "raw" / "flights" / f"{DAY}.csv"
+    lines = raw.read_text().splitlines()
+    cells = lines[1].split(",")
+    assert lines[0].split(",")[15] == "distance"
+    lines[1] = ",".join([*cells[:15], "far", *cells[16:]])  # the first row's distance
+    raw.write_text("\n".join(lines) + "\n")
+    assert raw.stat().st_size > 8192
+    setup = (
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "(home / 'lake').mkdir(parents=True, exist_ok=True)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))"
+    )
+    out = _child(INGEST.format(home=home, setup=setup), home)
+    assert out.returncode == 3, out.stderr[-3000:]
+    cat = Catalog(Lake((home / "lake").as_uri()), "flights_delay")
+    assert f"{cat.quarantine_dir(DAY)}/{DAY}.csv: write to the lake failed" in out.stdout
+    assert "File too large" in out.stdout
+    assert [p for p in _files(home / "lake") if ".staging" in p.parts] == []
+
+
 @pytest.mark.parametrize(
     ("where", "code"),
     [
