@@ -54,6 +54,7 @@ class TrainResult(Result):
     holdout_uri: str | None = None
     reference_uri: str | None = None
     data_fingerprint: str | None = None
+    left_out: dict[str, Any] = field(default_factory=dict)  # intervals of the window not trained on, by why
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,7 @@ def train(
         holdout_uri=holdout_uri,
         reference_uri=reference_uri,
         data_fingerprint=fp,
+        left_out=plan.left_out(),
     )
 
 

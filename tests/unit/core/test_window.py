@@ -196,6 +196,7 @@ def test_training_records_what_its_window_left_out_and_refuses_a_vanished_interv
     with caplog.at_level(logging.INFO, logger="airflow_mlops.core.window"):
         res = train(_skip(cfg), cat.lake, client, run_key="t/skip", end_ds=JAN[-1])
     assert res.window == [d for d in JAN if d not in (JAN[3], JAN[5])]
+    assert res.to_dict()["left_out"]["vanished"] == [JAN[3]], "the task's XCom says it too"
     assert (
         f"{JAN[3]} vanished" in caplog.text
         and f"{JAN[5]} quarantined (validation quarantined)" in caplog.text
