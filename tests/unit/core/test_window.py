@@ -63,6 +63,7 @@ def test_an_intact_lake_uses_every_interval_and_says_so(lake_copy) -> None:
         ([JAN[0], JAN[5]], _rm_partition, JAN[-1]),  # several
         ([JAN[2]], _rm_manifest, JAN[-1]),  # the manifest only (the data file is still there)
     ],
+    ids=["middle folder", "last of end_date", "newest of all", "two folders", "manifest only"],
 )
 @pytest.mark.parametrize("setting", [None, "fail"])
 def test_a_committed_interval_that_vanished_is_an_error_naming_it(lake_copy, gone, how, end, setting) -> None:
