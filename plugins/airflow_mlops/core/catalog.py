@@ -15,6 +15,7 @@ This is the one module that knows the layout below; writers ask it where to writ
         drift/
           report.html, report.json        Evidently report
           summary.json            drift verdict, written last (drift)
+      commits/ds=<YYYY-MM-DD>/<time>-<hash16>-<id>.json   the commit ledger, append-only (ingest, core.commits)
       quarantine/ds=<YYYY-MM-DD>/
         <raw file>, reason.json   a raw file ingest refused, and why (ingest)
       models/<run>/
@@ -94,6 +95,15 @@ class Catalog:
 
     def drift_summary_uri(self, ds: str) -> str:
         return f"{self.drift_dir(ds)}/{SUMMARY}"
+
+    @property
+    def commits_root(self) -> str:
+        """The commit ledger (:mod:`core.commits`): outside ``batches/``, so deleting a partition
+        leaves its record."""
+        return self.lake.uri(self.pipeline, "commits")
+
+    def commits_dir(self, ds: str) -> str:
+        return f"{self.commits_root}/ds={ds}"
 
     def quarantine_dir(self, ds: str) -> str:
         """Raw files ingest refused, each with ``reason.json`` beside it."""

@@ -55,6 +55,7 @@ LATER_FIELDS: tuple[str, ...] = (
     "model.search",
     "gate.min_holdout_rows",
     "schema.free_text",
+    "split.on_vanished",
 )
 
 
@@ -218,6 +219,9 @@ class SourceConfig(_Strict):
         return format_of(self.uri)
 
     _shown: str | None = PrivateAttr(default=None)
+    #: The source roots ``load_pipeline`` checked the URI against: ingest confines every file it
+    #: reads to them (core.confine); None (a config parsed from text) means the settings' roots.
+    _roots: tuple[str, ...] | None = PrivateAttr(default=None)
 
     @property
     def shown_uri(self) -> str:
@@ -510,6 +514,12 @@ class SplitConfig(_Strict):
     test_fraction: Annotated[float, Field(gt=0, lt=0.9)] = 0.2
     min_training_rows: Annotated[int, Field(ge=10)] = 100
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 42
+    on_vanished: Literal["fail", "skip"] | None = Field(
+        default=None,
+        description="An interval of the window that ingest committed and that is now gone from the "
+        "lake: fail (the default, also when unset) stops training with an error naming it; skip "
+        "trains without it and records it in the log, the version's tags and the model card.",
+    )
 
 
 #: Labelled rows neither model trained on that the gate needs to compare a candidate with the
@@ -988,6 +998,7 @@ def load_pipeline(path: str | Path) -> PipelineConfig:
             f"{p}: source.uri: {cfg.source.shown_uri!r} is outside the allowed source roots {list(roots)} "
             "(AIRFLOW_MLOPS_SOURCE_ROOTS, comma-separated; default AIRFLOW_MLOPS_RAW_ROOT)"
         )
+    cfg.source._roots = roots
     if cfg.name != p.stem:
         raise ConfigError(f"{p}: name: {cfg.name!r} must match the file name {p.stem!r}")
     return cfg

@@ -23,6 +23,15 @@ class DataNotFoundError(MlopsError):
     """The data a stage needs is not where it should be: names the path."""
 
 
+class UnsafeSourceError(MlopsError):
+    """A source path that resolves outside the allowed source roots (a symlink, ``..``): refused
+    before a byte of it is read, and never copied or quoted."""
+
+
+class VanishedDataError(DataNotFoundError):
+    """An interval ingest committed (its ledger says so) is gone from the lake: names the interval."""
+
+
 class LakeWriteError(MlopsError):
     """A write to the lake failed (disk, network, endpoint): names the URI being written."""
 

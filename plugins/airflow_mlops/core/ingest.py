@@ -16,18 +16,18 @@ import hmac
 import io
 import json
 import os
-import shutil
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
-from airflow_mlops.core import overlap, rawfile, records, sqlsource
+from airflow_mlops.core import commits, overlap, rawfile, records, sqlsource, staging
 from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.coerce import coerce_column
 from airflow_mlops.core.config import PipelineConfig
 from airflow_mlops.core.errors import ConfigError, DataContractError
 from airflow_mlops.core.lake import Lake
+from airflow_mlops.core.quarantine import quarantine
 from airflow_mlops.core.result import Result
 
 if TYPE_CHECKING:
@@ -231,19 +231,19 @@ def _build(
     shown: str,
     interval: tuple[datetime, datetime] | None,
     tmp: str,
+    target: str,
 ) -> _Built:
     """Normalize, check, hash and write the raw frames (each with how errors name its file), one
     at a time, into the Parquet file ``tmp`` (the next frame read and the last one written while
-    one is worked on: :mod:`overlap`)."""
+    one is worked on: :mod:`overlap`); a failed write is a LakeWriteError naming ``target``."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     blocks = overlap.prefetch(frames)
 
     built, digest = _Built(), ContentHash()
     timed = cfg.data_schema.time_column is not None  # records without a time: nothing to check
     window = IntervalCheck(cfg, interval, shown) if timed and interval is not None else None
-    writer: pq.ParquetWriter | None = None
+    writer: staging.ParquetSink | None = None
     behind: overlap.Behind | None = None  # writes a block while the next is typed and hashed
     try:
         for where, raw in blocks:
@@ -260,7 +260,7 @@ def _build(
                 fields = [
                     f.with_type(pa.string()) if pa.types.is_large_string(f.type) else f for f in table.schema
                 ]
-                writer = pq.ParquetWriter(tmp, pa.schema(fields, table.schema.metadata), compression="zstd")
+                writer = staging.ParquetSink(tmp, pa.schema(fields, table.schema.metadata), target)
                 behind = overlap.Behind(writer.write_table)
                 built.columns = {c: str(t) for c, t in df.dtypes.items()}
             assert writer is not None and behind is not None
@@ -287,6 +287,7 @@ def _snapshot_file(
     shown: str,
     interval: tuple[datetime, datetime] | None,
     tmp: str,
+    target: str,
 ) -> _Built:
     """The raw files (one after the other) as a snapshot in ``tmp``, read the fastest way that reads them.
 
@@ -299,7 +300,9 @@ def _snapshot_file(
 
     for typed in (True, False) if cfg.source.file_format == "csv" else (True,):
         try:
-            return _build(rawfile.frames(fs, paths, cfg, shown, typed=typed), cfg, key, shown, interval, tmp)
+            return _build(
+                rawfile.frames(fs, paths, cfg, shown, typed=typed), cfg, key, shown, interval, tmp, target
+            )
         except pa.ArrowInvalid:
             continue
 
@@ -320,7 +323,7 @@ def _snapshot_file(
                 ),
             )
 
-    return _build(whole(), cfg, key, shown, interval, tmp)
+    return _build(whole(), cfg, key, shown, interval, tmp, target)
 
 
 def ingest(
@@ -353,17 +356,22 @@ def ingest(
     cat = Catalog(lake, cfg.name)
     source: tuple[fsspec.AbstractFileSystem, list[str]] | None = None
     stmt: sqlsource.SqlStatement | None = None
-    tmp = lake.stage()
+    target = cat.partition(ds)
+    tmp = lake.stage(target)  # removes staging files of killed ingests first
     try:
         try:
             if cfg.source.sql is not None:
                 if sql_reader is None:
                     raise ConfigError(f"{cfg.name}: source.sql needs a reader of its database connection")
                 stmt = sqlsource.read_statement(cfg, ds, interval)
-                built = _build(sqlsource.frames(cfg, sql_reader(stmt), stmt), cfg, key, shown, interval, tmp)
+                built = _build(
+                    sqlsource.frames(cfg, sql_reader(stmt), stmt), cfg, key, shown, interval, tmp, target
+                )
             else:
-                source = rawfile.open_raw(source_uri, source_fs, shown, cfg.source.max_bytes)
-                built = _snapshot_file(*source, cfg, key, shown, interval, tmp)
+                source = rawfile.open_raw(
+                    source_uri, source_fs, shown, cfg.source.max_bytes, cfg.source._roots
+                )
+                built = _snapshot_file(*source, cfg, key, shown, interval, tmp, target)
         except DataContractError as e:
             note = None
             if stmt is not None:
@@ -402,30 +410,33 @@ def ingest(
             columns=built.columns,
             unchanged=unchanged,
         )
+        manifest = previous
         if not unchanged:
             lake.commit(tmp, data_uri)
-            lake.write_json(
-                result.manifest_uri,
-                {
-                    "pipeline": cfg.name,
-                    "ds": ds,
-                    "data": data_uri.rsplit("/", 1)[1],
-                    "content_hash": built.digest,
-                    "hash_version": HASH_VERSION,
-                    "rows": built.rows,
-                    "rows_raw": built.rows_raw,
-                    "rows_filtered": built.dropped,
-                    "columns": built.columns,
-                    "interval": span,
-                    "source_uri": shown,
-                    "source_files": [rawfile.file_name(p) for p in source[1]] if source else [],
-                    **({"sql": stmt.to_json()} if stmt is not None else {}),
-                    "config_hash": cfg.config_hash,
-                    "airflow_run_id": run_id,
-                    "ingested_at": datetime.now(UTC).isoformat(),
-                },
-            )
+            manifest = {
+                "pipeline": cfg.name,
+                "ds": ds,
+                "data": data_uri.rsplit("/", 1)[1],
+                "content_hash": built.digest,
+                "hash_version": HASH_VERSION,
+                "rows": built.rows,
+                "rows_raw": built.rows_raw,
+                "rows_filtered": built.dropped,
+                "columns": built.columns,
+                "interval": span,
+                "source_uri": shown,
+                "source_files": [rawfile.file_name(p) for p in source[1]] if source else [],
+                **({"sql": stmt.to_json()} if stmt is not None else {}),
+                "config_hash": cfg.config_hash,
+                "airflow_run_id": run_id,
+                "ingested_at": datetime.now(UTC).isoformat(),
+            }
+            lake.write_json(result.manifest_uri, manifest)
             # Older data files of the interval stay: a registered version's lineage may name them.
+        if not unchanged or not commits.has(
+            cat, ds
+        ):  # after the manifest, the commit point: the ledger never names a commit that did not happen
+            commits.record(cat, ds, manifest or {})
         return result
     finally:
         if os.path.exists(tmp):
@@ -465,45 +476,3 @@ class IntervalCheck:
                 f"{self.start.isoformat()}..{self.end.isoformat()} (from {first} to {last}); "
                 f"schema.max_outside_interval allows {share:.0%}"
             )
-
-
-def quarantine(
-    cat: Catalog,
-    ds: str,
-    shown: str,
-    source: tuple[fsspec.AbstractFileSystem, list[str]] | None,
-    reason: str,
-    run_id: str | None,
-    *,
-    note: str | None = None,
-    extra: Mapping[str, object] | None = None,
-) -> None:
-    """Keep refused raw files (copies of ``source``'s files, streamed; nothing when None) and why
-    they were refused, in ``quarantine/ds=<ds>/``; ``note`` tells a reader why no file is there,
-    ``extra`` adds fields to the record (a SQL source's statement)."""
-    folder = cat.quarantine_dir(ds)
-    names: list[str] = []
-    if source is not None:
-        fs, paths = source
-        for path in paths:
-            # One file keeps the name the source gives it; parts keep their own.
-            name = rawfile.file_name(path if len(paths) > 1 else shown) or "raw"
-            with (
-                cat.lake.staged(f"{folder}/{name}") as tmp,
-                fs.open(path, "rb") as src,
-                open(tmp, "wb") as dst,
-            ):
-                shutil.copyfileobj(src, dst, 8 << 20)
-            names.append(name)
-    record: dict[str, object] = {
-        "source_uri": shown,
-        "file": names[0] if len(names) == 1 else None,
-        "files": names,
-        "reason": reason,
-        "airflow_run_id": run_id,
-        "quarantined_at": datetime.now(UTC).isoformat(),
-    }
-    if note:
-        record["note"] = note
-    record.update(extra or {})
-    cat.lake.write_json(f"{folder}/reason.json", record)

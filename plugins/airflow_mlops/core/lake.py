@@ -5,7 +5,8 @@ This module only moves bytes; where each file goes is :mod:`airflow_mlops.core.c
 All I/O goes through an fsspec filesystem so that the embedded default (local disk) and production
 (S3, reached through an Airflow connection) run the same code. Writes are atomic: a local file is
 written under a temporary name and renamed; an object store PUT is atomic per object, so the object
-is written whole in one call, never streamed into its final key.
+is written whole in one call, never streamed into its final key. Every temporary file is in one
+staging folder (:mod:`airflow_mlops.core.staging`): a killed writer's leftovers are found and removed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import io
 import json
 import os
 import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
+from airflow_mlops.core import staging
 from airflow_mlops.core.errors import DataNotFoundError, LakeWriteError
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ def _io_errors() -> tuple[type[Exception], ...]:
     return (OSError, BotoCoreError)
 
 
-def _write_failed(uri: str, e: Exception) -> LakeWriteError:
+def write_failed(uri: str, e: Exception) -> LakeWriteError:
     return LakeWriteError(
         f"{uri}: write to the lake failed ({type(e).__name__}: {e}); "
         "no partial file is left at that name, so a retry is safe"
@@ -137,7 +138,7 @@ class Lake:
         try:
             self._write_bytes(uri, data)
         except _io_errors() as e:
-            raise _write_failed(uri, e) from e
+            raise write_failed(uri, e) from e
         return uri
 
     def _write_bytes(self, uri: str, data: bytes) -> None:
@@ -145,7 +146,8 @@ class Lake:
         parent = path.rsplit("/", 1)[0]
         if self.is_local:
             self.fs.makedirs(parent, exist_ok=True)
-            tmp = f"{parent}/.tmp-{uuid.uuid4().hex}-{path.rsplit('/', 1)[1]}"
+            os.makedirs(self.staging_dir, exist_ok=True)
+            tmp = staging.new_name(self.staging_dir)
             try:
                 with open(tmp, "wb") as f:
                     f.write(data)
@@ -159,17 +161,24 @@ class Lake:
             self.fs.pipe_file(path, data)
             self.fs.invalidate_cache(parent)
 
-    def stage(self) -> str:
-        """A new empty local file to build content in before :meth:`commit` names it: under the
-        lake's ``.staging/`` on local disk (so that committing is a rename and no half-built file
-        ever sits in a partition), in the temp dir for an object store."""
-        where = None
+    @property
+    def staging_dir(self) -> str:
+        """Where files are built before they are committed: the lake's ``.staging/`` on local disk
+        (committing is then a rename, and no half-built file ever sits in a partition), a folder of
+        the temp dir for an object store. Its names say who owns them (:mod:`core.staging`)."""
         if self.is_local:
-            where = f"{self._p(self.root)}/.staging"
-            self.fs.makedirs(where, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=where, prefix="tmp-")
-        os.close(fd)
-        return tmp
+            return f"{self._p(self.root)}/.staging"
+        return os.path.join(tempfile.gettempdir(), "airflow-mlops-staging")
+
+    def stage(self, uri: str | None = None) -> str:
+        """A new empty local file to build content in before :meth:`commit` names it (``uri``, the
+        file or folder it is for, names it in a LakeWriteError). Staging files a killed writer left
+        are removed first (:func:`core.staging.sweep`)."""
+        try:
+            staging.sweep(self.staging_dir)
+            return staging.new_file(self.staging_dir)
+        except OSError as e:
+            raise write_failed(uri or self.staging_dir, e) from e
 
     def commit(self, tmp: str, uri: str) -> str:
         """Make the finished local file ``tmp`` the content of ``uri``, whole: a rename on a local
@@ -186,14 +195,14 @@ class Lake:
                 self.fs.put_file(tmp, path)
                 self.fs.invalidate_cache(path.rsplit("/", 1)[0])
         except _io_errors() as e:
-            raise _write_failed(uri, e) from e
+            raise write_failed(uri, e) from e
         return uri
 
     @contextmanager
     def staged(self, uri: str) -> Iterator[str]:
         """A local path to write ``uri``'s content to, in pieces if need be; committed whole when
         the block ends, discarded if it raises."""
-        tmp = self.stage()
+        tmp = self.stage(uri)
         try:
             yield tmp
             self.commit(tmp, uri)
@@ -217,7 +226,8 @@ class Lake:
             self.fs.invalidate_cache(parent)
             return True
         self.fs.makedirs(parent, exist_ok=True)
-        tmp = f"{parent}/.tmp-{uuid.uuid4().hex}"
+        os.makedirs(self.staging_dir, exist_ok=True)
+        tmp = staging.new_name(self.staging_dir)
         try:
             with open(tmp, "wb") as f:
                 f.write(data)

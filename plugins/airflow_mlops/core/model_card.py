@@ -153,6 +153,17 @@ def _num(value: Any) -> str:
         return _cell(value)
 
 
+def left_out_text(tag: str | None) -> str:
+    """The ``data.left_out`` tag in words: each interval of the window not trained on, and why."""
+    if tag is None:
+        return "not recorded (trained before this was recorded)"
+    parts = []
+    for why, days in sorted(json.loads(tag).items()):
+        shown = [f"{d} ({r})" for d, r in days.items()] if isinstance(days, dict) else list(days)
+        parts.append(f"{why}: {', '.join(shown)}")
+    return "; ".join(parts) or "none"
+
+
 def _table(header: tuple[str, str], rows: list[tuple[str, str]]) -> list[str]:
     return [f"| {header[0]} | {header[1]} |", "| --- | --- |", *(f"| {k} | {v} |" for k, v in rows), ""]
 
@@ -203,6 +214,7 @@ def card_markdown(
         ("Field", "Value"),
         [
             ("Window", _cell(f"{span} ({len(window)} intervals)")),
+            ("Left out of the window", _cell(left_out_text(t.get(Tag.LEFT_OUT)))),
             ("Training rows", _cell(t.get(Tag.TRAIN_ROWS))),
             ("Held-out rows", _cell(t.get(Tag.TEST_ROWS))),
             ("Validation", _cell(t.get(Tag.VALIDATION))),

@@ -14,10 +14,10 @@ tries the next, slower way.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Final
 
-from airflow_mlops.core import records, textscan
+from airflow_mlops.core import confine, records, textscan
 from airflow_mlops.core.config import PipelineConfig
 from airflow_mlops.core.csvscan import CsvScan
 from airflow_mlops.core.errors import DataContractError, DataNotFoundError
@@ -66,21 +66,33 @@ def file_label(shown: str, path: str, several: bool) -> str:
 
 
 def open_raw(
-    uri: str, fs: fsspec.AbstractFileSystem | None, shown: str, max_bytes: int | None
+    uri: str,
+    fs: fsspec.AbstractFileSystem | None,
+    shown: str,
+    max_bytes: int | None,
+    roots: Sequence[str] | None = None,
 ) -> tuple[fsspec.AbstractFileSystem, list[str]]:
     """The raw files of an interval (one, or every match of a pattern in name order), after
-    checking they exist, none is empty and together they are not over ``max_bytes``. Errors name
-    ``shown``: ``uri`` can hold an expanded secret."""
+    checking each resolves inside the allowed source ``roots`` (default: the settings'), they
+    exist, none is empty and together they are not over ``max_bytes``. Errors name ``shown``:
+    ``uri`` can hold an expanded secret."""
+    from airflow_mlops.core.settings import get_settings
+
+    allowed = get_settings().source_roots if roots is None else roots
     fs_, path = filesystem(uri, fs)
     several = is_glob(path)
     if several:
+        confine.check(fs_, confine.fixed_part(path, GLOB_CHARS), allowed, shown)
         paths = sorted(fs_.glob(path))
         if not paths:
             raise DataNotFoundError(f"{shown}: no raw file matches")
-    elif fs_.exists(path):
-        paths = [path]
+        for p in paths:  # a match can be a link, or sit in a linked folder
+            confine.check(fs_, p, allowed, file_label(shown, p, True))
     else:
-        raise DataNotFoundError(f"{shown}: raw file not found")
+        confine.check(fs_, path, allowed, shown)
+        if not fs_.exists(path):
+            raise DataNotFoundError(f"{shown}: raw file not found")
+        paths = [path]
     sizes = [int(fs_.size(p)) for p in paths]
     if max_bytes is not None and sum(sizes) > max_bytes:
         files = f" in {len(paths)} files" if several else ""

@@ -41,6 +41,7 @@ class Tag:
     FORCE: Final = "train.force"  # V R
     WINDOW: Final = "data.window"  # V R: JSON list of the window's intervals (fit and held out)
     TRAINED_INTERVALS: Final = "data.trained_intervals"  # V R: JSON list of the intervals it was fit on
+    LEFT_OUT: Final = "data.left_out"  # V R: JSON {why: intervals} of the window not trained on
     SNAPSHOTS: Final = "data.snapshots"  # V R: JSON list of "<ds>:<hash16>"
     SOURCE: Final = "data.source"  # V R: the batches directory in the lake
     FINGERPRINT: Final = "data.fingerprint"  # V R: snapshots + config; equal means nothing new to learn

@@ -37,10 +37,10 @@ from airflow_mlops.core.train import (
     fingerprint,
     load_window,
     nothing_new,
-    select_window,
     split_window,
     train,
 )
+from airflow_mlops.core.window import select_window
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -205,7 +205,7 @@ def plan(
     if errors:
         raise ConfigError("\n".join(errors))
     cat = Catalog(lake, cfg.name)
-    window = select_window(cat, window_days or cfg.split.training_window_days, end_ds)
+    window = select_window(cat, window_days or cfg.split.training_window_days, end_ds, cfg)
     rows, lineage = load_window(cfg, cat, window)
     fp = fingerprint(lineage, cfg)
     skip = None if force else nothing_new(cfg, client, window, fp)

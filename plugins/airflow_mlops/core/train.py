@@ -11,13 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from airflow_mlops.core import model_card, registry, tracking
 from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import RESERVED_COLUMN, PipelineConfig
-from airflow_mlops.core.errors import ConfigError, DataNotFoundError
+from airflow_mlops.core.errors import DataNotFoundError
 from airflow_mlops.core.holdout import permutation_importances
 from airflow_mlops.core.lake import Lake
 from airflow_mlops.core.lock import LakeLock
@@ -30,6 +29,7 @@ from airflow_mlops.core.modeling import (
 )
 from airflow_mlops.core.registry import Tag
 from airflow_mlops.core.result import Result
+from airflow_mlops.core.window import plan_window
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,6 +54,7 @@ class TrainResult(Result):
     holdout_uri: str | None = None
     reference_uri: str | None = None
     data_fingerprint: str | None = None
+    left_out: dict[str, Any] = field(default_factory=dict)  # intervals of the window not trained on, by why
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,8 @@ def train(
         return previous
     cat = Catalog(lake, cfg.name)
     days = window_days or cfg.split.training_window_days
-    window = chosen.window if chosen else select_window(cat, days, end_ds)
+    plan = plan_window(cfg, cat, days, chosen.window[-1] if chosen else end_ds)  # logs what is left out
+    window = chosen.window if chosen else plan.used
     rows, lineage = load_window(cfg, cat, window)
     fp = fingerprint(lineage, cfg)
     skip = None if force or chosen else nothing_new(cfg, client, window, fp)
@@ -132,7 +134,11 @@ def train(
     holdout_uri = lake.write_parquet(cat.holdout_uri(run_key), data.test)
     reference_uri = lake.write_parquet(cat.reference_uri(run_key), reference_frame(cfg, model, data.rows))
     tags = _lineage_tags(cfg, cat, data, reason, force, run_key, airflow_context or {})
-    tags |= {Tag.HOLDOUT_URI: holdout_uri, Tag.REFERENCE_URI: reference_uri}
+    tags |= {
+        Tag.HOLDOUT_URI: holdout_uri,
+        Tag.REFERENCE_URI: reference_uri,
+        Tag.LEFT_OUT: plan.left_out_json(),
+    }
     tags[Tag.IMPORTANCES] = json.dumps(
         {k: round(v, 6) for k, v in permutation_importances(cfg, model, data.test).items()}
     )
@@ -166,39 +172,11 @@ def train(
         holdout_uri=holdout_uri,
         reference_uri=reference_uri,
         data_fingerprint=fp,
+        left_out=plan.left_out(),
     )
 
 
 # --- the data ------------------------------------------------------------------------------------
-def select_window(cat: Catalog, window_days: int, end_ds: str | None = None) -> list[str]:
-    """Validated intervals within ``window_days`` days up to ``end_ds`` (default: the newest one)."""
-    end = _end_date(end_ds) if end_ds else None
-    batches = [b for b in cat.validated_batches() if end is None or b <= end.isoformat()]
-    if not batches:
-        where = f" up to {end_ds}" if end_ds else ""
-        raise DataNotFoundError(f"{cat.pipeline}: no validated batches{where} in {cat.batches_dir}")
-    end = end or date.fromisoformat(batches[-1])
-    start = (end - timedelta(days=window_days - 1)).isoformat()
-    window = [b for b in batches if start <= b <= end.isoformat()]
-    if not window:
-        raise DataNotFoundError(
-            f"{cat.pipeline}: no validated batches in {start}..{end.isoformat()}; the newest up to "
-            f"end_date is {batches[-1]} (widen training_window_days or move end_date)"
-        )
-    return window
-
-
-def _end_date(value: str) -> date:
-    """The ``end_date`` Param as a date: a real calendar day, not in the future."""
-    try:
-        end = date.fromisoformat(value)
-    except ValueError as e:
-        raise ConfigError(f"end_date: {value!r} is not a calendar date (YYYY-MM-DD): {e}") from e
-    if end > date.today():
-        raise ConfigError(f"end_date: {value} is in the future (today is {date.today().isoformat()})")
-    return end
-
-
 def load_window(
     cfg: PipelineConfig, cat: Catalog, window: list[str]
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:

@@ -31,6 +31,7 @@ def hash_before_later_fields(cfg: PipelineConfig) -> str:
         ("model", "search"),
         ("gate", "min_holdout_rows"),
         ("schema", "free_text"),
+        ("split", "on_vanished"),
     ):
         assert dump[section].pop(later) is None, f"{section}.{later} is set"
     return hashlib.sha256(json.dumps(dump, sort_keys=True).encode()).hexdigest()[:16]

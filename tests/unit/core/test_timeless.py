@@ -14,8 +14,9 @@ from airflow_mlops.core.config import load_pipeline, parse_pipeline
 from airflow_mlops.core.errors import ConfigError
 from airflow_mlops.core.ingest import ingest
 from airflow_mlops.core.lake import Lake
-from airflow_mlops.core.train import load_window, select_window
+from airflow_mlops.core.train import load_window
 from airflow_mlops.core.validate import validate_snapshot
+from airflow_mlops.core.window import select_window
 from dev.datasets import write_credit
 
 pytestmark = pytest.mark.unit
