@@ -17,11 +17,12 @@ from tests.unit.conftest import JAN, JUL, World
 pytestmark = pytest.mark.unit
 
 
-def test_no_champion_means_nothing_to_score(world: World) -> None:
+def test_no_champion_means_nothing_to_score(fresh_world: World) -> None:
+    w = fresh_world
     with pytest.raises(NoChampionError, match="no version has the 'champion' alias"):
-        score_batch(world.cfg, world.lake, world.client, JAN[0])
+        score_batch(w.cfg, w.lake, w.client, JAN[0])
     with pytest.raises(NoChampionError, match=r"\['2013-07-08'\] not scored"):
-        batches_to_score(world.cfg, world.lake, world.client, [JUL])
+        batches_to_score(w.cfg, w.lake, w.client, [JUL])
 
 
 def test_the_champion_scores_a_batch(world: World) -> None:
