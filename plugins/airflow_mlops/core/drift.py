@@ -246,11 +246,14 @@ def drift_report(
     reference: pd.DataFrame,
     model_version: str | None,
     champion_score: float | None = None,
+    *,
+    snapshot_hash: str | None = None,
 ) -> DriftResult:
     """Build the report and write its HTML, JSON and summary (the summary last). ``current`` is a
     frame, or a :class:`Current` whose sample the report is built on (its counts cover every row).
     ``champion_score`` is the scoring version's held-out gate metric (the performance signal's
-    reference)."""
+    reference). ``snapshot_hash`` (the snapshot the batch was scored from) is kept in
+    the summary: a drift summary counts as the pipeline's only for the snapshot committed now."""
     from airflow_mlops.core import signals as sig
     from airflow_mlops.core.evidently_report import build_report, parse_report
 
@@ -294,7 +297,11 @@ def drift_report(
         retrain_reason=sig.retrain_reason(ds, found, drifted),
         labels=asdict(found.labels),
     )
-    summary = {**result.to_dict(), "created_at": datetime.now(UTC).isoformat()}
+    summary = {
+        **result.to_dict(),
+        "created_at": datetime.now(UTC).isoformat(),
+        "snapshot_hash": snapshot_hash,
+    }
     summary["current_stats"] = whole.stats
     lake.write_json(result.summary_uri, summary)
     return result
@@ -303,12 +310,24 @@ def drift_report(
 def monitor_batch(
     cfg: PipelineConfig, lake: Lake, client: MlflowClient, ds: str, run_key: str
 ) -> dict[str, Any]:
-    """Drift report of interval ``ds``'s predictions; returns the drift summary (JSON-safe)."""
+    """Drift report of interval ``ds``'s predictions; returns the drift summary (JSON-safe).
+
+    A batch that did not pass validation is refused (NotValidatedError) before anything is read or
+    written, and so are predictions made from another snapshot than the one committed now."""
+    from airflow_mlops.core.predict import scored_snapshot
+
     cat = Catalog(lake, cfg.name)
+    manifest = cat.require_validated(ds, "monitor its drift")
     current_uri = cat.predictions_uri(ds)
     if not lake.exists(current_uri):
         raise DataNotFoundError(
             f"{current_uri}: interval {ds} has not been scored; run the predict task first"
+        )
+    scored_from, committed = scored_snapshot(lake, current_uri), manifest["content_hash"]
+    if scored_from is not None and scored_from != committed:
+        raise DataNotFoundError(
+            f"{current_uri}: the predictions of {cfg.name} interval {ds} were made from snapshot "
+            f"{scored_from[:16]}, not from the one committed now ({committed[:16]}); score it again"
         )
     current = read_current(cfg, lake, current_uri)
     version = str(current.model_version)
@@ -318,7 +337,8 @@ def monitor_batch(
         raise DataNotFoundError(f"{cfg.registered_model_name} v{version}: no {Tag.REFERENCE_URI} tag")
     reference = lake.read_parquet(ref_uri)
     score = registry.tags_of(mv).get(registry.metric_tag(cfg.gate.metric))
-    res = drift_report(cfg, lake, ds, current, reference, version, None if score is None else float(score))
+    champion_score = None if score is None else float(score)
+    res = drift_report(cfg, lake, ds, current, reference, version, champion_score, snapshot_hash=committed)
     _log_monitoring_run(cfg, lake, client, res, run_key)
     return res.to_dict()
 
