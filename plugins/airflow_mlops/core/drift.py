@@ -70,6 +70,7 @@ class DriftResult(Result):
     retrain: bool | None = None  # a retrain is asked for (the drift Asset event is emitted)
     retrain_reason: str | None = None  # in words, naming each fired signal
     labels: dict[str, Any] | None = None  # labels that arrived with the batch, and how many were joined
+    snapshot_hash: str | None = None  # the snapshot the batch was scored from (None: not recorded)
 
     def metrics(self) -> dict[str, float]:
         """Flat numeric metrics, named for MLflow (``log_metrics`` takes the dict as it is)."""
@@ -296,12 +297,9 @@ def drift_report(
         retrain=found.retrain,
         retrain_reason=sig.retrain_reason(ds, found, drifted),
         labels=asdict(found.labels),
+        snapshot_hash=snapshot_hash,
     )
-    summary = {
-        **result.to_dict(),
-        "created_at": datetime.now(UTC).isoformat(),
-        "snapshot_hash": snapshot_hash,
-    }
+    summary = {**result.to_dict(), "created_at": datetime.now(UTC).isoformat()}
     summary["current_stats"] = whole.stats
     lake.write_json(result.summary_uri, summary)
     return result
