@@ -34,6 +34,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 ENTRY_POINTS = ("execute", "poke", "execute_complete")
 
 
+def refusal(error: str, message: str) -> AirflowFailException:
+    """The failure without retry of a permanent error of class ``error``: what the log shows."""
+    return AirflowFailException(f"{error} (permanent, not retried): {message}")
+
+
 def fail_permanent(func: F) -> F:
     """``func``, with an airflow-mlops error whose class is ``permanent`` turned into Airflow's
     ``AirflowFailException`` (no retry: the same input fails the same way), once, with the original
@@ -52,7 +57,7 @@ def fail_permanent(func: F) -> F:
         except MlopsError as e:
             if not e.permanent:
                 raise
-            raise AirflowFailException(f"{type(e).__name__} (permanent, not retried): {e}") from e
+            raise refusal(type(e).__name__, str(e)) from e
 
     wrapper.__mlops_fail_permanent__ = True  # type: ignore[attr-defined]
     return cast("F", wrapper)
