@@ -23,7 +23,8 @@ from tests.unit.conftest import JAN, World, isolate
 from tests.unit.operators.conftest import make_context
 
 pytestmark = pytest.mark.unit
-PARAMS = {"reason": "r", "window_days": "", "window_end": "", "force": "true"}
+#: A window that ends in January, so it holds the snapshot the fixture deletes.
+PARAMS = {"reason": "r", "window_days": "", "window_end": JAN[-1], "force": "true"}
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,7 @@ def test_a_search_with_a_snapshot_gone_fails_at_once(
     (tmp_path / "flights_delay.yaml").write_text(yaml.safe_dump(d))
     monkeypatch.setenv("AIRFLOW_MLOPS_PIPELINES_DIR", str(tmp_path))
     op = PlanSearchOperator(
-        task_id="plan", pipeline="flights_delay", window_days="", window_end="", force="true"
+        task_id="plan", pipeline="flights_delay", window_days="", window_end=JAN[-1], force="true"
     )
     with pytest.raises(AirflowFailException, match=r"DataNotFoundError \(permanent, not retried\)") as got:
         op.execute(make_context())
