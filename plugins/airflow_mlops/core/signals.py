@@ -263,10 +263,7 @@ def arrived_labels(
     if lab.arrive == "same_batch":
         info = Labels(lab.arrive, len(labelled), len(labelled), 0, [ds] if len(labelled) else [])
         return labelled, labelled, info
-    # Only batches that passed validation: a quarantined batch's predictions never meet a label.
-    earlier = [
-        d for d in cat.batches() if d < ds and lake.exists(cat.predictions_uri(d)) and cat.is_validated(d)
-    ]
+    earlier = [d for d in cat.batches() if d < ds and lake.exists(cat.predictions_uri(d))]
     window = earlier[-lab.max_delay_batches :]
     frames = []
     for d in window:
