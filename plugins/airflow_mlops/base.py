@@ -7,11 +7,14 @@ the lake and the MLflow client are cached properties, built the first time ``exe
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Collection, Mapping
+from functools import cached_property, wraps
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from airflow.sdk import Asset, AssetAlias, BaseOperator, BaseSensorOperator, Context
+from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_mlops.core.errors import MlopsError
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -22,6 +25,42 @@ if TYPE_CHECKING:
 #: The default interval of a task: its DAG run's data interval start, as YYYY-MM-DD. Runs without a
 #: data interval (asset-triggered, manual on an asset schedule) have none: their tasks pass ``ds``.
 INTERVAL_START = "{{ data_interval_start | ds }}"
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The methods of a task that Airflow calls and that may raise our errors: an operator's
+#: ``execute``, a sensor's ``poke``, and what a deferred task resumes in.
+ENTRY_POINTS = ("execute", "poke", "execute_complete")
+
+
+def refusal(error: str, message: str) -> AirflowFailException:
+    """The failure without retry of a permanent error of class ``error``: what the log shows."""
+    return AirflowFailException(f"{error} (permanent, not retried): {message}")
+
+
+def fail_permanent(func: F) -> F:
+    """``func``, with an airflow-mlops error whose class is ``permanent`` turned into Airflow's
+    ``AirflowFailException`` (no retry: the same input fails the same way), once, with the original
+    chained and its class and message in the new one's. Transient ones (``permanent = False``)
+    and every other exception go through as they are, so retries and backoff apply to them.
+
+    Applied to every operator's and sensor's entry points by :class:`PipelineOperator`, and to
+    the ``@task`` functions of the DAG factory."""
+    if getattr(func, "__mlops_fail_permanent__", False):
+        return func
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except MlopsError as e:
+            if not e.permanent:
+                raise
+            raise refusal(type(e).__name__, str(e)) from e
+
+    wrapper.__mlops_fail_permanent__ = True  # type: ignore[attr-defined]
+    return cast("F", wrapper)
 
 
 def pipeline_template_fields(*extra: str) -> tuple[str, ...]:
@@ -35,6 +74,14 @@ class PipelineOperator(BaseOperator):
     emits, if any."""
 
     template_fields: Collection[str] = pipeline_template_fields()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every entry point a subclass defines fails at once on a permanent error (see
+        :func:`fail_permanent`): the rule lives here, not in each operator."""
+        super().__init_subclass__(**kwargs)
+        for name in ENTRY_POINTS:
+            if callable(method := vars(cls).get(name)):
+                setattr(cls, name, fail_permanent(method))
 
     def __init__(
         self,

@@ -94,6 +94,9 @@ def render_status(rows: list[dict[str, Any]]) -> str:
             out += signal_lines(d)
         else:
             out.append("  last drift:      none")
+        for u in p.get("drift_not_counted") or []:
+            flag = "DRIFT" if u.get("drift_detected") else "ok"
+            out.append(f"  not counted:     {u['ds']}  {flag}, not the pipeline's drift: batch {u['why']}")
         g = p["last_decision"]
         if g:
             out.append(f"  last decision:   v{g['candidate_version']} {_verdict(g)}: {g['reason']}")

@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_mlops.core.errors import DataNotFoundError
+from airflow_mlops.core.errors import DataNotFoundError, NotValidatedError
 from airflow_mlops.core.lake import Lake
 
 if TYPE_CHECKING:
@@ -182,8 +182,48 @@ class Catalog:
 
     def is_validated(self, ds: str) -> bool:
         """Whether the latest validation passed for the snapshot committed now (a re-ingest makes it stale)."""
+        return self.why_not_validated(ds) is None
+
+    def why_not_validated(self, ds: str) -> str | None:
+        """None when interval ``ds``'s committed snapshot passed its latest validation; otherwise
+        its status and why, in words: the one answer every reader (scoring, monitoring, status, the
+        view, the model card) gives about a batch that must not drive the loop."""
         m, s = self.manifest(ds), self.validation(ds)
-        return bool(m and s and s.get("success") and s.get("snapshot_hash") == m.get("content_hash"))
+        if m is None:
+            reason = self.lake.read_json_or_none(f"{self.quarantine_dir(ds)}/reason.json")
+            if reason:
+                return f"quarantined at ingest ({reason.get('reason')})"
+            return "never ingested (no committed snapshot)"
+        if s is None:
+            return "never validated"
+        if s.get("snapshot_hash") != m.get("content_hash"):
+            return (
+                f"not validated: its validation was of snapshot {str(s.get('snapshot_hash'))[:16]}, "
+                f"not of the one committed now ({str(m.get('content_hash'))[:16]})"
+            )
+        if not s.get("success"):
+            failed = s.get("failed") or []
+            cols = sorted({str(f.get("column")) for f in failed if f.get("column")})
+            on = f" on {', '.join(cols)}" if cols else ""
+            status = s.get("status") or "failed"
+            return f"{'quarantined' if status == 'quarantined' else 'failed'} by validation ({len(failed)} expectation(s) failed{on})"
+        return None
+
+    def require_validated(self, ds: str, doing: str) -> dict[str, Any]:
+        """The committed manifest of a batch that passed validation, or NotValidatedError naming the
+        pipeline, the interval, the snapshot and its status; ``doing`` is what was refused."""
+        why = self.why_not_validated(ds)
+        m = self.manifest(ds)
+        if why is None and m is not None:
+            return m
+        snap = self.snapshot_uri(ds, m) if m else self.partition(ds)
+        raise NotValidatedError(
+            f"{self.pipeline} interval {ds} (snapshot {snap}) is {why}: refused to {doing}; only a batch "
+            "that passed validation is scored or monitored",
+            pipeline=self.pipeline,
+            ds=ds,
+            status=str(why),
+        )
 
     def validated_batches(self) -> list[str]:
         """Intervals (oldest first) whose latest validation passed for the snapshot committed now."""
@@ -212,10 +252,43 @@ class Catalog:
         found: dict[str, Any] | None = self.lake.read_json_or_none(self.drift_summary_uri(ds))
         return found
 
+    def why_drift_not_counted(self, ds: str, summary: dict[str, Any]) -> str | None:
+        """None when a drift summary of ``ds`` is the pipeline's: its batch passed validation and the
+        summary was made from the snapshot committed now (when it records which); otherwise why not."""
+        why = self.why_not_validated(ds)
+        if why is not None:
+            return why
+        measured, m = summary.get("snapshot_hash"), self.manifest(ds) or {}
+        if measured and measured != m.get("content_hash"):
+            return (
+                f"measured on snapshot {str(measured)[:16]}, not on the one committed now "
+                f"({str(m.get('content_hash'))[:16]})"
+            )
+        return None
+
+    def counted_drift(self, ds: str) -> dict[str, Any] | None:
+        """The drift summary of ``ds`` if it counts as the pipeline's (see ``why_drift_not_counted``)."""
+        summary = self.drift(ds)
+        return summary if summary is not None and self.why_drift_not_counted(ds, summary) is None else None
+
     def latest_drift(self) -> dict[str, Any] | None:
-        """The drift summary of the newest interval that has one."""
+        """The drift summary of the newest interval that has one that counts: a batch that did not
+        pass validation (quarantined, failed, never validated, re-ingested since) is never the
+        pipeline's drift, even if it was forced through monitoring."""
         for ds in reversed(self.batches()):
-            summary = self.drift(ds)
+            summary = self.counted_drift(ds)
             if summary is not None:
                 return summary
         return None
+
+    def uncounted_drift(self, after: str | None = None) -> list[dict[str, Any]]:
+        """Drift summaries newer than ``after`` that do not count, newest first, each with ``why``."""
+        out = []
+        for ds in reversed(self.batches()):
+            if after is not None and ds <= after:
+                break
+            summary = self.drift(ds)
+            why = None if summary is None else self.why_drift_not_counted(ds, summary)
+            if summary is not None and why is not None:
+                out.append({"ds": ds, "drift_detected": summary.get("drift_detected"), "why": why})
+        return out

@@ -70,6 +70,7 @@ class DriftResult(Result):
     retrain: bool | None = None  # a retrain is asked for (the drift Asset event is emitted)
     retrain_reason: str | None = None  # in words, naming each fired signal
     labels: dict[str, Any] | None = None  # labels that arrived with the batch, and how many were joined
+    snapshot_hash: str | None = None  # the snapshot the batch was scored from (None: not recorded)
 
     def metrics(self) -> dict[str, float]:
         """Flat numeric metrics, named for MLflow (``log_metrics`` takes the dict as it is)."""
@@ -246,11 +247,14 @@ def drift_report(
     reference: pd.DataFrame,
     model_version: str | None,
     champion_score: float | None = None,
+    *,
+    snapshot_hash: str | None = None,
 ) -> DriftResult:
     """Build the report and write its HTML, JSON and summary (the summary last). ``current`` is a
     frame, or a :class:`Current` whose sample the report is built on (its counts cover every row).
     ``champion_score`` is the scoring version's held-out gate metric (the performance signal's
-    reference)."""
+    reference). ``snapshot_hash`` (the snapshot the batch was scored from) is kept in
+    the summary: a drift summary counts as the pipeline's only for the snapshot committed now."""
     from airflow_mlops.core import signals as sig
     from airflow_mlops.core.evidently_report import build_report, parse_report
     from airflow_mlops.core.report_html import evidently_html
@@ -294,6 +298,7 @@ def drift_report(
         retrain=found.retrain,
         retrain_reason=sig.retrain_reason(ds, found, drifted),
         labels=asdict(found.labels),
+        snapshot_hash=snapshot_hash,
     )
     summary = {**result.to_dict(), "created_at": datetime.now(UTC).isoformat()}
     summary["current_stats"] = whole.stats
@@ -304,12 +309,24 @@ def drift_report(
 def monitor_batch(
     cfg: PipelineConfig, lake: Lake, client: MlflowClient, ds: str, run_key: str
 ) -> dict[str, Any]:
-    """Drift report of interval ``ds``'s predictions; returns the drift summary (JSON-safe)."""
+    """Drift report of interval ``ds``'s predictions; returns the drift summary (JSON-safe).
+
+    A batch that did not pass validation is refused (NotValidatedError) before anything is read or
+    written, and so are predictions made from another snapshot than the one committed now."""
+    from airflow_mlops.core.predict import scored_snapshot
+
     cat = Catalog(lake, cfg.name)
+    manifest = cat.require_validated(ds, "monitor its drift")
     current_uri = cat.predictions_uri(ds)
     if not lake.exists(current_uri):
         raise DataNotFoundError(
             f"{current_uri}: interval {ds} has not been scored; run the predict task first"
+        )
+    scored_from, committed = scored_snapshot(lake, current_uri), manifest["content_hash"]
+    if scored_from is not None and scored_from != committed:
+        raise DataNotFoundError(
+            f"{current_uri}: the predictions of {cfg.name} interval {ds} were made from snapshot "
+            f"{scored_from[:16]}, not from the one committed now ({committed[:16]}); score it again"
         )
     current = read_current(cfg, lake, current_uri)
     version = str(current.model_version)
@@ -319,7 +336,8 @@ def monitor_batch(
         raise DataNotFoundError(f"{cfg.registered_model_name} v{version}: no {Tag.REFERENCE_URI} tag")
     reference = lake.read_parquet(ref_uri)
     score = registry.tags_of(mv).get(registry.metric_tag(cfg.gate.metric))
-    res = drift_report(cfg, lake, ds, current, reference, version, None if score is None else float(score))
+    champion_score = None if score is None else float(score)
+    res = drift_report(cfg, lake, ds, current, reference, version, champion_score, snapshot_hash=committed)
     _log_monitoring_run(cfg, lake, client, res, run_key)
     return res.to_dict()
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 from airflow_mlops.core import registry
 from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.config import PipelineConfig
-from airflow_mlops.core.errors import NoChampionError
+from airflow_mlops.core.errors import NoChampionError, NotValidatedError
 from airflow_mlops.core.lake import Lake
 from airflow_mlops.core.modeling import PREDICTION, PROBABILITY, with_predictions
 from airflow_mlops.core.result import Result
@@ -21,6 +21,7 @@ from airflow_mlops.core.result import Result
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    import pyarrow as pa
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion
 
@@ -53,17 +54,52 @@ def batches_to_score(
     """The intervals a monitor run scores: those requested (by the triggering events or the ``ds``
     Param) and any validated batch newer than the last scored one.
 
-    Raises ValueError when nothing was requested and NoChampionError when nothing can score them.
+    Raises ValueError when nothing was requested, NotValidatedError (naming each) when a requested
+    batch did not pass validation, whoever asked for it, and NoChampionError when nothing can score
+    them. The whole run is refused rather than the rest scored, so that a forced interval is never
+    quietly dropped.
     """
     found = set(requested)
     if not found:
         raise ValueError("no interval to score: trigger with conf {'ds': ['YYYY-MM-DD']}")
-    found |= set(Catalog(lake, cfg.name).unscored_batches())
+    cat = Catalog(lake, cfg.name)
+    refused = []
+    for ds in sorted(found):
+        try:
+            cat.require_validated(ds, "score it")
+        except NotValidatedError as e:
+            refused.append(e)
+    if refused:
+        first = refused[0]
+        raise NotValidatedError(
+            "\n".join(str(e) for e in refused), pipeline=cfg.name, ds=first.ds, status=first.status
+        )
+    found |= set(cat.unscored_batches())
     try:
         _champion(cfg, client)
     except NoChampionError as e:
         raise NoChampionError(f"{e}: {sorted(found)} not scored") from e
     return sorted(found)
+
+
+#: The key of the predictions file's Parquet metadata that names the snapshot it was scored from.
+SNAPSHOT_KEY: Final = b"airflow_mlops.snapshot_hash"
+
+
+def _with_snapshot(table: pa.Table, snapshot_hash: str | None) -> pa.Table:
+    """``table`` whose schema metadata also names the snapshot its rows were scored from."""
+    if snapshot_hash is None:
+        return table
+    return table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), SNAPSHOT_KEY: snapshot_hash.encode()}
+    )
+
+
+def scored_snapshot(lake: Lake, predictions_uri: str) -> str | None:
+    """The content hash of the snapshot a predictions file was scored from (None before it was recorded)."""
+    with lake.open_parquet(predictions_uri) as pf:
+        found = (pf.schema_arrow.metadata or {}).get(SNAPSHOT_KEY)
+    return None if found is None else found.decode()
 
 
 #: Rows scored at a time: memory is bounded by a chunk (its frame, the one-hot matrix and the
@@ -86,11 +122,13 @@ def score_file(
     predictions_uri: str,
     version: str,
     chunk_rows: int = CHUNK_ROWS,
+    *,
+    snapshot_hash: str | None = None,
 ) -> _Totals:
     """Score a snapshot chunk by chunk into ``predictions_uri`` (written whole or not at all).
 
     Each chunk is read, predicted once and appended to the Parquet file being staged, so a batch of
-    any size needs the memory of one chunk."""
+    any size needs the memory of one chunk. ``snapshot_hash`` is recorded in the file's metadata."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -110,7 +148,7 @@ def score_file(
             for batch in pf.iter_batches(batch_size=chunk_rows, columns=keep):
                 out = with_predictions(cfg, model, batch.to_pandas())
                 out["model_version"] = version
-                table = pa.Table.from_pandas(out, preserve_index=False)
+                table = _with_snapshot(pa.Table.from_pandas(out, preserve_index=False), snapshot_hash)
                 if writer is None:
                     writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
                 writer.write_table(table.cast(writer.schema))
@@ -121,7 +159,9 @@ def score_file(
             if writer is None:  # an empty snapshot still gets a file with its columns
                 empty = with_predictions(cfg, model, pf.schema_arrow.empty_table().to_pandas()[keep])
                 empty["model_version"] = version
-                pq.write_table(pa.Table.from_pandas(empty, preserve_index=False), tmp)
+                pq.write_table(
+                    _with_snapshot(pa.Table.from_pandas(empty, preserve_index=False), snapshot_hash), tmp
+                )
         finally:
             if writer is not None:
                 writer.close()
@@ -129,13 +169,17 @@ def score_file(
 
 
 def score_batch(cfg: PipelineConfig, lake: Lake, client: MlflowClient, ds: str) -> ScoreResult:
-    """Score interval ``ds`` with ``models:/<name>@champion``."""
+    """Score interval ``ds`` with ``models:/<name>@champion``; a batch that did not pass validation
+    is refused (NotValidatedError) before the model is loaded. The predictions record the snapshot
+    they were made from (``SNAPSHOT_KEY``), so monitoring can tell them from a later re-ingest's."""
+    cat = Catalog(lake, cfg.name)
+    manifest = cat.require_validated(ds, "score it")
     champ = _champion(cfg, client)
     version = str(champ.version)
     model = registry.load_model(cfg, client, version)
-    cat = Catalog(lake, cfg.name)
     out_uri = cat.predictions_uri(ds)
-    totals = score_file(cfg, model, lake, cat.snapshot_uri(ds), out_uri, version)
+    snapshot = cat.snapshot_uri(ds, manifest)
+    totals = score_file(cfg, model, lake, snapshot, out_uri, version, snapshot_hash=manifest["content_hash"])
     n = max(totals.rows, 1)
     return ScoreResult(
         pipeline=cfg.name,

@@ -504,7 +504,7 @@ def _drift_since(cfg: PipelineConfig, lake: Lake, champion_version: str | None) 
     cat = Catalog(lake, cfg.name)
     seen = [
         s
-        for s in (cat.drift(ds) for ds in cat.batches())
+        for s in (cat.counted_drift(ds) for ds in cat.batches())
         if s and str(s.get("model_version")) == champion_version
     ]
     if not seen:

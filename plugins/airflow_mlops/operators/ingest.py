@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.sdk import Context
-from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_mlops.base import PipelineOperator
 
@@ -41,7 +40,8 @@ class IngestOperator(PipelineOperator):
                 **reading,
             ).to_dict()
         except DataContractError as e:
-            # The same bytes fail the same way: no retry. The file is in the quarantine.
+            # The same bytes fail the same way: the base fails the task without retry (a permanent
+            # error). Here the refusal only gains where the file and its reason are kept.
             where = Catalog(self.lake, self.pipeline).quarantine_dir(str(self.ds))
             kept = (
                 "The statement and the reason are"
@@ -51,7 +51,7 @@ class IngestOperator(PipelineOperator):
                 else "The raw file and the reason are"
             )
             self.alert(context, "quarantine", {"ds": self.ds, "reason": e, "where": where})
-            raise AirflowFailException(f"{e}\n{kept} kept in {where}") from e
+            raise DataContractError(f"{e}\n{kept} kept in {where}") from e
         self.log.info(
             "Ingested %s: %d raw rows, %d dropped by row_filter, %d in snapshot %s (hash %s)%s",
             res["source_uri"],

@@ -7,15 +7,17 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowSkipException
 
-from airflow_mlops.base import PipelineOperator
+from airflow_mlops.base import PipelineOperator, fail_permanent
 
 if TYPE_CHECKING:
     from airflow_mlops.core.config import PipelineConfig
 
 
+@fail_permanent
 def intervals_to_score(cfg: PipelineConfig, context: Context) -> list[str]:
     """The monitor DAG's first task: what its run scores (its triggering events' intervals, or the
-    ``ds`` Param); skipped while there is no champion."""
+    ``ds`` Param); skipped while there is no champion. A requested batch that did not pass
+    validation fails the run at once (NotValidatedError is permanent), naming it and its status."""
     from airflow_mlops.core.errors import NoChampionError
     from airflow_mlops.core.predict import batches_to_score
     from airflow_mlops.hooks import LakeHook, MlflowHook
@@ -36,7 +38,9 @@ def intervals_to_score(cfg: PipelineConfig, context: Context) -> list[str]:
 
 
 class BatchPredictOperator(PipelineOperator):
-    """Write predictions of the champion beside interval ``ds``'s snapshot; skip if there is no champion."""
+    """Write predictions of the champion beside interval ``ds``'s snapshot; skip if there is no champion.
+
+    A batch that did not pass validation fails at once (NotValidatedError, permanent)."""
 
     ui_color = "#eaf6f6"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.sdk import Context
-from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_mlops.base import PipelineOperator, pipeline_template_fields
 
@@ -15,7 +14,8 @@ class RollbackOperator(PipelineOperator):
 
     ``by`` is the user who triggered the DAG run (Airflow 3 records it on the run), else "airflow".
     Bad input (no champion, nothing to go back to, a version that was never champion) fails the task
-    at once without retries: retrying would not change the answer.
+    at once without retries (permanent errors, failed by the operator base): retrying would not
+    change the answer.
     """
 
     template_fields = pipeline_template_fields("reason", "to_version")
@@ -33,15 +33,11 @@ class RollbackOperator(PipelineOperator):
         self.to_version = to_version
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_mlops.core.errors import ConfigError, DataNotFoundError, NoChampionError
         from airflow_mlops.core.promote import rollback
 
         by = getattr(context["dag_run"], "triggering_user_name", None) or "airflow"
         to = str(self.to_version).strip() if self.to_version not in (None, "", "None") else None
-        try:
-            done = rollback(self.config, self.lake, self.mlflow, reason=str(self.reason), by=by, to=to)
-        except (ConfigError, DataNotFoundError, NoChampionError) as e:
-            raise AirflowFailException(str(e)) from e
+        done = rollback(self.config, self.lake, self.mlflow, reason=str(self.reason), by=by, to=to)
         self.log.info(
             "%s: champion v%s -> v%s, rolled back by %s: %s",
             done.model_name,

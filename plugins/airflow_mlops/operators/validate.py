@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.sdk import Context
-from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_mlops.base import PipelineOperator
 from airflow_mlops.links import ValidationLink
@@ -23,6 +22,7 @@ class ValidateDataOperator(PipelineOperator):
     ui_color = "#fdf3e8"
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_mlops.core.errors import DataContractError
         from airflow_mlops.core.validate import QUARANTINED, validate_snapshot
 
         res = validate_snapshot(self.config, self.lake, str(self.ds))
@@ -44,7 +44,8 @@ class ValidateDataOperator(PipelineOperator):
                 "Batch quarantined, not passed on to training or scoring:\n%s", res.failure_message()
             )
         elif not res.success:
-            raise AirflowFailException(res.failure_message())
+            # The same rows fail the same suite: a permanent error, failed without retry by the base.
+            raise DataContractError(res.failure_message())
         else:
             keys = ("ds", "snapshot_uri", "snapshot_hash", "evaluated", "result_uri")
             self.emit(context, {k: summary[k] for k in keys})

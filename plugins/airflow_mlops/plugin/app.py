@@ -254,7 +254,10 @@ def create_app() -> FastAPI:
         if cat.report_uri(ds, "drift/summary.json") is None:
             raise HTTPException(404, "no such batch")
         root = f"{PREFIX}/pipelines/{quote(name)}"
-        return html(pages.page(f"{name} {ds}", pages.drift_page(name, ds, cat.drift(ds), root), PREFIX))
+        summary = cat.drift(ds)
+        if summary is not None:  # a batch that did not pass validation: its drift is not the pipeline's
+            summary = {**summary, "not_counted": cat.why_drift_not_counted(ds, summary)}
+        return html(pages.page(f"{name} {ds}", pages.drift_page(name, ds, summary, root), PREFIX))
 
     @app.get("/pipelines/{name}/batches/{ds}/files/{path:path}")
     def report_file(name: str, ds: str, path: str, user: User) -> Response:

@@ -109,7 +109,7 @@ def overview(rows: list[dict[str, Any]], base: str, problems: list[str]) -> str:
                     ["versions", e(p["versions"])],
                     ["batches", e(p["batches"])],
                     ["last validation", f"{e(v['ds'])} {_status(v['status'])}" if v else _status(None)],
-                    ["last drift", drift],
+                    ["last drift", drift + _not_counted(p.get("drift_not_counted"))],
                     ["last decision", decision],
                 ],
             )
@@ -319,6 +319,8 @@ def batches_table(batches: list[dict[str, Any]], root: str) -> str:
             + (f' <span class="bad">fired: {e(", ".join(dr["fired"]))}</span>' if dr.get("fired") else "")
             + f' <a href="{root}/batches/{e(b["ds"])}/drift">report</a>'
             if dr
+            else _not_counted([b["drift_not_counted"]], f"{root}/batches/{e(b['ds'])}/drift")
+            if b.get("drift_not_counted")
             else '<span class="muted">-</span>'
         )
         rows.append(
@@ -331,6 +333,16 @@ def batches_table(batches: list[dict[str, Any]], root: str) -> str:
             ]
         )
     return table(["interval", "rows", "content hash", "validation", "drift"], rows)
+
+
+def _not_counted(records: list[dict[str, Any]] | None, report: str | None = None) -> str:
+    """Drift records that are not the pipeline's (their batch did not pass validation), said so."""
+    link = f' <a href="{report}">report</a>' if report else ""
+    return "".join(
+        f'<div class="not-counted"><span class="warn">not counted</span> {e(r["ds"])}: batch '
+        f"{e(r['why'])}{link}</div>"
+        for r in records or []
+    )
 
 
 def latest_drift(batches: list[dict[str, Any]], root: str) -> str:
@@ -398,7 +410,9 @@ def drift_page(name: str, ds: str, summary: dict[str, Any] | None, root: str) ->
         return f'<p class="muted">No drift report for {e(ds)}.</p>'
     src = f"{root}/batches/{quote(ds)}/files/drift/report.html"
     return (
-        f"<h1>{e(name)}: drift of {e(ds)}</h1><p>{float(summary['drift_share']):.0%} of columns drifted "
+        f"<h1>{e(name)}: drift of {e(ds)}</h1>"
+        + _not_counted([{"ds": ds, "why": summary["not_counted"]}] if summary.get("not_counted") else [])
+        + f"<p>{float(summary['drift_share']):.0%} of columns drifted "
         f"(threshold {float(summary['threshold']):.0%}), scored by v{e(summary.get('model_version'))}. "
         f'<a href="{src}">open alone</a></p>'
         + signals_table(summary)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
-from airflow_mlops.base import PipelineSensor
+from airflow_mlops.base import PipelineSensor, refusal
 
 if TYPE_CHECKING:
     from airflow_mlops.core.sqlsource import SqlStatement
@@ -107,6 +107,8 @@ class DataAvailableSensor(PipelineSensor):
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, str]:
+        if event.get("status") == "refused":  # a permanent refusal in the triggerer: no retry
+            raise refusal(str(event.get("error")), str(event.get("message")))
         if event.get("status") != "found":
             raise AirflowSensorTimeout(
                 f"{event.get('uri')}: raw data for {self.pipeline} interval {self.ds} did not arrive "

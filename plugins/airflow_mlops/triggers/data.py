@@ -9,6 +9,8 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_mlops.core.errors import MlopsError
+
 
 class DataAvailableTrigger(BaseTrigger):
     """Fires ``found`` when the file appears, ``timeout`` at the deadline (epoch seconds)."""
@@ -45,9 +47,21 @@ async def poll(
     ready: Callable[[], bool], uri: str, poke_interval: float, deadline: float
 ) -> AsyncIterator[TriggerEvent]:
     """Ask ``ready`` (a blocking check, run in a thread) every ``poke_interval`` seconds: one event,
-    ``found`` as soon as it says so, or ``timeout`` at the deadline; ``uri`` names the source."""
+    ``found`` as soon as it says so, or ``timeout`` at the deadline; ``uri`` names the source.
+
+    A permanent refusal (an airflow-mlops error whose class is ``permanent``) is a ``refused`` event
+    naming the error, at once: polling on cannot change it, and a failed trigger would be retried.
+    Transient errors end the trigger as they are, so the task's retries apply."""
     while True:
-        if await asyncio.to_thread(ready):
+        try:
+            found = await asyncio.to_thread(ready)
+        except MlopsError as e:
+            if not e.permanent:
+                raise
+            refused = {"status": "refused", "uri": uri, "error": type(e).__name__, "message": str(e)}
+            yield TriggerEvent(refused)  # type: ignore[no-untyped-call]
+            return
+        if found:
             yield TriggerEvent({"status": "found", "uri": uri})  # type: ignore[no-untyped-call]
             return
         if time.time() >= deadline:

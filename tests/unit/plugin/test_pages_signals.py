@@ -132,9 +132,16 @@ def test_the_ui_json_carries_the_signals_of_the_latest_batch(
     cfg = load_pipeline(PIPELINES / "credit_default.yaml")
     lake = Lake((tmp_path / "lake").as_uri())
     cat = Catalog(lake, cfg.name)
+    for ds in ("2024-03-13", "2024-03-14"):  # committed and validated: their drift is the pipeline's
+        lake.write_json(
+            cat.manifest_uri(ds),
+            {"content_hash": f"h{ds}", "data": "d.parquet", "rows": 1, "ingested_at": ds},
+        )
+        lake.write_json(cat.validation_summary_uri(ds), {"success": True, "snapshot_hash": f"h{ds}"})
     lake.write_json(cat.drift_summary_uri("2024-03-13"), summary(ds="2024-03-13", fired=[], retrain=False))
     lake.write_json(cat.drift_summary_uri("2024-03-14"), summary())
     st = json.loads(json.dumps(pipeline_status(cfg, lake, _EmptyRegistry())))  # type: ignore[arg-type]
+    assert st["drift_not_counted"] == []
     d = st["drift"]
     assert d["ds"] == "2024-03-14" and d["fired"] == ["prior_shift"] and d["retrain"] is True
     assert d["signals"]["prior_shift"]["value"] == 0.665 and d["labels"]["unmatched"] == 288

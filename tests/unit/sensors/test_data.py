@@ -56,3 +56,21 @@ def test_the_trigger_timing_out_names_the_path(home: Path) -> None:
 def test_the_source_connection_falls_back_to_the_lakes(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW_MLOPS_LAKE_CONN_ID", "lake_conn")
     assert _sensor("2013-01-03").hook.conn_id == "lake_conn"
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        ("ConfigError", "connection aws_lake: endpoint_url is not a URL"),
+        ("DataContractError", "select ready from t: returned no column named ready"),
+    ],
+)
+def test_a_refusal_in_the_triggerer_fails_the_task_without_retry(
+    home: Path, error: str, message: str
+) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    event = {"status": "refused", "uri": "s3://raw/x.csv", "error": error, "message": message}
+    with pytest.raises(AirflowFailException) as got:
+        _sensor("2013-01-03").execute_complete(make_context(), event)
+    assert str(got.value) == f"{error} (permanent, not retried): {message}"
