@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,8 +100,13 @@ class World:
         return version
 
 
-def _world(flights_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    home = tmp_path_factory.mktemp("world")
+@contextmanager
+def world_copy(
+    flights_home: Path, tmp_path_factory: pytest.TempPathFactory, name: str = "world"
+) -> Iterator[World]:
+    """A copy of the session's flights lake and raw files with an MLflow store of its own, set as
+    the environment the operators read while the block runs."""
+    home = tmp_path_factory.mktemp(name)
     for part in ("lake", "raw"):
         shutil.copytree(flights_home / part, home / part)
     with pytest.MonkeyPatch.context() as mp:
@@ -108,6 +114,11 @@ def _world(flights_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         cfg = load_pipeline(PIPELINES / "flights_delay.yaml")
         uri = f"sqlite:///{home / 'mlflow' / 'mlflow.db'}"
         yield World(home, cfg, Lake((home / "lake").as_uri()), uri)
+
+
+def _world(flights_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with world_copy(flights_home, tmp_path_factory) as world:
+        yield world
 
 
 @pytest.fixture(scope="module")

@@ -44,15 +44,21 @@ def header_names(header: bytes, where: str, *, show: bool = True) -> list[str]:
         names = next(csv.reader([text], strict=True), [])
     except csv.Error as e:
         raise DataContractError(f"{where}: line 1 (the header) is not CSV: {e}") from e
+    unique_names(names, where, "the header")
+    return names
+
+
+def unique_names(names: list[str], where: str, place: str = "the file") -> None:
+    """Refuse a column name given twice (a CSV header or a Parquet schema can), naming both
+    positions (1-based): a reader would silently keep one of them."""
     first: dict[str, int] = {}
     for i, name in enumerate(names, start=1):
         if name in first:
             raise DataContractError(
-                f"{where}: column {name!r} appears twice in the header, at positions {first[name]} "
+                f"{where}: column {name!r} appears twice in {place}, at positions {first[name]} "
                 f"and {i}; a reader would keep one of them silently: rename or remove one"
             )
         first[name] = i
-    return names
 
 
 def _breaks(value: str) -> int:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
-from airflow_mlops.core import commits, overlap, rawfile, records, sqlsource, staging
+from airflow_mlops.core import commits, csvscan, overlap, rawfile, records, sqlsource, staging
 from airflow_mlops.core.catalog import Catalog
 from airflow_mlops.core.coerce import coerce_column
 from airflow_mlops.core.config import PipelineConfig
@@ -74,7 +74,7 @@ def parse_raw(
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
-            records.unique_names(pq.read_schema(io.BytesIO(data)).names, name)
+            csvscan.unique_names(pq.read_schema(io.BytesIO(data)).names, name)
             return records.number_rows(pd.read_parquet(io.BytesIO(data)), 0)
         lines = records.scan_bytes(data, fmt, name, free_text=free_text, show=show_bytes)
         text = data.decode("utf-8-sig")  # a BOM is not part of the first column's name

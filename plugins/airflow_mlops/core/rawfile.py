@@ -17,7 +17,7 @@ import io
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Final
 
-from airflow_mlops.core import confine, records, textscan
+from airflow_mlops.core import confine, csvscan, records, textscan
 from airflow_mlops.core.config import PipelineConfig
 from airflow_mlops.core.csvscan import CsvScan
 from airflow_mlops.core.errors import DataContractError, DataNotFoundError
@@ -142,7 +142,7 @@ def _file_frames(
     with fs.open(path, "rb") as f:
         if cfg.source.file_format == "parquet":
             with pq.ParquetFile(f) as pf:
-                records.unique_names(pf.schema_arrow.names, shown)
+                csvscan.unique_names(pf.schema_arrow.names, shown)
                 _require(wanted, pf.schema_arrow.names, shown)
                 first = 0
                 for batch in pf.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=wanted):

@@ -77,15 +77,3 @@ def number_rows(df: pd.DataFrame, first: int) -> pd.DataFrame:
 
     df.index = pd.RangeIndex(first + 1, first + 1 + len(df), name=ROW)
     return df
-
-
-def unique_names(names: list[str], where: str) -> None:
-    """Refuse a column name given twice (a Parquet schema can), naming both positions (1-based)."""
-    first: dict[str, int] = {}
-    for i, name in enumerate(names, start=1):
-        if name in first:
-            raise DataContractError(
-                f"{where}: column {name!r} appears twice in the file, at positions {first[name]} "
-                f"and {i}; a reader would keep one of them silently: rename or remove one"
-            )
-        first[name] = i

@@ -76,12 +76,10 @@ def good_rows(n: int = 8) -> list[str]:
     return [row(h, shop=("north", "south")[h % 2], units=str(h)) for h in range(n)]
 
 
-@pytest.fixture(params=["typed", "strings", "whole", "tiny-blocks"])
-def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Force one reader path: pyarrow typed, pyarrow as strings, pandas whole; or the typed path
-    in blocks of 64 bytes, so that records and quoted values cross block boundaries."""
+def force_path(way: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Force one reader path: pyarrow typed (or ``pyarrow``), pyarrow as strings, pandas whole; or
+    the typed path in blocks of 64 bytes, so that records and quoted values cross block boundaries."""
     real = rawfile.frames
-    way = str(request.param)
 
     def frames(fs, paths, cfg, shown, *, typed):  # type: ignore[no-untyped-def]
         if (way == "strings" and typed) or way == "whole":
@@ -93,6 +91,11 @@ def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
         monkeypatch.setattr(rawfile, "BLOCK_BYTES", 64)
         monkeypatch.setattr(textscan, "BLOCK_BYTES", 64)
     return way
+
+
+@pytest.fixture(params=["typed", "strings", "whole", "tiny-blocks"])
+def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    return force_path(str(request.param), monkeypatch)
 
 
 def put(home: Path, content: bytes | str, fmt: str = "csv") -> Path:

@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from airflow_mlops.core import rawfile, textscan
-from tests.unit.core.test_ingest_records import DAY, accepted, pipeline, put, refused
+from airflow_mlops.core import rawfile
+from tests.unit.core.test_ingest_records import DAY, accepted, force_path, pipeline, put, refused
 
 pytestmark = pytest.mark.unit
 
@@ -40,19 +40,7 @@ def good_lines(n: int = 8) -> list[str]:
 
 @pytest.fixture(params=["pyarrow", "whole", "tiny-blocks"])
 def jway(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    real = rawfile.frames
-    way = str(request.param)
-
-    def frames(fs, paths, cfg, shown, *, typed):  # type: ignore[no-untyped-def]
-        if way == "whole":
-            raise pa.ArrowInvalid("forced for the test")
-        return real(fs, paths, cfg, shown, typed=typed)
-
-    monkeypatch.setattr(rawfile, "frames", frames)
-    if way == "tiny-blocks":
-        monkeypatch.setattr(rawfile, "BLOCK_BYTES", 64)
-        monkeypatch.setattr(textscan, "BLOCK_BYTES", 64)
-    return way
+    return force_path(str(request.param), monkeypatch)
 
 
 @pytest.mark.parametrize(

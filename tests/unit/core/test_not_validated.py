@@ -4,7 +4,6 @@ pipeline's. Each kind of "not validated" is a real batch of the flights world, m
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,17 +14,14 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_mlops.core import drift
 from airflow_mlops.core.catalog import Catalog
-from airflow_mlops.core.config import load_pipeline
 from airflow_mlops.core.errors import DataContractError, DataNotFoundError, NotValidatedError
 from airflow_mlops.core.ingest import ingest
-from airflow_mlops.core.lake import Lake
 from airflow_mlops.core.predict import score_batch, score_file
 from airflow_mlops.core.validate import validate_snapshot
 from airflow_mlops.operators import BatchPredictOperator, DriftReportOperator
 from airflow_mlops.operators.predict import intervals_to_score
 from dev.datasets import write_flights
-from tests.conftest import PIPELINES
-from tests.unit.conftest import JUL, World, isolate
+from tests.unit.conftest import JUL, World, world_copy
 from tests.unit.operators.conftest import alias_events, make_context
 
 pytestmark = pytest.mark.unit
@@ -54,13 +50,9 @@ def _spoil(raw: Path, ds: str, origins: int = 5) -> None:
 def states(flights_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """A copy of the flights world with a batch in each state of ``STATES`` and a validated one
     (``RESCORED``) that later tests re-ingest."""
-    home = tmp_path_factory.mktemp("states")
-    for part in ("lake", "raw"):
-        shutil.copytree(flights_home / part, home / part)
-    with pytest.MonkeyPatch.context() as mp:
-        isolate(mp, home)
-        cfg = load_pipeline(PIPELINES / "flights_delay.yaml")
-        lake, raw = Lake((home / "lake").as_uri()), home / "raw"
+    with world_copy(flights_home, tmp_path_factory, "states") as world:
+        home, cfg, lake = world.home, world.cfg, world.lake
+        raw = home / "raw"
         write_flights(raw.as_uri(), [QUARANTINED, FAILED, UNVALIDATED, STALE, RESCORED])
         _spoil(raw, QUARANTINED)
         _spoil(raw, FAILED)
@@ -80,7 +72,7 @@ def states(flights_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         (raw / "flights" / f"{REFUSED}.csv").write_text("")
         with pytest.raises(DataContractError, match="empty"):
             ingest(cfg, lake, REFUSED)
-        yield World(home, cfg, lake, f"sqlite:///{home / 'mlflow' / 'mlflow.db'}")
+        yield world
 
 
 def _files(world: World, ds: str) -> dict[str, bytes]:

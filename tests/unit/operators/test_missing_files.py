@@ -3,7 +3,6 @@ cannot be trusted: the same input would fail the same way on every retry."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,14 +11,12 @@ import yaml
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_mlops.core import registry
-from airflow_mlops.core.config import load_pipeline
 from airflow_mlops.core.errors import DataNotFoundError, UntrustedModelError
-from airflow_mlops.core.lake import Lake
 from airflow_mlops.core.registry import Tag
 from airflow_mlops.core.train import train
 from airflow_mlops.operators import PlanSearchOperator, PromoteModelOperator, TrainModelOperator
 from tests.conftest import PIPELINES
-from tests.unit.conftest import JAN, World, isolate
+from tests.unit.conftest import JAN, World, world_copy
 from tests.unit.operators.conftest import make_context
 
 pytestmark = pytest.mark.unit
@@ -31,13 +28,8 @@ PARAMS = {"reason": "r", "window_days": "", "window_end": JAN[-1], "force": "tru
 def gone(flights_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, str]]:
     """A copy of the flights world with a version trained on it, then one January snapshot deleted
     (its manifest and validation kept: the catalog still lists it as validated)."""
-    home = tmp_path_factory.mktemp("gone")
-    for part in ("lake", "raw"):
-        shutil.copytree(flights_home / part, home / part)
-    with pytest.MonkeyPatch.context() as mp:
-        isolate(mp, home)
-        cfg = load_pipeline(PIPELINES / "flights_delay.yaml")
-        world = World(home, cfg, Lake((home / "lake").as_uri()), f"sqlite:///{home / 'mlflow' / 'mlflow.db'}")
+    with world_copy(flights_home, tmp_path_factory, "gone") as world:
+        cfg = world.cfg
         version = train(cfg, world.lake, world.client, run_key="gone/v1", end_ds=JAN[-1]).version
         assert version is not None
         data = Path(world.lake._p(world.catalog.snapshot_uri(JAN[2])))
