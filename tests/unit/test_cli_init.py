@@ -101,6 +101,6 @@ def test_check_refuses_a_suite_column_the_pipeline_lacks(
     assert main(["check", str(include / "pipelines" / "credit.yaml")]) == 1
     i = len(suite["expectations"]) - 1
     assert (
-        f"credit: validation.suite: {suite_file}: expectations[{i}] (expect_column_values_to_not_be_null): "
-        "column 'balanse' is not a column of pipeline credit" in capsys.readouterr().err
+        f"{include / 'pipelines' / 'credit.yaml'}: validation.suite: {suite_file}: expectations[{i}] "
+        "(expect_column_values_to_not_be_null): column 'balanse' is not a column of pipeline credit" in capsys.readouterr().err
     )

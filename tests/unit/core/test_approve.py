@@ -60,10 +60,9 @@ def test_the_alias_moves_only_when_a_person_approves(world: World) -> None:
     body = approval_body(cfg, lake, client, d8)
     t8, ts = tags(d8.candidate_version), tags(small)
     assert f"| | challenger v{d8.candidate_version} | champion v{small} |" in body
-    assert (
-        f"| **roc_auc** on the challenger's held-out data | {d8.candidate_score:.4f} | {d8.champion_score:.4f} |"
-        in body
-    )
+    on = f"{d8.compared_rows} rows neither was fit on"
+    assert f"| **roc_auc** on {on} (" in body and d8.compared_rows
+    assert f" | {d8.candidate_score:.4f} | {d8.champion_score:.4f} |" in body
     assert f"| trained on | {JAN[0]} .. {JAN[-1]} (8 days) | {JAN[0]} .. {JAN[1]} (2 days) |" in body
     assert f"| training rows | {t8[Tag.TRAIN_ROWS]} | {ts[Tag.TRAIN_ROWS]} |" in body
     assert "No answer within 1.5 hours counts as a rejection." in body

@@ -27,18 +27,22 @@ def s3_lake() -> Iterator[Lake]:
     import s3fs
     from moto.server import ThreadedMotoServer
 
+    import uuid
+
+    # moto keeps its buckets in the process, shared by every server: a bucket of this test's own.
+    bucket = f"lake-{uuid.uuid4().hex[:12]}"
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
     boto3.client(
         "s3", endpoint_url=endpoint, aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1"
-    ).create_bucket(Bucket="lake")
+    ).create_bucket(Bucket=bucket)
     fs = s3fs.S3FileSystem(
         key="k", secret="s", client_kwargs={"endpoint_url": endpoint}, skip_instance_cache=True
     )
     try:
-        yield Lake("s3://lake/lake", fs=fs)
+        yield Lake(f"s3://{bucket}/lake", fs=fs)
     finally:
         server.stop()
 

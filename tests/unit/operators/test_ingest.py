@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk import Asset
 
 from airflow_mlops.core.catalog import Catalog
@@ -79,6 +80,8 @@ def test_the_pii_key_comes_from_the_airflow_variable(
 
 def test_a_missing_pii_variable_fails_naming_it(passengers: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AIRFLOW_VAR_AIRFLOW_MLOPS_PII_KEY", raising=False)
-    with pytest.raises(ConfigError, match="airflow variables set airflow_mlops_pii_key <random secret>"):
+    with pytest.raises(AirflowFailException, match=r"ConfigError \(permanent, not retried\)") as got:
         run_passengers()
+    assert isinstance(got.value.__cause__, ConfigError)
+    assert "airflow variables set airflow_mlops_pii_key <random secret>" in str(got.value)
     assert not (passengers / "lake").exists()
