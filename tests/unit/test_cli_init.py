@@ -102,5 +102,6 @@ def test_check_refuses_a_suite_column_the_pipeline_lacks(
     i = len(suite["expectations"]) - 1
     assert (
         f"{include / 'pipelines' / 'credit.yaml'}: validation.suite: {suite_file}: expectations[{i}] "
-        "(expect_column_values_to_not_be_null): column 'balanse' is not a column of pipeline credit" in capsys.readouterr().err
+        "(expect_column_values_to_not_be_null): column 'balanse' is not a column of pipeline credit"
+        in capsys.readouterr().err
     )

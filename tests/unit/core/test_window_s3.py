@@ -23,11 +23,11 @@ DAYS = ["2013-01-02", "2013-01-03", "2013-01-04"]
 
 @pytest.fixture
 def s3_lake() -> Iterator[Lake]:
+    import uuid
+
     import boto3
     import s3fs
     from moto.server import ThreadedMotoServer
-
-    import uuid
 
     # moto keeps its buckets in the process, shared by every server: a bucket of this test's own.
     bucket = f"lake-{uuid.uuid4().hex[:12]}"
