@@ -79,7 +79,7 @@ def first_model(topology: Topology, ingested: Ingested) -> FirstModel:
 
 def test_ingest_runs_through_the_rest_api(topology: Topology, ingested: Ingested) -> None:
     print(f"POST /auth/token answered {topology.token_response}")
-    assert topology.token_response["status"] == 200 and "access_token" in topology.token_response["keys"]
+    assert topology.token_response["status"] == 201 and "access_token" in topology.token_response["keys"]
     assert ingested.late_sensor == "deferred", "the late day's sensor waited in the triggerer"
     assert sorted(ingested.runs) == [f"it_ingest__{ds}" for ds in DAYS]
     assert set(ingested.runs.values()) == {"success"}, ingested.runs
