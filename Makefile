@@ -52,10 +52,13 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-# Tests run in a random order (pytest-randomly; the seed is printed at the top): `make test SEED=n`
-# replays the order of seed n, `make test SEED=off` runs in file order.
-SEED ?=
-RANDOM_ORDER = $(if $(filter off,$(SEED)),-p no:randomly,$(if $(SEED),-p randomly --randomly-seed=$(SEED),-p randomly))
+# Tests run in a random order (pytest-randomly). The seed is chosen here and printed in the
+# command line (pytest -q hides its own header): `make test SEED=n` replays the order of seed n,
+# `make test SEED=off` runs in file order.
+ifeq ($(origin SEED),undefined)
+SEED := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+endif
+RANDOM_ORDER = $(if $(filter off,$(SEED)),-p no:randomly,-p randomly --randomly-seed=$(SEED))
 
 test: lint $(CHROMIUM)
 	$(BIN)/python -m compileall -q plugins dags dev >/dev/null

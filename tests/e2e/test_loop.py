@@ -48,7 +48,9 @@ def succeeded_first_time(dr) -> None:
     assert not retried, f"tasks that succeeded only on a retry (try numbers): {retried}"
 
 
-def asset_events(name: str) -> list[dict]:
+def asset_events(name: str, runs: list[str] | None = None) -> list[dict]:
+    """The extras of ``name``'s events, of the given runs only when ``runs`` is set (the Airflow
+    database is shared by every e2e module, which may run before this one in any order)."""
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session
     from sqlalchemy import select
@@ -59,6 +61,8 @@ def asset_events(name: str) -> list[dict]:
             .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
             .where(AssetModel.name == name)
         )
+        if runs is not None:
+            q = q.where(AssetEvent.source_run_id.in_(runs))
         return [dict(e.extra or {}) for e in s.scalars(q)]
 
 
@@ -216,10 +220,10 @@ def retrained(world, drifted, airflow_db) -> dict:
 
 def test_ingest_validates_and_emits_assets(world, ingested) -> None:
     assert len(ingested) == 5
-    validated = asset_events("flights_delay.validated")
+    validated = asset_events("flights_delay.validated", ingested)
     assert sorted(e["ds"] for e in validated) == JAN[:5]
-    snaps = asset_events("flights_delay.snapshot")
-    assert all(len(e["content_hash"]) == 64 and e["rows"] > 250 for e in snaps)
+    snaps = asset_events("flights_delay.snapshot", ingested)
+    assert len(snaps) == 5 and all(len(e["content_hash"]) == 64 and e["rows"] > 250 for e in snaps)
     lake = world["home"] / "lake" / "flights_delay" / "batches"
     assert (lake / f"ds={JAN[0]}" / "validation" / "docs" / "index.html").exists()
 
