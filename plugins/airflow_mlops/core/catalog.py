@@ -105,9 +105,14 @@ class Catalog:
     def commits_dir(self, ds: str) -> str:
         return f"{self.commits_root}/ds={ds}"
 
+    @property
+    def quarantine_root(self) -> str:
+        """Where ingest keeps the raw files it refused, one folder per interval."""
+        return self.lake.uri(self.pipeline, "quarantine")
+
     def quarantine_dir(self, ds: str) -> str:
         """Raw files ingest refused, each with ``reason.json`` beside it."""
-        return self.lake.uri(self.pipeline, "quarantine", f"ds={ds}")
+        return f"{self.quarantine_root}/ds={ds}"
 
     def model_dir(self, run_key: str) -> str:
         return self.lake.uri(self.pipeline, "models", run_dir_name(run_key))
@@ -138,7 +143,7 @@ class Catalog:
 
     def quarantined(self) -> list[dict[str, Any]]:
         """Refused raw files, newest interval first: each reason.json with its interval."""
-        root = self.lake.uri(self.pipeline, "quarantine")
+        root = self.quarantine_root
         out = []
         for name in reversed(self.lake.listdir(root)):
             reason = self.lake.read_json_or_none(f"{root}/{name}/reason.json")
@@ -188,7 +193,10 @@ class Catalog:
         """None when interval ``ds``'s committed snapshot passed its latest validation; otherwise
         its status and why, in words: the one answer every reader (scoring, monitoring, status, the
         view, the model card) gives about a batch that must not drive the loop."""
-        m, s = self.manifest(ds), self.validation(ds)
+        return self.judge(ds, self.manifest(ds), self.validation(ds))
+
+    def judge(self, ds: str, m: dict[str, Any] | None, s: dict[str, Any] | None) -> str | None:
+        """``why_not_validated`` of a manifest and a validation summary the caller already read."""
         if m is None:
             reason = self.lake.read_json_or_none(f"{self.quarantine_dir(ds)}/reason.json")
             if reason:
@@ -212,8 +220,8 @@ class Catalog:
     def require_validated(self, ds: str, doing: str) -> dict[str, Any]:
         """The committed manifest of a batch that passed validation, or NotValidatedError naming the
         pipeline, the interval, the snapshot and its status; ``doing`` is what was refused."""
-        why = self.why_not_validated(ds)
         m = self.manifest(ds)
+        why = self.judge(ds, m, self.validation(ds))
         if why is None and m is not None:
             return m
         snap = self.snapshot_uri(ds, m) if m else self.partition(ds)
@@ -252,13 +260,20 @@ class Catalog:
         found: dict[str, Any] | None = self.lake.read_json_or_none(self.drift_summary_uri(ds))
         return found
 
-    def why_drift_not_counted(self, ds: str, summary: dict[str, Any]) -> str | None:
+    def why_drift_not_counted(
+        self,
+        ds: str,
+        summary: dict[str, Any],
+        read: tuple[dict[str, Any] | None, dict[str, Any] | None] | None = None,
+    ) -> str | None:
         """None when a drift summary of ``ds`` is the pipeline's: its batch passed validation and the
-        summary was made from the snapshot committed now (when it records which); otherwise why not."""
-        why = self.why_not_validated(ds)
+        summary was made from the snapshot committed now (when it records which); otherwise why not.
+        ``read``: the interval's manifest and validation summary when the caller already read them."""
+        m, s = read if read is not None else (self.manifest(ds), self.validation(ds))
+        why = self.judge(ds, m, s)
         if why is not None:
             return why
-        measured, m = summary.get("snapshot_hash"), self.manifest(ds) or {}
+        measured, m = summary.get("snapshot_hash"), m or {}
         if measured and measured != m.get("content_hash"):
             return (
                 f"measured on snapshot {str(measured)[:16]}, not on the one committed now "
@@ -269,26 +284,26 @@ class Catalog:
     def counted_drift(self, ds: str) -> dict[str, Any] | None:
         """The drift summary of ``ds`` if it counts as the pipeline's (see ``why_drift_not_counted``)."""
         summary = self.drift(ds)
-        return summary if summary is not None and self.why_drift_not_counted(ds, summary) is None else None
+        if summary is None:
+            return None
+        return summary if self.why_drift_not_counted(ds, summary) is None else None
+
+    def drift_record(self) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """In one walk, newest first: the drift summary of the newest interval that has one that
+        counts (a batch that did not pass validation, or was re-ingested since, is never the
+        pipeline's drift, even if it was forced through monitoring), and the newer summaries that do
+        not count, each with ``why``."""
+        uncounted: list[dict[str, Any]] = []
+        for ds in reversed(self.batches()):
+            summary = self.drift(ds)
+            if summary is None:
+                continue
+            why = self.why_drift_not_counted(ds, summary)
+            if why is None:
+                return summary, uncounted
+            uncounted.append({"ds": ds, "drift_detected": summary.get("drift_detected"), "why": why})
+        return None, uncounted
 
     def latest_drift(self) -> dict[str, Any] | None:
-        """The drift summary of the newest interval that has one that counts: a batch that did not
-        pass validation (quarantined, failed, never validated, re-ingested since) is never the
-        pipeline's drift, even if it was forced through monitoring."""
-        for ds in reversed(self.batches()):
-            summary = self.counted_drift(ds)
-            if summary is not None:
-                return summary
-        return None
-
-    def uncounted_drift(self, after: str | None = None) -> list[dict[str, Any]]:
-        """Drift summaries newer than ``after`` that do not count, newest first, each with ``why``."""
-        out = []
-        for ds in reversed(self.batches()):
-            if after is not None and ds <= after:
-                break
-            summary = self.drift(ds)
-            why = None if summary is None else self.why_drift_not_counted(ds, summary)
-            if summary is not None and why is not None:
-                out.append({"ds": ds, "drift_detected": summary.get("drift_detected"), "why": why})
-        return out
+        """The newest drift summary that counts (see ``drift_record``)."""
+        return self.drift_record()[0]

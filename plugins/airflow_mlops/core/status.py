@@ -48,7 +48,7 @@ def pipeline_status(cfg: PipelineConfig, lake: Lake, client: MlflowClient) -> di
     if hist:
         mv = client.get_model_version(cfg.registered_model_name, hist[0].candidate_version)
         last_decision = {**hist[0].to_dict(), "train_reason": registry.tags_of(mv).get(Tag.REASON)}
-    drift = cat.latest_drift()  # never a batch that did not pass validation
+    drift, uncounted = cat.drift_record()  # never a batch that did not pass validation
     return {
         "pipeline": cfg.name,
         "model": cfg.registered_model_name,
@@ -60,7 +60,7 @@ def pipeline_status(cfg: PipelineConfig, lake: Lake, client: MlflowClient) -> di
         "drift": None if drift is None else {k: drift.get(k) for k in _DRIFT_KEYS},
         # Newer drift records that are not the pipeline's (their batch did not pass validation, or
         # was re-ingested since), each with why: shown as such, never as the last drift.
-        "drift_not_counted": cat.uncounted_drift(after=None if drift is None else str(drift.get("ds"))),
+        "drift_not_counted": uncounted,
         "last_decision": last_decision,
         "decisions": len(hist),
     }
@@ -147,16 +147,16 @@ def pipeline_detail(cfg: PipelineConfig, lake: Lake, client: MlflowClient, limit
     quarantine = {q["ds"]: q for q in cat.quarantined()}
     batches = []
     for ds in sorted(set(cat.batches()) | set(quarantine), reverse=True)[:limit]:
-        m, drift = cat.manifest(ds), cat.drift(ds)
-        uncounted = None if drift is None else cat.why_drift_not_counted(ds, drift)
+        m, summary, drift = cat.manifest(ds), cat.validation(ds), cat.drift(ds)
+        uncounted = None if drift is None else cat.why_drift_not_counted(ds, drift, (m, summary))
         batches.append(
             {
                 "ds": ds,
                 "snapshot": None
                 if m is None
                 else {k: m.get(k) for k in ("rows", "rows_raw", "content_hash", "ingested_at", "data")},
-                "validation": cat.validation(ds),
-                "not_validated": cat.why_not_validated(ds),
+                "validation": summary,
+                "not_validated": cat.judge(ds, m, summary),
                 # A drift record of a batch that did not pass validation is not the pipeline's drift:
                 # it is kept apart (with why) so no chart, table or card shows it as such.
                 "drift": drift if uncounted is None else None,

@@ -113,11 +113,14 @@ def plan_window(
     (unless ``split.on_vanished`` is ``skip``), DataNotFoundError when nothing is left to train on.
     """
     end = end_date(end_ds) if end_ds else None
-    validated = set(cat.validated_batches())
+    partitions = cat.batches()
+    # Each partition's manifest and validation summary, read once.
+    read = {b: (cat.manifest(b), cat.validation(b)) for b in partitions}
+    validated = {b for b, (m, s) in read.items() if cat.judge(b, m, s) is None}
     ledger = set(commits.committed(cat))
     # The end is the newest validated interval, or a newer committed one that is gone (else
     # deleting the newest partition would only move the window back a day).
-    gone = {b for b in ledger - validated if cat.manifest(b) is None}
+    gone = {b for b in ledger - validated if read.get(b, (None, None))[0] is None}
     anchors = sorted(validated | gone)
     if end is None and not anchors:
         raise DataNotFoundError(f"{cat.pipeline}: no validated batches in {cat.batches_dir}")
@@ -127,16 +130,16 @@ def plan_window(
     def within(names: set[str] | list[str]) -> set[str]:
         return {b for b in names if start.isoformat() <= b <= end.isoformat()}
 
-    refused = {n.removeprefix("ds=") for n in cat.lake.listdir(cat.lake.uri(cat.pipeline, "quarantine"))}
-    expected = within(ledger | set(cat.batches()) | refused) | within(
+    refused = {n.removeprefix("ds=") for n in cat.lake.listdir(cat.quarantine_root)}
+    expected = within(ledger | set(partitions) | refused) | within(
         scheduled(cfg, start, end) if cfg is not None else []
     )
     used, quarantined, unvalidated, vanished, missing = [], {}, [], [], []
     for ds in sorted(expected):
+        manifest, summary = read.get(ds, (None, None))
         if ds in validated:
             used.append(ds)
-        elif cat.manifest(ds) is not None:
-            summary = cat.validation(ds)
+        elif manifest is not None:
             if summary is not None and not summary.get("success"):
                 quarantined[ds] = f"validation {summary.get('status') or 'failed'}"
             else:

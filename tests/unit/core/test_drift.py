@@ -77,8 +77,9 @@ def test_report_files_are_written_and_summaries_read_back(
 
     # Neither interval was ever ingested, let alone validated: their drift is not the pipeline's.
     cat = Catalog(lake, cfg.name)
-    assert cat.latest_drift() is None
-    assert [(u["ds"], u["why"]) for u in cat.uncounted_drift()] == [
+    latest, uncounted = cat.drift_record()
+    assert latest is None and cat.latest_drift() is None
+    assert [(u["ds"], u["why"]) for u in uncounted] == [
         ("2013-07-10", "never ingested (no committed snapshot)"),
         ("2013-01-20", "never ingested (no committed snapshot)"),
     ]
