@@ -118,9 +118,10 @@ def coerce_column(s: pd.Series, kind: str, column: str, where: str, show: bool =
                 f"int64's range [{INT64_MIN}, {INT64_MAX}]" if kind == "int" else "float64's finite range"
             )
             _refuse_outside(s, huge, kind, limits, column, where, show)
-        bad = _bad_examples(s, out, show)
-        if bad:
-            raise DataContractError(f"{where}: column {column!r} ({kind}) has non-numeric values {bad}")
+        if unread.any():
+            raise DataContractError(
+                f"{where}: column {column!r} ({kind}) has non-numeric values {shown_values(s[unread], show)}"
+            )
         if kind == "float":
             _check_float(s, out, column, where, show)
             return out.astype("float64")

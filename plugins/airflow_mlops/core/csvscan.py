@@ -78,7 +78,6 @@ class CsvScan:
         self.free_text = frozenset(free_text)
         self.line = 2  # the header is the first line
         self.offset = len(header)
-        self.records = 0
         self.carry: list[str] = []  # lines of a record that continues into the next block
         self.carry_line = 0
 
@@ -98,17 +97,15 @@ class CsvScan:
         else:
             lines, multi = self._quoted(block.decode("utf-8"), final)
         self.offset += len(block)
-        self.records += len(lines)
         return np.asarray(lines, dtype=np.int64), multi
 
-    def finish(self) -> int:
-        """The number of records; a quote still open at the end of the file is a truncated file."""
+    def finish(self) -> None:
+        """End of the file: a quote still open there is a truncated file."""
         if self.carry:
             raise DataContractError(
                 f"{self.where}: truncated: a quoted value opens in the record on line {self.carry_line} "
                 "and the file ends before it closes (the file was cut, or a quote is stray)"
             )
-        return self.records
 
     def _ragged(self, fields: int, line: str, truncated: bool) -> DataContractError:
         if truncated:

@@ -46,7 +46,7 @@ class JsonlScan:
         self.where, self.show = where, show
         self.keys: set[str] | None = None
         self.keys_line = 0
-        self.line, self.offset, self.records = 1, 0, 0
+        self.line, self.offset = 1, 0
 
     def feed(self, block: bytes) -> np.ndarray:
         import numpy as np
@@ -65,7 +65,6 @@ class JsonlScan:
                 lines.append(self.line + k)
         self.line += len(parts)
         self.offset += len(block)
-        self.records += len(lines)
         return np.asarray(lines, dtype=np.int64)
 
     def _record(self, text: str, line: int, last: bool) -> None:
