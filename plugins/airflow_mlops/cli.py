@@ -286,16 +286,13 @@ def check(files: list[str]) -> int:
     checks nothing must not pass."""
     from pathlib import Path
 
-    from airflow_mlops.core.config import load_pipelines
+    from airflow_mlops.core.config import folder_problem, load_pipelines
     from airflow_mlops.core.settings import get_settings
 
     folder = get_settings().pipelines_dir
     paths = [Path(f) for f in files] if files else sorted(folder.glob("*.yaml"))
-    problems: list[str] = []
-    if not files and not folder.is_dir():
-        problems.append(f"{folder}: pipelines folder does not exist (AIRFLOW_MLOPS_PIPELINES_DIR)")
-    elif not paths:
-        problems.append(f"{folder}: no pipeline files (*.yaml) in the pipelines folder")
+    empty = None if files else folder_problem(folder)
+    problems: list[str] = [empty] if empty else []
     problems += [f"{p}: no such file" for p in paths if not p.is_file()]
     good, bad = load_pipelines([p for p in paths if p.is_file()])
     problems += [line for e in bad for line in str(e).splitlines()]

@@ -20,7 +20,7 @@ from airflow.sdk import (
     task,
 )
 
-from airflow_mlops.core.config import PipelineConfig, load_pipelines
+from airflow_mlops.core.config import PipelineConfig, folder_problem, load_pipelines
 from airflow_mlops.core.errors import ConfigError
 from airflow_mlops.core.settings import get_settings
 from airflow_mlops.params import monitor_params, rollback_params, train_params
@@ -292,11 +292,10 @@ def config_errors(pipelines_dir: Path | None = None) -> list[str]:
     """Each problem of the pipelines folder, one line each, naming the file and the field: invalid
     files, pipelines whose DAGs Airflow refuses, and a missing or empty folder."""
     folder = pipelines_dir or get_settings().pipelines_dir
-    if not folder.is_dir():
-        return [f"{folder}: pipelines folder does not exist (AIRFLOW_MLOPS_PIPELINES_DIR)"]
+    empty = folder_problem(folder)
+    if empty:
+        return [empty]
     good, bad = load_pipelines(folder)
-    if not good and not bad:
-        return [f"{folder}: no pipeline files (*.yaml) in the pipelines folder"]
     errors = [line for e in bad for line in str(e).splitlines()]
     for cfg in good:
         try:
@@ -313,8 +312,7 @@ def _airflow_parts(cfg: PipelineConfig) -> None:
     CronDataIntervalTimetable(cfg.schedules.ingest, timezone="UTC").validate()
     if cfg.schedules.train:
         CronTriggerTimetable(cfg.schedules.train, timezone="UTC").validate()
-    for kind in ("ingest", "monitor", "train", "rollback"):
-        _common(cfg, kind)
+    _common(cfg, "ingest")  # the arguments all four DAGs share; only their ids and tags differ
     _end(cfg)
 
 

@@ -1004,6 +1004,16 @@ def load_pipeline(path: str | Path) -> PipelineConfig:
     return cfg
 
 
+def folder_problem(folder: Path) -> str | None:
+    """Why a pipelines folder holds nothing to load (missing, or no ``*.yaml``), or None: the DAG
+    factory and ``check`` refuse both, so a deployment or a CI gate that loads nothing is named."""
+    if not folder.is_dir():
+        return f"{folder}: pipelines folder does not exist (AIRFLOW_MLOPS_PIPELINES_DIR)"
+    if not any(folder.glob("*.yaml")):
+        return f"{folder}: no pipeline files (*.yaml) in the pipelines folder"
+    return None
+
+
 def load_pipelines(
     source: str | Path | list[Path],
 ) -> tuple[list[PipelineConfig], list[ConfigError]]:
