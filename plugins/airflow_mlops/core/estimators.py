@@ -70,9 +70,9 @@ def check_path(path: str, task: str, params: list[str] | None = None) -> str | N
         if unknown:
             return f"{unknown} are not parameters of {path.rpartition('.')[2]}; valid: {entry['params']}"
         return None
-    if any(_in_package(path, p) for p in allowed_packages()):
-        return None
     extra = allowed_packages()
+    if any(_in_package(path, p) for p in extra):
+        return None
     return (
         f"{path!r} is outside the packages a pipeline may use (scikit-learn"
         + (f", {', '.join(extra)}" if extra else "")
