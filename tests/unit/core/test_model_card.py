@@ -43,7 +43,9 @@ def test_a_candidate_gets_a_card_when_training_registers_it(world: World) -> Non
     assert _tags(world, v)[Tag.CARD_UPDATED_AT] == before
 
 
-def test_the_card_of_a_promoted_version_holds_its_lineage_and_decision(world: World) -> None:
+def test_the_card_of_a_promoted_version_holds_its_lineage_and_decision(fresh_world: World) -> None:
+    """A registry of its own: in the module's shared one a rollback may have restored the champion."""
+    world = fresh_world
     cfg = world.cfg
     v = world.champion()
     tags = _tags(world, v)
