@@ -26,7 +26,7 @@ YEAR = ("2013-01-01T00:00:00+00:00", "2014-01-02T00:00:00+00:00")  # UTC: New Yo
 
 
 def _cfg(raw_root: str | None = None) -> Any:
-    from airflow_mlops.core.config import load_pipeline
+    from airflow_mlops.core.foundation.config import load_pipeline
 
     if raw_root:
         os.environ["AIRFLOW_MLOPS_RAW_ROOT"] = raw_root
@@ -60,7 +60,7 @@ def prepare_model(snapshot: str, path: str) -> dict[str, Any]:
     import joblib
     import pandas as pd
 
-    from airflow_mlops.core.modeling import build_pipeline, features_frame, target_series
+    from airflow_mlops.core.model.modeling import build_pipeline, features_frame, target_series
 
     cfg = _cfg()
     df = pd.read_parquet(snapshot).head(150_000)
@@ -73,7 +73,7 @@ def prepare_reference(snapshot: str, model: str, path: str) -> dict[str, Any]:
     import joblib
     import pandas as pd
 
-    from airflow_mlops.core.drift import reference_frame
+    from airflow_mlops.core.model.reference import reference_frame
 
     rows = pd.read_parquet(snapshot).head(150_000)
     reference_frame(_cfg(), joblib.load(model), rows).to_parquet(path, index=False)
@@ -84,8 +84,8 @@ def ingest_ours(raw_root: str, lake_root: str) -> dict[str, Any]:
     """The ingest task's core: snapshot ``<raw_root>/flights/2013-01-01.csv`` into a lake."""
     from datetime import datetime
 
-    from airflow_mlops.core.ingest import ingest
-    from airflow_mlops.core.lake import Lake
+    from airflow_mlops.core.data.ingest import ingest
+    from airflow_mlops.core.foundation.lake import Lake
 
     interval = (datetime.fromisoformat(YEAR[0]), datetime.fromisoformat(YEAR[1]))
     res = ingest(_cfg(raw_root), Lake(lake_root), DS, interval=interval)
@@ -104,7 +104,7 @@ def ingest_baseline(csv: str, out: str) -> dict[str, Any]:
 def _bench_suite(work: str) -> tuple[Any, Path]:
     """The flights pipeline and suite as a year of tiled flights needs them: the same expectations,
     the row count per day raised to the tiles' rate and repeated rows allowed (tiles repeat rows)."""
-    from airflow_mlops.core.suite import ROW_COUNT
+    from airflow_mlops.core.data.suite import ROW_COUNT
 
     cfg = _cfg()
     cfg = cfg.model_copy(
@@ -121,8 +121,8 @@ def _bench_suite(work: str) -> tuple[Any, Path]:
 
 def validate_ours(lake_root: str, work: str) -> dict[str, Any]:
     """The validate task's core: the suite on the committed snapshot, result and data docs written."""
-    from airflow_mlops.core.lake import Lake
-    from airflow_mlops.core.validate import validate_snapshot
+    from airflow_mlops.core.data.validate import validate_snapshot
+    from airflow_mlops.core.foundation.lake import Lake
 
     cfg, suite = _bench_suite(work)
     res = validate_snapshot(cfg, Lake(lake_root), DS, suite)
@@ -136,10 +136,10 @@ def validate_baseline(lake_root: str, work: str, snapshot: str) -> dict[str, Any
     from great_expectations_provider.common.errors import GXValidationFailed
     from great_expectations_provider.operators.validate_dataframe import GXValidateDataFrameOperator
 
-    from airflow_mlops.core.catalog import Catalog
-    from airflow_mlops.core.lake import Lake
-    from airflow_mlops.core.suite import build_gx_suite, load_suite, scale_bounds
-    from airflow_mlops.core.validate import _interval_seconds
+    from airflow_mlops.core.data.suite import build_gx_suite, load_suite, scale_bounds
+    from airflow_mlops.core.data.validate import _interval_seconds
+    from airflow_mlops.core.foundation.catalog import Catalog
+    from airflow_mlops.core.foundation.lake import Lake
 
     cfg, path = _bench_suite(work)
     seconds = _interval_seconds(Catalog(Lake(lake_root), cfg.name).committed_manifest(DS))
@@ -166,8 +166,8 @@ def score_ours(lake_root: str, snapshot_uri: str, model: str, out_uri: str) -> d
     """The score task's core: the snapshot, chunk by chunk, into a predictions file."""
     import joblib
 
-    from airflow_mlops.core.lake import Lake
-    from airflow_mlops.core.predict import score_file
+    from airflow_mlops.core.foundation.lake import Lake
+    from airflow_mlops.core.monitor.predict import score_file
 
     totals = score_file(_cfg(), joblib.load(model), Lake(lake_root), snapshot_uri, out_uri, "1")
     return {"rows": totals.rows}
@@ -178,7 +178,7 @@ def score_baseline(snapshot: str, model: str) -> dict[str, Any]:
     import joblib
     import pandas as pd
 
-    from airflow_mlops.core.modeling import features_frame
+    from airflow_mlops.core.model.modeling import features_frame
 
     cfg = _cfg()
     df = pd.read_parquet(snapshot, columns=cfg.features.all)
@@ -190,8 +190,8 @@ def drift_ours(lake_root: str, predictions_uri: str, reference: str) -> dict[str
     """The monitor task's core: the batch read in chunks, Evidently on a sample, the report written."""
     import pandas as pd
 
-    from airflow_mlops.core.drift import drift_report, read_current
-    from airflow_mlops.core.lake import Lake
+    from airflow_mlops.core.foundation.lake import Lake
+    from airflow_mlops.core.monitor.drift import drift_report, read_current
 
     cfg, lake = _cfg(), Lake(lake_root)
     current = read_current(cfg, lake, predictions_uri)
@@ -205,8 +205,8 @@ def drift_decision_ours(lake_root: str, predictions_uri: str, reference: str) ->
 
     import pandas as pd
 
-    from airflow_mlops.core.drift import decide, read_current
-    from airflow_mlops.core.lake import Lake
+    from airflow_mlops.core.foundation.lake import Lake
+    from airflow_mlops.core.monitor.drift import decide, read_current
 
     cfg = _cfg()
     started = time.perf_counter()
@@ -234,10 +234,10 @@ def drift_agreement(snapshot: str, model: str, reference: str, work: str, rows: 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from airflow_mlops.core.drift import decide, read_current
-    from airflow_mlops.core.evidently_report import _column_drift, build_report
-    from airflow_mlops.core.lake import Lake
-    from airflow_mlops.core.modeling import with_predictions
+    from airflow_mlops.core.foundation.lake import Lake
+    from airflow_mlops.core.model.modeling import with_predictions
+    from airflow_mlops.core.monitor.drift import decide, read_current
+    from airflow_mlops.core.monitor.evidently_report import _column_drift, build_report
 
     shipped = _cfg()
     default = shipped.model_copy(

@@ -20,7 +20,7 @@ import argparse
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from airflow_mlops.core.lake import Lake
+from airflow_mlops.core.foundation.lake import Lake
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -166,7 +166,7 @@ def write_credit_late_labels(
 
 
 def main(argv: list[str] | None = None) -> None:
-    from airflow_mlops.core.settings import get_settings
+    from airflow_mlops.core.foundation.settings import get_settings
 
     ap = argparse.ArgumentParser(description="Write real sample data as raw daily files.")
     ap.add_argument("dataset", choices=["flights", "diabetes", "credit"])

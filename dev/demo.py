@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from airflow_mlops.core.settings import PROJECT_ROOT
+from airflow_mlops.core.foundation.settings import PROJECT_ROOT
 from dev.stack import (
     API_PORT,
     MLFLOW_PORT,
@@ -136,7 +136,7 @@ def run(home: Path) -> int:
 def summarize(api: Airflow, dags: list[str]) -> bool:
     """Print what happened; True if the loop closed (champion, drift, asset-triggered retrain + decision)."""
     from airflow_mlops.cli import render_status, status
-    from airflow_mlops.core.catalog import Catalog
+    from airflow_mlops.core.foundation.catalog import Catalog
     from airflow_mlops.hooks import LakeHook
     from dev.datasets import daterange
 

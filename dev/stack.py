@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from airflow_mlops.core.settings import PROJECT_ROOT
+from airflow_mlops.core.foundation.settings import PROJECT_ROOT
 
 API_PORT = int(os.environ.get("AIRFLOW_MLOPS_API_PORT", "8080"))
 MLFLOW_PORT = int(os.environ.get("AIRFLOW_MLOPS_MLFLOW_PORT", "5000"))

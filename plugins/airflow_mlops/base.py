@@ -14,17 +14,22 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from airflow.sdk import Asset, AssetAlias, BaseOperator, BaseSensorOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_mlops.core.errors import MlopsError
+from airflow_mlops.core.foundation.errors import MlopsError
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-    from airflow_mlops.core.config import PipelineConfig
-    from airflow_mlops.core.lake import Lake
+    from airflow_mlops.core.foundation.config import PipelineConfig
+    from airflow_mlops.core.foundation.lake import Lake
 
 #: The default interval of a task: its DAG run's data interval start, as YYYY-MM-DD. Runs without a
 #: data interval (asset-triggered, manual on an asset schedule) have none: their tasks pass ``ds``.
 INTERVAL_START = "{{ data_interval_start | ds }}"
+
+
+def rendered(value: Any) -> str | None:
+    """A rendered template's value, or None when it rendered to nothing (an unset Param)."""
+    return None if value in (None, "", "None") else str(value)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -107,8 +112,8 @@ class PipelineOperator(BaseOperator):
     @cached_property
     def config(self) -> PipelineConfig:
         """The pipeline's YAML, read when the task runs (``AIRFLOW_MLOPS_PIPELINES_DIR``)."""
-        from airflow_mlops.core.config import load_pipeline
-        from airflow_mlops.core.settings import get_settings
+        from airflow_mlops.core.foundation.config import load_pipeline
+        from airflow_mlops.core.foundation.settings import get_settings
 
         return load_pipeline(get_settings().pipelines_dir / f"{self.pipeline}.yaml")
 
@@ -120,7 +125,7 @@ class PipelineOperator(BaseOperator):
 
     @cached_property
     def mlflow(self) -> MlflowClient:
-        from airflow_mlops.core.tracking import log_to_stdout
+        from airflow_mlops.core.foundation.tracking import log_to_stdout
         from airflow_mlops.hooks.mlflow import MlflowHook
 
         client = MlflowHook(self.mlflow_conn_id).get_client()
@@ -140,7 +145,7 @@ class PipelineOperator(BaseOperator):
             alerts = self.config.alerts
             if not alerts.enabled:
                 return
-            from airflow_mlops.core.alerts import BUILDERS
+            from airflow_mlops.core.presentation.alerts import BUILDERS
             from airflow_mlops.notifiers.alerts import MlopsNotifier, view_base
 
             built = BUILDERS[event]({"pipeline": self.pipeline, **data}, view_base(alerts))

@@ -14,15 +14,15 @@ import sys
 from datetime import date
 from typing import Any
 
-from airflow_mlops.core import tracking
-from airflow_mlops.core.errors import MlopsError
+from airflow_mlops.core.foundation import tracking
+from airflow_mlops.core.foundation.errors import MlopsError
 
 
 def status(pipelines: list[str] | None = None) -> list[dict[str, Any]]:
     """State of every pipeline (or of the named ones)."""
-    from airflow_mlops.core.config import load_pipelines
-    from airflow_mlops.core.settings import get_settings
-    from airflow_mlops.core.status import pipeline_status
+    from airflow_mlops.core.foundation.config import load_pipelines
+    from airflow_mlops.core.foundation.settings import get_settings
+    from airflow_mlops.core.presentation.status import pipeline_status
     from airflow_mlops.hooks import LakeHook, MlflowHook
 
     good, bad = load_pipelines(get_settings().pipelines_dir)
@@ -34,10 +34,10 @@ def status(pipelines: list[str] | None = None) -> list[dict[str, Any]]:
 
 def rollback(pipeline: str, *, reason: str, by: str, to: str | None = None) -> dict[str, Any]:
     """Give the pipeline's champion alias back to the previous champion (or to version ``to``)."""
-    from airflow_mlops.core.config import load_pipelines
-    from airflow_mlops.core.errors import ConfigError
-    from airflow_mlops.core.promote import rollback as roll_back
-    from airflow_mlops.core.settings import get_settings
+    from airflow_mlops.core.foundation.config import load_pipelines
+    from airflow_mlops.core.foundation.errors import ConfigError
+    from airflow_mlops.core.foundation.settings import get_settings
+    from airflow_mlops.core.model.promote import rollback as roll_back
     from airflow_mlops.hooks import LakeHook, MlflowHook
 
     good, _ = load_pipelines(get_settings().pipelines_dir)
@@ -111,7 +111,7 @@ def render_status(rows: list[dict[str, Any]]) -> str:
 
 
 def signal_lines(d: dict[str, Any]) -> list[str]:
-    """The monitoring signals of a drift summary (core/signals.py), one line each, and the retrain."""
+    """The monitoring signals of a drift summary (core/monitor/signals.py), one line each, and the retrain."""
     out = []
     for name, sig in (d.get("signals") or {}).items():
         if name == "covariate_drift":
@@ -134,10 +134,10 @@ def signal_lines(d: dict[str, Any]) -> list[str]:
 
 def card(pipeline: str, version: str, html_page: bool = False) -> str:
     """The stored model card of a version of ``pipeline`` (Markdown, or the HTML page)."""
-    from airflow_mlops.core.config import load_pipelines
-    from airflow_mlops.core.errors import ConfigError, DataNotFoundError
-    from airflow_mlops.core.model_card import read_card
-    from airflow_mlops.core.settings import get_settings
+    from airflow_mlops.core.foundation.config import load_pipelines
+    from airflow_mlops.core.foundation.errors import ConfigError, DataNotFoundError
+    from airflow_mlops.core.foundation.settings import get_settings
+    from airflow_mlops.core.model.model_card import read_card
     from airflow_mlops.hooks import MlflowHook
 
     good, _bad = load_pipelines(get_settings().pipelines_dir)
@@ -257,8 +257,8 @@ def init(a: argparse.Namespace) -> int:
     """Plan from the sample, write both files, print the decisions and the review list."""
     from pathlib import Path
 
-    from airflow_mlops.core import scaffold
-    from airflow_mlops.core.settings import get_settings
+    from airflow_mlops.core.data import scaffold
+    from airflow_mlops.core.foundation.settings import get_settings
 
     sc = scaffold.plan(
         a.name, Path(a.sample), a.target, time_column=a.time_column, fmt=a.format, start_date=a.start_date
@@ -286,8 +286,8 @@ def check(files: list[str]) -> int:
     checks nothing must not pass."""
     from pathlib import Path
 
-    from airflow_mlops.core.config import folder_problem, load_pipelines
-    from airflow_mlops.core.settings import get_settings
+    from airflow_mlops.core.foundation.config import folder_problem, load_pipelines
+    from airflow_mlops.core.foundation.settings import get_settings
 
     folder = get_settings().pipelines_dir
     paths = [Path(f) for f in files] if files else sorted(folder.glob("*.yaml"))
@@ -311,8 +311,8 @@ def check(files: list[str]) -> int:
 
 def _built(cfg: Any) -> list[str]:
     """What only building the pipeline's parts finds: its suite, its estimator and parameters."""
-    from airflow_mlops.core.modeling import check_param_values, make_estimator
-    from airflow_mlops.core.suite import check_columns, load_suite, suite_path
+    from airflow_mlops.core.data.suite import check_columns, load_suite, suite_path
+    from airflow_mlops.core.model.modeling import check_param_values, make_estimator
 
     out: list[str] = []
     try:
@@ -320,14 +320,14 @@ def _built(cfg: Any) -> list[str]:
     except MlopsError as err:
         out += [f"validation.suite: {line}" for line in str(err).splitlines()]
     if cfg.drift.method or any(c.method for c in cfg.drift.per_column.values()):
-        from airflow_mlops.core.evidently_report import check_methods
+        from airflow_mlops.core.monitor.evidently_report import check_methods
 
         try:
             check_methods(cfg)
         except MlopsError as err:
             out += str(err).splitlines()
     if cfg.model.search is not None:
-        from airflow_mlops.core.search import check_candidates
+        from airflow_mlops.core.model.search import check_candidates
 
         return out + check_candidates(cfg)
     try:

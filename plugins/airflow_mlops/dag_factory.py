@@ -20,9 +20,9 @@ from airflow.sdk import (
     task,
 )
 
-from airflow_mlops.core.config import PipelineConfig, folder_problem, load_pipelines
-from airflow_mlops.core.errors import ConfigError
-from airflow_mlops.core.settings import get_settings
+from airflow_mlops.core.foundation.config import PipelineConfig, folder_problem, load_pipelines
+from airflow_mlops.core.foundation.errors import ConfigError
+from airflow_mlops.core.foundation.settings import get_settings
 from airflow_mlops.params import monitor_params, rollback_params, train_params
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from airflow.sdk import Context, Param
 from airflow.sdk.exceptions import AirflowFailException
 
 if TYPE_CHECKING:
-    from airflow_mlops.core.config import PipelineConfig
+    from airflow_mlops.core.foundation.config import PipelineConfig
 
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 

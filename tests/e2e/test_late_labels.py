@@ -104,7 +104,7 @@ def _day(world, ds: str) -> dict:
 def first_model(world) -> tuple[str, dict[str, str]]:
     """Ten days ingested and the first model trained on the labels that arrived: the champion's
     version and tags right after."""
-    from airflow_mlops.core import registry, tracking
+    from airflow_mlops.core.foundation import registry, tracking
 
     for ds in DAYS[:10]:
         ingest(world, ds)
@@ -143,7 +143,7 @@ def day14(world, day13) -> dict:
 
 
 def test_the_first_model_learns_from_the_labels_that_arrived(first_model) -> None:
-    from airflow_mlops.core.registry import Tag
+    from airflow_mlops.core.foundation.registry import Tag
 
     version, tags = first_model
     assert version == "1"
@@ -215,8 +215,8 @@ def test_their_labels_fire_prior_shift_and_performance_and_queue_a_retrain(day14
     assert f"performance on {DAYS[13]}: roc_auc" in event["retrain_reason"]
     assert f"{NAME}__train" in day14["queued"], "the drift event queued a run of the train DAG"
 
-    from airflow_mlops.core import tracking
-    from airflow_mlops.core.registry import Tag
+    from airflow_mlops.core.foundation import tracking
+    from airflow_mlops.core.foundation.registry import Tag
 
     client = tracking.configure()
     exp = client.get_experiment_by_name(f"airflow-mlops/{NAME}")
@@ -232,8 +232,8 @@ def test_the_retrain_learns_the_shifted_labels_and_says_why(world, day14) -> Non
     """The queued run, as the scheduler would start it, with the event's reason as its reason."""
     reason = day14["events"][-1]["retrain_reason"]
     succeeded_first_time(world["dags"][f"{NAME}__train"].test(run_conf={"reason": reason}))
-    from airflow_mlops.core import registry, tracking
-    from airflow_mlops.core.registry import Tag
+    from airflow_mlops.core.foundation import registry, tracking
+    from airflow_mlops.core.foundation.registry import Tag
 
     v2 = tracking.configure().get_model_version(NAME, "2")
     tags = registry.tags_of(v2)
@@ -264,11 +264,11 @@ def test_status_and_the_ui_json_show_the_signals(world, day14) -> None:
     assert "performance:" in text and "FIRED" in text and "retrain asked for: " in text
     assert "labels:            300 arrived (later), 300 joined" in text
 
-    from airflow_mlops.core import tracking
-    from airflow_mlops.core.config import load_pipeline
-    from airflow_mlops.core.lake import Lake
-    from airflow_mlops.core.settings import get_settings
-    from airflow_mlops.core.status import pipeline_detail
+    from airflow_mlops.core.foundation import tracking
+    from airflow_mlops.core.foundation.config import load_pipeline
+    from airflow_mlops.core.foundation.lake import Lake
+    from airflow_mlops.core.foundation.settings import get_settings
+    from airflow_mlops.core.presentation.status import pipeline_detail
     from airflow_mlops.plugin import pages
 
     cfg = load_pipeline(world["home"] / "pipelines" / f"{NAME}.yaml")

@@ -140,7 +140,7 @@ def diabetes_raw(world) -> Path:
 @pytest.fixture(scope="module")
 def first_model(world, ingested) -> dict:
     """The first training run on the ingested days, and what it left right after."""
-    from airflow_mlops.core import registry, tracking
+    from airflow_mlops.core.foundation import registry, tracking
 
     dr = world["dags"]["flights_delay__train"].test(
         run_conf={"reason": "e2e: first model", "training_window_days": 10}
@@ -183,7 +183,7 @@ def retrained(world, drifted, airflow_db) -> dict:
     import urllib3
     from airflow_client.client import ApiException
 
-    from airflow_mlops.core import registry, tracking
+    from airflow_mlops.core.foundation import registry, tracking
     from dev.stack import Airflow, Stack, state
     from tests.conftest import API_PORT
     from tests.polling import wait_for
@@ -303,8 +303,8 @@ def test_a_misspelt_param_fails_the_run_however_it_was_made(world, capfd) -> Non
     assert "unknown param(s) ['training_windw_days']" in out.out + out.err
     ti = next(t for t in dr.get_task_instances() if t.task_id == "train")
     assert ti.try_number == 1, "refused at once, not retried"
-    from airflow_mlops.core import registry, tracking
-    from airflow_mlops.core.registry import Tag
+    from airflow_mlops.core.foundation import registry, tracking
+    from airflow_mlops.core.foundation.registry import Tag
 
     mine = [
         v
@@ -358,15 +358,15 @@ def test_scheduler_runs_the_drift_triggered_retrain_and_the_gate_decides(world, 
 
     runs = retrained["runs"]
     assert runs and state(runs[0].state) == "success", (runs, _tail(world["home"] / "stack" / "logs"))
-    from airflow_mlops.core import registry, tracking
-    from airflow_mlops.core.promote import history
+    from airflow_mlops.core.foundation import registry, tracking
+    from airflow_mlops.core.model.promote import history
 
     client = tracking.configure()
     v2 = client.get_model_version("flights_delay", "2")
     tags = registry.tags_of(v2)
     assert tags["train.reason"].startswith(f"drift on {JUL}")
     assert tags["promotion.reason"] and tags["promotion.champion_version"] == "1"
-    from airflow_mlops.core.config import load_pipeline
+    from airflow_mlops.core.foundation.config import load_pipeline
 
     decision = history(load_pipeline(world["pipelines"] / "flights_delay.yaml"), client)[0]
     # Trained on the window that includes the drifted July day, v2 beats v1 on v2's held-out rows
@@ -398,7 +398,7 @@ def test_status_cli_reports_the_loop(world, retrained) -> None:
 def test_the_rollback_dag_gives_the_champion_back_records_who_and_alerts(world, retrained) -> None:
     """The ``__rollback`` DAG with its Params, as the REST API or the Trigger form runs it: v1 is the
     champion again, the versions say who and why, and the team's webhook hears of it."""
-    from airflow_mlops.core import registry, tracking
+    from airflow_mlops.core.foundation import registry, tracking
     from tests.unit.receivers import connect, serve_webhook
 
     client = tracking.configure()
@@ -435,7 +435,7 @@ def test_the_factory_builds_a_regression_pipeline_too(world, diabetes_raw) -> No
         succeeded_first_time(dr)
     dr = dags["diabetes_progression__train"].test(run_conf={"reason": "e2e: regression"})
     succeeded_first_time(dr)
-    from airflow_mlops.core import registry, tracking
+    from airflow_mlops.core.foundation import registry, tracking
 
     client = tracking.configure()
     champ = registry.champion(client, "diabetes_progression")
@@ -459,8 +459,8 @@ def test_the_factory_builds_a_regression_pipeline_too(world, diabetes_raw) -> No
 
 def test_a_pipeline_whose_records_carry_no_time_runs_the_whole_loop(world) -> None:
     """Credit card customers exported daily without a timestamp (issue 11): batches give the time."""
-    from airflow_mlops.core import registry, tracking
-    from airflow_mlops.core.registry import Tag
+    from airflow_mlops.core.foundation import registry, tracking
+    from airflow_mlops.core.foundation.registry import Tag
     from dev.datasets import write_credit
 
     write_credit((world["home"] / "raw").as_uri(), "2024-03-01")

@@ -22,11 +22,11 @@ def test_a_forced_quarantined_or_unchecked_batch_fails_the_monitor_run_at_once(
     monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    from airflow_mlops.core.catalog import Catalog
-    from airflow_mlops.core.config import load_pipeline
-    from airflow_mlops.core.ingest import ingest
-    from airflow_mlops.core.lake import Lake
-    from airflow_mlops.core.validate import validate_snapshot
+    from airflow_mlops.core.data.ingest import ingest
+    from airflow_mlops.core.data.validate import validate_snapshot
+    from airflow_mlops.core.foundation.catalog import Catalog
+    from airflow_mlops.core.foundation.config import load_pipeline
+    from airflow_mlops.core.foundation.lake import Lake
     from airflow_mlops.dag_factory import build_dags
 
     for var in ("AIRFLOW_MLOPS_LAKE_ROOT", "AIRFLOW_MLOPS_RAW_ROOT", "MLFLOW_TRACKING_URI"):

@@ -30,7 +30,7 @@ def world(airflow_db, tmp_path_factory: pytest.TempPathFactory):
 
 def test_the_scaffolded_pipeline_ingests_validates_trains_and_registers(world, capsys) -> None:
     from airflow_mlops.cli import main
-    from airflow_mlops.core import registry, tracking
+    from airflow_mlops.core.foundation import registry, tracking
     from airflow_mlops.dag_factory import build_dags
 
     sample = world / "raw" / "credit" / f"{DAYS[0]}.csv"

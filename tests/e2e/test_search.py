@@ -129,8 +129,9 @@ def test_a_searched_model_is_trained_from_mapped_trials_and_promoted_through_sli
     assert states["plan"] == states["train"] == states["promote"] == "success"
     labels = {t.map_index: t.rendered_map_index for t in dr.get_task_instances() if t.task_id == "trial"}
 
-    from airflow_mlops.core import model_card, registry, tracking
-    from airflow_mlops.core.registry import Tag
+    from airflow_mlops.core.foundation import registry, tracking
+    from airflow_mlops.core.foundation.registry import Tag
+    from airflow_mlops.core.model import model_card
 
     client = tracking.configure()
     champ = registry.champion(client, NAME)
@@ -158,7 +159,7 @@ def test_a_searched_model_is_trained_from_mapped_trials_and_promoted_through_sli
     assert winner_run.data.params["estimator"] == win["estimator"]
     assert labels[win["trial"]].startswith(f"trial {win['trial']}: "), labels
     # The gate judged the slices, and the card shows both the search and the slices.
-    from airflow_mlops.core.holdout import read_record
+    from airflow_mlops.core.model.holdout import read_record
 
     slices = read_record(tags[f"{Tag.PROMOTION_PREFIX}slices"])
     assert {s.name for s in slices} == {"origin=EWR", "origin=JFK", "origin=LGA"}
@@ -173,6 +174,6 @@ def test_a_second_run_on_the_same_data_skips_and_says_why(world, searched) -> No
     states = tis(dr)
     assert states["plan"] == "skipped" and states["train"] == "skipped", states
     assert states["promote"] == "skipped" and not any(k.startswith("trial[") for k in states)
-    from airflow_mlops.core import registry, tracking
+    from airflow_mlops.core.foundation import registry, tracking
 
     assert [str(v.version) for v in registry.versions(tracking.configure(), NAME)] == ["1"]

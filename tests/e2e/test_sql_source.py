@@ -91,8 +91,8 @@ def test_ingest_reads_each_interval_from_the_table_and_validates_it(world, inges
 
 
 def test_train_registers_and_promotes_a_model_of_the_sql_batches(world, ingested) -> None:
-    from airflow_mlops.core import registry, tracking
-    from airflow_mlops.core.registry import Tag
+    from airflow_mlops.core.foundation import registry, tracking
+    from airflow_mlops.core.foundation.registry import Tag
 
     succeeded_first_time(world["dags"]["credit_sql__train"].test(run_conf={"reason": "e2e: SQL source"}))
     champ = registry.champion(tracking.configure(), "credit_sql")

@@ -89,7 +89,7 @@ def test_the_connection_authenticates_every_kind_of_request(
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    from airflow_mlops.core import registry
+    from airflow_mlops.core.foundation import registry
     from airflow_mlops.hooks import MlflowHook
 
     uri, password = server

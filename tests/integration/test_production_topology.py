@@ -88,7 +88,7 @@ def test_ingest_runs_through_the_rest_api(topology: Topology, ingested: Ingested
 def test_retraining_through_the_rest_api_registers_a_model_with_lineage(
     topology: Topology, first_model: FirstModel
 ) -> None:
-    from airflow_mlops.core.config import load_pipeline
+    from airflow_mlops.core.foundation.config import load_pipeline
 
     dr, mv = first_model.run, first_model.version
     _record_latency(topology, dr, first_model.posted)

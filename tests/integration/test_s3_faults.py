@@ -23,11 +23,11 @@ import pytest
 import s3fs
 from botocore.exceptions import BotoCoreError
 
-from airflow_mlops.core.catalog import Catalog
-from airflow_mlops.core.config import PipelineConfig, load_pipeline
-from airflow_mlops.core.errors import LakeWriteError
-from airflow_mlops.core.ingest import SnapshotResult, content_hash, ingest
-from airflow_mlops.core.lake import Lake
+from airflow_mlops.core.data.ingest import SnapshotResult, content_hash, ingest
+from airflow_mlops.core.foundation.catalog import Catalog
+from airflow_mlops.core.foundation.config import PipelineConfig, load_pipeline
+from airflow_mlops.core.foundation.errors import LakeWriteError
+from airflow_mlops.core.foundation.lake import Lake
 from dev.datasets import write_flights
 from tests.conftest import PIPELINES
 from tests.integration._faulty_proxy import Cut, FaultyProxy, Mode
@@ -269,7 +269,7 @@ def test_a_cut_validation_result_is_never_read_as_a_report(
 ) -> None:
     """The validation result (the report) and its summary (the verdict, written last): a cut first
     write leaves neither; a cut rewrite leaves the previous ones byte for byte."""
-    from airflow_mlops.core.validate import validate_snapshot
+    from airflow_mlops.core.data.validate import validate_snapshot
 
     prefix = "validation"
     via_proxy, direct = lakes(s3, proxy, prefix)

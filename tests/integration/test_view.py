@@ -79,17 +79,17 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 def _build_state(home: Path) -> dict[str, str]:
     """The lake and registry a few days of real use leave behind; returns the version numbers."""
-    from airflow_mlops.core import registry, tracking
-    from airflow_mlops.core.config import load_pipeline
-    from airflow_mlops.core.drift import monitor_batch
-    from airflow_mlops.core.errors import DataContractError
-    from airflow_mlops.core.ingest import ingest
-    from airflow_mlops.core.lake import Lake
-    from airflow_mlops.core.predict import score_batch
-    from airflow_mlops.core.promote import promote
-    from airflow_mlops.core.settings import get_settings
-    from airflow_mlops.core.train import train
-    from airflow_mlops.core.validate import validate_snapshot
+    from airflow_mlops.core.data.ingest import ingest
+    from airflow_mlops.core.data.validate import validate_snapshot
+    from airflow_mlops.core.foundation import registry, tracking
+    from airflow_mlops.core.foundation.config import load_pipeline
+    from airflow_mlops.core.foundation.errors import DataContractError
+    from airflow_mlops.core.foundation.lake import Lake
+    from airflow_mlops.core.foundation.settings import get_settings
+    from airflow_mlops.core.model.promote import promote
+    from airflow_mlops.core.model.train import train
+    from airflow_mlops.core.monitor.drift import monitor_batch
+    from airflow_mlops.core.monitor.predict import score_batch
 
     s = get_settings()
     cfg = load_pipeline(PIPELINES / f"{NAME}.yaml")
@@ -461,7 +461,7 @@ def test_in_the_browser_retrain_approve_and_roll_back(view: View, browser: Any) 
     it in the view and the alias moves; roll back and the previous champion returns."""
     import time
 
-    from airflow_mlops.core import registry, tracking
+    from airflow_mlops.core.foundation import registry, tracking
 
     client = tracking.configure(tracking_uri=f"sqlite:///{view.home / 'mlflow' / 'mlflow.db'}")
     second = view.versions["second"]

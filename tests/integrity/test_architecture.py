@@ -114,3 +114,53 @@ def test_every_layer_has_modules() -> None:
     for name, prefixes in LAYERS:
         for p in prefixes:
             assert any(m == p or m.startswith(p + ".") for m in modules), f"layer {name}: no module {p}"
+
+
+#: The stages of core, lowest first: a stage may import its own modules and those of the stages
+#: below it (the foundation is below every stage), never one above. Keep in step with
+#: docs/architecture.md.
+STAGES = ["foundation", "data", "model", "monitor", "presentation"]
+CORE = PACKAGE / "core"
+
+
+def _stage(module: str) -> int | None:
+    parts = module.split(".")
+    if parts[:2] != ["airflow_mlops", "core"] or len(parts) < 3:
+        return None
+    return STAGES.index(parts[2]) if parts[2] in STAGES else -1
+
+
+@pytest.mark.parametrize("path", sorted(CORE.rglob("*.py")), ids=lambda p: str(p.relative_to(CORE)))
+def test_core_stages_import_only_down(path: Path) -> None:
+    me = _module(path)
+    mine = _stage(me)
+    if me == "airflow_mlops.core":
+        return
+    assert mine is not None and mine >= 0, f"{me} is in no stage folder of core ({', '.join(STAGES)})"
+    problems = [
+        f"line {line}: {me} ({STAGES[mine]}) imports {target} ({STAGES[theirs]}), a stage above"
+        for line, target in _imports(path)
+        if (theirs := _stage(target)) is not None and theirs > mine
+    ]
+    assert not problems, f"{path.relative_to(ROOT)}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_module_imports_a_private_name_of_another(path: Path) -> None:
+    """A leading underscore means "mine": no module of the library imports another's."""
+    tree = ast.parse(path.read_text(), str(path))
+    problems = [
+        f"line {node.lineno}: from {node.module} import {a.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("airflow_mlops")
+        for a in node.names
+        if a.name.startswith("_") and not a.name.startswith("__")
+    ]
+    assert not problems, f"{path.relative_to(ROOT)}:\n" + "\n".join(problems)
+
+
+def test_core_has_no_loose_modules() -> None:
+    """Every core module lives in a stage folder; core's own ``__init__`` is empty."""
+    loose = sorted(p.name for p in CORE.glob("*.py") if p.name != "__init__.py")
+    assert not loose, f"core modules outside a stage folder: {loose}"
+    assert sorted(p.name for p in CORE.iterdir() if p.is_dir() and p.name != "__pycache__") == sorted(STAGES)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_mlops.core.config import LATER_FIELDS, PipelineConfig, load_pipeline
+from airflow_mlops.core.foundation.config import LATER_FIELDS, PipelineConfig, load_pipeline
 from tests.conftest import PIPELINES
 
 RECORDED = {

@@ -50,7 +50,7 @@ def _fields(model: Any, prefix: str = "") -> list[str]:
 
 def test_every_config_field_is_documented() -> None:
     """Each field of the pipeline schema has a row (`| \\`name\\` |`) in configuration.md."""
-    from airflow_mlops.core.config import PipelineConfig
+    from airflow_mlops.core.foundation.config import PipelineConfig
 
     doc = _text("docs/configuration.md")
     rows = [line for line in doc.splitlines() if line.startswith("|")]
@@ -72,8 +72,8 @@ def dagbag(airflow_db):
 
 
 def test_the_dag_count_per_pipeline_is_the_one_the_docs_give(dagbag) -> None:
-    from airflow_mlops.core.config import load_pipelines
-    from airflow_mlops.core.settings import get_settings
+    from airflow_mlops.core.foundation.config import load_pipelines
+    from airflow_mlops.core.foundation.settings import get_settings
 
     pipelines, _ = load_pipelines(get_settings().pipelines_dir)
     per = len([d for d in dagbag.dags if d.startswith(f"{pipelines[0].name}__")])

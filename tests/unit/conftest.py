@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from airflow_mlops.core import registry, tracking
-from airflow_mlops.core.catalog import Catalog
-from airflow_mlops.core.config import PipelineConfig, load_pipeline
-from airflow_mlops.core.lake import Lake
+from airflow_mlops.core.foundation import registry, tracking
+from airflow_mlops.core.foundation.catalog import Catalog
+from airflow_mlops.core.foundation.config import PipelineConfig, load_pipeline
+from airflow_mlops.core.foundation.lake import Lake
 from dev.datasets import daterange
 from tests.conftest import PIPELINES
 
@@ -42,8 +42,8 @@ def isolate(mp: pytest.MonkeyPatch, home: Path) -> None:
 @pytest.fixture(scope="session")
 def flights_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Eight January days and one July day of real flights, raw files written, ingested and validated."""
-    from airflow_mlops.core.ingest import ingest
-    from airflow_mlops.core.validate import validate_snapshot
+    from airflow_mlops.core.data.ingest import ingest
+    from airflow_mlops.core.data.validate import validate_snapshot
     from dev.datasets import write_flights
 
     home = tmp_path_factory.mktemp("flights")
@@ -86,8 +86,8 @@ class World:
 
     def champion(self) -> str:
         """The champion's version, trained on January and promoted the first time it is asked for."""
-        from airflow_mlops.core.promote import promote
-        from airflow_mlops.core.train import train
+        from airflow_mlops.core.model.promote import promote
+        from airflow_mlops.core.model.train import train
 
         client = self.client
         champ = registry.champion(client, self.cfg.registered_model_name)

@@ -49,7 +49,7 @@ def test_status_before_anything_ran(home: Path, capsys) -> None:
 def test_status_json_stays_clean_after_a_task_sent_mlflow_logs_to_stdout(home: Path, capsys) -> None:
     """A task in the same process (a test session, ``dag.test``) sends MLflow's lines to stdout;
     the CLI's JSON must still parse: MLflow creates its database here and says so, on stderr."""
-    from airflow_mlops.core import tracking
+    from airflow_mlops.core.foundation import tracking
 
     tracking.log_to_stdout()
     try:
@@ -314,10 +314,10 @@ def test_card_prints_the_stored_card_of_a_version(fresh_world: World, capsys) ->
 def test_rollback_restores_the_previous_champion_and_records_who_and_why(world, capsys) -> None:
     import getpass
 
-    from airflow_mlops.core import registry
-    from airflow_mlops.core.promote import promote
-    from airflow_mlops.core.registry import Tag
-    from airflow_mlops.core.train import train
+    from airflow_mlops.core.foundation import registry
+    from airflow_mlops.core.foundation.registry import Tag
+    from airflow_mlops.core.model.promote import promote
+    from airflow_mlops.core.model.train import train
     from tests.unit.conftest import JAN
 
     cfg, lake, client = world.cfg, world.lake, world.client
@@ -352,9 +352,9 @@ def test_rollback_restores_the_previous_champion_and_records_who_and_why(world, 
 
 
 def test_rollback_refuses_bad_input_and_leaves_the_champion(world, capsys) -> None:
-    from airflow_mlops.core import registry
-    from airflow_mlops.core.promote import promote
-    from airflow_mlops.core.train import train
+    from airflow_mlops.core.foundation import registry
+    from airflow_mlops.core.model.promote import promote
+    from airflow_mlops.core.model.train import train
     from tests.unit.conftest import JAN
 
     cfg, lake, client = world.cfg, world.lake, world.client

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook, ObjectStoragePath
 
-from airflow_mlops.core.lake import Lake, filesystem
-from airflow_mlops.core.settings import get_settings
+from airflow_mlops.core.foundation.lake import Lake, filesystem
+from airflow_mlops.core.foundation.settings import get_settings
 
 if TYPE_CHECKING:
     import fsspec
@@ -44,7 +44,7 @@ class LakeHook(BaseHook):
     def file_exists(self, uri: str) -> bool:
         """Whether ``uri`` exists now, or for a pattern (``*``, ``?``, ``[``) whether a file matches
         it (listing caches are dropped first: the file may have just arrived)."""
-        from airflow_mlops.core.rawfile import is_glob
+        from airflow_mlops.core.data.sources.rawfile import is_glob
 
         fs, path = filesystem(uri, self.filesystem(uri))
         if is_glob(path):

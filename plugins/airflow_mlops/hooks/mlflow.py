@@ -54,7 +54,7 @@ class MlflowHook(BaseHook):
 
     def get_client(self) -> MlflowClient:
         """A client of the connection's server, with its credentials (see ``tracking.configure``)."""
-        from airflow_mlops.core import tracking
+        from airflow_mlops.core.foundation import tracking
 
         conn = self._connection()
         return tracking.configure(

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 from airflow.sdk import BaseHook
 
-from airflow_mlops.core.errors import ConfigError, DataContractError
+from airflow_mlops.core.foundation.errors import ConfigError, DataContractError
 
 if TYPE_CHECKING:
     from airflow.providers.common.sql.hooks.sql import DbApiHook
 
-    from airflow_mlops.core.sqlsource import Block, SqlStatement
+    from airflow_mlops.core.data.sources.sqlsource import Block, SqlStatement
 
 #: Rows fetched per round trip and per frame.
 BLOCK_ROWS: Final = 100_000

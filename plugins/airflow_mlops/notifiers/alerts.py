@@ -1,4 +1,4 @@
-"""MlopsNotifier: delivers a pipeline's alerts (built in ``airflow_mlops.core.alerts``) to a
+"""MlopsNotifier: delivers a pipeline's alerts (built in ``airflow_mlops.core.presentation.alerts``) to a
 Slack-compatible webhook and by e-mail, through Airflow connections.
 
 Delivery never raises: an alert that cannot be sent is logged as an error naming the connection,
@@ -15,8 +15,8 @@ from typing import Any
 
 from airflow.sdk import BaseNotifier, Context
 
-from airflow_mlops.core.alerts import Alert, email_message, run_failed_alert, slack_payload
-from airflow_mlops.core.config import AlertsConfig
+from airflow_mlops.core.foundation.config import AlertsConfig
+from airflow_mlops.core.presentation.alerts import Alert, email_message, run_failed_alert, slack_payload
 from airflow_mlops.hooks.alerts import SmtpAlertHook, WebhookHook
 
 log = logging.getLogger("airflow_mlops.alerts")

@@ -71,8 +71,8 @@ class ApprovePromotionOperator(PipelineOperator, ApprovalOperator):
         self.version = version
 
     def execute(self, context: Context) -> Any:
-        from airflow_mlops.core import registry
-        from airflow_mlops.core.promote import Approval, approval_body, recorded_decision
+        from airflow_mlops.core.foundation import registry
+        from airflow_mlops.core.model.promote import Approval, approval_body, recorded_decision
 
         cfg, client = self.config, self.mlflow
         name, version = cfg.registered_model_name, str(self.version)
@@ -123,7 +123,7 @@ class ApplyPromotionOperator(PipelineOperator):
         self.approval_task_id = approval_task_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_mlops.core.promote import approve
+        from airflow_mlops.core.model.promote import approve
 
         answer = context["ti"].xcom_pull(task_ids=self.approval_task_id)
         if not isinstance(answer, dict) or "approved" not in answer:

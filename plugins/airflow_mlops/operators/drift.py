@@ -19,7 +19,7 @@ class DriftReportOperator(PipelineOperator):
     ui_color = "#fbeaea"
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_mlops.core.drift import monitor_batch
+        from airflow_mlops.core.monitor.drift import monitor_batch
 
         res = monitor_batch(self.config, self.lake, self.mlflow, str(self.ds), self.run_key(context))
         self.log.info(

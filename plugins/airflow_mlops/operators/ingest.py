@@ -15,9 +15,9 @@ class IngestOperator(PipelineOperator):
     ui_color = "#e8f4fd"
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_mlops.core.catalog import Catalog
-        from airflow_mlops.core.errors import DataContractError
-        from airflow_mlops.core.ingest import ingest
+        from airflow_mlops.core.data.ingest import ingest
+        from airflow_mlops.core.foundation.catalog import Catalog
+        from airflow_mlops.core.foundation.errors import DataContractError
         from airflow_mlops.hooks.lake import LakeHook
 
         start, end = context.get("data_interval_start"), context.get("data_interval_end")

@@ -10,7 +10,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 from airflow_mlops.base import PipelineOperator, fail_permanent
 
 if TYPE_CHECKING:
-    from airflow_mlops.core.config import PipelineConfig
+    from airflow_mlops.core.foundation.config import PipelineConfig
 
 
 @fail_permanent
@@ -18,8 +18,8 @@ def intervals_to_score(cfg: PipelineConfig, context: Context) -> list[str]:
     """The monitor DAG's first task: what its run scores (its triggering events' intervals, or the
     ``ds`` Param); skipped while there is no champion. A requested batch that did not pass
     validation fails the run at once (NotValidatedError is permanent), naming it and its status."""
-    from airflow_mlops.core.errors import NoChampionError
-    from airflow_mlops.core.predict import batches_to_score
+    from airflow_mlops.core.foundation.errors import NoChampionError
+    from airflow_mlops.core.monitor.predict import batches_to_score
     from airflow_mlops.hooks import LakeHook, MlflowHook
     from airflow_mlops.params import check_conf
 
@@ -45,8 +45,8 @@ class BatchPredictOperator(PipelineOperator):
     ui_color = "#eaf6f6"
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_mlops.core.errors import NoChampionError
-        from airflow_mlops.core.predict import score_batch
+        from airflow_mlops.core.foundation.errors import NoChampionError
+        from airflow_mlops.core.monitor.predict import score_batch
 
         try:
             res = score_batch(self.config, self.lake, self.mlflow, str(self.ds)).to_dict()

@@ -28,7 +28,7 @@ class PromoteModelOperator(PipelineOperator):
         self.version = version
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_mlops.core.promote import promote
+        from airflow_mlops.core.model.promote import promote
 
         decision = promote(self.config, self.lake, self.mlflow, str(self.version)).to_dict()
         context["ti"].xcom_push(key="decision", value=decision)

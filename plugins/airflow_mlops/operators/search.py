@@ -11,8 +11,7 @@ from typing import Any
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowSkipException
 
-from airflow_mlops.base import PipelineOperator, pipeline_template_fields
-from airflow_mlops.operators.train import _given
+from airflow_mlops.base import PipelineOperator, pipeline_template_fields, rendered
 
 #: The XCom key of the plan's summary (window, search run, deadline); its return value is the trials.
 PLAN_KEY = "search"
@@ -42,16 +41,16 @@ class PlanSearchOperator(PipelineOperator):
         self.force = force
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
-        from airflow_mlops.core.search import plan
+        from airflow_mlops.core.model.search import plan
 
-        days = _given(self.window_days)
+        days = rendered(self.window_days)
         res = plan(
             self.config,
             self.lake,
             self.mlflow,
             run_key=self.run_key(context),
             window_days=int(days) if days else None,
-            end_ds=_given(self.window_end),
+            end_ds=rendered(self.window_end),
             force=str(self.force).lower() == "true",
         ).to_dict()
         context["ti"].xcom_push(key=PLAN_KEY, value={k: v for k, v in res.items() if k != "trials"})
@@ -82,7 +81,7 @@ class SearchTrialOperator(PipelineOperator):
         self.plan_task_id = plan_task_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_mlops.core.search import run_trial
+        from airflow_mlops.core.model.search import run_trial
 
         plan = context["ti"].xcom_pull(task_ids=self.plan_task_id, key=PLAN_KEY)
         res = run_trial(self.config, self.lake, self.mlflow, plan, self.trial).to_dict()

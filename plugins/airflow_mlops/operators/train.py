@@ -7,7 +7,7 @@ from typing import Any
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowSkipException
 
-from airflow_mlops.base import PipelineOperator, pipeline_template_fields
+from airflow_mlops.base import PipelineOperator, pipeline_template_fields, rendered
 from airflow_mlops.links import MlflowRunLink, ModelVersionLink
 
 
@@ -17,7 +17,7 @@ def describe_trigger(context: Context, reason: str) -> str:
     for _asset, evs in events.items():
         for ev in evs:
             extra = ev.extra or {}
-            if extra.get("retrain_reason"):  # names each fired signal (core/signals.py)
+            if extra.get("retrain_reason"):  # names each fired signal (core/monitor/signals.py)
                 return str(extra["retrain_reason"])
             if "drift_share" in extra:
                 return (
@@ -25,11 +25,6 @@ def describe_trigger(context: Context, reason: str) -> str:
                     f"drifted (threshold {float(extra.get('threshold', 0)):.0%})"
                 )
     return reason
-
-
-def _given(value: Any) -> str | None:
-    """A rendered template's value, or None when it rendered to nothing."""
-    return None if value in (None, "", "None") else str(value)
 
 
 class TrainModelOperator(PipelineOperator):
@@ -58,11 +53,11 @@ class TrainModelOperator(PipelineOperator):
         self.plan_task_id = plan_task_id  # set with model.search: train the best of that plan's trials
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_mlops.core.train import train
+        from airflow_mlops.core.model.train import train
 
         dag_run = context["dag_run"]
         reason = describe_trigger(context, str(self.reason or "scheduled"))
-        days = _given(self.window_days)
+        days = rendered(self.window_days)
         airflow_context = {"dag_id": dag_run.dag_id, "run_id": dag_run.run_id}
         if self.plan_task_id:
             res = self._train_winner(context, reason, int(days) if days else None, airflow_context)
@@ -74,7 +69,7 @@ class TrainModelOperator(PipelineOperator):
                 run_key=self.run_key(context),
                 reason=reason,
                 window_days=int(days) if days else None,
-                end_ds=_given(self.window_end),
+                end_ds=rendered(self.window_end),
                 force=str(self.force).lower() == "true",
                 airflow_context=airflow_context,
             ).to_dict()
@@ -100,7 +95,7 @@ class TrainModelOperator(PipelineOperator):
         self, context: Context, reason: str, days: int | None, airflow_context: dict[str, str]
     ) -> dict[str, Any]:
         """After a search: the plan's skip, or the best trial trained and registered."""
-        from airflow_mlops.core.search import train_winner
+        from airflow_mlops.core.model.search import train_winner
 
         plan = context["ti"].xcom_pull(task_ids=self.plan_task_id, key="search")
         if not plan or plan["skipped"]:

@@ -22,8 +22,8 @@ class ValidateDataOperator(PipelineOperator):
     ui_color = "#fdf3e8"
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_mlops.core.errors import DataContractError
-        from airflow_mlops.core.validate import QUARANTINED, validate_snapshot
+        from airflow_mlops.core.data.validate import QUARANTINED, validate_snapshot
+        from airflow_mlops.core.foundation.errors import DataContractError
 
         res = validate_snapshot(self.config, self.lake, str(self.ds))
         summary = res.to_dict()

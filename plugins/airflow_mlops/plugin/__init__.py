@@ -18,7 +18,7 @@ ON_API_SERVER = len(sys.argv) > 1 and sys.argv[1] == "api-server"
 
 def mlops_lake_root() -> str:
     """Macro ``{{ macros.airflow_mlops.mlops_lake_root() }}``: where the lake is."""
-    from airflow_mlops.core.settings import get_settings
+    from airflow_mlops.core.foundation.settings import get_settings
 
     return get_settings().lake_root
 

@@ -30,7 +30,7 @@ from airflow_mlops.plugin.sandbox import PREFIX, asset_response, data_response, 
 if TYPE_CHECKING:
     from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
 
-    from airflow_mlops.core.config import PipelineConfig
+    from airflow_mlops.core.foundation.config import PipelineConfig
 
 VENDOR_DIR = Path(__file__).parent / "static" / "vendor"
 
@@ -72,8 +72,8 @@ class State:
     """The pipelines, lake and registry, reached the way the CLI reaches them."""
 
     def pipelines(self) -> tuple[list[PipelineConfig], list[str]]:
-        from airflow_mlops.core.config import load_pipelines
-        from airflow_mlops.core.settings import get_settings
+        from airflow_mlops.core.foundation.config import load_pipelines
+        from airflow_mlops.core.foundation.settings import get_settings
 
         good, bad = load_pipelines(get_settings().pipelines_dir)
         return good, [str(b) for b in bad]
@@ -159,7 +159,7 @@ def create_app() -> FastAPI:
 
     @app.get("/", response_class=HTMLResponse)
     def overview(user: User) -> HTMLResponse:
-        from airflow_mlops.core.status import pipeline_status
+        from airflow_mlops.core.presentation.status import pipeline_status
 
         good, problems = STATE.pipelines()
         mine = [c for c in good if allowed(user, f"{c.name}__train")]
@@ -172,7 +172,7 @@ def create_app() -> FastAPI:
     @app.get("/api/pipelines")
     def api_pipelines(user: User) -> list[dict[str, Any]]:
         """The overview as JSON: what the page shows, for scripts."""
-        from airflow_mlops.core.status import pipeline_status
+        from airflow_mlops.core.presentation.status import pipeline_status
 
         good, _ = STATE.pipelines()
         mine = [c for c in good if allowed(user, f"{c.name}__train")]
@@ -184,7 +184,7 @@ def create_app() -> FastAPI:
     @app.get("/api/pipelines/{name}")
     def api_pipeline(name: str, user: User) -> dict[str, Any]:
         """One pipeline's versions, decisions and batches as JSON."""
-        from airflow_mlops.core.status import pipeline_detail
+        from airflow_mlops.core.presentation.status import pipeline_detail
 
         cfg = readable(user, name)
         return pipeline_detail(cfg, STATE.lake(), STATE.client())
@@ -198,7 +198,7 @@ def create_app() -> FastAPI:
 
     @app.get("/pipelines/{name}", response_class=HTMLResponse)
     def pipeline(name: str, request: Request, user: User, ok: str = "", error: str = "") -> HTMLResponse:
-        from airflow_mlops.core.status import pipeline_detail
+        from airflow_mlops.core.presentation.status import pipeline_detail
 
         cfg = readable(user, name)
         detail = pipeline_detail(cfg, STATE.lake(), STATE.client())
@@ -215,7 +215,7 @@ def create_app() -> FastAPI:
 
     @app.get("/pipelines/{name}/versions/{version}", response_class=HTMLResponse)
     def version(name: str, version: str, request: Request, user: User) -> HTMLResponse:
-        from airflow_mlops.core.status import pipeline_detail
+        from airflow_mlops.core.presentation.status import pipeline_detail
 
         cfg = readable(user, name)
         detail = pipeline_detail(cfg, STATE.lake(), STATE.client(), limit=1000)
@@ -247,7 +247,7 @@ def create_app() -> FastAPI:
 
     @app.get("/pipelines/{name}/batches/{ds}/drift", response_class=HTMLResponse)
     def drift(name: str, ds: str, user: User) -> HTMLResponse:
-        from airflow_mlops.core.catalog import Catalog
+        from airflow_mlops.core.foundation.catalog import Catalog
 
         cfg = readable(user, name)
         cat = Catalog(STATE.lake(), cfg.name)
@@ -262,8 +262,8 @@ def create_app() -> FastAPI:
     @app.get("/pipelines/{name}/batches/{ds}/files/{path:path}")
     def report_file(name: str, ds: str, path: str, user: User) -> Response:
         """A file of a batch's drift or validation reports; anything else is 404."""
-        from airflow_mlops.core.catalog import Catalog
-        from airflow_mlops.core.errors import DataNotFoundError
+        from airflow_mlops.core.foundation.catalog import Catalog
+        from airflow_mlops.core.foundation.errors import DataNotFoundError
 
         cfg = readable(user, name)
         lake = STATE.lake()
@@ -349,8 +349,8 @@ def create_app() -> FastAPI:
         to: Annotated[str, Form()] = "",
     ) -> RedirectResponse:
         """Give the champion back to the previous one (or ``to``), recording who and why."""
-        from airflow_mlops.core.errors import MlopsError
-        from airflow_mlops.core.promote import rollback as core_rollback
+        from airflow_mlops.core.foundation.errors import MlopsError
+        from airflow_mlops.core.model.promote import rollback as core_rollback
 
         cfg = actionable(request, user, name, "change")
         if len(reason.strip()) < 3:
@@ -424,6 +424,6 @@ def pending_approvals(request: Request, name: str) -> list[dict[str, Any]]:
 
 def _card(cfg: PipelineConfig, version: str, html_page: bool = False) -> str | None:
     """The version's model card (Markdown, or its HTML page), if one was written."""
-    from airflow_mlops.core import model_card
+    from airflow_mlops.core.model import model_card
 
     return model_card.read_card(STATE.client(), cfg.registered_model_name, version, html_page=html_page)

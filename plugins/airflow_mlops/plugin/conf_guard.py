@@ -27,8 +27,8 @@ TRIGGER = re.compile(r"^/api/v2/dags/(?P<dag_id>[^/]+)/dagRuns/?$")
 
 def allowed_params(dag_id: str) -> set[str] | None:
     """The Params of an airflow-mlops DAG, or None for a DAG that is not ours."""
-    from airflow_mlops.core.config import load_pipelines
-    from airflow_mlops.core.settings import get_settings
+    from airflow_mlops.core.foundation.config import load_pipelines
+    from airflow_mlops.core.foundation.settings import get_settings
     from airflow_mlops.params import BY_KIND
 
     name, _, kind = dag_id.rpartition("__")

@@ -369,7 +369,7 @@ def latest_drift(batches: list[dict[str, Any]], root: str) -> str:
 
 
 def signals_table(summary: dict[str, Any] | None) -> str:
-    """The monitoring signals of one batch (core/signals.py): value, threshold, whether it fired,
+    """The monitoring signals of one batch (core/monitor/signals.py): value, threshold, whether it fired,
     the labels that arrived, and the retrain they asked for. Empty for a summary without them."""
     sigs = (summary or {}).get("signals")
     if not sigs:

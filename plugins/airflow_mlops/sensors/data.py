@@ -13,7 +13,7 @@ from airflow.sdk.exceptions import AirflowSensorTimeout
 from airflow_mlops.base import PipelineSensor, refusal
 
 if TYPE_CHECKING:
-    from airflow_mlops.core.sqlsource import SqlStatement
+    from airflow_mlops.core.data.sources.sqlsource import SqlStatement
     from airflow_mlops.hooks.lake import LakeHook
 
 
@@ -24,7 +24,7 @@ class DataAvailableSensor(PipelineSensor):
     triggerer (``deferrable=True``), so a waiting day costs no worker slot.
 
     A ``source.sql`` interval is ready when its readiness statement says so (see
-    :func:`airflow_mlops.core.sqlsource.ready_statement`), asked the same way.
+    :func:`airflow_mlops.core.data.sources.sqlsource.ready_statement`), asked the same way.
     """
 
     def __init__(self, *, deferrable: bool = True, **kwargs: Any) -> None:
@@ -44,7 +44,7 @@ class DataAvailableSensor(PipelineSensor):
 
     def ready_statement(self, context: Context) -> SqlStatement | None:
         """A SQL source's readiness statement for this run's interval (None: nothing to wait for)."""
-        from airflow_mlops.core.sqlsource import ready_statement
+        from airflow_mlops.core.data.sources.sqlsource import ready_statement
 
         start, end = context.get("data_interval_start"), context.get("data_interval_end")
         interval = (start, end) if start is not None and end is not None else None

@@ -9,7 +9,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_mlops.core.errors import MlopsError
+from airflow_mlops.core.foundation.errors import MlopsError
 
 
 class DataAvailableTrigger(BaseTrigger):

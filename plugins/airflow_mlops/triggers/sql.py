@@ -38,7 +38,7 @@ class SqlReadyTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from airflow_mlops.core.sqlsource import SqlStatement
+        from airflow_mlops.core.data.sources.sqlsource import SqlStatement
         from airflow_mlops.hooks.sql import SqlSourceHook
 
         hook = SqlSourceHook(self.conn_id)

@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from airflow_mlops.core.config import PipelineConfig, load_pipeline, parse_pipeline
-from airflow_mlops.core.ingest import normalize
-from airflow_mlops.core.lake import Lake
-from airflow_mlops.core.modeling import PREDICTION, PROBABILITY
+from airflow_mlops.core.data.ingest import normalize
+from airflow_mlops.core.foundation.config import PipelineConfig, load_pipeline, parse_pipeline
+from airflow_mlops.core.foundation.lake import Lake
+from airflow_mlops.core.model.modeling import PREDICTION, PROBABILITY
 from tests.conftest import PIPELINES
 
 FLIGHTS_YAML = PIPELINES / "flights_delay.yaml"

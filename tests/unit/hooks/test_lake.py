@@ -83,8 +83,8 @@ def test_object_storage_through_the_connection(
 
 def test_a_failed_write_names_the_lake_uri_and_leaves_nothing(tmp_path: Path) -> None:
     """The OS error alone names a temporary file; the task log must name the file of the lake."""
-    from airflow_mlops.core.errors import LakeWriteError
-    from airflow_mlops.core.lake import Lake
+    from airflow_mlops.core.foundation.errors import LakeWriteError
+    from airflow_mlops.core.foundation.lake import Lake
 
     lake = Lake(tmp_path.as_uri())
     (tmp_path / "p").write_text("a file where a directory should be")

@@ -15,11 +15,11 @@ import pytest
 import yaml
 from airflow.sdk.exceptions import TaskDeferred
 
-from airflow_mlops.core import sqlsource
-from airflow_mlops.core.config import PipelineConfig
-from airflow_mlops.core.errors import ConfigError, DataContractError
-from airflow_mlops.core.ingest import ingest
-from airflow_mlops.core.lake import Lake
+from airflow_mlops.core.data.ingest import ingest
+from airflow_mlops.core.data.sources import sqlsource
+from airflow_mlops.core.foundation.config import PipelineConfig
+from airflow_mlops.core.foundation.errors import ConfigError, DataContractError
+from airflow_mlops.core.foundation.lake import Lake
 from airflow_mlops.hooks import SqlSourceHook
 from airflow_mlops.hooks import sql as sql_hook
 from airflow_mlops.sensors import DataAvailableSensor
@@ -35,7 +35,7 @@ DAY2 = (datetime(2024, 3, 2, tzinfo=UTC), datetime(2024, 3, 3, tzinfo=UTC))
 @pytest.fixture
 def pipeline(home: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> PipelineConfig:
     """credit_default reading table ``customers`` of a fresh database through connection credit_db."""
-    from airflow_mlops.core.config import load_pipeline
+    from airflow_mlops.core.foundation.config import load_pipeline
 
     u = psycopg.conninfo.conninfo_to_dict(postgres_url)
     conn = {"conn_type": "postgres", "host": u["host"], "port": int(u["port"]), "login": u["user"]}
@@ -83,7 +83,7 @@ def test_rows_come_in_blocks_from_a_server_side_cursor(
 
 
 def pipeline_home(cfg: PipelineConfig) -> Path:
-    from airflow_mlops.core.settings import get_settings
+    from airflow_mlops.core.foundation.settings import get_settings
 
     return get_settings().pipelines_dir.parent
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from airflow.sdk import DAG
 
-from airflow_mlops.core.alerts import drift_alert, slack_payload
-from airflow_mlops.core.config import AlertsConfig
+from airflow_mlops.core.foundation.config import AlertsConfig
+from airflow_mlops.core.presentation.alerts import drift_alert, slack_payload
 from airflow_mlops.hooks.alerts import AlertDeliveryError, WebhookHook
 from airflow_mlops.notifiers import MlopsNotifier
 from airflow_mlops.notifiers.alerts import deliver

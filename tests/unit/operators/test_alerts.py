@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from airflow_mlops.core.ingest import ingest
+from airflow_mlops.core.data.ingest import ingest
 from airflow_mlops.dag_factory import build_dags
 from airflow_mlops.notifiers import MlopsNotifier
 from airflow_mlops.operators import PromoteModelOperator, ValidateDataOperator

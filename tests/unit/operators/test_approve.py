@@ -12,10 +12,10 @@ import yaml
 from airflow.sdk import Asset, AssetAlias
 from airflow.sdk.exceptions import AirflowSkipException
 
-from airflow_mlops.core import registry
-from airflow_mlops.core.config import load_pipeline
-from airflow_mlops.core.promote import promote
-from airflow_mlops.core.train import train
+from airflow_mlops.core.foundation import registry
+from airflow_mlops.core.foundation.config import load_pipeline
+from airflow_mlops.core.model.promote import promote
+from airflow_mlops.core.model.train import train
 from airflow_mlops.operators import ApplyPromotionOperator, ApprovePromotionOperator
 from tests.conftest import PIPELINES
 from tests.unit.conftest import JAN, World

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from airflow.sdk import Asset, AssetAlias
 
-from airflow_mlops.core.predict import score_batch
+from airflow_mlops.core.monitor.predict import score_batch
 from airflow_mlops.operators import DriftReportOperator
 from tests.unit.conftest import JAN, JUL, World
 from tests.unit.operators.conftest import alias_events, make_context

@@ -11,12 +11,12 @@ import pytest
 from airflow.sdk import Asset
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_mlops.core.catalog import Catalog
-from airflow_mlops.core.errors import ConfigError
-from airflow_mlops.core.lake import Lake
+from airflow_mlops.core.foundation.catalog import Catalog
+from airflow_mlops.core.foundation.errors import ConfigError
+from airflow_mlops.core.foundation.lake import Lake
 from airflow_mlops.operators import IngestOperator
 from tests.unit.conftest import JAN, World
-from tests.unit.core.test_ingest_pii import DAYS, PIPELINE, day_frame
+from tests.unit.core.data.test_ingest_pii import DAYS, PIPELINE, day_frame
 from tests.unit.operators.conftest import make_context
 
 pytestmark = pytest.mark.unit

@@ -22,9 +22,9 @@ import yaml
 from airflow.sdk import Asset
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_mlops.core.catalog import Catalog
-from airflow_mlops.core.config import load_pipeline
-from airflow_mlops.core.lake import Lake
+from airflow_mlops.core.foundation.catalog import Catalog
+from airflow_mlops.core.foundation.config import load_pipeline
+from airflow_mlops.core.foundation.lake import Lake
 from airflow_mlops.operators import IngestOperator
 from tests.conftest import PIPELINES
 from tests.unit.operators.conftest import make_context

@@ -17,10 +17,10 @@ import pytest
 import yaml
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_mlops.core import registry
-from airflow_mlops.core.catalog import Catalog
-from airflow_mlops.core.config import parse_pipeline
-from airflow_mlops.core.lake import Lake
+from airflow_mlops.core.foundation import registry
+from airflow_mlops.core.foundation.catalog import Catalog
+from airflow_mlops.core.foundation.config import parse_pipeline
+from airflow_mlops.core.foundation.lake import Lake
 from tests.conftest import PIPELINES
 from tests.unit.conftest import World
 from tests.unit.operators import test_ingest_bad_input as bad

@@ -10,10 +10,10 @@ import pytest
 import yaml
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_mlops.core import registry
-from airflow_mlops.core.errors import DataNotFoundError, UntrustedModelError
-from airflow_mlops.core.registry import Tag
-from airflow_mlops.core.train import train
+from airflow_mlops.core.foundation import registry
+from airflow_mlops.core.foundation.errors import DataNotFoundError, UntrustedModelError
+from airflow_mlops.core.foundation.registry import Tag
+from airflow_mlops.core.model.train import train
 from airflow_mlops.operators import PlanSearchOperator, PromoteModelOperator, TrainModelOperator
 from tests.conftest import PIPELINES
 from tests.unit.conftest import JAN, World, world_copy

@@ -1,6 +1,6 @@
 """Permanent errors fail a task at once, for every operator and sensor; transient ones keep retries.
 
-The table below is the contract: every error class of ``core/errors.py`` is in it with its verdict,
+The table below is the contract: every error class of ``core/foundation/errors.py`` is in it with its verdict,
 so a new class (or a changed verdict) fails here until someone decides what it is.
 """
 
@@ -14,8 +14,8 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from airflow_mlops.base import PipelineOperator, PipelineSensor, fail_permanent
-from airflow_mlops.core import errors
-from airflow_mlops.core.errors import MlopsError
+from airflow_mlops.core.foundation import errors
+from airflow_mlops.core.foundation.errors import MlopsError
 from airflow_mlops.operators import (
     BatchPredictOperator,
     DriftReportOperator,

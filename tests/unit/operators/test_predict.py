@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from airflow_mlops.core import registry
+from airflow_mlops.core.foundation import registry
 from airflow_mlops.operators import BatchPredictOperator
 from airflow_mlops.operators.predict import intervals_to_score
 from tests.unit.conftest import JAN, JUL, World

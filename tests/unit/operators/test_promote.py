@@ -7,7 +7,7 @@ import json
 import pytest
 from airflow.sdk import Asset, AssetAlias
 
-from airflow_mlops.core.train import train
+from airflow_mlops.core.model.train import train
 from airflow_mlops.operators import PromoteModelOperator
 from tests.unit.conftest import JAN, World, weakened
 from tests.unit.operators.conftest import alias_events, make_context

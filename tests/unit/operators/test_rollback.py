@@ -9,10 +9,10 @@ import pytest
 from airflow.sdk import Asset
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_mlops.core import registry
-from airflow_mlops.core.promote import promote
-from airflow_mlops.core.registry import Tag
-from airflow_mlops.core.train import train
+from airflow_mlops.core.foundation import registry
+from airflow_mlops.core.foundation.registry import Tag
+from airflow_mlops.core.model.promote import promote
+from airflow_mlops.core.model.train import train
 from airflow_mlops.operators import RollbackOperator
 from tests.unit.conftest import JAN, World
 from tests.unit.operators.conftest import make_context

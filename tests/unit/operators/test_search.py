@@ -11,8 +11,8 @@ import pytest
 import yaml
 from airflow.sdk.exceptions import AirflowSkipException
 
-from airflow_mlops.core import registry
-from airflow_mlops.core.registry import Tag
+from airflow_mlops.core.foundation import registry
+from airflow_mlops.core.foundation.registry import Tag
 from airflow_mlops.operators import PlanSearchOperator, SearchTrialOperator, TrainModelOperator
 from tests.conftest import PIPELINES
 from tests.unit.conftest import JAN, World

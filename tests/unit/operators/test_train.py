@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from airflow_mlops.core import registry
-from airflow_mlops.core.registry import Tag
+from airflow_mlops.core.foundation import registry
+from airflow_mlops.core.foundation.registry import Tag
 from airflow_mlops.operators import PromoteModelOperator, TrainModelOperator
 from airflow_mlops.operators.train import describe_trigger
 from tests.unit.conftest import JAN, World
@@ -72,7 +72,7 @@ def test_a_drift_event_is_the_reason() -> None:
 
 
 def test_a_fired_signal_is_the_reason() -> None:
-    """A drift event asked for by another signal (core/signals.py) gives its own words."""
+    """A drift event asked for by another signal (core/monitor/signals.py) gives its own words."""
     reason = "prior_shift on 2024-03-14: PSI 0.665 >= 0.2"
     event = SimpleNamespace(extra={"ds": "2024-03-14", "drift_share": 0.0, "retrain_reason": reason})
     context = make_context(triggering_asset_events={"credit_late.drift": [event]})

@@ -10,7 +10,7 @@ import yaml
 from airflow.sdk import Asset, AssetAlias
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_mlops.core.ingest import ingest
+from airflow_mlops.core.data.ingest import ingest
 from airflow_mlops.operators import ValidateDataOperator
 from dev.datasets import write_flights
 from tests.conftest import PIPELINES

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 from fastapi import HTTPException, Request
 
-from airflow_mlops.core.config import PipelineConfig
+from airflow_mlops.core.foundation.config import PipelineConfig
 
 #: Each one would run (or open a dialog) if it reached a page as markup or broke out of a script.
 PAYLOADS = [
@@ -64,8 +64,8 @@ def _evidently_report(lake: Any, cfg: PipelineConfig) -> None:
     from evidently import Report
     from evidently.presets import DataDriftPreset
 
-    from airflow_mlops.core.catalog import Catalog
-    from airflow_mlops.core.report_html import evidently_html
+    from airflow_mlops.core.foundation.catalog import Catalog
+    from airflow_mlops.core.monitor.report_html import evidently_html
 
     def frame(shift: int) -> pd.DataFrame:
         n = 120
@@ -96,9 +96,9 @@ def _evidently_report(lake: Any, cfg: PipelineConfig) -> None:
 
 def _model_card(cfg: PipelineConfig, client: Any) -> None:
     """A version whose card names payloads: features, importances, slices, reason, source."""
-    from airflow_mlops.core import model_card
-    from airflow_mlops.core.holdout import SliceScore, record
-    from airflow_mlops.core.registry import Tag
+    from airflow_mlops.core.foundation.registry import Tag
+    from airflow_mlops.core.model import model_card
+    from airflow_mlops.core.model.holdout import SliceScore, record
 
     tags = {
         Tag.REASON: PAYLOADS[3],
@@ -125,12 +125,12 @@ def _model_card(cfg: PipelineConfig, client: Any) -> None:
 
 def build(home: Path) -> Hostile:
     """The hostile state under ``home`` (AIRFLOW_MLOPS_HOME must point there already)."""
-    from airflow_mlops.core import tracking
-    from airflow_mlops.core.config import load_pipeline
-    from airflow_mlops.core.ingest import ingest
-    from airflow_mlops.core.lake import Lake
-    from airflow_mlops.core.settings import get_settings
-    from airflow_mlops.core.validate import validate_snapshot
+    from airflow_mlops.core.data.ingest import ingest
+    from airflow_mlops.core.data.validate import validate_snapshot
+    from airflow_mlops.core.foundation import tracking
+    from airflow_mlops.core.foundation.config import load_pipeline
+    from airflow_mlops.core.foundation.lake import Lake
+    from airflow_mlops.core.foundation.settings import get_settings
     from dev.datasets import write_flights
     from tests.conftest import PIPELINES
 

@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from airflow_mlops.core.status import _DRIFT_KEYS
+from airflow_mlops.core.presentation.status import _DRIFT_KEYS
 from airflow_mlops.plugin import pages
 
 pytestmark = pytest.mark.unit
 
 
 def summary(**over: Any) -> dict[str, Any]:
-    """A drift summary as core/drift.py writes it for a batch whose late labels fired two signals."""
+    """A drift summary as core/monitor/drift.py writes it for a batch whose late labels fired two signals."""
     sig = {
         "covariate_drift": {"name": "covariate_drift", "enabled": False, "value": 0.33, "threshold": 0.3,
                             "fired": False, "rows": 0, "note": None},
@@ -122,10 +122,10 @@ def test_the_ui_json_carries_the_signals_of_the_latest_batch(
     """What /api/pipelines answers (pipeline_status), from a drift summary in a real lake."""
     import json
 
-    from airflow_mlops.core.catalog import Catalog
-    from airflow_mlops.core.config import load_pipeline
-    from airflow_mlops.core.lake import Lake
-    from airflow_mlops.core.status import pipeline_status
+    from airflow_mlops.core.foundation.catalog import Catalog
+    from airflow_mlops.core.foundation.config import load_pipeline
+    from airflow_mlops.core.foundation.lake import Lake
+    from airflow_mlops.core.presentation.status import pipeline_status
     from tests.conftest import PIPELINES
 
     monkeypatch.setenv("AIRFLOW_MLOPS_HOME", str(tmp_path))

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from airflow_mlops.core.report_html import script_json
+from airflow_mlops.core.monitor.report_html import script_json
 from tests.unit.plugin import hostile
 from tests.unit.plugin.hostile import COOKIE, DS, PAYLOADS, TOKEN, VERSION
 
@@ -159,5 +159,5 @@ def test_vendored_assets_are_public_and_hold_no_data(world: hostile.Hostile, cli
             r.headers["access-control-allow-origin"] == "*"
             and r.headers["x-content-type-options"] == "nosniff"
         )
-    for path in ("..%2Fapp.py", "../app.py", "LICENSES.md", "../../core/settings.py"):
+    for path in ("..%2Fapp.py", "../app.py", "LICENSES.md", "../../core/foundation/settings.py"):
         assert client.get(f"/static/vendor/{path}").status_code == 404, path

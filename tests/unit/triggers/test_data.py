@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_mlops.core.errors import (
+from airflow_mlops.core.foundation.errors import (
     ConfigError,
     DataContractError,
     DataNotFoundError,

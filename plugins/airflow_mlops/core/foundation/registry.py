@@ -1,0 +1,208 @@
+"""The MLflow registry as airflow-mlops uses it: every alias and tag name, and the reads of them.
+
+The registry is the source of truth for models: the ``champion`` alias names the model in
+production, and each version's tags carry its lineage and the gate's decision about it. Every tag
+the project writes or reads is named here, so a person can look up what ``data.fingerprint`` means
+in one place, and a typo is an AttributeError instead of a tag nobody reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Final
+
+from airflow_mlops.core.foundation.errors import UntrustedModelError
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion
+
+    from airflow_mlops.core.foundation.config import PipelineConfig
+
+#: The alias of the version in production.
+CHAMPION: Final = "champion"
+
+
+class Tag:
+    """Tag names on model versions (V), training runs (R) and monitoring runs (M)."""
+
+    PIPELINE: Final = "pipeline"  # V R M: the pipeline's name
+    CONFIG_HASH: Final = "config_hash"  # V R: hash of the effective pipeline YAML
+    CODE_VERSION: Final = "code_version"  # V R: package version + git commit
+    RUN_KEY: Final = "airflow.run_key"  # V R M: "<dag_id>/<run_id>"; a retry finds its work by it
+    DAG_ID: Final = "airflow.dag_id"  # V R
+    RUN_ID: Final = "airflow.run_id"  # V R
+    REASON: Final = "train.reason"  # V R: why the model was trained (Param, or the drift event)
+    FORCE: Final = "train.force"  # V R
+    WINDOW: Final = "data.window"  # V R: JSON list of the window's intervals (fit and held out)
+    TRAINED_INTERVALS: Final = "data.trained_intervals"  # V R: JSON list of the intervals it was fit on
+    LEFT_OUT: Final = "data.left_out"  # V R: JSON {why: intervals} of the window not trained on
+    SNAPSHOTS: Final = "data.snapshots"  # V R: JSON list of "<ds>:<hash16>"
+    SOURCE: Final = "data.source"  # V R: the batches directory in the lake
+    FINGERPRINT: Final = "data.fingerprint"  # V R: snapshots + config; equal means nothing new to learn
+    TRAIN_ROWS: Final = "data.train_rows"  # V R
+    TEST_ROWS: Final = "data.test_rows"  # V R
+    HOLDOUT_URI: Final = "data.holdout_uri"  # V R: what the gate scores candidate and champion on
+    REFERENCE_URI: Final = "data.reference_uri"  # V R: the drift reference of this version
+    VALIDATION: Final = "validation.status"  # V R
+    LIBRARY_PREFIX: Final = "lib."  # V R: lib.<distribution> = version
+    METRIC_PREFIX: Final = "metric."  # V: metric.<name> = held-out score
+    IMPORTANCES: Final = "model.importances"  # V R: JSON {feature: permutation importance on the holdout}
+    REGISTERED_VERSION: Final = "registered_version"  # R: the version this training run registered
+    NOTE: Final = "mlops.note"  # R: what a retry found and repaired (a dead attempt's run)
+    PREVIOUS_CHAMPION: Final = "previous_champion"  # V: the champion a promoted version replaced
+    ESTIMATOR: Final = "model.estimator"  # V R: the estimator a search chose (set with model.search only)
+    SEARCH: Final = "model.search"  # V R: JSON summary of the search (trials, scores, winner)
+    SEARCH_KEY: Final = "search.run_key"  # R: run key of the search a parent or trial run belongs to
+    SEARCH_TRIAL: Final = "search.trial"  # R: index of the trial a nested run is
+    SEARCH_DEADLINE: Final = "search.deadline"  # R: ISO time after which trials are not started
+    SEARCH_STATUS: Final = "search.status"  # R: a trial's outcome, done or failed (set when it ended)
+    SEARCH_SCORE: Final = "search.score"  # R: a trial's mean score over the folds (repr of the float)
+    SEARCH_FOLD_SCORES: Final = "search.fold_scores"  # R: JSON list of a trial's fold scores
+    SEARCH_SECONDS: Final = "search.seconds"  # R: how long a trial took
+    SEARCH_NOTE: Final = "search.note"  # R: why a trial failed
+    TRUSTED_TYPES: Final = "model.skops_trusted_types"  # V R: JSON list; the only types loading accepts
+    PROMOTION_PREFIX: Final = "promotion."  # V: promotion.<field of PromotionDecision>
+    PROMOTION_APPLIED: Final = "promotion.applied"  # V: when the decision was carried out (alias moved)
+    PROMOTION_LOCK: Final = "promotion.lock"  # V: number of the champion lock the decision was made under
+    APPROVAL_STATE: Final = "promotion.approval.state"  # V: pending, approved, rejected, timed_out, stale
+    APPROVAL_BY: Final = "promotion.approval.by"  # V: who answered (or "timeout")
+    APPROVAL_AT: Final = "promotion.approval.at"  # V: when the answer was applied
+    APPROVAL_REASON: Final = "promotion.approval.reason"  # V: why, in the person's words (or the system's)
+    ROLLBACK_PREFIX: Final = "rollback."  # V: rollback.{rolled_back,restored}.{reason,by,at,lock,other}
+    CARD_STATE: Final = "model_card.state"  # V: the state the version's model card describes
+    CARD_UPDATED_AT: Final = "model_card.updated_at"  # V: when the card was last written
+    KIND: Final = "mlops.kind"  # M: "monitoring"
+    MONITOR_DS: Final = "monitor.ds"  # M: the interval monitored
+    MODEL_VERSION: Final = "model.version"  # M: the version that scored the interval
+    DRIFT_DETECTED: Final = "drift.detected"  # M
+    DRIFT_REPORT: Final = "drift.report_uri"  # M
+    RETRAIN: Final = "monitor.retrain"  # M: "true" when an enabled trigger fired (monitor.triggers)
+    FIRED: Final = "monitor.fired"  # M: comma-separated names of the signals that fired
+    RETRAIN_REASON: Final = "monitor.retrain_reason"  # M: the retrain reason, naming each fired signal
+
+
+def metric_tag(name: str) -> str:
+    return f"{Tag.METRIC_PREFIX}{name}"
+
+
+def champion(client: MlflowClient, model_name: str) -> ModelVersion | None:
+    """The version the ``champion`` alias points at; None only when the registry says there is none.
+
+    Any other failure (a server that is down or answers 503, bad credentials) propagates: a registry
+    that cannot answer must never read as "no champion", which would let the gate judge a candidate
+    against nothing, or a monitor run score nothing and succeed.
+    """
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version_by_alias(model_name, CHAMPION)
+    except MlflowException as e:
+        if is_not_found(e):
+            return None
+        raise
+
+
+def is_not_found(error: Exception) -> bool:
+    """Whether MLflow answered "no such model or alias" (and not that it could not answer)."""
+    code = getattr(error, "error_code", "")
+    text = str(error).lower()
+    return code == "RESOURCE_DOES_NOT_EXIST" or (
+        code == "INVALID_PARAMETER_VALUE" and "alias" in text and "not found" in text
+    )
+
+
+def versions(client: MlflowClient, model_name: str) -> list[ModelVersion]:
+    """All versions of a registered model, newest first (empty if it is not registered yet)."""
+    found = client.search_model_versions(f"name = '{model_name}'", max_results=1000)
+    return sorted(found, key=lambda v: int(v.version), reverse=True)
+
+
+def tags_of(v: ModelVersion) -> dict[str, Any]:
+    return dict(v.tags or {})
+
+
+#: Packages whose types a model may contain, besides the package of the configured estimator.
+SAFE_PACKAGES = ("sklearn", "numpy", "scipy")
+
+
+def load_model(cfg: PipelineConfig, client: MlflowClient, version: str) -> Any:
+    """Load a version of the pipeline's model, refusing anything this project did not make.
+
+    MLflow's own loader deserializes whatever the artifact declares: pickle by default, and for
+    skops it trusts the type list the artifact itself carries, so a crafted artifact runs code when
+    it is loaded. Here a version must carry this pipeline's lineage tags; a skops file is loaded
+    trusting only the types our training recorded on the version (each from scikit-learn, NumPy,
+    SciPy or the configured estimator's package); and a pickled model is refused unless the pipeline
+    opts in with ``model.allow_pickle``.
+    """
+    import mlflow
+    import yaml
+
+    name = cfg.registered_model_name
+    tags = tags_of(client.get_model_version(name, version))
+    where = f"{name} v{version}"
+    if tags.get(Tag.PIPELINE) != cfg.name or not tags.get(Tag.RUN_KEY):
+        raise UntrustedModelError(
+            f"{where}: not made by airflow-mlops pipeline {cfg.name} (no {Tag.PIPELINE}/{Tag.RUN_KEY} "
+            "lineage tags); refusing to load it"
+        )
+    with tempfile.TemporaryDirectory(prefix="model-") as tmp:
+        local = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}", dst_path=tmp)
+        with open(os.path.join(local, "MLmodel"), encoding="utf-8") as f:
+            flavor = (yaml.safe_load(f).get("flavors") or {}).get("sklearn") or {}
+        path = os.path.join(local, str(flavor.get("pickled_model", "model.skops")))
+        fmt = flavor.get("serialization_format", "pickle")
+        if fmt == "skops":
+            return _load_skops(path, _trusted_types(cfg, tags, where), where)
+        if not cfg.model.allow_pickle:
+            raise UntrustedModelError(
+                f"{where}: serialized with {fmt}, which runs code when loaded; airflow-mlops loads only "
+                "skops unless the pipeline sets model.allow_pickle: true"
+            )
+        import cloudpickle
+
+        with open(path, "rb") as f:
+            return cloudpickle.load(f)
+
+
+def _trusted_types(cfg: PipelineConfig, tags: dict[str, Any], where: str) -> list[str]:
+    try:
+        trusted = json.loads(tags[Tag.TRUSTED_TYPES])
+    except (KeyError, ValueError) as e:
+        raise UntrustedModelError(f"{where}: no readable {Tag.TRUSTED_TYPES} tag; retrain it") from e
+    allowed = (*SAFE_PACKAGES, *(e.split(".")[0] for e in cfg.model.estimators))
+    foreign = [t for t in trusted if not isinstance(t, str) or t.split(".")[0] not in allowed]
+    if foreign:
+        raise UntrustedModelError(
+            f"{where}: {Tag.TRUSTED_TYPES} names types outside {list(allowed)}: {foreign}"
+        )
+    return list(trusted)
+
+
+@contextmanager
+def quiet_skops() -> Iterator[None]:
+    """skops finds a function's module by reading its name from every loaded module; in a task
+    process those include Airflow's deprecated shims, and each one warns: a thousand lines of
+    "attribute is deprecated" in the task log, about skops' probe, not about anything of ours.
+    It probes at import (``skops.io._trusted_types``), so import skops.io inside this block."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=r"skops\.io\._utils")
+        yield
+
+
+def _load_skops(path: str, trusted: list[str], where: str) -> Any:
+    with quiet_skops():
+        import skops.io as sio  # its import probes every loaded module too
+
+        unexpected = sorted(set(sio.get_untrusted_types(file=path)) - set(trusted))
+        if unexpected:
+            raise UntrustedModelError(
+                f"{where}: the model file holds types its training did not record: {unexpected}"
+            )
+        return sio.load(path, trusted=trusted)

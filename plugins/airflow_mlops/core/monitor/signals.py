@@ -1,0 +1,340 @@
+"""Monitoring signals beside covariate drift: prediction drift, prior shift, realized performance.
+
+Covariate drift asks whether the inputs moved; it cannot see a world where the same inputs now mean
+something else. Labels can, but they often arrive late: a later batch carries the outcome of rows
+scored before, matched on a key (``monitor.labels``). So each scored batch gets three more signals:
+
+- prediction drift: the champion's predictions on the batch against its predictions on its own
+  training window (the drift reference stored with the version), as a population stability index;
+- prior shift: the labels that arrived with the batch against the training window's labels (PSI);
+- realized performance: the gate metric on rows whose labels arrived, each joined to the prediction
+  made when its row was scored (up to ``max_delay_batches`` batches earlier), against the
+  champion's held-out score.
+
+Each signal has a value, a threshold and whether it fired; enabled ones (``monitor.triggers``) ask
+for a retrain, and the reason names them. No Airflow here.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from airflow_mlops.core.foundation.catalog import Catalog
+from airflow_mlops.core.foundation.config import PipelineConfig
+from airflow_mlops.core.foundation.errors import DataContractError
+from airflow_mlops.core.foundation.lake import Lake
+from airflow_mlops.core.model.modeling import PREDICTION, PROBABILITY, compute_metrics, target_series
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+log = logging.getLogger(__name__)
+
+#: Share given to an empty bin, so that the logarithm of PSI stays finite (a common convention).
+EPS: Final = 1e-4
+BINS: Final = 10
+COVARIATE: Final = "covariate_drift"
+PREDICTION_DRIFT: Final = "prediction_drift"
+PRIOR_SHIFT: Final = "prior_shift"
+PERFORMANCE: Final = "performance"
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One signal of one batch: ``fired`` only when it is enabled and past its threshold."""
+
+    name: str
+    enabled: bool
+    value: float | None
+    threshold: float | None
+    fired: bool
+    rows: int = 0
+    note: str | None = None
+    reference: float | None = None  # performance: the champion's held-out score
+    metric: str | None = None  # performance: the gate metric it is measured in
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The labels a batch brought, and how many of them found the prediction they judge."""
+
+    arrive: str
+    rows: int  # labelled rows in the batch
+    matched: int  # of those, joined to a prediction (all of them for same_batch)
+    unmatched: int  # no prediction within max_delay_batches (or never scored)
+    batches: list[str] = field(default_factory=list)  # the intervals whose predictions were joined
+
+
+@dataclass(frozen=True)
+class Signals:
+    signals: dict[str, Signal]
+    labels: Labels
+
+    @property
+    def fired(self) -> list[str]:
+        return [n for n, s in self.signals.items() if s.fired]
+
+    @property
+    def retrain(self) -> bool:
+        return bool(self.fired)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {n: asdict(s) for n, s in self.signals.items()}
+
+
+# --- distances -------------------------------------------------------------------------------
+def _psi(ref_share: Any, cur_share: Any) -> float:
+    import numpy as np
+
+    r = np.clip(np.asarray(ref_share, dtype=float), EPS, None)
+    c = np.clip(np.asarray(cur_share, dtype=float), EPS, None)
+    return float(np.sum((c - r) * np.log(c / r)))
+
+
+def psi_numeric(reference: Any, current: Any, bins: int = BINS) -> float:
+    """PSI over the reference's quantile bins (open at both ends, so no current value falls out)."""
+    import numpy as np
+
+    ref = np.asarray(reference, dtype=float)
+    cur = np.asarray(current, dtype=float)
+    ref, cur = ref[~np.isnan(ref)], cur[~np.isnan(cur)]
+    if not len(ref) or not len(cur):
+        raise ValueError(f"PSI needs values on both sides (reference {len(ref)}, current {len(cur)})")
+    inner = np.unique(np.quantile(ref, np.linspace(0, 1, bins + 1)[1:-1]))
+    edges = np.concatenate([[-np.inf], inner, [np.inf]])
+    r = np.histogram(ref, edges)[0] / len(ref)
+    c = np.histogram(cur, edges)[0] / len(cur)
+    return _psi(r, c)
+
+
+def psi_categorical(reference: Any, current: Any) -> float:
+    """PSI over the categories seen on either side."""
+    import pandas as pd
+
+    r = pd.Series(reference).astype(str).value_counts(normalize=True)
+    c = pd.Series(current).astype(str).value_counts(normalize=True)
+    cats = sorted(set(r.index) | set(c.index))
+    return _psi(r.reindex(cats, fill_value=0.0).to_numpy(), c.reindex(cats, fill_value=0.0).to_numpy())
+
+
+# --- the signals -----------------------------------------------------------------------------
+def prediction_drift(cfg: PipelineConfig, reference: pd.DataFrame, current: pd.DataFrame) -> Signal:
+    """The champion's predictions on the batch against those on its training window: the positive
+    class's probability for binary classifiers, else the predicted class or value."""
+    trig = cfg.monitor.triggers.prediction_drift
+    col = PROBABILITY if PROBABILITY in reference and PROBABILITY in current else PREDICTION
+    if (
+        col not in reference
+        or col not in current
+        or not current[col].notna().any()
+        or not reference[col].notna().any()
+    ):
+        return Signal(PREDICTION_DRIFT, trig.enabled, None, trig.threshold, False, 0, "no predictions")
+    cur = current[col].dropna()
+    if col == PREDICTION and cfg.data_schema.task == "classification":
+        value = psi_categorical(reference[col].dropna(), cur)
+    else:
+        value = psi_numeric(reference[col], cur)
+    return Signal(
+        PREDICTION_DRIFT,
+        trig.enabled,
+        value,
+        trig.threshold,
+        trig.enabled and value >= trig.threshold,
+        len(cur),
+    )
+
+
+def prior_shift(cfg: PipelineConfig, reference: pd.DataFrame, labels: pd.Series) -> Signal:
+    """The arrived labels' distribution against the training window's (class shares, or the
+    reference's quantile bins for a regression target)."""
+    trig = cfg.monitor.triggers.prior_shift
+    target = cfg.data_schema.target
+    n = int(labels.notna().sum())
+    minimum = cfg.monitor.labels.min_rows
+    if n < minimum:
+        note = f"{n} labelled rows, fewer than monitor.labels.min_rows ({minimum})"
+        return Signal(PRIOR_SHIFT, trig.enabled, None, trig.threshold, False, n, note)
+    ref = reference[target].dropna()
+    if cfg.data_schema.task == "classification":
+        value = psi_categorical(_labels(cfg, ref), _labels(cfg, labels.dropna()))
+    else:
+        value = psi_numeric(ref, labels.dropna())
+    return Signal(
+        PRIOR_SHIFT, trig.enabled, value, trig.threshold, trig.enabled and value >= trig.threshold, n
+    )
+
+
+def _truth(cfg: PipelineConfig, s: pd.Series) -> pd.Series:
+    """Labels in the form the model learned them (:func:`target_series`). A bool column read back
+    with missing values is an object column of ``True``/``False``: made bool again first, so that
+    ``True`` is class 1 here as it was at training."""
+    s = s.dropna()
+    if s.dtype == object and len(s) and all(isinstance(v, bool) or type(v).__name__ == "bool_" for v in s):
+        s = s.astype(bool)
+    return target_series(cfg, s.to_frame(cfg.data_schema.target))
+
+
+def _labels(cfg: PipelineConfig, s: pd.Series) -> pd.Series:
+    return _truth(cfg, s).astype(str)
+
+
+def performance(cfg: PipelineConfig, joined: pd.DataFrame, champion_score: float | None) -> Signal:
+    """The gate metric on labelled rows joined to their predictions, against ``max_drop`` below the
+    champion's held-out score or against ``floor``."""
+    trig = cfg.monitor.triggers.performance
+    metric, higher = cfg.gate.metric, cfg.gate.higher_is_better
+    bounds = []
+    if trig.max_drop is not None and champion_score is not None:
+        bounds.append(champion_score - trig.max_drop if higher else champion_score + trig.max_drop)
+    if trig.floor is not None:
+        bounds.append(trig.floor)
+    # The strictest bound: the highest floor when higher is better, the lowest ceiling otherwise.
+    bound = (max(bounds) if higher else min(bounds)) if bounds else None
+    n = len(joined)
+    minimum = cfg.monitor.labels.min_rows
+    if n < minimum:
+        note = f"{n} labelled rows, fewer than monitor.labels.min_rows ({minimum})"
+        return Signal(PERFORMANCE, trig.enabled, None, bound, False, n, note, champion_score, metric)
+    joined = joined[joined[cfg.data_schema.target].notna()]
+    y_score = joined[PROBABILITY].to_numpy() if PROBABILITY in joined else None
+    y_true = _truth(cfg, joined[cfg.data_schema.target])
+    y_pred = joined[PREDICTION]
+    if cfg.data_schema.task == "classification":
+        y_pred = y_pred.astype(y_true.dtype) if y_true.dtype.kind in "iu" else y_pred.astype(str)
+    found = compute_metrics(cfg, y_true, y_pred, y_score, [metric])
+    if metric not in found:
+        note = f"{metric} cannot be computed on these {n} rows (one class only?)"
+        return Signal(PERFORMANCE, trig.enabled, None, bound, False, n, note, champion_score, metric)
+    value = found[metric]
+    worse = bound is not None and (value < bound if higher else value > bound)
+    return Signal(
+        PERFORMANCE, trig.enabled, value, bound, trig.enabled and worse, n, None, champion_score, metric
+    )
+
+
+def covariate(cfg: PipelineConfig, drift_share: float, drift_detected: bool, rows: int) -> Signal:
+    """Today's trigger, as a signal: the share of drifted monitored columns, over ``rows`` rows."""
+    enabled = cfg.monitor.triggers.covariate_drift.enabled
+    return Signal(COVARIATE, enabled, drift_share, cfg.drift.threshold, enabled and drift_detected, rows)
+
+
+# --- labels: which arrived, and which prediction each judges --------------------------------
+def _read(lake: Lake, uri: str, wanted: list[str]) -> pd.DataFrame:
+    with lake.open_parquet(uri) as pf:
+        names = pf.schema_arrow.names
+        return pf.read(columns=[c for c in dict.fromkeys(wanted) if c in names]).to_pandas()
+
+
+def arrived_labels(
+    cfg: PipelineConfig, lake: Lake, ds: str, scored: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, Labels]:
+    """The batch's labelled rows, and those rows joined to the prediction that judged them.
+
+    ``same_batch``: a row's label and prediction are in the batch's own predictions file.
+    ``later``: labels in batch ``ds`` are matched on ``monitor.labels.key`` to the predictions of
+    unlabelled rows of the ``max_delay_batches`` scored batches before it (the newest prediction of
+    a key wins; a row that came with its label is no prediction awaiting one);
+    a label with no prediction in that window is counted, not judged. ``scored`` stands for the
+    batch's predictions when they were never written to the lake (a report built on a frame).
+    """
+    import pandas as pd
+
+    lab = cfg.monitor.labels
+    target = cfg.data_schema.target
+    cat = Catalog(lake, cfg.name)
+    preds = [PREDICTION, PROBABILITY]
+    uri = cat.predictions_uri(ds)
+    if lake.exists(uri) or scored is None:
+        current = _read(lake, uri, [*lab.key, target, *preds])
+        missing = [c for c in lab.key if c not in current]
+        if missing and lab.arrive == "later":
+            raise DataContractError(
+                f"{uri}: monitor.labels.key column(s) {missing} are missing from the predictions; "
+                "score the batch again (scoring keeps the key columns)"
+            )
+    else:
+        current = scored[[c for c in dict.fromkeys([*lab.key, target, *preds]) if c in scored]].copy()
+    if target not in current:
+        current[target] = pd.Series([None] * len(current), dtype=object)
+    labelled = current[current[target].notna()]
+    if lab.arrive == "same_batch":
+        info = Labels(lab.arrive, len(labelled), len(labelled), 0, [ds] if len(labelled) else [])
+        return labelled, labelled, info
+    earlier = [d for d in cat.batches() if d < ds and lake.exists(cat.predictions_uri(d))]
+    window = earlier[-lab.max_delay_batches :]
+    frames = []
+    for d in window:
+        f = _read(lake, cat.predictions_uri(d), [*lab.key, target, *preds])
+        if any(c not in f for c in lab.key):  # scored before the key was configured
+            log.warning(
+                "%s: predictions of %s lack the key %s; its rows cannot be matched", cfg.name, d, lab.key
+            )
+            continue
+        if target in f:  # a row that came with its label was not waiting for one
+            f = f[f[target].isna()].drop(columns=target)
+        f["_scored"] = d
+        frames.append(f)
+    if not frames or labelled.empty:
+        return labelled, labelled.iloc[0:0], Labels(lab.arrive, len(labelled), 0, len(labelled), window)
+    scored = pd.concat(frames, ignore_index=True)
+    scored = scored.sort_values("_scored").drop_duplicates(lab.key, keep="last")
+    labels = labelled[[*lab.key, target]].drop_duplicates(lab.key, keep="last")
+    joined = labels.merge(scored, on=lab.key, how="inner", validate="one_to_one")
+    info = Labels(
+        lab.arrive,
+        len(labelled),
+        len(joined),
+        len(labels) - len(joined),
+        sorted(joined["_scored"].unique().tolist()),
+    )
+    return labelled, joined.drop(columns="_scored"), info
+
+
+def evaluate(
+    cfg: PipelineConfig,
+    lake: Lake,
+    ds: str,
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    champion_score: float | None,
+    drift_share: float,
+    drift_detected: bool,
+    batch_rows: int | None = None,
+) -> Signals:
+    """Every signal of batch ``ds``: ``current`` holds its predictions (a sample of a large batch is
+    fine for a distribution), ``reference`` the scoring version's drift reference. ``batch_rows``:
+    the rows the covariate decision covered (every row of the batch; ``current``'s by default)."""
+    labelled, joined, info = arrived_labels(cfg, lake, ds, current)
+    found = [
+        covariate(cfg, drift_share, drift_detected, len(current) if batch_rows is None else batch_rows),
+        prediction_drift(cfg, reference, current),
+        prior_shift(cfg, reference, labelled[cfg.data_schema.target]),
+        performance(cfg, joined, champion_score),
+    ]
+    return Signals({s.name: s for s in found}, info)
+
+
+def describe(ds: str, sig: Signal, drifted_columns: list[str] | None = None) -> str:
+    """A fired signal in words, as the retrain reason gives it."""
+    if sig.name == COVARIATE:
+        cols = f": {', '.join(drifted_columns)}" if drifted_columns else ""
+        return (
+            f"drift on {ds}: {float(sig.value or 0):.0%} of monitored columns drifted "
+            f"(threshold {float(sig.threshold or 0):.0%}){cols}"
+        )
+    if sig.name == PERFORMANCE:
+        worse = "<" if (sig.threshold or 0) > (sig.value or 0) else ">"
+        return (
+            f"performance on {ds}: {sig.metric} {float(sig.value or 0):.4f} {worse} "
+            f"{float(sig.threshold or 0):.4f} on {sig.rows} labelled rows"
+        )
+    return f"{sig.name} on {ds}: PSI {float(sig.value or 0):.3f} >= {float(sig.threshold or 0):g}"
+
+
+def retrain_reason(ds: str, signals: Signals, drifted_columns: list[str] | None = None) -> str | None:
+    """Why a retrain is asked for, naming each fired signal; None when nothing fired."""
+    parts = [describe(ds, signals.signals[n], drifted_columns) for n in signals.fired]
+    return "; ".join(parts) or None
