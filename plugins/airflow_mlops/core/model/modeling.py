@@ -62,7 +62,7 @@ def make_estimator(cfg: PipelineConfig, seed: int) -> Any:
             f"{cfg.name}: model.estimator: not set; with model.search the estimator is the search's "
             "winner (core.search.winner_config)"
         )
-    from airflow_mlops.core.foundation import estimators
+    from airflow_mlops.core.foundation.config import estimators
 
     # Checked again here, before the import: a config copied with another estimator (a search's
     # winner) was not validated, and an import runs the module's code.

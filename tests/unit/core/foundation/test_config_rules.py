@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from airflow_mlops.core.foundation import estimators, yamlload
-from airflow_mlops.core.foundation.config import load_pipeline, parse_pipeline
+from airflow_mlops.core.foundation.config import estimators, load_pipeline, parse_pipeline, yamlload
 from airflow_mlops.core.foundation.errors import ConfigError
 from tests.conftest import ROOT
 
@@ -229,7 +228,7 @@ def test_parsing_imports_no_scikit_learn(tmp_path: Path) -> None:
 
 
 def test_the_shipped_estimator_list_is_the_installed_scikit_learns() -> None:
-    """Regenerate with ``python -m airflow_mlops.core.foundation.estimators`` after moving the pin."""
+    """Regenerate with ``python -m airflow_mlops.core.foundation.config.estimators`` after moving the pin."""
     shipped_list = json.loads(estimators.CATALOG.read_text())
     assert shipped_list == json.loads(json.dumps(estimators.generate()))
     assert len(shipped_list["estimators"]) > 50

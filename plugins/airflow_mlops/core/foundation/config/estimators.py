@@ -3,7 +3,7 @@
 ``model.estimator`` (and each ``model.search.candidates[].estimator``) is a dotted import path, and
 importing a module runs its code. So a path is first checked against the packages a pipeline may
 use: scikit-learn, whose estimators are listed in ``sklearn_estimators.json`` (shipped with this
-package, generated from the pinned scikit-learn by ``python -m airflow_mlops.core.foundation.estimators``), and
+package, generated from the pinned scikit-learn by ``python -m airflow_mlops.core.foundation.config.estimators``), and
 the packages the deployment allows in ``AIRFLOW_MLOPS_ALLOWED_ESTIMATOR_PACKAGES``. Only a path that
 passes is ever imported. scikit-learn paths are fully checked from the list (the class exists, is a
 classifier or a regressor for the pipeline's task, needs no constructor argument, has the named

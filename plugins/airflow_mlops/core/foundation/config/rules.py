@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from airflow_mlops.core.foundation import estimators
-from airflow_mlops.core.foundation.metrics import METRICS, difference_problem, value_problem
+from airflow_mlops.core.foundation.config import estimators
+from airflow_mlops.core.foundation.config.metrics import METRICS, difference_problem, value_problem
 
 if TYPE_CHECKING:
     from airflow_mlops.core.foundation.config import PipelineConfig

@@ -1,0 +1,204 @@
+"""Where a pipeline's raw data is: files by URI template, or a SQL query."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import (
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from airflow_mlops.core.foundation.config.base import MAX_MINUTES, Strict
+
+# METRICS and TaskType live in core.metrics, with each metric's range; re-exported here.
+from airflow_mlops.core.foundation.config.metrics import METRICS as METRICS
+from airflow_mlops.core.foundation.config.metrics import TaskType as TaskType
+
+RawFormat = Literal["csv", "parquet", "jsonl"]
+
+
+def format_of(path: str) -> RawFormat:
+    """The format a raw file's suffix implies (.parquet/.pq, .jsonl/.ndjson, else csv): one rule
+    for a pipeline's source and for the sample ``airflow-mlops init`` reads."""
+    if path.endswith((".parquet", ".pq")):
+        return "parquet"
+    return "jsonl" if path.endswith((".jsonl", ".ndjson")) else "csv"
+
+
+#: The bound parameters a ``source.sql`` query may use (pyformat, as DB-API drivers bind them).
+SQL_PARAMS = ("data_interval_start", "data_interval_end", "ds")
+_SQL_PARAM = re.compile(r"%\(([^)]*)\)s")
+_SQL_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+
+
+def _identifier(v: str, what: str, dotted: bool = False) -> str:
+    parts = v.split(".") if dotted else [v]
+    if len(parts) > 2 or not all(_SQL_IDENT.match(p) for p in parts):
+        form = "name or schema.name" if dotted else "name"
+        raise ValueError(
+            f"{v!r} is not a plain {what} {form} (letters, digits, _ and $, not starting with a digit); "
+            "for anything else write a query"
+        )
+    return v
+
+
+def _sql_params(sql: str, field: str) -> str:
+    """Refuse parameters the reader does not bind and a lone ``%`` (a driver would misread it)."""
+    names = _SQL_PARAM.findall(sql)
+    unknown = sorted({n for n in names if n not in SQL_PARAMS})
+    if unknown:
+        raise ValueError(
+            f"unknown parameter(s) {unknown}; {field} may use " + ", ".join(f"%({n})s" for n in SQL_PARAMS)
+        )
+    if "%" in _SQL_PARAM.sub("", sql).replace("%%", ""):
+        raise ValueError("a literal % must be written %% (parameters are bound as %(name)s)")
+    return sql
+
+
+class SqlSourceConfig(Strict):
+    """A table or query in a SQL database, read through an Airflow connection, one interval at a time."""
+
+    conn_id: str = Field(description="Airflow connection of the database (any common-sql DbApiHook).")
+    table: str | None = Field(
+        default=None, description="Table (or schema.table) read by interval_column; or give query."
+    )
+    interval_column: str | None = Field(
+        default=None,
+        description="With table: rows with data_interval_start <= interval_column < data_interval_end.",
+    )
+    query: str | None = Field(
+        default=None,
+        description="A SELECT returning the declared raw columns of one interval; binds "
+        "%(data_interval_start)s, %(data_interval_end)s and %(ds)s.",
+    )
+    ready_query: str | None = Field(
+        default=None,
+        description="The interval's data is ready when this returns a row whose first value is true; "
+        "by default (with table) when a row at or after data_interval_end exists.",
+    )
+
+    @field_validator("table")
+    @classmethod
+    def _table(cls, v: str | None) -> str | None:
+        return None if v is None else _identifier(v, "table", dotted=True)
+
+    @field_validator("interval_column")
+    @classmethod
+    def _column(cls, v: str | None) -> str | None:
+        return None if v is None else _identifier(v, "column")
+
+    @field_validator("query", "ready_query")
+    @classmethod
+    def _params(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is None:
+            return None
+        if not v.strip():
+            raise ValueError("is empty")
+        return _sql_params(v, str(info.field_name))
+
+    @model_validator(mode="after")
+    def _one_way(self) -> SqlSourceConfig:
+        if self.query is not None:
+            if self.table is not None or self.interval_column is not None:
+                raise ValueError("give either table and interval_column, or query, not both")
+            if not _SQL_PARAM.search(self.query):
+                raise ValueError(
+                    "query binds none of %(data_interval_start)s, %(data_interval_end)s, %(ds)s: "
+                    "every interval would read the same rows"
+                )
+        elif self.table is None or self.interval_column is None:
+            missing = [f for f in ("table", "interval_column") if getattr(self, f) is None]
+            raise ValueError(f"missing {' and '.join(missing)}: give table and interval_column, or query")
+        return self
+
+
+class SourceConfig(Strict):
+    """Where each data interval's raw file is (``uri``), or its rows (``sql``)."""
+
+    uri: str | None = Field(
+        default=None, description="URI template of one interval's raw file; {ds} is the interval's date."
+    )
+    sql: SqlSourceConfig | None = Field(
+        default=None, description="A table or query in a SQL database instead of files (not with uri)."
+    )
+    format: Literal["csv", "parquet", "jsonl"] | None = Field(
+        default=None,
+        description="csv, parquet or jsonl (JSON Lines: one object per line); by default from the "
+        "suffix (.parquet/.pq, .jsonl/.ndjson, else csv).",
+    )
+    conn_id: str | None = Field(default=None, description="Airflow connection for s3:// sources.")
+    timeout_minutes: Annotated[float, Field(gt=0, le=MAX_MINUTES)] = 60.0
+    poke_interval_seconds: Annotated[float, Field(gt=0, le=MAX_MINUTES * 60)] = 60.0
+    max_bytes: Annotated[int, Field(gt=0)] | None = Field(
+        default=None, description="A raw file larger than this is refused (and quarantined) unread."
+    )
+
+    @field_validator("uri")
+    @classmethod
+    def _has_interval(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        if "{ds}" not in v and "{ds_nodash}" not in v:
+            raise ValueError("must contain {ds} or {ds_nodash} so that each data interval has its own file")
+        if ".." in v.replace("\\", "/").split("/"):
+            raise ValueError(
+                "must not contain '..': a source names its files, it does not climb out of a folder"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _uri_or_sql(self) -> SourceConfig:
+        if (self.uri is None) == (self.sql is None):
+            raise ValueError(
+                "give exactly one of uri (files) and sql (a database table or query)"
+                + ("" if self.uri is None else ", not both")
+            )
+        if self.sql is not None:
+            file_only = [f for f in ("format", "max_bytes", "conn_id") if getattr(self, f) is not None]
+            if file_only:
+                raise ValueError(f"{', '.join(file_only)} apply to files (uri), not to source.sql")
+        return self
+
+    @property
+    def file_format(self) -> RawFormat:
+        """The declared format, or the one implied by the file suffix."""
+        if self.format:
+            return self.format
+        if self.uri is None:
+            return "parquet"  # a SQL source: rows arrive typed, as from Parquet
+        return format_of(self.uri)
+
+    _shown: str | None = PrivateAttr(default=None)
+    #: The source roots ``load_pipeline`` checked the URI against: ingest confines every file it
+    #: reads to them (core.confine); None (a config parsed from text) means the settings' roots.
+    _roots: tuple[str, ...] | None = PrivateAttr(default=None)
+
+    @property
+    def shown_uri(self) -> str:
+        """The URI template as it may be shown (see ``for_interval``)."""
+        return self._shown or self.uri or self.sql_uri
+
+    @property
+    def sql_uri(self) -> str:
+        """How a SQL source is named in manifests, XCom and messages: connection and table (or
+        ``query``), never the connection's host or credentials."""
+        assert self.sql is not None
+        return f"sql://{self.sql.conn_id}/{self.sql.table or 'query'}"
+
+    def for_interval(self, ds: str, shown: bool = False) -> str:
+        """The raw file URI of the interval starting on ``ds`` (YYYY-MM-DD).
+
+        ``shown=True`` gives the form that may be shown and stored (DAG docs, manifests, XCom, Asset
+        events): only the project's own ``${AIRFLOW_MLOPS_*}`` locations are expanded, any other
+        ``${VAR}`` (a token, a password) stays as written.
+        """
+        if self.sql is not None:
+            return self.sql_uri
+        uri = self.shown_uri if shown else self.uri
+        assert uri is not None  # a source has uri or sql
+        return uri.replace("{ds}", ds).replace("{ds_nodash}", ds.replace("-", ""))
