@@ -1,4 +1,4 @@
-"""The pipeline schema: strict, and every error names the file, the field and the problem."""
+"""A pipeline file as a whole: strict, named after its file, one bad file spoiling only itself, and a hash that follows the config."""
 
 from __future__ import annotations
 
@@ -7,29 +7,19 @@ from pathlib import Path
 import pytest
 import yaml
 
-from airflow_mlops.core.foundation.config import load_pipeline, load_pipelines, parse_pipeline
+from airflow_mlops.core.foundation.config import (
+    load_pipeline,
+    load_pipelines,
+    parse_pipeline,
+)
 from airflow_mlops.core.foundation.errors import ConfigError
-from tests.conftest import ROOT
+from tests.unit.core.foundation.config.pipelines import FLIGHTS, PIPELINES, bad, flights
 
 pytestmark = pytest.mark.unit
 
-FLIGHTS = ROOT / "include" / "pipelines" / "flights_delay.yaml"
-
-
-def flights() -> dict:
-    return yaml.safe_load(FLIGHTS.read_text())
-
-
-def bad(data: dict, tmp_path: Path) -> str:
-    path = tmp_path / f"{data.get('name', 'x')}.yaml"
-    path.write_text(yaml.safe_dump(data))
-    with pytest.raises(ConfigError) as e:
-        load_pipeline(path)
-    return str(e.value)
-
 
 def test_shipped_pipelines_are_valid(home: Path) -> None:
-    good, errors = load_pipelines(ROOT / "include" / "pipelines")
+    good, errors = load_pipelines(PIPELINES)
     assert errors == []
     assert {c.name for c in good} == {"flights_delay", "diabetes_progression", "credit_default"}
     f = next(c for c in good if c.name == "flights_delay")
@@ -136,33 +126,6 @@ def test_config_hash_changes_with_config() -> None:
     assert a.config_hash != b.config_hash
 
 
-def test_derived_column_must_be_declared(tmp_path: Path) -> None:
-    d = flights()
-    d["schema"]["derive"]["very_late"] = "arr_delay > 60"
-    assert "schema: derive: 'very_late' must also be declared in columns" in bad(d, tmp_path)
-
-
-def test_env_vars_expand_in_values_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RAW_X", "s3://bucket/raw")
-    monkeypatch.delenv("NOT_SET_X", raising=False)
-    text = "# a comment may mention ${NOT_SET_X}\n" + FLIGHTS.read_text().replace(
-        "${AIRFLOW_MLOPS_RAW_ROOT}", "${RAW_X}"
-    )
-    cfg = parse_pipeline(text, "x.yaml")
-    assert cfg.source.for_interval("2013-01-01") == "s3://bucket/raw/flights/2013-01-01.csv"
-
-
-def test_source_roots_widen_with_the_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    d = flights()
-    d["source"]["uri"] = "s3://feeds/flights/{ds}.csv"
-    path = tmp_path / "flights_delay.yaml"
-    path.write_text(yaml.safe_dump(d))
-    with pytest.raises(ConfigError, match="outside the allowed source roots"):
-        load_pipeline(path)
-    monkeypatch.setenv("AIRFLOW_MLOPS_SOURCE_ROOTS", "s3://feeds, file:///srv/raw")
-    assert load_pipeline(path).source.uri == "s3://feeds/flights/{ds}.csv"
-
-
 def test_two_pipelines_on_one_registered_model_are_both_refused(tmp_path: Path) -> None:
     """Otherwise one pipeline's candidate is judged against the other's champion."""
     for name in ("flights_delay", "flights_copy"):
@@ -177,55 +140,3 @@ def test_two_pipelines_on_one_registered_model_are_both_refused(tmp_path: Path) 
         str(tmp_path / "flights_delay.yaml"),
     ]
     assert "model.registered_name: 'shared_model' is the registered model of pipelines" in str(errors[0])
-
-
-def test_a_secret_in_a_value_stays_unexpanded_where_shown(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FEED_TOKEN", "t0ps3cret")
-    text = FLIGHTS.read_text().replace("/flights/{ds}.csv", "/flights/${FEED_TOKEN}/{ds}.csv")
-    cfg = parse_pipeline(text, "x.yaml")
-    assert "t0ps3cret" in cfg.source.for_interval("2013-01-01")
-    shown = cfg.source.for_interval("2013-01-01", shown=True)
-    assert "t0ps3cret" not in shown and shown.endswith("/flights/${FEED_TOKEN}/2013-01-01.csv")
-    assert "${AIRFLOW_MLOPS_RAW_ROOT}" not in shown, "the project's own locations are shown expanded"
-
-
-@pytest.mark.parametrize(
-    ("pii", "expected"),
-    [
-        (
-            {"dep_delay": "hash"},
-            "schema.pii: 'dep_delay' is hashed, so its type in schema.columns must be string or category",
-        ),
-        ({"late": "hash"}, "schema.pii: 'late' is the target; it cannot be hashed"),
-        ({"time_hour": "hash"}, "schema.pii: 'time_hour' is the time_column; it cannot be hashed"),
-        ({"email": "hash"}, "schema.pii: 'email' is hashed, so it must be declared in schema.columns"),
-        (
-            {"carrier": "drop"},
-            "schema.pii: 'carrier' is dropped, so it must not be declared in schema.columns",
-        ),
-        ({"carrier": "mask"}, "schema.pii.carrier: Input should be 'hash' or 'drop'"),
-    ],
-)
-def test_pii_errors_name_the_field(tmp_path: Path, pii: dict[str, str], expected: str) -> None:
-    d = flights()
-    d["schema"]["pii"] = pii
-    assert f"flights_delay.yaml: {expected}" in bad(d, tmp_path)
-
-
-def test_pii_hash_of_a_derived_column_is_refused(tmp_path: Path) -> None:
-    d = flights()
-    d["schema"]["columns"]["route"] = "string"
-    d["schema"]["derive"]["route"] = "origin + dest"
-    d["schema"]["pii"] = {"route": "hash"}
-    assert "schema.pii: 'route' is derived (schema.derive), not read from the raw file" in bad(d, tmp_path)
-
-
-def test_pii_hashed_column_may_be_a_categorical_feature_and_drift_column(home: Path) -> None:
-    d = flights()
-    d["schema"]["pii"] = {"carrier": "hash", "passport_no": "drop"}
-    cfg = parse_pipeline(yaml.safe_dump(d), "flights_delay.yaml")
-    s = cfg.data_schema
-    assert s.pii_hashed == ["carrier"] and s.has_pii and s.pii_key_variable == "airflow_mlops_pii_key"
-    assert "carrier" in cfg.features.categorical and "carrier" in cfg.drift_columns
-    assert "passport_no" not in cfg.raw_columns
-    assert not load_pipeline(FLIGHTS).data_schema.has_pii
