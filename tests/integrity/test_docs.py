@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-CITED = re.compile(r"`((?:unit|integration|e2e|integrity|deployment|dev)/[\w/]+\.py)::(\w+)")
+CITED = re.compile(r"`((?:(?:unit|integration|e2e|integrity|deployment|dev)/)?[\w/]+\.py)::(\w+)")
 
 
 def _text(name: str) -> str:
