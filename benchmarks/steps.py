@@ -225,8 +225,9 @@ AGREEMENT_DAYS = ["2013-01-15", "2013-03-05", "2013-05-10", "2013-07-20", "2013-
 
 def drift_agreement(snapshot: str, model: str, reference: str, work: str, rows: str) -> dict[str, Any]:
     """Per-column drift decisions of ours and of plain Evidently (the same tests, run by Evidently
-    on every row) on real days, each tiled to ``rows``; with the pipeline's own per-column tests
-    and with Evidently's default choice."""
+    on every row) on real days, each tiled to ``rows``; with the pipeline's own per-column tests,
+    with Evidently's default choice, and with PSI on every column (the one PSI of
+    core/monitor/methods.py against Evidently's)."""
     import time
 
     import joblib
@@ -243,6 +244,9 @@ def drift_agreement(snapshot: str, model: str, reference: str, work: str, rows: 
     default = shipped.model_copy(
         update={"drift": shipped.drift.model_copy(update={"method": None, "per_column": {}})}
     )
+    psi = shipped.model_copy(
+        update={"drift": shipped.drift.model_copy(update={"method": "psi", "per_column": {}})}
+    )
     ref = pd.read_parquet(reference)
     year = pd.read_parquet(snapshot).head(336_776)  # one copy of the year
     local_day = year["time_hour"].dt.tz_convert("America/New_York").dt.strftime("%Y-%m-%d")
@@ -257,7 +261,7 @@ def drift_agreement(snapshot: str, model: str, reference: str, work: str, rows: 
         path = os.path.join(work, f"agreement-{day}.parquet")
         pq.write_table(tiled, path, row_group_size=250_000)
         whole = tiled.to_pandas()
-        for name, cfg in (("shipped", shipped), ("default", default)):
+        for name, cfg in (("shipped", shipped), ("default", default), ("psi", psi)):
             started = time.perf_counter()
             ours = decide(cfg, ref, read_current(cfg, Lake(f"file://{work}"), f"file://{path}"))
             ours_s += time.perf_counter() - started
