@@ -238,7 +238,8 @@ def drift_agreement(snapshot: str, model: str, reference: str, work: str, rows: 
     from airflow_mlops.core.foundation.lake import Lake
     from airflow_mlops.core.model.modeling import with_predictions
     from airflow_mlops.core.monitor.drift import decide, read_current
-    from airflow_mlops.core.monitor.evidently_report import _column_drift, build_report
+    from airflow_mlops.core.monitor.evidently_report import build_report
+    from airflow_mlops.core.monitor.report_json import column_drift
 
     shipped = _cfg()
     default = shipped.model_copy(
@@ -266,7 +267,7 @@ def drift_agreement(snapshot: str, model: str, reference: str, work: str, rows: 
             ours = decide(cfg, ref, read_current(cfg, Lake(f"file://{work}"), f"file://{path}"))
             ours_s += time.perf_counter() - started
             started = time.perf_counter()
-            theirs = _column_drift(build_report(cfg, whole, ref)[1])
+            theirs = column_drift(build_report(cfg, whole, ref)[1])
             theirs_s += time.perf_counter() - started
             same = [c for c in ours if c in theirs and ours[c].drifted == theirs[c][1]]
             compared += len([c for c in ours if c in theirs])
