@@ -20,7 +20,7 @@ from airflow_mlops.core.foundation.errors import DataContractError
 from airflow_mlops.core.model.modeling import PREDICTION, PROBABILITY
 from airflow_mlops.core.monitor import methods
 from airflow_mlops.core.monitor.methods import check_methods as check_methods  # airflow-mlops check
-from airflow_mlops.core.monitor.sketch import Kind
+from airflow_mlops.core.monitor.sketch import Kind, declared_kind
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,11 +31,9 @@ def _kind(cfg: PipelineConfig, column: str, s: pd.Series) -> Kind:
     """Numerical or categorical, from the pipeline's schema (dtype only for unknown columns)."""
     import pandas as pd
 
-    declared = cfg.data_schema.columns.get(column)
-    if declared in ("int", "float", "datetime", "date"):
-        return "num"
-    if declared in ("string", "category", "bool"):
-        return "cat"
+    declared = declared_kind(cfg.data_schema.columns.get(column))
+    if declared is not None:
+        return declared
     if pd.api.types.is_bool_dtype(s):
         return "cat"
     if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):

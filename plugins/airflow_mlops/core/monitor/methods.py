@@ -25,6 +25,7 @@ from airflow_mlops.core.monitor.sketch import (
     Kind,
     Sketch,
     binned_shares,
+    declared_kind,
     jensenshannon_distance,
     psi_of_shares,
     wasserstein_distance,
@@ -210,10 +211,7 @@ def check_config(cfg: PipelineConfig, kinds: dict[str, Kind], tested: list[str])
 
 def schema_kinds(cfg: PipelineConfig) -> dict[str, Kind]:
     """Each drift column's kind from the declared schema alone (before any data)."""
-    types = cfg.data_schema.columns
-    return {
-        c: "num" if types[c] in ("int", "float", "datetime", "date") else "cat" for c in cfg.drift_columns
-    }
+    return {c: declared_kind(cfg.data_schema.columns[c]) or "cat" for c in cfg.drift_columns}
 
 
 def check_methods(cfg: PipelineConfig) -> None:

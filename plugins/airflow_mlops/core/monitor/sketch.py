@@ -201,14 +201,20 @@ def _floats(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return out
 
 
+def declared_kind(declared: str | None) -> Kind | None:
+    """The kind of a schema type (``schema.columns``); None for a column the schema does not type."""
+    if declared in ("int", "float", "datetime", "date"):
+        return "num"
+    return "cat" if declared in ("string", "category", "bool") else None
+
+
 def kind_of(declared: str | None, arrow_type: pa.DataType) -> Kind:
     """Numerical or categorical: the pipeline's declared type first, the data's type otherwise."""
     import pyarrow as pa
 
-    if declared in ("int", "float", "datetime", "date"):
-        return "num"
-    if declared in ("string", "category", "bool"):
-        return "cat"
+    kind = declared_kind(declared)
+    if kind is not None:
+        return kind
     t = arrow_type
     if pa.types.is_boolean(t) or pa.types.is_dictionary(t):
         return "cat"
