@@ -335,7 +335,28 @@ def markdown(records: list[dict[str, Any]], started: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def agreement_only(cap: float) -> dict[str, Any]:
+    """Only the agreement figure (``python -m benchmarks.run agreement``): the snapshot, model and
+    reference it needs, then :func:`bench_agreement`; nothing is written to results.*."""
+    csv = tiled_flights(AGREEMENT_ROWS, cap)
+    work = WORK / "work" / "agreement"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    ingest = measure("ingest_ours", (csv.parents[1]).as_uri(), (work / "lake").as_uri(), cap=cap)
+    assert ingest["ok"], ingest["note"]
+    snapshot = ingest["result"]["uri"].removeprefix("file://")
+    model = model_file(snapshot, cap)
+    reference = str(reference_file(snapshot, model, cap))
+    try:
+        return bench_agreement(snapshot, str(model), reference, work, cap)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> int:
+    if sys.argv[1:] == ["agreement"]:
+        print(json.dumps(agreement_only(cap_seconds()), indent=2), flush=True)
+        return 0
     started = datetime.now(UTC).isoformat(timespec="seconds")
     cap = cap_seconds()
     records: list[dict[str, Any]] = [bench_parse()]

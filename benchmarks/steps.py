@@ -225,8 +225,9 @@ AGREEMENT_DAYS = ["2013-01-15", "2013-03-05", "2013-05-10", "2013-07-20", "2013-
 
 def drift_agreement(snapshot: str, model: str, reference: str, work: str, rows: str) -> dict[str, Any]:
     """Per-column drift decisions of ours and of plain Evidently (the same tests, run by Evidently
-    on every row) on real days, each tiled to ``rows``; with the pipeline's own per-column tests
-    and with Evidently's default choice."""
+    on every row) on real days, each tiled to ``rows``; with the pipeline's own per-column tests,
+    with Evidently's default choice, and with PSI on every column (the one PSI of
+    core/monitor/methods.py against Evidently's)."""
     import time
 
     import joblib
@@ -237,11 +238,15 @@ def drift_agreement(snapshot: str, model: str, reference: str, work: str, rows: 
     from airflow_mlops.core.foundation.lake import Lake
     from airflow_mlops.core.model.modeling import with_predictions
     from airflow_mlops.core.monitor.drift import decide, read_current
-    from airflow_mlops.core.monitor.evidently_report import _column_drift, build_report
+    from airflow_mlops.core.monitor.evidently_report import build_report
+    from airflow_mlops.core.monitor.report_json import column_drift
 
     shipped = _cfg()
     default = shipped.model_copy(
         update={"drift": shipped.drift.model_copy(update={"method": None, "per_column": {}})}
+    )
+    psi = shipped.model_copy(
+        update={"drift": shipped.drift.model_copy(update={"method": "psi", "per_column": {}})}
     )
     ref = pd.read_parquet(reference)
     year = pd.read_parquet(snapshot).head(336_776)  # one copy of the year
@@ -257,12 +262,12 @@ def drift_agreement(snapshot: str, model: str, reference: str, work: str, rows: 
         path = os.path.join(work, f"agreement-{day}.parquet")
         pq.write_table(tiled, path, row_group_size=250_000)
         whole = tiled.to_pandas()
-        for name, cfg in (("shipped", shipped), ("default", default)):
+        for name, cfg in (("shipped", shipped), ("default", default), ("psi", psi)):
             started = time.perf_counter()
             ours = decide(cfg, ref, read_current(cfg, Lake(f"file://{work}"), f"file://{path}"))
             ours_s += time.perf_counter() - started
             started = time.perf_counter()
-            theirs = _column_drift(build_report(cfg, whole, ref)[1])
+            theirs = column_drift(build_report(cfg, whole, ref)[1])
             theirs_s += time.perf_counter() - started
             same = [c for c in ours if c in theirs and ours[c].drifted == theirs[c][1]]
             compared += len([c for c in ours if c in theirs])

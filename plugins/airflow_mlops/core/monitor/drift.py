@@ -23,8 +23,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow_mlops.core.foundation import registry, tracking
-from airflow_mlops.core.foundation import streams as overlap
+from airflow_mlops.core.foundation import registry, streams, tracking
 from airflow_mlops.core.foundation.catalog import Catalog
 from airflow_mlops.core.foundation.config import PipelineConfig
 from airflow_mlops.core.foundation.errors import DataNotFoundError
@@ -33,7 +32,8 @@ from airflow_mlops.core.foundation.registry import Tag
 from airflow_mlops.core.foundation.result import Result
 from airflow_mlops.core.model.modeling import PREDICTION, PROBABILITY
 from airflow_mlops.core.model.reference import sample_reference
-from airflow_mlops.core.monitor.sketch import Kind, Sketch, Verdict, kind_of, verdict
+from airflow_mlops.core.monitor.methods import Verdict, verdict
+from airflow_mlops.core.monitor.sketch import Kind, Sketch, kind_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,8 +54,11 @@ class DriftResult(Result):
     n_columns: int
     threshold: float
     drift_detected: bool
-    prediction_drift: float | None
-    prediction_drifted: bool | None
+    # Evidently's drift test on the prediction column (its score and verdict). Not the
+    # ``prediction_drift`` signal (PSI of the predictions, in ``signals``); summaries written before
+    # the rename store these two as prediction_drift and prediction_drifted: see prediction_column().
+    prediction_column_score: float | None
+    prediction_column_drifted: bool | None
     quality: dict[str, float] | None
     column_scores: dict[str, float]
     current_rows: int
@@ -84,10 +87,10 @@ class DriftResult(Result):
             "current_rows": float(self.current_rows),
             "reference_rows": float(self.reference_rows),
         }
-        if self.prediction_drift is not None:
-            out["prediction_drift"] = self.prediction_drift
-        if self.prediction_drifted is not None:
-            out["prediction_drifted"] = float(self.prediction_drifted)
+        if self.prediction_column_score is not None:
+            out["prediction_column_score"] = self.prediction_column_score
+        if self.prediction_column_drifted is not None:
+            out["prediction_column_drifted"] = float(self.prediction_column_drifted)
         for col, score in self.column_scores.items():
             out[f"drift_score_{_metric_key(col)}"] = score
         for name, value in (self.quality or {}).items():
@@ -109,8 +112,16 @@ def _metric_key(name: str) -> str:
     return re.sub(r"[^\w\-./ ]", "_", name)
 
 
+def prediction_column(summary: dict[str, Any]) -> tuple[float | None, bool | None]:
+    """Evidently's score and verdict on the prediction column from a stored drift summary, also
+    one written before the fields were renamed (``prediction_drift``, ``prediction_drifted``)."""
+    score = summary.get("prediction_column_score", summary.get("prediction_drift"))
+    drifted = summary.get("prediction_column_drifted", summary.get("prediction_drifted"))
+    return (None if score is None else float(score)), (None if drifted is None else bool(drifted))
+
+
 @dataclass
-class Current:
+class SummarizedBatch:
     """The scored batch as drift sees it: every row summarized, about ``drift.max_current_rows`` kept."""
 
     frame: pd.DataFrame
@@ -133,12 +144,12 @@ def _sketch_kind(cfg: PipelineConfig, column: str, arrow_type: Any) -> Kind:
     return kind_of(cfg.data_schema.columns.get(column), arrow_type)
 
 
-def _sketches(cfg: PipelineConfig, schema: Any, columns: list[str]) -> dict[str, Sketch]:
+def _empty_sketches(cfg: PipelineConfig, schema: Any, columns: list[str]) -> dict[str, Sketch]:
     """An empty summary for each of ``columns`` of an Arrow ``schema``, of the kind the report sees."""
     return {c: Sketch(_sketch_kind(cfg, c, schema.field(c).type)) for c in columns}
 
 
-def read_current(cfg: PipelineConfig, lake: Lake, uri: str, chunk_rows: int = 250_000) -> Current:
+def read_current(cfg: PipelineConfig, lake: Lake, uri: str, chunk_rows: int = 250_000) -> SummarizedBatch:
     """Read a predictions file in chunks: every monitored column summarized over every row (exact
     statistics and the drift tests' counts, :mod:`airflow_mlops.core.monitor.sketch`), and a sample for
     the report (each row kept with the same probability, drawn with ``split.seed``: the same rows
@@ -154,14 +165,14 @@ def read_current(cfg: PipelineConfig, lake: Lake, uri: str, chunk_rows: int = 25
     kept: list[pd.DataFrame] = []
     version = None
     # pyarrow's kernels release the GIL: columns are summarized side by side while the next chunk
-    # is decoded (overlap.prefetch); each sketch is fed by one thread at a time, in row order.
+    # is decoded (streams.prefetch); each sketch is fed by one thread at a time, in row order.
     with lake.open_parquet(uri) as pf, ThreadPoolExecutor(os.cpu_count() or 1) as pool:
         total = pf.metadata.num_rows
         schema = pf.schema_arrow
         columns = [c for c in dict.fromkeys(needed) if c in schema.names]
-        sketches = _sketches(cfg, schema, [c for c in columns if c != "model_version"])
+        sketches = _empty_sketches(cfg, schema, [c for c in columns if c != "model_version"])
         share = min(1.0, cfg.drift.max_current_rows / max(total, 1))
-        batches = overlap.prefetch(pf.iter_batches(batch_size=chunk_rows, columns=columns))
+        batches = streams.prefetch(pf.iter_batches(batch_size=chunk_rows, columns=columns))
         for batch in batches:
             if version is None and "model_version" in batch.schema.names and batch.num_rows:
                 version = str(batch.column("model_version")[0].as_py())
@@ -172,18 +183,18 @@ def read_current(cfg: PipelineConfig, lake: Lake, uri: str, chunk_rows: int = 25
             for done in added:
                 done.result()
     frame = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=columns)
-    return Current(frame.drop(columns=["model_version"], errors="ignore"), total, sketches, version)
+    return SummarizedBatch(frame.drop(columns=["model_version"], errors="ignore"), total, sketches, version)
 
 
-def _whole(cfg: PipelineConfig, frame: pd.DataFrame) -> Current:
+def summarize_frame(cfg: PipelineConfig, frame: pd.DataFrame) -> SummarizedBatch:
     """A batch given as a frame, summarized like a file read by :func:`read_current` (unsampled)."""
     table = _arrow(cfg, frame, "current")
     if table is None:
-        return Current(frame, len(frame), {}, None)
-    sketches = _sketches(cfg, table.schema, table.column_names)
+        return SummarizedBatch(frame, len(frame), {}, None)
+    sketches = _empty_sketches(cfg, table.schema, table.column_names)
     for c, sk in sketches.items():
         sk.add(table.column(c))
-    return Current(frame, len(frame), sketches, None)
+    return SummarizedBatch(frame, len(frame), sketches, None)
 
 
 def _arrow(cfg: PipelineConfig, frame: pd.DataFrame, side: str) -> Any:
@@ -200,7 +211,7 @@ def _arrow(cfg: PipelineConfig, frame: pd.DataFrame, side: str) -> Any:
         return None
 
 
-def decide(cfg: PipelineConfig, reference: pd.DataFrame, current: Current) -> dict[str, Verdict]:
+def decide(cfg: PipelineConfig, reference: pd.DataFrame, current: SummarizedBatch) -> dict[str, Verdict]:
     """Each monitored column's (and the prediction's) test over every current row, against the
     reference rows; columns missing here are decided by the report on its sample."""
     table = _arrow(cfg, reference, "reference")
@@ -227,7 +238,7 @@ def drift_report(
     cfg: PipelineConfig,
     lake: Lake,
     ds: str,
-    current: pd.DataFrame | Current,
+    current: pd.DataFrame | SummarizedBatch,
     reference: pd.DataFrame,
     model_version: str | None,
     champion_score: float | None = None,
@@ -235,23 +246,23 @@ def drift_report(
     snapshot_hash: str | None = None,
 ) -> DriftResult:
     """Build the report and write its HTML, JSON and summary (the summary last). ``current`` is a
-    frame, or a :class:`Current` whose sample the report is built on (its counts cover every row).
+    frame, or a :class:`SummarizedBatch` whose sample the report is built on (its counts cover every row).
     ``champion_score`` is the scoring version's held-out gate metric (the performance signal's
     reference). ``snapshot_hash`` (the snapshot the batch was scored from) is kept in
     the summary: a drift summary counts as the pipeline's only for the snapshot committed now."""
     from airflow_mlops.core.monitor import signals as sig
-    from airflow_mlops.core.monitor.evidently_report import build_report, parse_report
+    from airflow_mlops.core.monitor.evidently_report import build_report
     from airflow_mlops.core.monitor.report_html import evidently_html
+    from airflow_mlops.core.monitor.report_json import parse_report
 
-    whole = current if isinstance(current, Current) else _whole(cfg, current)
+    whole = current if isinstance(current, SummarizedBatch) else summarize_frame(cfg, current)
     frame = whole.frame
 
     reference = sample_reference(cfg, reference)
     decided = decide(cfg, reference, whole)
     snapshot, report = build_report(cfg, frame, reference)
-    share, drifted, scores, pred_score, pred_drifted, quality = parse_report(
-        cfg, report, {c: (v.score, v.drifted) for c, v in decided.items()}
-    )
+    read = parse_report(cfg, report, {c: (v.score, v.drifted) for c, v in decided.items()})
+    share, drifted = read.drift_share, read.drifted_columns
     cat = Catalog(lake, cfg.name)
     html_uri = lake.write_text(cat.drift_html_uri(ds), evidently_html(snapshot))
     json_uri = lake.write_text(cat.drift_json_uri(ds), json.dumps(report))
@@ -266,10 +277,10 @@ def drift_report(
         n_columns=len(cfg.drift_columns),
         threshold=cfg.drift.threshold,
         drift_detected=detected,
-        prediction_drift=pred_score,
-        prediction_drifted=pred_drifted,
-        quality=quality,
-        column_scores=scores,
+        prediction_column_score=read.prediction_column_score,
+        prediction_column_drifted=read.prediction_column_drifted,
+        quality=read.quality,
+        column_scores=read.column_scores,
         current_rows=whole.rows,
         reference_rows=len(reference),
         html_uri=html_uri,

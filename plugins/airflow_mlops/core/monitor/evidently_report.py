@@ -1,8 +1,9 @@
 """The Evidently 0.7 adapter: a batch and its reference in, an Evidently report and its numbers out.
 
-Everything that knows Evidently's types, column mappings, presets and JSON shape is here, so that a
-new Evidently version changes one module. What counts as drift, and what is stored where, is
-:mod:`airflow_mlops.core.monitor.drift`.
+Everything that knows Evidently's types, column mappings and presets is here, and its JSON shape in
+:mod:`airflow_mlops.core.monitor.report_json`, so that a new Evidently version changes these two.
+The facts of each drift method are :mod:`airflow_mlops.core.monitor.methods`. What counts as
+drift, and what is stored where, is :mod:`airflow_mlops.core.monitor.drift`.
 
 Evidently and pandas are imported inside functions only.
 """
@@ -10,87 +11,29 @@ Evidently and pandas are imported inside functions only.
 from __future__ import annotations
 
 import json
-import logging
-import math
-import re
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from airflow_mlops.core.foundation.config import PipelineConfig
-from airflow_mlops.core.foundation.errors import ConfigError, DataContractError
+from airflow_mlops.core.foundation.errors import DataContractError
 from airflow_mlops.core.model.modeling import PREDICTION, PROBABILITY
+from airflow_mlops.core.monitor import methods
+from airflow_mlops.core.monitor.methods import check_methods as check_methods  # airflow-mlops check
+from airflow_mlops.core.monitor.sketch import Kind, declared_kind
 
 if TYPE_CHECKING:
     import pandas as pd
 
-log = logging.getLogger(__name__)
-
-_Kind = Literal["num", "cat"]
-
-#: Evidently metric type -> our name; names match config.METRICS where the meaning is the same.
-#: Evidently's MAPE is in percent (sklearn's is a fraction), hence a different name.
-_QUALITY_NAMES = {
-    "Accuracy": "accuracy",
-    "Precision": "precision",
-    "Recall": "recall",
-    "F1Score": "f1",
-    "RocAuc": "roc_auc",
-    "LogLoss": "log_loss",
-    "TPR": "tpr",
-    "TNR": "tnr",
-    "FPR": "fpr",
-    "FNR": "fnr",
-    "MeanError": "mean_error",
-    "MAE": "mae",
-    "RMSE": "rmse",
-    "R2Score": "r2",
-    "MAPE": "mape_pct",
-    "AbsMaxError": "abs_max_error",
-}
-_DRIFT_TYPES = {"ValueDrift", "DriftedColumnsCount"}
-
-#: Statistical tests whose score is a p-value (drift when it is small); for every other method the
-#: score is a distance (drift when it is large). Only used if a column has no Evidently test result.
-_P_VALUE_METHODS = {
-    "ks",
-    "chisquare",
-    "z",
-    "fisher_exact",
-    "g_test",
-    "anderson",
-    "cramer_von_mises",
-    "es",
-    "mannw",
-    "t_test",
-    "TVD",
-    "empirical_mmd",
-    "K-S p_value",
-    "chi-square p_value",
-    "Z-test p_value",
-    "Fisher's Exact test",
-    "Anderson-Darling",
-    "Cramer-von Mises",
-    "Epps-Singleton",
-    "Mann-Whitney U-rank test",
-    "Total-Variation-Distance",
-}
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
-
 
 # --- preparing frames ------------------------------------------------------------------------
-def _kind(cfg: PipelineConfig, column: str, s: pd.Series) -> _Kind:
+def _kind(cfg: PipelineConfig, column: str, s: pd.Series) -> Kind:
     """Numerical or categorical, from the pipeline's schema (dtype only for unknown columns)."""
     import pandas as pd
 
-    declared = cfg.data_schema.columns.get(column)
-    if declared in ("int", "float", "datetime", "date"):
-        return "num"
-    if declared in ("string", "category", "bool"):
-        return "cat"
+    declared = declared_kind(cfg.data_schema.columns.get(column))
+    if declared is not None:
+        return declared
     if pd.api.types.is_bool_dtype(s):
         return "cat"
     if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
@@ -149,7 +92,7 @@ class _Plan:
 
     drift: list[str]  # tested by Evidently
     empty: list[str]  # drift columns without a value on one side: nothing to test, reported as drifted
-    kinds: dict[str, _Kind]
+    kinds: dict[str, Kind]
     prediction: bool
     probability: bool
     target: str | None  # set when quality is computed in the main report
@@ -169,7 +112,7 @@ def _plan(cfg: PipelineConfig, current: pd.DataFrame, reference: pd.DataFrame) -
         )
     task = cfg.data_schema.task
     target = cfg.data_schema.target
-    kinds: dict[str, _Kind] = {c: _kind(cfg, c, current[c]) for c in cols}
+    kinds: dict[str, Kind] = {c: _kind(cfg, c, current[c]) for c in cols}
     prediction = _usable(current, PREDICTION) and _usable(reference, PREDICTION) and PREDICTION not in cols
     probability = (
         task == "classification"
@@ -214,7 +157,7 @@ def _plan(cfg: PipelineConfig, current: pd.DataFrame, reference: pd.DataFrame) -
 
 
 def _evidently_frame(
-    cfg: PipelineConfig, df: pd.DataFrame, kinds: dict[str, _Kind], binary: bool
+    cfg: PipelineConfig, df: pd.DataFrame, kinds: dict[str, Kind], binary: bool
 ) -> pd.DataFrame:
     """Only the needed columns, in dtypes Evidently understands."""
     import pandas as pd
@@ -229,7 +172,7 @@ def _evidently_frame(
     return out.reset_index(drop=True)
 
 
-def _definition(cfg: PipelineConfig, kinds: dict[str, _Kind], plan: _Plan, target: str | None) -> Any:
+def _definition(cfg: PipelineConfig, kinds: dict[str, Kind], plan: _Plan, target: str | None) -> Any:
     from evidently import BinaryClassification, DataDefinition, MulticlassClassification, Regression
 
     classification: list[Any] | None = None
@@ -264,46 +207,6 @@ def _quality_preset(cfg: PipelineConfig) -> Any:
     return ClassificationPreset()
 
 
-def _check_method(cfg: PipelineConfig, kinds: dict[str, _Kind], tested: list[str]) -> None:
-    """A configured method must fit every tested column kind (wasserstein, ks... are numeric only)."""
-    from evidently import ColumnType
-    from evidently.legacy.calculations.stattests.registry import get_registered_stattest
-
-    per_column = {c: p.method for c, p in cfg.drift.per_column.items() if p.method}
-    checks: list[tuple[str, str, list[str]]] = [
-        (f"drift.per_column.{c}.method", m, [c]) for c, m in per_column.items() if c in tested
-    ]
-    if cfg.drift.method:
-        checks.append(("drift.method", cfg.drift.method, [c for c in tested if c not in per_column]))
-    problems = []
-    for field, method, cols in checks:
-        for kind, column_type in (("num", ColumnType.Numerical), ("cat", ColumnType.Categorical)):
-            columns = [c for c in cols if kinds[c] == kind]
-            if not columns:
-                continue
-            try:
-                get_registered_stattest(method, column_type)
-            except Exception as e:  # ValueError, or StatTestNotFoundError (not one) for an unknown name
-                word = "numerical" if kind == "num" else "categorical"
-                problems.append(
-                    f"{cfg.name}: {field} {method!r} cannot test the {word} column(s) {columns} ({e}); "
-                    "psi, jensenshannon and hellinger work for both kinds"
-                )
-                break
-    if problems:
-        raise ConfigError("\n".join(problems))
-
-
-def check_methods(cfg: PipelineConfig) -> None:
-    """``_check_method`` before any data, kinds from the schema: run by ``airflow-mlops check``."""
-    label: _Kind = "cat" if cfg.data_schema.task == "classification" else "num"
-    types = cfg.data_schema.columns
-    kinds: dict[str, _Kind] = {
-        c: "num" if types[c] in ("int", "float", "datetime", "date") else "cat" for c in cfg.drift_columns
-    }
-    _check_method(cfg, {**kinds, PREDICTION: label}, [*cfg.drift_columns, PREDICTION])
-
-
 def build_report(
     cfg: PipelineConfig, current: pd.DataFrame, reference: pd.DataFrame
 ) -> tuple[Any, dict[str, Any]]:
@@ -320,7 +223,7 @@ def build_report(
     from evidently.presets import DataDriftPreset
 
     plan = _plan(cfg, current, reference)
-    _check_method(cfg, plan.kinds, [*plan.drift, *([PREDICTION] if plan.prediction else [])])
+    methods.check_config(cfg, plan.kinds, [*plan.drift, *([PREDICTION] if plan.prediction else [])])
     definition = _definition(cfg, plan.kinds, plan, plan.target)
     method, threshold = cfg.drift.method, cfg.drift.method_threshold
     per_method = {c: p.method for c, p in cfg.drift.per_column.items() if p.method and c in plan.drift}
@@ -367,8 +270,8 @@ def _merge_quality_apart(
 
     task = cfg.data_schema.task
     target = cfg.data_schema.target
-    label_kind: _Kind = "cat" if task == "classification" else "num"
-    kinds: dict[str, _Kind] = {target: label_kind, PREDICTION: label_kind}
+    label_kind: Kind = "cat" if task == "classification" else "num"
+    kinds: dict[str, Kind] = {target: label_kind, PREDICTION: label_kind}
     if task == "classification" and plan.binary and _usable(current, PROBABILITY):
         kinds[PROBABILITY] = "num"
     labelled = current[current[list(kinds)].notna().all(axis=1)]
@@ -383,104 +286,3 @@ def _merge_quality_apart(
         "tests": [*result["tests"], *extra["tests"]],
         "quality_rows": len(labelled),
     }
-
-
-# --- reading the snapshot ----------------------------------------------------------------------
-def _type(metric: dict[str, Any]) -> str:
-    return str(metric.get("config", {}).get("type", "")).rsplit(":", 1)[-1]
-
-
-def _finite(value: Any) -> float | None:
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
-def _column_drift(report: dict[str, Any]) -> dict[str, tuple[float, bool]]:
-    """Column -> (score, drifted) from the ValueDrift metrics and their tests.
-
-    Evidently decides per column with its method and threshold (a p-value below it, or a distance
-    at or above it); its ValueDrift test records that decision as FAIL/SUCCESS.
-    """
-    verdicts: dict[str, bool] = {}
-    for test in report.get("tests", []):
-        params = test.get("metric_config", {}).get("params", {})
-        if str(params.get("type", "")).endswith(":ValueDrift") and "column" in params:
-            verdicts[str(params["column"])] = test.get("status") == "FAIL"
-    out: dict[str, tuple[float, bool]] = {}
-    for metric in report.get("metrics", []):
-        if _type(metric) != "ValueDrift":
-            continue
-        config = metric["config"]
-        column = str(config["column"])
-        score = _finite(metric.get("value"))
-        if score is None:
-            continue
-        if column in verdicts:
-            drifted = verdicts[column]
-        else:
-            threshold = _finite(config.get("threshold"))
-            method = str(config.get("method") or "")
-            if threshold is None:
-                continue
-            drifted = score < threshold if method in _P_VALUE_METHODS else score >= threshold
-        out[column] = (score, drifted)
-    return out
-
-
-def _quality(report: dict[str, Any]) -> dict[str, float] | None:
-    """Quality metrics flattened to name -> float (by-label values as ``<name>_<label>``)."""
-    out: dict[str, float] = {}
-    for metric in report.get("metrics", []):
-        kind = _type(metric)
-        if kind in _DRIFT_TYPES or not kind:
-            continue
-        name = _QUALITY_NAMES.get(kind) or _snake(kind)
-        value = metric.get("value")
-        if isinstance(value, dict):
-            for key, v in value.items():
-                f = _finite(v)
-                if f is not None:
-                    out[name if key == "mean" else f"{name}_{_snake(str(key))}"] = f
-        else:
-            f = _finite(value)
-            if f is not None:
-                out[name] = f
-    return out or None
-
-
-def parse_report(
-    cfg: PipelineConfig, report: dict[str, Any], decided: dict[str, tuple[float, bool]] | None = None
-) -> tuple[float, list[str], dict[str, float], float | None, bool | None, dict[str, float] | None]:
-    """(share, drifted columns, column scores, prediction score, prediction drifted, quality).
-
-    ``decided``: column -> (score, drifted) computed over every row; it replaces the report's
-    verdict (made on a sample) for those columns."""
-    per_column = {**_column_drift(report), **(decided or {})}
-    monitored = cfg.drift_columns
-    scores = {c: per_column[c][0] for c in monitored if c in per_column}
-    # A column that lost (or never had) its values on one side cannot be tested: it counts as drifted.
-    empty = set(report.get("empty_columns") or [])
-    drifted = [c for c in monitored if c in empty or (c in per_column and per_column[c][1])]
-    share = len(drifted) / len(monitored) if monitored else 0.0
-    for metric in report.get("metrics", []):
-        if _type(metric) == "DriftedColumnsCount" and isinstance(metric.get("value"), dict):
-            count = _finite(metric["value"].get("count"))
-            if count is not None and not decided and int(count) != len(drifted) - len(empty):
-                log.warning(
-                    "%s: Evidently counts %d drifted columns, its per-column tests %d; using the tests",
-                    cfg.name,
-                    int(count),
-                    len(drifted) - len(empty),
-                )
-    pred = per_column.get(PREDICTION) if PREDICTION not in monitored else None
-    return (
-        share,
-        drifted,
-        scores,
-        pred[0] if pred else None,
-        pred[1] if pred else None,
-        _quality(report),
-    )

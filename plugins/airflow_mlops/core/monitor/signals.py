@@ -5,7 +5,8 @@ something else. Labels can, but they often arrive late: a later batch carries th
 scored before, matched on a key (``monitor.labels``). So each scored batch gets three more signals:
 
 - prediction drift: the champion's predictions on the batch against its predictions on its own
-  training window (the drift reference stored with the version), as a population stability index;
+  training window (the drift reference stored with the version), as a population stability index
+  (the one PSI of :mod:`airflow_mlops.core.monitor.methods`, binned as Evidently bins it);
 - prior shift: the labels that arrived with the batch against the training window's labels (PSI);
 - realized performance: the gate metric on rows whose labels arrived, each joined to the prediction
   made when its row was scored (up to ``max_delay_batches`` batches earlier), against the
@@ -26,15 +27,14 @@ from airflow_mlops.core.foundation.config import PipelineConfig
 from airflow_mlops.core.foundation.errors import DataContractError
 from airflow_mlops.core.foundation.lake import Lake
 from airflow_mlops.core.model.modeling import PREDICTION, PROBABILITY, compute_metrics, target_series
+from airflow_mlops.core.monitor.methods import psi
+from airflow_mlops.core.monitor.sketch import Kind, Sketch
 
 if TYPE_CHECKING:
     import pandas as pd
 
 log = logging.getLogger(__name__)
 
-#: Share given to an empty bin, so that the logarithm of PSI stays finite (a common convention).
-EPS: Final = 1e-4
-BINS: Final = 10
 COVARIATE: Final = "covariate_drift"
 PREDICTION_DRIFT: Final = "prediction_drift"
 PRIOR_SHIFT: Final = "prior_shift"
@@ -85,38 +85,30 @@ class Signals:
 
 
 # --- distances -------------------------------------------------------------------------------
-def _psi(ref_share: Any, cur_share: Any) -> float:
+def _psi(kind: Kind, reference: Any, current: Any) -> float:
+    """The one PSI (:func:`airflow_mlops.core.monitor.methods.psi`, binned as Evidently bins it)."""
+    import pyarrow as pa
+
+    ref, cur = Sketch(kind), Sketch(kind)
+    for sketch, values in ((ref, reference), (cur, current)):
+        sketch.add(pa.array(values, pa.float64() if kind == "num" else pa.string()))
+    if not ref.n or not cur.n:
+        raise ValueError(f"PSI needs values on both sides (reference {ref.n}, current {cur.n})")
+    return psi(ref, cur)
+
+
+def psi_numeric(reference: Any, current: Any) -> float:
+    """PSI of two samples of numbers (NaN and infinities dropped)."""
     import numpy as np
 
-    r = np.clip(np.asarray(ref_share, dtype=float), EPS, None)
-    c = np.clip(np.asarray(cur_share, dtype=float), EPS, None)
-    return float(np.sum((c - r) * np.log(c / r)))
-
-
-def psi_numeric(reference: Any, current: Any, bins: int = BINS) -> float:
-    """PSI over the reference's quantile bins (open at both ends, so no current value falls out)."""
-    import numpy as np
-
-    ref = np.asarray(reference, dtype=float)
-    cur = np.asarray(current, dtype=float)
-    ref, cur = ref[~np.isnan(ref)], cur[~np.isnan(cur)]
-    if not len(ref) or not len(cur):
-        raise ValueError(f"PSI needs values on both sides (reference {len(ref)}, current {len(cur)})")
-    inner = np.unique(np.quantile(ref, np.linspace(0, 1, bins + 1)[1:-1]))
-    edges = np.concatenate([[-np.inf], inner, [np.inf]])
-    r = np.histogram(ref, edges)[0] / len(ref)
-    c = np.histogram(cur, edges)[0] / len(cur)
-    return _psi(r, c)
+    return _psi("num", np.asarray(reference, dtype=float), np.asarray(current, dtype=float))
 
 
 def psi_categorical(reference: Any, current: Any) -> float:
     """PSI over the categories seen on either side."""
     import pandas as pd
 
-    r = pd.Series(reference).astype(str).value_counts(normalize=True)
-    c = pd.Series(current).astype(str).value_counts(normalize=True)
-    cats = sorted(set(r.index) | set(c.index))
-    return _psi(r.reindex(cats, fill_value=0.0).to_numpy(), c.reindex(cats, fill_value=0.0).to_numpy())
+    return _psi("cat", pd.Series(reference).astype(str).tolist(), pd.Series(current).astype(str).tolist())
 
 
 # --- the signals -----------------------------------------------------------------------------

@@ -3,12 +3,11 @@
 Each monitored column is summarized chunk by chunk (:class:`Sketch`): exact counts per value while
 the column has at most ``MAX_DISTINCT`` distinct values, then a histogram of ``HIST_BINS`` equal
 bins that widens as values arrive and keeps each bin's count and sum. The model's reference rows
-are summarized the same way. Distances are those Evidently's DataDriftPreset computes on the two
-whole columns, chosen by its rule (:func:`method_of`): the Wasserstein distance normed by the
-reference's deviation for numbers with more than five values, the Jensen-Shannon distance
-otherwise, PSI when configured. From exact counts they equal Evidently's to rounding; from a
-histogram each value sits at its bin's mean. Tests that need the rows themselves (p-value tests,
-chosen by Evidently for references of 1,000 rows or fewer) are left to the report on a sample.
+are summarized the same way. The distances here are the pieces Evidently's DataDriftPreset
+computes on two whole columns (Wasserstein over values, Jensen-Shannon and PSI over binned
+shares); which method uses which, and with what threshold, is :mod:`airflow_mlops.core.monitor.methods`.
+From exact counts they equal Evidently's to rounding; from a histogram each value sits at its
+bin's mean.
 
 numpy and pyarrow only, imported inside functions (scipy.stats alone takes a second to import).
 """
@@ -27,8 +26,6 @@ Kind = Literal["num", "cat"]
 
 MAX_DISTINCT = 100_000  # exact counts up to here (a few MB per column)
 HIST_BINS = 1 << 16  # then a histogram: each value placed within range/65536 of where it is
-SKETCHED = ("wasserstein", "jensenshannon", "psi")  # tests computed here; others go to the report
-_THRESHOLD = 0.1  # Evidently's default threshold of all three
 
 
 @dataclass
@@ -115,6 +112,14 @@ class Sketch:
             MAX_DISTINCT + 1 if self.hist is not None else len(self.values if self.values is not None else ())
         )
 
+    def union(self, other: Sketch) -> np.ndarray | None:
+        """Distinct numbers of both sides, when both are exact."""
+        import numpy as np
+
+        if self.hist is not None or other.hist is not None or self.values is None or other.values is None:
+            return None
+        return np.union1d(self.values, other.values)
+
     def stats(self) -> dict[str, Any]:
         """Exact statistics for the drift summary: rows, missing, and moments or the top values."""
         out: dict[str, Any] = {"rows": self.rows, "missing": self.missing}
@@ -196,54 +201,27 @@ def _floats(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return out
 
 
+def declared_kind(declared: str | None) -> Kind | None:
+    """The kind of a schema type (``schema.columns``); None for a column the schema does not type."""
+    if declared in ("int", "float", "datetime", "date"):
+        return "num"
+    return "cat" if declared in ("string", "category", "bool") else None
+
+
 def kind_of(declared: str | None, arrow_type: pa.DataType) -> Kind:
     """Numerical or categorical: the pipeline's declared type first, the data's type otherwise."""
     import pyarrow as pa
 
-    if declared in ("int", "float", "datetime", "date"):
-        return "num"
-    if declared in ("string", "category", "bool"):
-        return "cat"
+    kind = declared_kind(declared)
+    if kind is not None:
+        return kind
     t = arrow_type
     if pa.types.is_boolean(t) or pa.types.is_dictionary(t):
         return "cat"
     return "num" if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_temporal(t) else "cat"
 
 
-def method_of(ref: Sketch, cur: Sketch, configured: str | None) -> str | None:
-    """The test Evidently would run on these two columns; None when it is not computed here."""
-    if configured is not None:
-        return configured if configured in SKETCHED else None
-    if ref.n <= 1000:  # Evidently's p-value tests for small references need the rows
-        return None
-    if ref.kind == "cat":
-        return "jensenshannon"
-    union = _union(ref, cur)
-    return "jensenshannon" if union is not None and len(union) <= 5 else "wasserstein"
-
-
-def _union(ref: Sketch, cur: Sketch) -> np.ndarray | None:
-    """Distinct numbers of both sides, when both are exact."""
-    import numpy as np
-
-    if ref.hist is not None or cur.hist is not None or ref.values is None or cur.values is None:
-        return None
-    return np.union1d(ref.values, cur.values)
-
-
-def distance(method: str, ref: Sketch, cur: Sketch) -> float:
-    """``method`` (one of SKETCHED) between the reference and the current column."""
-    import numpy as np
-
-    if method == "wasserstein":
-        return _wasserstein(*ref.atoms(), *cur.atoms()) / max(ref.std(), 0.001)
-    p, q = _binned(ref, cur, feel_zeroes=method == "psi")
-    if method == "jensenshannon":
-        return _jensenshannon(p, q)
-    return float(np.sum((p - q) * np.log(p / q)))
-
-
-def _wasserstein(u: np.ndarray, uw: np.ndarray, v: np.ndarray, vw: np.ndarray) -> float:
+def wasserstein_distance(u: np.ndarray, uw: np.ndarray, v: np.ndarray, vw: np.ndarray) -> float:
     """First Wasserstein distance of two weighted samples: the area between their CDFs (as
     ``scipy.stats.wasserstein_distance``, without importing scipy.stats: a second per process)."""
     import numpy as np
@@ -258,7 +236,7 @@ def _wasserstein(u: np.ndarray, uw: np.ndarray, v: np.ndarray, vw: np.ndarray) -
     return float(np.sum(np.abs(u_cdf - v_cdf) * deltas))
 
 
-def _jensenshannon(p: np.ndarray, q: np.ndarray) -> float:
+def jensenshannon_distance(p: np.ndarray, q: np.ndarray) -> float:
     """Jensen-Shannon distance, natural logarithm (``scipy.spatial.distance.jensenshannon``)."""
     import numpy as np
 
@@ -272,9 +250,10 @@ def _jensenshannon(p: np.ndarray, q: np.ndarray) -> float:
     return float(np.sqrt((rel_entr(p) + rel_entr(q)) / 2.0))
 
 
-def _binned(ref: Sketch, cur: Sketch, feel_zeroes: bool) -> tuple[np.ndarray, np.ndarray]:
+def binned_shares(ref: Sketch, cur: Sketch, fill_zeroes: bool) -> tuple[np.ndarray, np.ndarray]:
     """Evidently's ``get_binned_data``: Sturges bins over both sides for numbers with more than 20
-    reference values, shares per value otherwise; empty bins get a tiny share for PSI."""
+    reference values, shares per value otherwise; ``fill_zeroes`` gives empty bins a tiny share
+    (for PSI: its logarithm stays finite)."""
     import numpy as np
 
     if ref.kind == "num" and ref.distinct() > 20:
@@ -294,7 +273,7 @@ def _binned(ref: Sketch, cur: Sketch, feel_zeroes: bool) -> tuple[np.ndarray, np
         np.add.at(p, np.searchsorted(keys, rv), rw)
         np.add.at(q, np.searchsorted(keys, cv), cw)
     p, q = p / ref.n, q / cur.n
-    if feel_zeroes:
+    if fill_zeroes:
         for a in (p, q):
             smallest = a[a != 0].min()
             a[a == 0] = smallest / 10**6 if smallest <= 0.0001 else 0.0001
@@ -319,25 +298,8 @@ def _sturges_edges(low: float, high: float, n: int) -> np.ndarray:
     return np.linspace(low, high, bins + 1, endpoint=True)
 
 
-@dataclass
-class Verdict:
-    """One column's test over every row."""
+def psi_of_shares(p: np.ndarray, q: np.ndarray) -> float:
+    """Population stability index of two share vectors without zeroes (Evidently's formula)."""
+    import numpy as np
 
-    method: str
-    score: float
-    threshold: float
-
-    @property
-    def drifted(self) -> bool:
-        return self.score >= self.threshold  # a distance: drift at or above the threshold
-
-
-def verdict(ref: Sketch, cur: Sketch, method: str | None, threshold: float | None) -> Verdict | None:
-    """The column's test, or None when it must come from the report (p-value tests, a column
-    without values on one side, categories past MAX_DISTINCT)."""
-    if not ref.n or not cur.n or ref.capped or cur.capped:
-        return None
-    chosen = method_of(ref, cur, method)
-    if chosen is None:
-        return None
-    return Verdict(chosen, distance(chosen, ref, cur), _THRESHOLD if threshold is None else threshold)
+    return float(np.sum((p - q) * np.log(p / q)))

@@ -45,9 +45,9 @@ def test_a_january_day_drifts_less_than_a_july_day(
     assert jan.n_columns == jul.n_columns == len(cfg.drift_columns)
     assert set(jul.column_scores) == set(cfg.drift_columns)
     assert jul.column_scores["dep_delay"] > jan.column_scores["dep_delay"]
-    assert jan.prediction_drift is not None and jul.prediction_drift is not None
-    assert jul.prediction_drift > jan.prediction_drift
-    assert jul.prediction_drifted is True
+    assert jan.prediction_column_score is not None and jul.prediction_column_score is not None
+    assert jul.prediction_column_score > jan.prediction_column_score
+    assert jul.prediction_column_drifted is True
     assert jan.current_rows == len(scored["january"])
     assert jan.reference_rows == len(scored["reference"])
 
@@ -104,7 +104,8 @@ def test_quality_metrics_when_labels_are_present(
     assert metrics["drift_share"] == result.drift_share
     assert metrics["n_drifted"] == len(result.drifted_columns)
     assert metrics["quality_roc_auc"] == result.quality["roc_auc"]
-    assert metrics["prediction_drift"] == result.prediction_drift
+    assert metrics["prediction_column_score"] == result.prediction_column_score
+    assert "prediction_drift" not in metrics, "one name per number: the PSI signal is signal_prediction_drift"
     assert metrics["drift_score_dep_delay"] == result.column_scores["dep_delay"]
 
 
@@ -117,7 +118,7 @@ def test_no_quality_when_the_labels_have_not_arrived(
     result = drift.drift_report(cfg, lake, "2013-01-20", current, scored["reference"], None)
 
     assert result.quality is None
-    assert result.prediction_drift is not None
+    assert result.prediction_column_score is not None
     assert not result.drift_detected
     assert "quality_accuracy" not in result.metrics()
 
@@ -132,7 +133,7 @@ def test_quality_from_labelled_rows_when_the_reference_cannot_carry_it(
 
     result = drift.drift_report(cfg, lake, "2013-01-20", current, reference, None)
 
-    assert result.prediction_drift is None and result.prediction_drifted is None
+    assert result.prediction_column_score is None and result.prediction_column_drifted is None
     assert result.quality is not None and "roc_auc" in result.quality
     labelled = current[current["late"].notna()]
     expected = float((labelled[PREDICTION] == labelled["late"].astype(bool)).mean())
@@ -175,7 +176,7 @@ def test_regression_on_diabetes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     residual = current["progression"] - current[PREDICTION]
     assert same.quality["rmse"] == pytest.approx(float(np.sqrt((residual**2).mean())))
     assert same.quality["r2"] > 0.2
-    assert same.prediction_drift is not None
+    assert same.prediction_column_score is not None
     assert not same.drift_detected
 
     # Heavier, older patients with higher blood pressure: the population moved.
@@ -184,7 +185,7 @@ def test_regression_on_diabetes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     moved = drift.drift_report(cfg, lake, "2024-01-14", shifted, reference, "1")
     assert moved.drift_share > same.drift_share
     assert {"bmi", "bp", "age"} <= set(moved.drifted_columns)
-    assert moved.prediction_drifted is True
+    assert moved.prediction_column_drifted is True
 
 
 def test_monitor_writes_the_report_and_one_mlflow_run_per_interval(world: World) -> None:
@@ -291,3 +292,16 @@ def test_a_large_batch_is_sampled_for_the_report_and_counted_whole(
     assert res.drifted_columns == full.drifted_columns
     for col in ("dep_delay", "distance", "hour"):  # a category's distance is biased up in a small sample
         assert res.column_scores[col] == pytest.approx(full.column_scores[col], abs=0.05), col
+
+
+def test_a_summary_written_before_the_rename_still_gives_the_prediction_columns_test() -> None:
+    """Summaries in the lake from before the rename keep their prediction_drift/prediction_drifted."""
+    old = {
+        "prediction_drift": 0.31,
+        "prediction_drifted": True,
+        "signals": {"prediction_drift": {"value": 0.02}},
+    }
+    assert drift.prediction_column(old) == (0.31, True)
+    new = {"prediction_column_score": 0.12, "prediction_column_drifted": False}
+    assert drift.prediction_column(new) == (0.12, False)
+    assert drift.prediction_column({"prediction_column_score": None}) == (None, None)

@@ -1,8 +1,6 @@
-"""The Evidently adapter: configured tests reach Evidently, and its report is read back right."""
+"""The Evidently adapter: configured tests reach Evidently (reading its report back: test_report_json.py)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import pandas as pd
 import pytest
@@ -10,7 +8,7 @@ import pytest
 from airflow_mlops.core.foundation.config import ColumnDriftConfig, PipelineConfig
 from airflow_mlops.core.foundation.errors import ConfigError, DataContractError
 from airflow_mlops.core.model.modeling import PREDICTION
-from airflow_mlops.core.monitor.evidently_report import build_report, parse_report
+from airflow_mlops.core.monitor.evidently_report import build_report
 
 pytestmark = pytest.mark.unit
 
@@ -62,36 +60,3 @@ def test_missing_drift_column_is_a_contract_error(
 ) -> None:
     with pytest.raises(DataContractError, match=r"\['dest'\].*current"):
         build_report(cfg, scored["january"].drop(columns=["dest"]), scored["reference"])
-
-
-def test_parse_report_decides_by_method_when_tests_are_absent(cfg: PipelineConfig) -> None:
-    """Without Evidently's test verdicts, a p-value drifts when low and a distance when high."""
-
-    def value_drift(column: str, method: str, threshold: float, value: float) -> dict[str, Any]:
-        config = {
-            "type": "evidently:metric_v2:ValueDrift",
-            "column": column,
-            "method": method,
-            "threshold": threshold,
-        }
-        return {"config": config, "value": value}
-
-    report = {
-        "metrics": [
-            value_drift("dep_delay", "K-S p_value", 0.05, 0.001),  # drifted
-            value_drift("distance", "ks", 0.05, 0.5),
-            value_drift("carrier", "Jensen-Shannon distance", 0.1, 0.3),  # drifted
-            value_drift("origin", "psi", 0.1, 0.05),
-            value_drift(PREDICTION, "Jensen-Shannon distance", 0.1, 0.2),
-            {"config": {"type": "evidently:metric_v2:Accuracy"}, "value": 0.8},
-            {"config": {"type": "evidently:metric_v2:F1ByLabel"}, "value": {"0": 0.9, "1": float("nan")}},
-        ],
-        "tests": [],
-    }
-    share, drifted, scores, pred, pred_drifted, quality = parse_report(cfg, report)
-
-    assert drifted == ["dep_delay", "carrier"]
-    assert share == pytest.approx(2 / len(cfg.drift_columns))
-    assert scores == {"dep_delay": 0.001, "distance": 0.5, "carrier": 0.3, "origin": 0.05}
-    assert (pred, pred_drifted) == (0.2, True)
-    assert quality == {"accuracy": 0.8, "f1_by_label_0": 0.9}
