@@ -25,7 +25,7 @@ from airflow_mlops.core.foundation import registry
 from airflow_mlops.core.foundation.catalog import Catalog
 from airflow_mlops.core.foundation.config import PipelineConfig
 from airflow_mlops.core.foundation.lake import Lake
-from airflow_mlops.core.foundation.registry import Tag
+from airflow_mlops.core.foundation.registry import ModelRegistry, Tag
 from airflow_mlops.core.foundation.result import Result
 
 if TYPE_CHECKING:
@@ -573,10 +573,11 @@ def write_card(cfg: PipelineConfig, lake: Lake, client: MlflowClient, version: s
     The artifacts have fixed names, so a regeneration replaces the previous card; the tags are
     written last, so ``model_card.state`` never names a state whose card was not written.
     """
-    name = cfg.registered_model_name
-    version = str(version)
+    reg = ModelRegistry(client, cfg.registered_model_name)
+    name, version = reg.name, str(version)
     mv = client.get_model_version(name, version)
     tags = registry.tags_of(mv)
+    champ = reg.champion()
     run_id = str(mv.run_id)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     md = card_markdown(
@@ -587,18 +588,12 @@ def write_card(cfg: PipelineConfig, lake: Lake, client: MlflowClient, version: s
         version=version,
         snapshots=snapshot_details(cfg, lake, tags),
         updated_at=now,
-        champion=_champion(client, name),
+        champion=None if champ is None else (str(champ.version), registry.tags_of(champ)),
     )
     client.log_text(run_id, md, MARKDOWN_FILE)
     client.log_text(run_id, card_html(md), HTML_FILE)
-    client.set_model_version_tag(name, version, Tag.CARD_STATE, state)
-    client.set_model_version_tag(name, version, Tag.CARD_UPDATED_AT, now)
+    reg.set_tags(version, {Tag.CARD_STATE: state, Tag.CARD_UPDATED_AT: now})
     return CardResult(cfg.name, name, version, run_id, state, MARKDOWN_FILE, HTML_FILE, now)
-
-
-def _champion(client: MlflowClient, name: str) -> tuple[str, dict[str, str]] | None:
-    champ = registry.champion(client, name)
-    return (str(champ.version), registry.tags_of(champ)) if champ is not None else None
 
 
 def read_card(client: MlflowClient, name: str, version: str, *, html_page: bool = False) -> str | None:

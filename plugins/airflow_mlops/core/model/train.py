@@ -19,7 +19,7 @@ from airflow_mlops.core.foundation.config import RESERVED_COLUMN, PipelineConfig
 from airflow_mlops.core.foundation.errors import DataNotFoundError
 from airflow_mlops.core.foundation.lake import Lake
 from airflow_mlops.core.foundation.lock import LakeLock
-from airflow_mlops.core.foundation.registry import Tag
+from airflow_mlops.core.foundation.registry import ModelRegistry, Tag
 from airflow_mlops.core.foundation.result import Result
 from airflow_mlops.core.model import model_card
 from airflow_mlops.core.model.holdout import permutation_importances
@@ -214,7 +214,7 @@ def fingerprint(lineage: list[dict[str, Any]], cfg: PipelineConfig) -> str:
 
 def nothing_new(cfg: PipelineConfig, client: MlflowClient, window: list[str], fp: str) -> TrainResult | None:
     """A skip when the champion was trained on exactly these snapshots and config."""
-    champ = registry.champion(client, cfg.registered_model_name)
+    champ = ModelRegistry(client, cfg.registered_model_name).champion()
     if champ is None or registry.tags_of(champ).get(Tag.FINGERPRINT) != fp:
         return None
     return TrainResult(

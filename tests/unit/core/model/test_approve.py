@@ -8,7 +8,9 @@ import pytest
 from airflow_mlops.core.foundation import registry
 from airflow_mlops.core.foundation.errors import ConfigError
 from airflow_mlops.core.foundation.registry import Tag
-from airflow_mlops.core.model.promote import Approval, approval_body, approve, history, promote, rollback
+from airflow_mlops.core.model.approve import approval_body, approve
+from airflow_mlops.core.model.promote import Approval, history, promote
+from airflow_mlops.core.model.rollback import rollback
 from airflow_mlops.core.model.train import train
 from tests.unit.conftest import JAN, World
 

@@ -11,7 +11,8 @@ from airflow_mlops.core.foundation import registry
 from airflow_mlops.core.foundation.registry import Tag
 from airflow_mlops.core.model import model_card
 from airflow_mlops.core.model.model_card import HTML_FILE, MARKDOWN_FILE, card_html, read_card, write_card
-from airflow_mlops.core.model.promote import promote, rollback
+from airflow_mlops.core.model.promote import promote
+from airflow_mlops.core.model.rollback import rollback
 from airflow_mlops.core.model.train import train
 from airflow_mlops.core.monitor import drift
 from airflow_mlops.core.monitor.predict import score_batch

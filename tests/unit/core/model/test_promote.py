@@ -167,7 +167,7 @@ def _race_worker(home: str, tracking_uri: str, op: str, version: str, folder: st
     from airflow_mlops.core.foundation.config import load_pipeline as load
     from airflow_mlops.core.foundation.lake import Lake as L
     from airflow_mlops.core.model.promote import promote as prom
-    from airflow_mlops.core.model.promote import rollback as back
+    from airflow_mlops.core.model.rollback import rollback as back
 
     cfg = load(ROOT / "include" / "pipelines" / "flights_delay.yaml")
     lake, client = L(Path(home, "lake").as_uri()), tr.configure(tracking_uri=tracking_uri)

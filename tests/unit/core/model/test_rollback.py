@@ -12,7 +12,8 @@ import pytest
 from airflow_mlops.core.foundation import registry
 from airflow_mlops.core.foundation.errors import ConfigError, DataNotFoundError, NoChampionError
 from airflow_mlops.core.foundation.registry import Tag
-from airflow_mlops.core.model.promote import promote, rollback
+from airflow_mlops.core.model.promote import promote
+from airflow_mlops.core.model.rollback import rollback
 from airflow_mlops.core.model.train import train
 from tests.unit.conftest import JAN, World, weakened
 
