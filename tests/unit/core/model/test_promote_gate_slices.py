@@ -15,8 +15,8 @@ from airflow_mlops.core.foundation.config import PipelineConfig, load_pipeline, 
 from airflow_mlops.core.foundation.errors import ConfigError
 from airflow_mlops.core.foundation.registry import Tag
 from airflow_mlops.core.model import holdout
+from airflow_mlops.core.model.card_markdown import card_markdown
 from airflow_mlops.core.model.holdout import SliceScore
-from airflow_mlops.core.model.model_card import card_markdown
 from airflow_mlops.core.model.promote import PromotionDecision, promote
 from airflow_mlops.core.model.train import train
 from tests.conftest import ROOT

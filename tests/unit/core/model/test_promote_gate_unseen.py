@@ -20,7 +20,7 @@ import pytest
 from airflow_mlops.core.foundation import registry
 from airflow_mlops.core.foundation.config import PipelineConfig
 from airflow_mlops.core.foundation.registry import Tag
-from airflow_mlops.core.model.model_card import card_markdown
+from airflow_mlops.core.model.card_markdown import card_markdown
 from airflow_mlops.core.model.modeling import features_frame
 from airflow_mlops.core.model.promote import PromotionDecision, promote
 from airflow_mlops.core.model.train import train
