@@ -173,7 +173,7 @@ def _unseen_rows(world: World, cfg: PipelineConfig, candidate: str, champion: st
     the validated batches after the candidate's window (July's day here), labelled rows only."""
     import pandas as pd
 
-    from airflow_mlops.core.model.train import INTERVAL, load_window
+    from airflow_mlops.core.model.training_data import INTERVAL, load_window
 
     cand, champ = _tags(world, candidate), _tags(world, champion)
     fitted = set(json.loads(champ[Tag.TRAINED_INTERVALS]))
