@@ -130,13 +130,12 @@ class ModelRegistry:
         champ = self.champion()
         return None if champ is None else str(champ.version)
 
-    def require_champion(self, doing: str = "") -> ModelVersion:
-        """The champion, or a NoChampionError saying what needed one."""
+    def require_champion(self) -> ModelVersion:
+        """The champion, or a NoChampionError (what scoring needs)."""
         champ = self.champion()
         if champ is None:
             raise NoChampionError(
-                f"{self.name}: no version has the '{CHAMPION}' alias yet; "
-                + (doing or "train and promote one first")
+                f"{self.name}: no version has the '{CHAMPION}' alias yet; train and promote one first"
             )
         return champ
 

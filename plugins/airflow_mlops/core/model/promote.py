@@ -2,7 +2,7 @@
 
 Candidate and champion are scored on the same rows, and only on rows neither was fit on: the
 candidate's held-out rows minus every interval the champion learnt from, plus later validated
-batches neither saw (:mod:`core.comparison`); with fewer than ``gate.min_holdout_rows`` of them the
+batches neither saw (:mod:`core.model.comparison`); with fewer than ``gate.min_holdout_rows`` of them the
 champion stays. The candidate is promoted only if it meets the absolute minimum and beats the
 champion strictly, by at least ``min_improvement``: never a worse model, and a tie keeps the
 champion. The decision and its reasons are tags on the candidate version, written

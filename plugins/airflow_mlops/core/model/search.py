@@ -9,7 +9,7 @@ Three steps, each a function a task calls, so that trials can run as mapped task
   training part (newest fold last) and logs it as a nested run. The held-out part the gate judges on
   is never loaded into a fold. A trial not started before the plan's deadline is skipped.
 * :func:`train_winner` reads the trials back from MLflow, picks the best (``trials.best``; a tie goes
-  to the earlier trial) and trains it on the whole training part through :func:`core.train.train`,
+  to the earlier trial) and trains it on the whole training part through :func:`core.model.train.train`,
   which registers the version with the search in its tags, lineage and model card.
 """
 

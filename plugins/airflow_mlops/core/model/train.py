@@ -58,7 +58,7 @@ class TrainResult(Result):
 
 @dataclass(frozen=True)
 class Chosen:
-    """What a model search (:mod:`core.search`) decided before training: the window it searched,
+    """What a model search (:mod:`core.model.search`) decided before training: the window it searched,
     the pipeline with the winner's estimator and parameters, the search's MLflow run (the version's
     training is logged into it, above its trials) and the search's record for the version."""
 

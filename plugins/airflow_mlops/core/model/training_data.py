@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 #: The column of the window's rows that names the data interval each row came from: the gate
-#: compares models only on rows of intervals neither learnt from (core.comparison).
+#: compares models only on rows of intervals neither learnt from (core.model.comparison).
 INTERVAL: Final = RESERVED_COLUMN
 
 
