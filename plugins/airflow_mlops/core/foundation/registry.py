@@ -147,16 +147,23 @@ class ModelRegistry:
         """The lock every move of the pipeline's ``champion`` alias is made under."""
         return LakeLock(lake, Catalog(lake, pipeline).lock_dir(self.LOCK), owner)
 
-    def version(self, version: str) -> ModelVersion:
-        """A version of the model, or a DataNotFoundError naming it (not MLflow's stack trace)."""
+    def find(self, version: str) -> ModelVersion | None:
+        """A version of the model; None only when the registry says it does not exist."""
         from mlflow.exceptions import MlflowException
 
         try:
             return self.client.get_model_version(self.name, str(version))
         except MlflowException as e:
             if is_not_found(e):
-                raise DataNotFoundError(f"{self.name}: there is no version {version!r}") from e
+                return None
             raise
+
+    def version(self, version: str) -> ModelVersion:
+        """A version of the model, or a DataNotFoundError naming it (not MLflow's stack trace)."""
+        found = self.find(version)
+        if found is None:
+            raise DataNotFoundError(f"{self.name}: there is no version {version!r}")
+        return found
 
     def tags(self, version: str) -> dict[str, str]:
         """The tags of a version (a DataNotFoundError if it does not exist)."""
@@ -176,11 +183,6 @@ class ModelRegistry:
         return sorted(found, key=lambda v: int(v.version), reverse=True)
 
 
-def champion(client: MlflowClient, model_name: str) -> ModelVersion | None:
-    """``ModelRegistry(client, model_name).champion()``, for a reader that needs nothing else."""
-    return ModelRegistry(client, model_name).champion()
-
-
 def is_not_found(error: Exception) -> bool:
     """Whether MLflow answered "no such model or alias" (and not that it could not answer)."""
     code = getattr(error, "error_code", "")
@@ -188,11 +190,6 @@ def is_not_found(error: Exception) -> bool:
     return code == "RESOURCE_DOES_NOT_EXIST" or (
         code == "INVALID_PARAMETER_VALUE" and "alias" in text and "not found" in text
     )
-
-
-def versions(client: MlflowClient, model_name: str) -> list[ModelVersion]:
-    """``ModelRegistry(client, model_name).versions()``."""
-    return ModelRegistry(client, model_name).versions()
 
 
 def tags_of(v: ModelVersion) -> dict[str, Any]:

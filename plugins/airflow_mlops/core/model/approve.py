@@ -24,6 +24,7 @@ from airflow_mlops.core.model.promote import (
     cards_after,
     carry_out,
     recorded_decision,
+    write_decision,
 )
 
 if TYPE_CHECKING:
@@ -78,12 +79,9 @@ def approve(
             approval_at=datetime.now(UTC).isoformat(timespec="seconds"),
             approval_reason=note,
         )
-        record = {**answered.tags(), Tag.PROMOTION_LOCK: str(lock.number)}
-        if answered.promoted:
-            record[Tag.PREVIOUS_CHAMPION] = d.champion_version or ""
         if tags.get(Tag.PROMOTION_APPLIED):  # the pending decision was "applied" (nothing moved)
             reg.delete_tag(version, Tag.PROMOTION_APPLIED)
-        reg.set_tags(version, record)  # the answer first: a crash after this is repaired by a retry
+        write_decision(reg, answered, lock.number)  # the answer first
         if not carry_out(reg, answered):  # someone moved the alias outside the lock just now
             answered = replace(
                 answered,

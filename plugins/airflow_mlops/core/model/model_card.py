@@ -128,7 +128,7 @@ def write_card(cfg: PipelineConfig, lake: Lake, client: MlflowClient, version: s
     """
     reg = ModelRegistry(client, cfg.registered_model_name)
     name, version = reg.name, str(version)
-    mv = client.get_model_version(name, version)
+    mv = reg.version(version)
     tags = registry.tags_of(mv)
     champ = reg.champion()
     run_id = str(mv.run_id)
@@ -156,13 +156,8 @@ def read_card(client: MlflowClient, name: str, version: str, *, html_page: bool 
 
     from mlflow.exceptions import MlflowException
 
-    try:
-        mv = client.get_model_version(name, str(version))
-    except MlflowException as e:
-        if registry.is_not_found(e):
-            return None
-        raise
-    if Tag.CARD_STATE not in registry.tags_of(mv):
+    mv = ModelRegistry(client, name).find(version)
+    if mv is None or Tag.CARD_STATE not in registry.tags_of(mv):
         return None
     with tempfile.TemporaryDirectory(prefix="model-card-") as tmp:
         try:
@@ -189,10 +184,10 @@ def refresh(
     done = []
     for version, state in states.items():
         try:
-            if only_missing:
-                mv = client.get_model_version(cfg.registered_model_name, str(version))
-                if Tag.CARD_STATE in registry.tags_of(mv):
-                    continue
+            if only_missing and Tag.CARD_STATE in ModelRegistry(client, cfg.registered_model_name).tags(
+                version
+            ):
+                continue
             done.append(write_card(cfg, lake, client, version, state))
         except Exception:
             log.warning(

@@ -289,13 +289,19 @@ def _judge(
             excluded_intervals=json.dumps(judged.excluded),
             added_intervals=json.dumps(judged.added),
         )
-        record = {**decision.tags(), Tag.PROMOTION_LOCK: str(lock)}
-        if decision.promoted:
-            record[Tag.PREVIOUS_CHAMPION] = champ_version or ""
-        reg.set_tags(version, record)  # the decision first: a crash after this is repaired by a retry
+        write_decision(reg, decision, lock)
         if carry_out(reg, decision):
             return decision
     raise PromotionConflictError(f"{name}: the champion alias kept moving while v{version} was judged; retry")
+
+
+def write_decision(reg: ModelRegistry, d: PromotionDecision, lock: int | None) -> None:
+    """Record ``d`` on its candidate with the lock it was made under and, if it promotes, the champion
+    it replaces. Written before the alias moves, so a crash after it is repaired by a retry."""
+    record = {**d.tags(), Tag.PROMOTION_LOCK: str(lock)}
+    if d.promoted:
+        record[Tag.PREVIOUS_CHAMPION] = d.champion_version or ""
+    reg.set_tags(d.candidate_version, record)
 
 
 def carry_out(reg: ModelRegistry, d: PromotionDecision) -> bool:

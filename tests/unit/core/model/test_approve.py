@@ -26,7 +26,7 @@ def test_the_alias_moves_only_when_a_person_approves(world: World) -> None:
     lake, client, name = world.lake, world.client, world.cfg.registered_model_name
 
     def champion() -> str | None:
-        c = registry.champion(client, name)
+        c = registry.ModelRegistry(client, name).champion()
         return None if c is None else str(c.version)
 
     def tags(v: str) -> dict[str, str]:

@@ -79,7 +79,7 @@ def test_a_promotion_killed_before_the_alias_moves_is_finished_by_its_retry(
     dead = recorded_decision(world.cfg, tags)
     assert dead is not None and dead.promoted and dead.champion_version == champion, tags
     assert tags[Tag.PREVIOUS_CHAMPION] == champion and Tag.PROMOTION_APPLIED not in tags
-    assert str(registry.champion(client, name).version) == champion  # type: ignore[union-attr]
+    assert str(registry.ModelRegistry(client, name).champion().version) == champion  # type: ignore[union-attr]
     held = max(int(n[:-5]) for n in world.lake.listdir(locks) if n.endswith(".json"))
     assert tags[Tag.PROMOTION_LOCK] == str(held) and f"{held}.released" not in world.lake.listdir(locks)
     lease = world.lake.read_json(f"{locks}/{held}.json")
@@ -97,7 +97,7 @@ def test_a_promotion_killed_before_the_alias_moves_is_finished_by_its_retry(
     assert after[Tag.PROMOTION_LOCK] == str(held), "the decision's lock number is the dead attempt's"
     assert after[Tag.PREVIOUS_CHAMPION] == champion != candidate
     assert after[Tag.PROMOTION_APPLIED] >= dead.decided_at
-    assert str(registry.champion(client, name).version) == candidate  # type: ignore[union-attr]
+    assert str(registry.ModelRegistry(client, name).champion().version) == candidate  # type: ignore[union-attr]
     old = registry.tags_of(client.get_model_version(name, champion))
     assert old[f"{Tag.PROMOTION_PREFIX}promoted"] == "True"
     assert old.get(Tag.PREVIOUS_CHAMPION, "") == "", "the first champion replaced nobody"

@@ -146,7 +146,7 @@ def test_a_fairness_bound_refuses_a_real_candidate_and_the_card_shows_the_slices
     champion, version, d = _judged(world, cfg, "slices/1", window_days=6)
     assert not d.promoted and "its slices of origin differ by" in d.reason, d.reason
     assert "more than gate.max_slice_gap 0.001" in d.reason
-    assert str(registry.champion(client, name).version) == champion, "the champion stays"
+    assert str(registry.ModelRegistry(client, name).champion().version) == champion, "the champion stays"
     tags = registry.tags_of(client.get_model_version(name, version))
     recorded = holdout.read_record(tags[f"{Tag.PROMOTION_PREFIX}slices"])
     assert {s.value for s in recorded} == {"EWR", "JFK", "LGA"}
