@@ -12,7 +12,7 @@ import json
 import os
 import tempfile
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
 
@@ -116,14 +116,7 @@ class ModelRegistry:
         that cannot answer must never read as "no champion", which would let the gate judge a candidate
         against nothing, or a monitor run score nothing and succeed.
         """
-        from mlflow.exceptions import MlflowException
-
-        try:
-            return self.client.get_model_version_by_alias(self.name, CHAMPION)
-        except MlflowException as e:
-            if is_not_found(e):
-                return None
-            raise
+        return _unless_not_found(self.client.get_model_version_by_alias, self.name, CHAMPION)
 
     def champion_version(self) -> str | None:
         """The champion's version number, or None when there is none."""
@@ -149,14 +142,7 @@ class ModelRegistry:
 
     def find(self, version: str) -> ModelVersion | None:
         """A version of the model; None only when the registry says it does not exist."""
-        from mlflow.exceptions import MlflowException
-
-        try:
-            return self.client.get_model_version(self.name, str(version))
-        except MlflowException as e:
-            if is_not_found(e):
-                return None
-            raise
+        return _unless_not_found(self.client.get_model_version, self.name, str(version))
 
     def version(self, version: str) -> ModelVersion:
         """A version of the model, or a DataNotFoundError naming it (not MLflow's stack trace)."""
@@ -181,6 +167,18 @@ class ModelRegistry:
         """All versions of the model, newest first (empty if it is not registered yet)."""
         found = self.client.search_model_versions(f"name = '{self.name}'", max_results=1000)
         return sorted(found, key=lambda v: int(v.version), reverse=True)
+
+
+def _unless_not_found(call: Callable[..., ModelVersion], *args: str) -> ModelVersion | None:
+    """``call(*args)``, or None when MLflow answers that it does not exist (any other failure propagates)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return call(*args)
+    except MlflowException as e:
+        if is_not_found(e):
+            return None
+        raise
 
 
 def is_not_found(error: Exception) -> bool:
@@ -214,7 +212,7 @@ def load_model(cfg: PipelineConfig, client: MlflowClient, version: str) -> Any:
     import yaml
 
     name = cfg.registered_model_name
-    tags = tags_of(client.get_model_version(name, version))
+    tags = ModelRegistry(client, name).tags(version)
     where = f"{name} v{version}"
     if tags.get(Tag.PIPELINE) != cfg.name or not tags.get(Tag.RUN_KEY):
         raise UntrustedModelError(

@@ -14,7 +14,6 @@ card says is :mod:`core.model.card_markdown`; its page is :mod:`core.model.card_
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,7 +26,7 @@ from airflow_mlops.core.foundation.lake import Lake
 from airflow_mlops.core.foundation.registry import ModelRegistry, Tag
 from airflow_mlops.core.foundation.result import Result
 from airflow_mlops.core.model.card_html import card_html
-from airflow_mlops.core.model.card_markdown import card_markdown
+from airflow_mlops.core.model.card_markdown import card_markdown, snapshot_details_from_tags
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -102,20 +101,14 @@ def snapshot_details(cfg: PipelineConfig, lake: Lake, version_tags: dict[str, st
     """The version's snapshots with their rows and full hash from the lake, and whether the interval
     has been re-ingested since (then the lake no longer holds what the model learned from)."""
     cat = Catalog(lake, cfg.name)
-    out = []
-    for item in json.loads(version_tags.get(Tag.SNAPSHOTS) or "[]"):
-        ds, _, short = str(item).partition(":")
-        m = cat.manifest(ds) or {}
+    out = snapshot_details_from_tags(version_tags)
+    for snap in out:
+        m = cat.manifest(snap["ds"]) or {}
         now = str(m.get("content_hash") or "")
-        same = bool(now) and now.startswith(short)
-        out.append(
-            {
-                "ds": ds,
-                "hash": now if same else short,
-                "rows": m.get("rows") if same else None,
-                "reingested": bool(now) and not same,
-            }
-        )
+        if now.startswith(snap["hash"]) and now:
+            snap.update(hash=now, rows=m.get("rows"))
+        else:
+            snap["reingested"] = bool(now)
     return out
 
 
