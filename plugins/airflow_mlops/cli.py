@@ -2,7 +2,7 @@
 
 ``status`` (and ``card``) read the same state the DAGs write (the lake and the MLflow registry) through
 ``core.status``, reaching them through the same connections as the tasks; it needs no running Airflow.
-``rollback`` moves the champion back through ``core.promote.rollback``, under the same lock as the
+``rollback`` moves the champion back through ``core.model.rollback``, under the same lock as the
 DAGs' promotions, so it is safe while a train run promotes.
 """
 
@@ -37,7 +37,7 @@ def rollback(pipeline: str, *, reason: str, by: str, to: str | None = None) -> d
     from airflow_mlops.core.foundation.config import load_pipelines
     from airflow_mlops.core.foundation.errors import ConfigError
     from airflow_mlops.core.foundation.settings import get_settings
-    from airflow_mlops.core.model.promote import rollback as roll_back
+    from airflow_mlops.core.model.rollback import rollback as roll_back
     from airflow_mlops.hooks import LakeHook, MlflowHook
 
     good, _ = load_pipelines(get_settings().pipelines_dir)

@@ -109,7 +109,7 @@ def first_model(world) -> tuple[str, dict[str, str]]:
     for ds in DAYS[:10]:
         ingest(world, ds)
     succeeded_first_time(world["dags"][f"{NAME}__train"].test(run_conf={"reason": "e2e: late labels"}))
-    champ = registry.champion(tracking.configure(), NAME)
+    champ = registry.ModelRegistry(tracking.configure(), NAME).champion()
     assert champ is not None
     return str(champ.version), registry.tags_of(champ)
 

@@ -146,7 +146,7 @@ def first_model(world, ingested) -> dict:
         run_conf={"reason": "e2e: first model", "training_window_days": 10}
     )
     succeeded_first_time(dr)
-    champ = registry.champion(tracking.configure(), "flights_delay")
+    champ = registry.ModelRegistry(tracking.configure(), "flights_delay").champion()
     assert champ is not None
     return {
         "run": dr,
@@ -214,7 +214,7 @@ def retrained(world, drifted, airflow_db) -> dict:
         )
     finally:
         stack.stop()
-    champ = registry.champion(tracking.configure(), "flights_delay")
+    champ = registry.ModelRegistry(tracking.configure(), "flights_delay").champion()
     return {"runs": runs, "champion": None if champ is None else str(champ.version)}
 
 
@@ -308,7 +308,7 @@ def test_a_misspelt_param_fails_the_run_however_it_was_made(world, capfd) -> Non
 
     mine = [
         v
-        for v in registry.versions(tracking.configure(), "flights_delay")
+        for v in registry.ModelRegistry(tracking.configure(), "flights_delay").versions()
         if registry.tags_of(v).get(Tag.RUN_ID) == dr.run_id
     ]
     assert mine == [], "nothing was trained by the refused run"
@@ -402,7 +402,7 @@ def test_the_rollback_dag_gives_the_champion_back_records_who_and_alerts(world, 
     from tests.unit.receivers import connect, serve_webhook
 
     client = tracking.configure()
-    assert str(registry.champion(client, "flights_delay").version) == "2"
+    assert str(registry.ModelRegistry(client, "flights_delay").champion().version) == "2"
     yaml_file = world["pipelines"] / "flights_delay.yaml"
     original = yaml_file.read_text()
     with serve_webhook() as hook, pytest.MonkeyPatch.context() as mp:
@@ -416,7 +416,7 @@ def test_the_rollback_dag_gives_the_champion_back_records_who_and_alerts(world, 
             yaml_file.write_text(original)
         succeeded_first_time(dr)
         alerts = hook.bodies()
-    champ = registry.champion(client, "flights_delay")
+    champ = registry.ModelRegistry(client, "flights_delay").champion()
     assert champ is not None and str(champ.version) == "1"
     tags = registry.tags_of(champ)
     assert tags["rollback.restored.reason"] == "e2e: v2 misbehaves in production"
@@ -438,7 +438,7 @@ def test_the_factory_builds_a_regression_pipeline_too(world, diabetes_raw) -> No
     from airflow_mlops.core.foundation import registry, tracking
 
     client = tracking.configure()
-    champ = registry.champion(client, "diabetes_progression")
+    champ = registry.ModelRegistry(client, "diabetes_progression").champion()
     tags = registry.tags_of(champ)
     assert champ is not None and float(tags["metric.r2"]) >= 0.2 and "metric.rmse" in tags
     dr = dags["diabetes_progression__monitor"].test(run_conf={"ds": ["2024-01-11"]})
@@ -474,7 +474,7 @@ def test_a_pipeline_whose_records_carry_no_time_runs_the_whole_loop(world) -> No
     for ds in days[:-1]:
         ingest(ds)
     succeeded_first_time(dags["credit_default__train"].test(run_conf={"reason": "e2e: no time column"}))
-    champ = registry.champion(tracking.configure(), "credit_default")
+    champ = registry.ModelRegistry(tracking.configure(), "credit_default").champion()
     assert champ is not None
     tags = registry.tags_of(champ)
     # The newest fortnight of batches; the holdout is its newest quarter of rows.

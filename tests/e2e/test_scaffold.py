@@ -54,7 +54,7 @@ def test_the_scaffolded_pipeline_ingests_validates_trains_and_registers(world, c
 
     succeeded_first_time(dags["credit__train"].test(run_conf={"reason": "e2e: scaffolded pipeline"}))
     client = tracking.configure()
-    champ = registry.champion(client, "credit")
+    champ = registry.ModelRegistry(client, "credit").champion()
     assert champ is not None and str(champ.version) == "1"
     tags = registry.tags_of(champ)
     # The gate floor written by init (roc_auc 0.6) is far below what balance and income give.

@@ -134,7 +134,7 @@ def test_a_searched_model_is_trained_from_mapped_trials_and_promoted_through_sli
     from airflow_mlops.core.model import model_card
 
     client = tracking.configure()
-    champ = registry.champion(client, NAME)
+    champ = registry.ModelRegistry(client, NAME).champion()
     assert champ is not None and str(champ.version) == "1", "the searched model passed the gate"
     tags = registry.tags_of(champ)
     parent = str(champ.run_id)
@@ -176,4 +176,4 @@ def test_a_second_run_on_the_same_data_skips_and_says_why(world, searched) -> No
     assert states["promote"] == "skipped" and not any(k.startswith("trial[") for k in states)
     from airflow_mlops.core.foundation import registry, tracking
 
-    assert [str(v.version) for v in registry.versions(tracking.configure(), NAME)] == ["1"]
+    assert [str(v.version) for v in registry.ModelRegistry(tracking.configure(), NAME).versions()] == ["1"]

@@ -95,7 +95,7 @@ def test_train_registers_and_promotes_a_model_of_the_sql_batches(world, ingested
     from airflow_mlops.core.foundation.registry import Tag
 
     succeeded_first_time(world["dags"]["credit_sql__train"].test(run_conf={"reason": "e2e: SQL source"}))
-    champ = registry.champion(tracking.configure(), "credit_sql")
+    champ = registry.ModelRegistry(tracking.configure(), "credit_sql").champion()
     assert champ is not None and str(champ.version) == "1"
     tags = registry.tags_of(champ)
     assert json.loads(tags[Tag.WINDOW]) == DAYS[1:15]

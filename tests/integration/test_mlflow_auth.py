@@ -105,7 +105,7 @@ def test_the_connection_authenticates_every_kind_of_request(
         info = mlflow.sklearn.log_model(LogisticRegression().fit(X, y), name="model")
         mv = mlflow.register_model(info.model_uri, "auth_model")
     client.set_registered_model_alias("auth_model", registry.CHAMPION, mv.version)
-    assert str(registry.champion(client, "auth_model").version) == str(mv.version)
+    assert str(registry.ModelRegistry(client, "auth_model").champion().version) == str(mv.version)
     model = mlflow.sklearn.load_model(f"models:/auth_model/{mv.version}")
     assert model.predict(X[:3]).tolist() == LogisticRegression().fit(X, y).predict(X[:3]).tolist()
     out = capfd.readouterr()

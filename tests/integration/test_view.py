@@ -124,7 +124,7 @@ def _build_state(home: Path) -> dict[str, str]:
     assert good.version and promote(cfg, lake, client, good.version).promoted, "the full model beats a stump"
     score_batch(cfg, lake, client, JUL)
     monitor_batch(cfg, lake, client, JUL, f"{NAME}__monitor/jul")
-    champ = registry.champion(client, cfg.registered_model_name)
+    champ = registry.ModelRegistry(client, cfg.registered_model_name).champion()
     assert champ is not None and str(champ.version) == good.version
     return {"first": weak.version, "second": good.version}
 
@@ -502,7 +502,7 @@ def test_in_the_browser_retrain_approve_and_roll_back(view: View, browser: Any) 
         assert time.time() < deadline, _stuck(view, api, f"{NAME}__train", run_id, state)
         time.sleep(3)
     assert state == "success"
-    champ = registry.champion(client, NAME)
+    champ = registry.ModelRegistry(client, NAME).champion()
     assert champ is not None and str(champ.version) not in (view.versions["first"], second)
     tags = registry.tags_of(champ)
     assert tags["promotion.approval.by"] == "admin" and tags["promotion.approval.reason"] == "looks right"
@@ -532,6 +532,6 @@ def test_in_the_browser_retrain_approve_and_roll_back(view: View, browser: Any) 
     page.wait_for_selector(".flash")
     _shot(page, "5-after-rollback")
     assert f"v{approved} rolled back to v{second}" in page.inner_text(".flash.ok")
-    champ = registry.champion(client, NAME)
+    champ = registry.ModelRegistry(client, NAME).champion()
     assert champ is not None and str(champ.version) == second
     assert registry.tags_of(champ)["rollback.restored.by"] == "admin"

@@ -164,3 +164,30 @@ def test_core_has_no_loose_modules() -> None:
     loose = sorted(p.name for p in CORE.glob("*.py") if p.name != "__init__.py")
     assert not loose, f"core modules outside a stage folder: {loose}"
     assert sorted(p.name for p in CORE.iterdir() if p.is_dir() and p.name != "__pycache__") == sorted(STAGES)
+
+
+#: MLflow client methods that read or move an alias or touch a tag of a model: only the gateway calls them.
+REGISTRY_METHODS = {
+    "set_registered_model_alias",
+    "delete_registered_model_alias",
+    "get_model_version_by_alias",
+    "set_model_version_tag",
+    "delete_model_version_tag",
+    "set_registered_model_tag",
+    "delete_registered_model_tag",
+}
+GATEWAY = PACKAGE / "core" / "foundation" / "registry.py"
+
+
+def test_only_the_registry_gateway_calls_alias_and_tag_methods() -> None:
+    """Every champion read and write and every model tag goes through ``ModelRegistry``, so the
+    alias is moved one way, under one lock, and a registry that cannot answer is never "no champion"."""
+    problems = [
+        f"{path.relative_to(ROOT)}:{node.lineno}: {node.attr}"
+        for path in FILES
+        if path != GATEWAY
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(node, ast.Attribute) and node.attr in REGISTRY_METHODS
+    ]
+    assert GATEWAY.exists()
+    assert not problems, "call these through core.foundation.registry.ModelRegistry:\n" + "\n".join(problems)

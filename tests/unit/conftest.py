@@ -90,7 +90,7 @@ class World:
         from airflow_mlops.core.model.train import train
 
         client = self.client
-        champ = registry.champion(client, self.cfg.registered_model_name)
+        champ = registry.ModelRegistry(client, self.cfg.registered_model_name).champion()
         if champ is not None:
             return str(champ.version)
         version = train(self.cfg, self.lake, client, run_key="world/champion", end_ds=JAN[-1]).version

@@ -329,7 +329,7 @@ def test_rollback_restores_the_previous_champion_and_records_who_and_why(world, 
     assert main(["rollback", "flights_delay", "--reason", "bad predictions in ops", "--by", "alice"]) == 0
     out = capsys.readouterr().out
     assert f"champion {name} v{six} -> v{first} (rolled back by alice at " in out, out
-    assert str(registry.champion(client, name).version) == first
+    assert str(registry.ModelRegistry(client, name).champion().version) == first
     gone = registry.tags_of(client.get_model_version(name, six))
     back = registry.tags_of(client.get_model_version(name, first))
     assert gone[f"{Tag.ROLLBACK_PREFIX}rolled_back.by"] == "alice"
@@ -342,13 +342,13 @@ def test_rollback_restores_the_previous_champion_and_records_who_and_why(world, 
     assert (
         f"{name} v{first}: no previous champion recorded; name a version with --to" in capsys.readouterr().err
     )
-    assert str(registry.champion(client, name).version) == first
+    assert str(registry.ModelRegistry(client, name).champion().version) == first
 
     # --to a version that was champion once; `by` defaults to the OS user.
     assert main(["rollback", "flights_delay", "--to", six, "--reason", "fixed upstream", "--json"]) == 0
     done = json.loads(capsys.readouterr().out)
     assert (done["from_version"], done["to_version"], done["by"]) == (first, six, getpass.getuser())
-    assert str(registry.champion(client, name).version) == six
+    assert str(registry.ModelRegistry(client, name).champion().version) == six
 
 
 def test_rollback_refuses_bad_input_and_leaves_the_champion(world, capsys) -> None:
@@ -360,7 +360,7 @@ def test_rollback_refuses_bad_input_and_leaves_the_champion(world, capsys) -> No
     cfg, lake, client = world.cfg, world.lake, world.client
     name = cfg.registered_model_name
     world.champion()
-    champion = str(registry.champion(client, name).version)
+    champion = str(registry.ModelRegistry(client, name).champion().version)
     # A candidate the gate refused (an unreachable minimum) can never be restored as champion.
     strict = cfg.model_copy(update={"gate": cfg.gate.model_copy(update={"minimum": 0.999})})
     worse = train(strict, lake, client, run_key="cli/bad", end_ds=JAN[-1], window_days=2, force=True).version
@@ -380,7 +380,7 @@ def test_rollback_refuses_bad_input_and_leaves_the_champion(world, capsys) -> No
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert err.startswith("error: ") and message in err, (argv, err)
-        assert str(registry.champion(client, name).version) == champion
+        assert str(registry.ModelRegistry(client, name).champion().version) == champion
     with pytest.raises(SystemExit) as exit_:
         main(["rollback", "flights_delay"])  # --reason is required
     assert exit_.value.code == 2 and "--reason" in capsys.readouterr().err

@@ -71,12 +71,13 @@ class ApprovePromotionOperator(PipelineOperator, ApprovalOperator):
         self.version = version
 
     def execute(self, context: Context) -> Any:
-        from airflow_mlops.core.foundation import registry
-        from airflow_mlops.core.model.promote import Approval, approval_body, recorded_decision
+        from airflow_mlops.core.foundation.registry import ModelRegistry
+        from airflow_mlops.core.model.approve import approval_body
+        from airflow_mlops.core.model.promote import Approval, recorded_decision
 
         cfg, client = self.config, self.mlflow
         name, version = cfg.registered_model_name, str(self.version)
-        d = recorded_decision(cfg, registry.tags_of(client.get_model_version(name, version)))
+        d = recorded_decision(cfg, ModelRegistry(client, name).tags(version))
         if d is None or d.approval != Approval.PENDING:
             state = "never judged" if d is None else (d.approval or "decided by the gate alone")
             raise AirflowSkipException(f"{name} v{version} is not waiting for approval ({state})")
@@ -123,7 +124,7 @@ class ApplyPromotionOperator(PipelineOperator):
         self.approval_task_id = approval_task_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_mlops.core.model.promote import approve
+        from airflow_mlops.core.model.approve import approve
 
         answer = context["ti"].xcom_pull(task_ids=self.approval_task_id)
         if not isinstance(answer, dict) or "approved" not in answer:

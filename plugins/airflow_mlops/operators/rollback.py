@@ -33,7 +33,7 @@ class RollbackOperator(PipelineOperator):
         self.to_version = to_version
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_mlops.core.model.promote import rollback
+        from airflow_mlops.core.model.rollback import rollback
 
         by = getattr(context["dag_run"], "triggering_user_name", None) or "airflow"
         to = str(self.to_version).strip() if self.to_version not in (None, "", "None") else None

@@ -81,7 +81,7 @@ class SearchTrialOperator(PipelineOperator):
         self.plan_task_id = plan_task_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_mlops.core.model.search import run_trial
+        from airflow_mlops.core.model.trials import run_trial
 
         plan = context["ti"].xcom_pull(task_ids=self.plan_task_id, key=PLAN_KEY)
         res = run_trial(self.config, self.lake, self.mlflow, plan, self.trial).to_dict()

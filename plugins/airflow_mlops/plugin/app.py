@@ -350,7 +350,7 @@ def create_app() -> FastAPI:
     ) -> RedirectResponse:
         """Give the champion back to the previous one (or ``to``), recording who and why."""
         from airflow_mlops.core.foundation.errors import MlopsError
-        from airflow_mlops.core.model.promote import rollback as core_rollback
+        from airflow_mlops.core.model.rollback import rollback as core_rollback
 
         cfg = actionable(request, user, name, "change")
         if len(reason.strip()) < 3:

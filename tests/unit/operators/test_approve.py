@@ -112,7 +112,9 @@ def test_apply_promotion_carries_out_the_answer(
     decision, context = apply(waiting[0], rejected)
     assert (decision["promoted"], decision["approval"], decision["approval_by"]) == (False, "rejected", "bob")
     assert decision["approval_reason"] == "not on a Friday" and context["ti"].xcoms["decision"] == decision
-    assert alias_events(context) == [] and str(registry.champion(client, name).version) == first
+    assert (
+        alias_events(context) == [] and str(registry.ModelRegistry(client, name).champion().version) == first
+    )
 
     approved = ask.execute_complete(
         make_context(), _resume_event("Approve", {"id": "1", "name": "alice"}, "", False)
@@ -123,7 +125,7 @@ def test_apply_promotion_carries_out_the_answer(
         and decision["approval"] == "approved"
         and decision["approval_reason"] == "approved by alice"
     )
-    assert str(registry.champion(client, name).version) == waiting[1]
+    assert str(registry.ModelRegistry(client, name).champion().version) == waiting[1]
     extra = {"version": waiting[1], "previous": first, "reason": decision["reason"], "approved_by": "alice"}
     assert alias_events(context) == [(ALIAS.name, ASSET.name, extra)]
     with pytest.raises(ValueError, match="task 'approve' left no answer in XCom"):

@@ -175,7 +175,7 @@ def _lake_files(world: World) -> dict[str, bytes]:
 
 def _champion(world: World) -> tuple[str, dict[str, Any], list[str]]:
     name = world.cfg.registered_model_name
-    champ = registry.champion(world.client, name)
+    champ = registry.ModelRegistry(world.client, name).champion()
     assert champ is not None
     return (
         str(champ.version),

@@ -86,7 +86,7 @@ def test_promote_with_the_holdout_gone_fails_at_once(gone: tuple[World, str]) ->
         _failed_on(got, DataNotFoundError, "holdout.parquet")
     finally:
         moved.rename(holdout)
-    assert registry.champion(world.client, world.cfg.registered_model_name) is None
+    assert registry.ModelRegistry(world.client, world.cfg.registered_model_name).champion() is None
 
 
 def test_promote_of_a_version_this_pipeline_did_not_make_fails_at_once(gone: tuple[World, str]) -> None:
@@ -101,4 +101,4 @@ def test_promote_of_a_version_this_pipeline_did_not_make_fails_at_once(gone: tup
         _failed_on(got, UntrustedModelError, f"{name} v{version}")
     finally:
         client.set_model_version_tag(name, version, Tag.PIPELINE, world.cfg.name)
-    assert registry.champion(client, name) is None
+    assert registry.ModelRegistry(client, name).champion() is None

@@ -26,7 +26,7 @@ def _context(*days: str, params: dict | None = None, conf: dict | None = None) -
 def test_without_a_champion_both_skip(fresh_world: World, context) -> None:
     """In a registry of its own: the module's other tests make a champion in theirs, in any order."""
     world = fresh_world
-    assert registry.champion(world.client, world.cfg.registered_model_name) is None
+    assert registry.ModelRegistry(world.client, world.cfg.registered_model_name).champion() is None
     with pytest.raises(AirflowSkipException, match="no version has the 'champion' alias"):
         BatchPredictOperator(task_id="predict", pipeline="flights_delay", ds=JUL).execute(context)
     with pytest.raises(AirflowSkipException, match=r"\['2013-07-08'\] not scored"):

@@ -48,7 +48,7 @@ def test_rollback_from_a_dag_run(world: World) -> None:
         "ops saw bad predictions", "", "alice"
     )  # the DAG's template renders "" for none
     assert (done["from_version"], done["to_version"], done["by"]) == (six, first, "alice")
-    assert str(registry.champion(client, name).version) == first
+    assert str(registry.ModelRegistry(client, name).champion().version) == first
     tags = registry.tags_of(client.get_model_version(name, six))
     assert tags[f"{Tag.ROLLBACK_PREFIX}rolled_back.reason"] == "ops saw bad predictions"
     event = context["outlet_events"][ASSET].extra
@@ -62,4 +62,4 @@ def test_rollback_from_a_dag_run(world: World) -> None:
     assert (done["to_version"], done["by"]) == (six, "airflow")
     with pytest.raises(AirflowFailException, match=rf"{name}: v{six} is already the champion"):
         _rollback("noop", six, "alice")
-    assert str(registry.champion(client, name).version) == six
+    assert str(registry.ModelRegistry(client, name).champion().version) == six

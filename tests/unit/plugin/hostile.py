@@ -98,6 +98,8 @@ def _model_card(cfg: PipelineConfig, client: Any) -> None:
     """A version whose card names payloads: features, importances, slices, reason, source."""
     from airflow_mlops.core.foundation.registry import Tag
     from airflow_mlops.core.model import model_card
+    from airflow_mlops.core.model.card_html import card_html
+    from airflow_mlops.core.model.card_markdown import card_markdown
     from airflow_mlops.core.model.holdout import SliceScore, record
 
     tags = {
@@ -109,11 +111,11 @@ def _model_card(cfg: PipelineConfig, client: Any) -> None:
             cfg, [SliceScore("carrier", p, 100, 0.8, 0.7) for p in PAYLOADS]
         ),
     }
-    md = model_card.card_markdown(cfg, tags, [], "candidate", version=VERSION)
+    md = card_markdown(cfg, tags, [], "candidate", version=VERSION)
     exp = client.create_experiment("hostile")
     run = client.create_run(exp)
     client.log_text(run.info.run_id, md, model_card.MARKDOWN_FILE)
-    client.log_text(run.info.run_id, model_card.card_html(md), model_card.HTML_FILE)
+    client.log_text(run.info.run_id, card_html(md), model_card.HTML_FILE)
     client.set_terminated(run.info.run_id)
     client.create_registered_model(cfg.registered_model_name)
     mv = client.create_model_version(

@@ -1,4 +1,4 @@
-"""The MLflow registry as airflow-mlops uses it: every alias and tag name, and the reads of them.
+"""The MLflow registry as airflow-mlops uses it: every alias and tag name, and the gateway to them.
 
 The registry is the source of truth for models: the ``champion`` alias names the model in
 production, and each version's tags carry its lineage and the gate's decision about it. Every tag
@@ -12,11 +12,14 @@ import json
 import os
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
 
-from airflow_mlops.core.foundation.errors import UntrustedModelError
+from airflow_mlops.core.foundation.catalog import Catalog
+from airflow_mlops.core.foundation.errors import DataNotFoundError, NoChampionError, UntrustedModelError
+from airflow_mlops.core.foundation.lake import Lake
+from airflow_mlops.core.foundation.lock import LakeLock
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -91,17 +94,87 @@ def metric_tag(name: str) -> str:
     return f"{Tag.METRIC_PREFIX}{name}"
 
 
-def champion(client: MlflowClient, model_name: str) -> ModelVersion | None:
-    """The version the ``champion`` alias points at; None only when the registry says there is none.
+class ModelRegistry:
+    """The one gateway to a pipeline's registered model: the ``champion`` alias, the lock every move
+    of it is made under, and the tags of its versions.
 
-    Any other failure (a server that is down or answers 503, bad credentials) propagates: a registry
-    that cannot answer must never read as "no champion", which would let the gate judge a candidate
-    against nothing, or a monitor run score nothing and succeed.
+    Nothing else calls MLflow's alias or tag methods (``tests/integrity/test_architecture.py``), so
+    how the champion is read (a registry that cannot answer is never "no champion"), moved and
+    guarded is written once.
     """
+
+    #: The pipeline's lock every move of the alias is made under, named after the alias it guards.
+    LOCK: Final = CHAMPION
+
+    def __init__(self, client: MlflowClient, name: str) -> None:
+        self.client, self.name = client, name
+
+    def champion(self) -> ModelVersion | None:
+        """The version the ``champion`` alias points at; None only when the registry says there is none.
+
+        Any other failure (a server that is down or answers 503, bad credentials) propagates: a registry
+        that cannot answer must never read as "no champion", which would let the gate judge a candidate
+        against nothing, or a monitor run score nothing and succeed.
+        """
+        return _unless_not_found(self.client.get_model_version_by_alias, self.name, CHAMPION)
+
+    def champion_version(self) -> str | None:
+        """The champion's version number, or None when there is none."""
+        champ = self.champion()
+        return None if champ is None else str(champ.version)
+
+    def require_champion(self) -> ModelVersion:
+        """The champion, or a NoChampionError (what scoring needs)."""
+        champ = self.champion()
+        if champ is None:
+            raise NoChampionError(
+                f"{self.name}: no version has the '{CHAMPION}' alias yet; train and promote one first"
+            )
+        return champ
+
+    def set_champion(self, version: str) -> None:
+        """Point the ``champion`` alias at ``version`` (callers hold :meth:`lock`)."""
+        self.client.set_registered_model_alias(self.name, CHAMPION, str(version))
+
+    def lock(self, lake: Lake, pipeline: str, owner: str) -> LakeLock:
+        """The lock every move of the pipeline's ``champion`` alias is made under."""
+        return LakeLock(lake, Catalog(lake, pipeline).lock_dir(self.LOCK), owner)
+
+    def find(self, version: str) -> ModelVersion | None:
+        """A version of the model; None only when the registry says it does not exist."""
+        return _unless_not_found(self.client.get_model_version, self.name, str(version))
+
+    def version(self, version: str) -> ModelVersion:
+        """A version of the model, or a DataNotFoundError naming it (not MLflow's stack trace)."""
+        found = self.find(version)
+        if found is None:
+            raise DataNotFoundError(f"{self.name}: there is no version {version!r}")
+        return found
+
+    def tags(self, version: str) -> dict[str, str]:
+        """The tags of a version (a DataNotFoundError if it does not exist)."""
+        return tags_of(self.version(version))
+
+    def set_tags(self, version: str, tags: Mapping[str, str]) -> None:
+        """Write tags on a version, one by one in the given order (MLflow has no batch for them)."""
+        for key, value in tags.items():
+            self.client.set_model_version_tag(self.name, str(version), key, value)
+
+    def delete_tag(self, version: str, key: str) -> None:
+        self.client.delete_model_version_tag(self.name, str(version), key)
+
+    def versions(self) -> list[ModelVersion]:
+        """All versions of the model, newest first (empty if it is not registered yet)."""
+        found = self.client.search_model_versions(f"name = '{self.name}'", max_results=1000)
+        return sorted(found, key=lambda v: int(v.version), reverse=True)
+
+
+def _unless_not_found(call: Callable[..., ModelVersion], *args: str) -> ModelVersion | None:
+    """``call(*args)``, or None when MLflow answers that it does not exist (any other failure propagates)."""
     from mlflow.exceptions import MlflowException
 
     try:
-        return client.get_model_version_by_alias(model_name, CHAMPION)
+        return call(*args)
     except MlflowException as e:
         if is_not_found(e):
             return None
@@ -115,12 +188,6 @@ def is_not_found(error: Exception) -> bool:
     return code == "RESOURCE_DOES_NOT_EXIST" or (
         code == "INVALID_PARAMETER_VALUE" and "alias" in text and "not found" in text
     )
-
-
-def versions(client: MlflowClient, model_name: str) -> list[ModelVersion]:
-    """All versions of a registered model, newest first (empty if it is not registered yet)."""
-    found = client.search_model_versions(f"name = '{model_name}'", max_results=1000)
-    return sorted(found, key=lambda v: int(v.version), reverse=True)
 
 
 def tags_of(v: ModelVersion) -> dict[str, Any]:
@@ -145,7 +212,7 @@ def load_model(cfg: PipelineConfig, client: MlflowClient, version: str) -> Any:
     import yaml
 
     name = cfg.registered_model_name
-    tags = tags_of(client.get_model_version(name, version))
+    tags = ModelRegistry(client, name).tags(version)
     where = f"{name} v{version}"
     if tags.get(Tag.PIPELINE) != cfg.name or not tags.get(Tag.RUN_KEY):
         raise UntrustedModelError(

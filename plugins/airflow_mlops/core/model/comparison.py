@@ -21,7 +21,7 @@ from airflow_mlops.core.foundation.errors import DataNotFoundError
 from airflow_mlops.core.foundation.lake import Lake
 from airflow_mlops.core.foundation.registry import Tag
 from airflow_mlops.core.model.holdout import labelled
-from airflow_mlops.core.model.train import INTERVAL, load_window
+from airflow_mlops.core.model.training_data import INTERVAL, load_window
 
 if TYPE_CHECKING:
     import pandas as pd

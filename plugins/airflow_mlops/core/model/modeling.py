@@ -60,7 +60,7 @@ def make_estimator(cfg: PipelineConfig, seed: int) -> Any:
     if cfg.model.estimator is None:
         raise ConfigError(
             f"{cfg.name}: model.estimator: not set; with model.search the estimator is the search's "
-            "winner (core.search.winner_config)"
+            "winner (core.model.trials.winner_config)"
         )
     from airflow_mlops.core.foundation.config import estimators
 

@@ -2,13 +2,14 @@
 
 Candidate and champion are scored on the same rows, and only on rows neither was fit on: the
 candidate's held-out rows minus every interval the champion learnt from, plus later validated
-batches neither saw (:mod:`core.comparison`); with fewer than ``gate.min_holdout_rows`` of them the
+batches neither saw (:mod:`core.model.comparison`); with fewer than ``gate.min_holdout_rows`` of them the
 champion stays. The candidate is promoted only if it meets the absolute minimum and beats the
 champion strictly, by at least ``min_improvement``: never a worse model, and a tie keeps the
 champion. The decision and its reasons are tags on the candidate version, written
 before the alias moves; a promoted version records the champion it replaced, which is what rollback
 uses. A retried promotion returns the decision already recorded, finishing the alias move if a crash
-interrupted it.
+interrupted it. A person's answer, when the gate asks for one, is :mod:`core.model.approve`; moving
+the alias back is :mod:`core.model.rollback`. Every alias and tag goes through ``ModelRegistry``.
 """
 
 from __future__ import annotations
@@ -16,29 +17,21 @@ from __future__ import annotations
 import json
 import logging
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 from airflow_mlops.core.foundation import registry
-from airflow_mlops.core.foundation.catalog import Catalog
 from airflow_mlops.core.foundation.config import PipelineConfig
-from airflow_mlops.core.foundation.errors import (
-    ConfigError,
-    DataNotFoundError,
-    NoChampionError,
-    PromotionConflictError,
-)
+from airflow_mlops.core.foundation.errors import DataNotFoundError, PromotionConflictError
 from airflow_mlops.core.foundation.lake import Lake
-from airflow_mlops.core.foundation.lock import LakeLock
-from airflow_mlops.core.foundation.registry import Tag
+from airflow_mlops.core.foundation.registry import ModelRegistry, Tag
 from airflow_mlops.core.foundation.result import Result
 from airflow_mlops.core.model import comparison, model_card
 from airflow_mlops.core.model import holdout as held_out
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
-    from mlflow.entities.model_registry import ModelVersion
 
 log = logging.getLogger(__name__)
 
@@ -114,10 +107,6 @@ class PromotionDecision(Result):
 #: Scores closer than this are equal: a gain exactly at ``min_improvement`` is reached however the
 #: floats rounded, and with ``min_improvement`` 0 such a gain is a tie.
 TOLERANCE: Final = 1e-12
-
-
-def _known(x: float | None) -> bool:
-    return x is not None and not math.isnan(x)
 
 
 def gate(
@@ -220,30 +209,25 @@ def promote(
     the candidate before the alias moves, and ``promotion.applied`` after: a retry after a crash in
     between finds the decision and completes the move instead of judging again.
     """
-    owner = f"promote {cfg.registered_model_name} v{candidate_version}"
-    with champion_lock(cfg, lake, owner) as lock:
-        tags = registry.tags_of(client.get_model_version(cfg.registered_model_name, candidate_version))
+    reg = ModelRegistry(client, cfg.registered_model_name)
+    with reg.lock(lake, cfg.name, f"promote {reg.name} v{candidate_version}") as lock:
+        tags = reg.tags(candidate_version)
         done = recorded_decision(cfg, tags)
-        if done is None or not (tags.get(Tag.PROMOTION_APPLIED) or _apply(cfg, client, done)):
-            done = _judge(cfg, lake, client, str(candidate_version), tags, lock.number)
-        _cards_after(cfg, lake, client, done)  # never raises
+        if done is None or not (tags.get(Tag.PROMOTION_APPLIED) or carry_out(reg, done)):
+            done = _judge(cfg, lake, reg, str(candidate_version), tags, lock.number)
+        cards_after(cfg, lake, client, done)  # never raises
         return done
-
-
-def champion_lock(cfg: PipelineConfig, lake: Lake, owner: str) -> LakeLock:
-    """The lock every move of the pipeline's ``champion`` alias is made under."""
-    return LakeLock(lake, Catalog(lake, cfg.name).lock_dir("champion"), owner)
 
 
 def _judge(
     cfg: PipelineConfig,
     lake: Lake,
-    client: MlflowClient,
+    reg: ModelRegistry,
     version: str,
     tags: dict[str, str],
     lock: int | None,
 ) -> PromotionDecision:
-    name = cfg.registered_model_name
+    name, client = reg.name, reg.client
     holdout_uri = tags.get(Tag.HOLDOUT_URI)
     if not holdout_uri:
         raise DataNotFoundError(
@@ -259,7 +243,7 @@ def _judge(
     metric = cfg.gate.metric
     model = registry.load_model(cfg, client, version)
     for _attempt in range(3):
-        champ = registry.champion(client, name)
+        champ = reg.champion()
         champ_version = str(champ.version) if champ is not None else None
         # The version to beat: none for a first model (or a candidate that already holds the alias).
         against = None if champ is None or champ_version == version else champ_version
@@ -283,8 +267,7 @@ def _judge(
             ok, reason = False, f"{reason}; but {refused}"
         pending = ok and cfg.gate.approval == "required"  # a person has the last word
         # Compare-and-set, for writers that do not take the lock (a person in the MLflow UI).
-        now = registry.champion(client, name)
-        if (str(now.version) if now is not None else None) != champ_version:
+        if reg.champion_version() != champ_version:
             continue
         decision = PromotionDecision(
             pipeline=cfg.name,
@@ -306,317 +289,61 @@ def _judge(
             excluded_intervals=json.dumps(judged.excluded),
             added_intervals=json.dumps(judged.added),
         )
-        record = {**decision.tags(), Tag.PROMOTION_LOCK: str(lock)}
-        if decision.promoted:
-            record[Tag.PREVIOUS_CHAMPION] = champ_version or ""
-        for k, v in record.items():  # the decision first: a crash after this is repaired by a retry
-            client.set_model_version_tag(name, version, k, v)
-        if _apply(cfg, client, decision):
+        write_decision(reg, decision, lock)
+        if carry_out(reg, decision):
             return decision
     raise PromotionConflictError(f"{name}: the champion alias kept moving while v{version} was judged; retry")
 
 
-def _apply(cfg: PipelineConfig, client: MlflowClient, d: PromotionDecision) -> bool:
+def write_decision(reg: ModelRegistry, d: PromotionDecision, lock: int | None) -> None:
+    """Record ``d`` on its candidate with the lock it was made under and, if it promotes, the champion
+    it replaces. Written before the alias moves, so a crash after it is repaired by a retry."""
+    record = {**d.tags(), Tag.PROMOTION_LOCK: str(lock)}
+    if d.promoted:
+        record[Tag.PREVIOUS_CHAMPION] = d.champion_version or ""
+    reg.set_tags(d.candidate_version, record)
+
+
+def carry_out(reg: ModelRegistry, d: PromotionDecision) -> bool:
     """Carry out a recorded decision; False when the champion it was judged against is gone.
 
     A refusal needs nothing. A promotion moves the alias from the champion it was judged against;
     if the alias already points at the candidate, a crash came after the move. If it points
     elsewhere, the decision is stale and the caller judges again.
     """
-    name = cfg.registered_model_name
     if d.promoted:
-        now = registry.champion(client, name)
-        now_version = str(now.version) if now is not None else None
+        now_version = reg.champion_version()
         if now_version not in (d.candidate_version, d.champion_version):
             return False
         if now_version != d.candidate_version:
-            client.set_registered_model_alias(name, registry.CHAMPION, d.candidate_version)
-    client.set_model_version_tag(
-        name, d.candidate_version, Tag.PROMOTION_APPLIED, datetime.now(UTC).isoformat(timespec="seconds")
+            reg.set_champion(d.candidate_version)
+    reg.set_tags(
+        d.candidate_version, {Tag.PROMOTION_APPLIED: datetime.now(UTC).isoformat(timespec="seconds")}
     )
     return True
-
-
-def approve(
-    cfg: PipelineConfig,
-    lake: Lake,
-    client: MlflowClient,
-    candidate_version: str,
-    *,
-    approved: bool,
-    by: str,
-    reason: str = "",
-    timed_out: bool = False,
-) -> PromotionDecision:
-    """Carry out a person's answer to a promotion that passed the gate and waits for approval.
-
-    Under the same ``champion`` lock as ``promote``. The champion is checked again: the gate judged
-    the candidate against the champion of its moment, and if another promotion or a rollback moved
-    the alias while the question waited, an approval of that comparison is stale and refused
-    (recorded as ``stale``; train again to be judged against the new champion). The answer is
-    recorded on the candidate before the alias moves, and ``promotion.applied`` after, as in
-    ``promote``: a retry after a crash in between finds the answer and completes the move. A timeout
-    is a rejection. An answer already recorded is returned as it is.
-    """
-    name, version = cfg.registered_model_name, str(candidate_version)
-    verb = "approve" if approved and not timed_out else "reject"
-    with champion_lock(cfg, lake, f"{verb} {name} v{version} by {by}") as lock:
-        tags = registry.tags_of(_version(client, name, version))
-        d = recorded_decision(cfg, tags)
-        if d is None or not d.approval:
-            why = "the gate never judged it" if d is None else f"the gate decided alone: {d.reason}"
-            raise ConfigError(f"{name} v{version}: not waiting for approval ({why})")
-        if d.approval != Approval.PENDING:  # answered before: this is a retry
-            if d.promoted and not tags.get(Tag.PROMOTION_APPLIED) and not _apply(cfg, client, d):
-                raise PromotionConflictError(
-                    f"{name}: the champion alias moved away from v{d.champion_version} before the "
-                    f"approval of v{version} was applied; train again"
-                )
-            return d
-        champ = registry.champion(client, name)
-        now_version = str(champ.version) if champ is not None else None
-        state, note = _answer(
-            cfg, d, now_version, approved=approved, by=by, reason=reason, timed_out=timed_out
-        )
-        answered = replace(
-            d,
-            promoted=state == Approval.APPROVED,
-            approval=state,
-            approval_by="timeout" if timed_out else by,
-            approval_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            approval_reason=note,
-        )
-        record = {**answered.tags(), Tag.PROMOTION_LOCK: str(lock.number)}
-        if answered.promoted:
-            record[Tag.PREVIOUS_CHAMPION] = d.champion_version or ""
-        if tags.get(Tag.PROMOTION_APPLIED):  # the pending decision was "applied" (nothing moved)
-            client.delete_model_version_tag(name, version, Tag.PROMOTION_APPLIED)
-        for k, v in record.items():  # the answer first: a crash after this is repaired by a retry
-            client.set_model_version_tag(name, version, k, v)
-        if not _apply(cfg, client, answered):  # someone moved the alias outside the lock just now
-            answered = replace(
-                answered,
-                promoted=False,
-                approval=Approval.STALE,
-                approval_reason=f"{note}; the champion alias moved while it was applied",
-            )
-            for k, v in answered.tags().items():
-                client.set_model_version_tag(name, version, k, v)
-            _apply(cfg, client, answered)
-        _cards_after(cfg, lake, client, answered)  # never raises
-        return answered
-
-
-def _answer(
-    cfg: PipelineConfig,
-    d: PromotionDecision,
-    champion_now: str | None,
-    *,
-    approved: bool,
-    by: str,
-    reason: str,
-    timed_out: bool,
-) -> tuple[str, str]:
-    """(approval state, why in words) for an answer to the pending decision ``d``."""
-    if timed_out:
-        minutes = cfg.gate.approval_timeout_minutes
-        return Approval.TIMED_OUT, f"no answer within {minutes} minutes, which counts as a rejection"
-    if not approved:
-        return Approval.REJECTED, reason or f"rejected by {by}"
-    if champion_now != d.champion_version:
-        judged = f"v{d.champion_version}" if d.champion_version else "no champion"
-        now = f"v{champion_now}" if champion_now else "none"
-        return Approval.STALE, (
-            f"approved by {by}, but the champion changed from {judged} to {now} since the gate's "
-            "decision; train again to be judged against the new champion"
-            + (f" (approver's reason: {reason})" if reason else "")
-        )
-    return Approval.APPROVED, reason or f"approved by {by}"
-
-
-def approval_body(cfg: PipelineConfig, lake: Lake, client: MlflowClient, d: PromotionDecision) -> str:
-    """The question a person answers, in Markdown: the challenger against the champion.
-
-    Scores on the same rows (neither was fit on), every recorded metric, training windows and rows, why each was
-    trained, and the drift seen in batches the champion scored.
-    """
-    import json
-
-    name = cfg.registered_model_name
-    versions = [("challenger", d.candidate_version, d.candidate_score)]
-    if d.champion_version:
-        versions.append(("champion", d.champion_version, d.champion_score))
-    tags = {v: registry.tags_of(client.get_model_version(name, v)) for _, v, _ in versions}
-
-    def fmt(x: float | None) -> str:
-        return "n/a" if x is None else f"{x:.4f}"
-
-    def window(t: dict[str, str]) -> str:
-        days = json.loads(t.get(Tag.WINDOW) or "[]")
-        return f"{days[0]} .. {days[-1]} ({len(days)} days)" if days else "?"
-
-    metrics = sorted(
-        {k[len(Tag.METRIC_PREFIX) :] for t in tags.values() for k in t if k.startswith(Tag.METRIC_PREFIX)}
-    )
-    head = " | ".join(f"{role} v{v}" for role, v, _ in versions)
-    rows = [
-        f"| | {head} |",
-        "|---|" + "---|" * len(versions),
-        f"| **{d.metric}** on {_compared(d)} | " + " | ".join(fmt(score) for _, _, score in versions) + " |",
-        *(
-            f"| {m} (own held-out data) | "
-            + " | ".join(tags[v].get(registry.metric_tag(m), "n/a") for _, v, _ in versions)
-            + " |"
-            for m in metrics
-        ),
-        "| trained on | " + " | ".join(window(tags[v]) for _, v, _ in versions) + " |",
-        "| training rows | " + " | ".join(tags[v].get(Tag.TRAIN_ROWS, "?") for _, v, _ in versions) + " |",
-        "| held-out rows | " + " | ".join(tags[v].get(Tag.TEST_ROWS, "?") for _, v, _ in versions) + " |",
-        "| trained because | "
-        + " | ".join(tags[v].get(Tag.REASON, "?").replace("|", "/") for _, v, _ in versions)
-        + " |",
-    ]
-    hours = cfg.gate.approval_timeout_minutes / 60
-    return "\n".join(
-        [
-            f"**{cfg.name}**: the gate passed **{name} v{d.candidate_version}**.",
-            "",
-            f"> {d.reason}",
-            "",
-            *rows,
-            "",
-            _drift_since(cfg, lake, d.champion_version),
-            "",
-            f"**Approve** moves the `champion` alias to v{d.candidate_version}; **Reject** keeps "
-            f"{'v' + d.champion_version if d.champion_version else 'no champion'}. "
-            f"No answer within {hours:g} hours counts as a rejection.",
-        ]
-    )
-
-
-def _compared(d: PromotionDecision) -> str:
-    """The rows a decision compared on, in a few words."""
-    if d.compared_rows is None:
-        return "the challenger's held-out data"
-    intervals = json.loads(d.compared_intervals or "[]")
-    unseen = " neither was fit on" if d.champion_version else ""
-    return f"{d.compared_rows} rows{unseen} ({comparison.span(intervals)})"
-
-
-def _drift_since(cfg: PipelineConfig, lake: Lake, champion_version: str | None) -> str:
-    """One line on the drift of the batches the champion scored."""
-    if champion_version is None:
-        return "Drift: there is no champion yet."
-    cat = Catalog(lake, cfg.name)
-    seen = [
-        s
-        for s in (cat.counted_drift(ds) for ds in cat.batches())
-        if s and str(s.get("model_version")) == champion_version
-    ]
-    if not seen:
-        return f"Drift: no batch has been monitored against v{champion_version} yet."
-    drifted = [s for s in seen if s.get("drift_detected")]
-    last = seen[-1]
-    return (
-        f"Drift since v{champion_version} became champion: {len(drifted)} of {len(seen)} monitored batches "
-        f"drifted; the latest, {last.get('ds')}, had {float(last.get('drift_share') or 0):.0%} of its "
-        "columns drifting."
-    )
 
 
 def history(cfg: PipelineConfig, client: MlflowClient) -> list[PromotionDecision]:
     """Every recorded gate decision of a pipeline, newest first."""
     out = []
-    for v in registry.versions(client, cfg.registered_model_name):
+    for v in ModelRegistry(client, cfg.registered_model_name).versions():
         d = recorded_decision(cfg, registry.tags_of(v))
         if d is not None:
             out.append(d)
     return sorted(out, key=lambda d: (d.decided_at, int(d.candidate_version)), reverse=True)
 
 
-@dataclass(frozen=True)
-class Rollback(Result):
-    """A rollback of the champion: from which version to which, who asked, and why."""
-
-    pipeline: str
-    model_name: str
-    from_version: str
-    to_version: str
-    reason: str
-    by: str
-    at: str
-
-
-def rollback(
-    cfg: PipelineConfig, lake: Lake, client: MlflowClient, *, reason: str, by: str, to: str | None = None
-) -> Rollback:
-    """Give the ``champion`` alias back to the version the current champion replaced (or to ``to``).
-
-    Under the same lock as promotions. The target must be a version this pipeline promoted once
-    (it passed the gate); both versions record who, when and why.
-    """
-    name = cfg.registered_model_name
-    if to is not None and not str(to).isdigit():
-        raise ConfigError(f"{name}: a version to roll back to is a number, not {to!r}")
-    if not reason.strip():
-        raise ConfigError(f"{name}: a rollback needs a reason")
-    with champion_lock(cfg, lake, f"rollback {name} by {by}") as lock:
-        champ = registry.champion(client, name)
-        if champ is None:
-            raise NoChampionError(f"{name}: no champion to roll back")
-        current = str(champ.version)
-        target = to or registry.tags_of(champ).get(Tag.PREVIOUS_CHAMPION) or ""
-        if not target:
-            raise DataNotFoundError(
-                f"{name} v{current}: no previous champion recorded; name a version with --to"
-            )
-        if target == current:
-            raise ConfigError(f"{name}: v{target} is already the champion")
-        decision = recorded_decision(cfg, registry.tags_of(_version(client, name, target)))
-        if decision is None or not decision.promoted:
-            why = (
-                f"the gate passed it but its approval ended {decision.approval}"
-                if decision is not None and decision.passed_gate
-                else "it never passed the gate"
-            )
-            raise ConfigError(f"{name} v{target}: was never champion ({why}), so it cannot be restored")
-        done = Rollback(
-            cfg.name, name, current, target, reason, by, datetime.now(UTC).isoformat(timespec="seconds")
-        )
-        record = {"reason": reason, "by": by, "at": done.at, "lock": str(lock.number)}
-        for version, role, other in ((current, "rolled_back", target), (target, "restored", current)):
-            tags = {f"{Tag.ROLLBACK_PREFIX}{role}.{k}": v for k, v in {**record, "other": other}.items()}
-            for k, v in tags.items():
-                client.set_model_version_tag(name, version, k, v)
-        client.set_registered_model_alias(name, registry.CHAMPION, target)
-        model_card.refresh(cfg, lake, client, {current: "rolled_back", target: "restored"})  # never raises
-        return done
-
-
-def _version(client: MlflowClient, name: str, version: str) -> ModelVersion:
-    """A version of the model, or a DataNotFoundError naming it (not MLflow's stack trace)."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return client.get_model_version(name, version)
-    except MlflowException as e:
-        if registry.is_not_found(e):
-            raise DataNotFoundError(f"{name}: there is no version {version!r}") from e
-        raise
-
-
-def _cards_after(cfg: PipelineConfig, lake: Lake, client: MlflowClient, d: PromotionDecision) -> None:
+def cards_after(cfg: PipelineConfig, lake: Lake, client: MlflowClient, d: PromotionDecision) -> None:
     """Cards after a gate decision: the candidate (champion or refused) and the champion it replaced.
 
     States are checked against the alias now, so a retried promotion that returns a decision made
     long ago does not call a version champion after it was rolled back.
     """
     try:
-        champ = registry.champion(client, cfg.registered_model_name)
+        now = ModelRegistry(client, cfg.registered_model_name).champion_version()
     except Exception:
         log.warning("%s: could not read the champion; model cards not updated", cfg.name, exc_info=True)
         return
-    now = str(champ.version) if champ is not None else None
     states: dict[str, str] = {}
     if now == d.candidate_version:
         states[d.candidate_version] = "champion"

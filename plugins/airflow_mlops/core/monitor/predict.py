@@ -15,6 +15,7 @@ from airflow_mlops.core.foundation.catalog import Catalog
 from airflow_mlops.core.foundation.config import PipelineConfig
 from airflow_mlops.core.foundation.errors import NoChampionError, NotValidatedError
 from airflow_mlops.core.foundation.lake import Lake
+from airflow_mlops.core.foundation.registry import ModelRegistry
 from airflow_mlops.core.foundation.result import Result
 from airflow_mlops.core.model.modeling import PREDICTION, PROBABILITY, with_predictions
 
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 
     import pyarrow as pa
     from mlflow import MlflowClient
-    from mlflow.entities.model_registry import ModelVersion
 
 
 @dataclass(frozen=True)
@@ -36,16 +36,6 @@ class ScoreResult(Result):
     predictions_uri: str
     mean_prediction: float
     mean_probability: float | None
-
-
-def _champion(cfg: PipelineConfig, client: MlflowClient) -> ModelVersion:
-    champ = registry.champion(client, cfg.registered_model_name)
-    if champ is None:
-        raise NoChampionError(
-            f"{cfg.registered_model_name}: no version has the '{registry.CHAMPION}' alias yet; "
-            "train and promote one first"
-        )
-    return champ
 
 
 def batches_to_score(
@@ -76,7 +66,7 @@ def batches_to_score(
         )
     found |= set(cat.unscored_batches())
     try:
-        _champion(cfg, client)
+        ModelRegistry(client, cfg.registered_model_name).require_champion()
     except NoChampionError as e:
         raise NoChampionError(f"{e}: {sorted(found)} not scored") from e
     return sorted(found)
@@ -174,7 +164,7 @@ def score_batch(cfg: PipelineConfig, lake: Lake, client: MlflowClient, ds: str) 
     they were made from (``SNAPSHOT_KEY``), so monitoring can tell them from a later re-ingest's."""
     cat = Catalog(lake, cfg.name)
     manifest = cat.require_validated(ds, "score it")
-    champ = _champion(cfg, client)
+    champ = ModelRegistry(client, cfg.registered_model_name).require_champion()
     version = str(champ.version)
     model = registry.load_model(cfg, client, version)
     out_uri = cat.predictions_uri(ds)

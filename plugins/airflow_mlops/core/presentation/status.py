@@ -14,10 +14,11 @@ from airflow_mlops.core.foundation import registry
 from airflow_mlops.core.foundation.catalog import Catalog
 from airflow_mlops.core.foundation.config import PipelineConfig
 from airflow_mlops.core.foundation.lake import Lake
-from airflow_mlops.core.foundation.registry import Tag
+from airflow_mlops.core.foundation.registry import ModelRegistry, Tag
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion
 
 _VALIDATION_KEYS = ("ds", "status", "evaluated", "failed", "result_uri", "docs_uri")
 _DRIFT_KEYS = (
@@ -41,19 +42,21 @@ def pipeline_status(cfg: PipelineConfig, lake: Lake, client: MlflowClient) -> di
     """One pipeline's state (JSON-safe): what the CLI prints and the UI shows."""
     from airflow_mlops.core.model.promote import history
 
-    cat = Catalog(lake, cfg.name)
+    cat, reg = Catalog(lake, cfg.name), ModelRegistry(client, cfg.registered_model_name)
     batches = cat.batches()
     hist = history(cfg, client)
     last_decision = None
     if hist:
-        mv = client.get_model_version(cfg.registered_model_name, hist[0].candidate_version)
-        last_decision = {**hist[0].to_dict(), "train_reason": registry.tags_of(mv).get(Tag.REASON)}
+        last_decision = {
+            **hist[0].to_dict(),
+            "train_reason": reg.tags(hist[0].candidate_version).get(Tag.REASON),
+        }
     drift, uncounted = cat.drift_record()  # never a batch that did not pass validation
     return {
         "pipeline": cfg.name,
         "model": cfg.registered_model_name,
-        "champion": _champion(cfg, client),
-        "versions": len(registry.versions(client, cfg.registered_model_name)),
+        "champion": _champion(cfg, reg.champion()),
+        "versions": len(reg.versions()),
         "batches": len(batches),
         "last_ingest": _last_ingest(cat, batches),
         "last_validation": _last_validation(cat, batches),
@@ -66,8 +69,7 @@ def pipeline_status(cfg: PipelineConfig, lake: Lake, client: MlflowClient) -> di
     }
 
 
-def _champion(cfg: PipelineConfig, client: MlflowClient) -> dict[str, Any] | None:
-    champ = registry.champion(client, cfg.registered_model_name)
+def _champion(cfg: PipelineConfig, champ: ModelVersion | None) -> dict[str, Any] | None:
     if champ is None:
         return None
     tags = registry.tags_of(champ)
@@ -103,11 +105,10 @@ def pipeline_detail(cfg: PipelineConfig, lake: Lake, client: MlflowClient, limit
     their snapshot, validation and drift."""
     from airflow_mlops.core.model.promote import recorded_decision
 
-    cat = Catalog(lake, cfg.name)
-    champ = registry.champion(client, cfg.registered_model_name)
-    champion = str(champ.version) if champ is not None else None
+    cat, reg = Catalog(lake, cfg.name), ModelRegistry(client, cfg.registered_model_name)
+    champion = reg.champion_version()
     versions = []
-    for mv in registry.versions(client, cfg.registered_model_name)[:limit]:
+    for mv in reg.versions()[:limit]:
         tags = registry.tags_of(mv)
         decision = recorded_decision(cfg, tags)
         versions.append(

@@ -15,7 +15,7 @@ from airflow_mlops.core.foundation.catalog import Catalog
 from airflow_mlops.core.foundation.config import load_pipeline, parse_pipeline
 from airflow_mlops.core.foundation.errors import ConfigError
 from airflow_mlops.core.foundation.lake import Lake
-from airflow_mlops.core.model.train import load_window
+from airflow_mlops.core.model.training_data import load_window
 from airflow_mlops.core.model.window import select_window
 from dev.datasets import write_credit
 from tests.conftest import ROOT

@@ -38,10 +38,10 @@ class Unavailable:
 
 def test_a_missing_alias_is_no_champion(world: World) -> None:
     client = world.client
-    assert registry.champion(client, "never_registered") is None
+    assert registry.ModelRegistry(client, "never_registered").champion() is None
     world.champion()
     client.delete_registered_model_alias(world.cfg.registered_model_name, registry.CHAMPION)
-    assert registry.champion(client, world.cfg.registered_model_name) is None
+    assert registry.ModelRegistry(client, world.cfg.registered_model_name).champion() is None
 
 
 def test_a_registry_that_cannot_answer_stops_the_gate_and_the_monitor(world: World) -> None:
@@ -52,14 +52,17 @@ def test_a_registry_that_cannot_answer_stops_the_gate_and_the_monitor(world: Wor
         world.cfg, world.lake, world.client, run_key="r/cand", end_ds=JAN[3], window_days=4
     ).version
     with pytest.raises(MlflowException, match="503"):
-        registry.champion(failing, world.cfg.registered_model_name)
+        registry.ModelRegistry(failing, world.cfg.registered_model_name).champion()
     with pytest.raises(MlflowException, match="503"):
         promote(world.cfg, world.lake, failing, candidate)
     with pytest.raises(MlflowException, match="503"):
         batches_to_score(world.cfg, world.lake, failing, [JUL])
     tags = registry.tags_of(world.client.get_model_version(world.cfg.registered_model_name, candidate))
     assert f"{Tag.PROMOTION_PREFIX}promoted" not in tags, "no decision was recorded"
-    assert str(registry.champion(world.client, world.cfg.registered_model_name).version) == champion
+    assert (
+        str(registry.ModelRegistry(world.client, world.cfg.registered_model_name).champion().version)
+        == champion
+    )
 
 
 def _register(

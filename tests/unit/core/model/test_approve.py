@@ -8,7 +8,9 @@ import pytest
 from airflow_mlops.core.foundation import registry
 from airflow_mlops.core.foundation.errors import ConfigError
 from airflow_mlops.core.foundation.registry import Tag
-from airflow_mlops.core.model.promote import Approval, approval_body, approve, history, promote, rollback
+from airflow_mlops.core.model.approve import approval_body, approve
+from airflow_mlops.core.model.promote import Approval, history, promote
+from airflow_mlops.core.model.rollback import rollback
 from airflow_mlops.core.model.train import train
 from tests.unit.conftest import JAN, World
 
@@ -24,7 +26,7 @@ def test_the_alias_moves_only_when_a_person_approves(world: World) -> None:
     lake, client, name = world.lake, world.client, world.cfg.registered_model_name
 
     def champion() -> str | None:
-        c = registry.champion(client, name)
+        c = registry.ModelRegistry(client, name).champion()
         return None if c is None else str(c.version)
 
     def tags(v: str) -> dict[str, str]:

@@ -10,8 +10,9 @@ import pytest
 from airflow_mlops.core.foundation import registry
 from airflow_mlops.core.foundation.registry import Tag
 from airflow_mlops.core.model import model_card
-from airflow_mlops.core.model.model_card import HTML_FILE, MARKDOWN_FILE, card_html, read_card, write_card
-from airflow_mlops.core.model.promote import promote, rollback
+from airflow_mlops.core.model.model_card import HTML_FILE, MARKDOWN_FILE, read_card, write_card
+from airflow_mlops.core.model.promote import promote
+from airflow_mlops.core.model.rollback import rollback
 from airflow_mlops.core.model.train import train
 from airflow_mlops.core.monitor import drift
 from airflow_mlops.core.monitor.predict import score_batch
@@ -174,15 +175,3 @@ def test_the_html_fetches_nothing_and_escapes_what_the_config_says(world: World)
     assert "default-src 'none'" in page
     assert "| see" in _card(world, v).replace("\\|", "|")
     write_card(cfg, world.lake, client, v, "champion")  # leave the champion's card as the config says
-
-
-def test_the_converter_builds_tables_lists_and_headings() -> None:
-    page = card_html(
-        "# T\n\nIntro **bold** and `x|y`\n\n| A | B |\n| --- | --- |\n| 1 \\| 2 | 3 |\n\n- one\n- two\n"
-    )
-    assert "<h1>T</h1>" in page and "<title>T</title>" in page
-    assert "<p>Intro <strong>bold</strong> and <code>x|y</code></p>" in page
-    assert (
-        "<thead><tr><th>A</th><th>B</th></tr></thead><tbody><tr><td>1 | 2</td><td>3</td></tr></tbody>" in page
-    )
-    assert "<ul><li>one</li><li>two</li></ul>" in page

@@ -129,7 +129,7 @@ def test_the_gate_against_the_registry(world: World) -> None:
     first = train(weakened(cfg), lake, client, run_key="p/1", end_ds=JAN[-1]).version
     d1 = promote(cfg, lake, client, first)
     assert d1.promoted and d1.champion_version is None and "first model" in d1.reason
-    assert str(registry.champion(client, name).version) == first
+    assert str(registry.ModelRegistry(client, name).champion().version) == first
     assert promote(cfg, lake, client, first) == d1, "a retried promotion returns the recorded decision"
 
     # A candidate that misses the absolute minimum never becomes champion.
@@ -137,14 +137,14 @@ def test_the_gate_against_the_registry(world: World) -> None:
     small = train(strict, lake, client, run_key="p/2", end_ds=JAN[-1], window_days=4).version
     d2 = promote(strict, lake, client, small)
     assert not d2.promoted and "misses the absolute minimum 0.999" in d2.reason
-    assert str(registry.champion(client, name).version) == first
+    assert str(registry.ModelRegistry(client, name).champion().version) == first
 
     # The shipped model on six days against the weak one on eight, on rows neither was fit on.
     six = train(cfg, lake, client, run_key="p/3", end_ds=JAN[-1], force=True, window_days=6).version
     d3 = promote(cfg, lake, client, six)
     assert d3.champion_version == first and d3.champion_score is not None
     assert d3.promoted and "that neither model was fit on" in d3.reason, d3.reason
-    champ = registry.champion(client, name)
+    champ = registry.ModelRegistry(client, name).champion()
     assert str(champ.version) == six and registry.tags_of(champ)[Tag.PREVIOUS_CHAMPION] == first
     assert [d.candidate_version for d in history(cfg, client)] == [six, small, first]
 
@@ -153,7 +153,7 @@ def test_the_gate_against_the_registry(world: World) -> None:
     d4 = promote(cfg, lake, client, twin)
     assert d4.candidate_score == d4.champion_score, "fixed seeds: the same data gives the same model"
     assert not d4.promoted and "ties the champion" in d4.reason, d4.reason
-    assert str(registry.champion(client, name).version) == six
+    assert str(registry.ModelRegistry(client, name).champion().version) == six
 
 
 # --- promotions and a rollback at once, from separate processes ------------------------------------
@@ -167,7 +167,7 @@ def _race_worker(home: str, tracking_uri: str, op: str, version: str, folder: st
     from airflow_mlops.core.foundation.config import load_pipeline as load
     from airflow_mlops.core.foundation.lake import Lake as L
     from airflow_mlops.core.model.promote import promote as prom
-    from airflow_mlops.core.model.promote import rollback as back
+    from airflow_mlops.core.model.rollback import rollback as back
 
     cfg = load(ROOT / "include" / "pipelines" / "flights_delay.yaml")
     lake, client = L(Path(home, "lake").as_uri()), tr.configure(tracking_uri=tracking_uri)
@@ -215,7 +215,7 @@ def test_two_promotions_and_a_rollback_at_once_stay_in_order(world: World, tmp_p
     # Replay every alias move in the order of the champion lock's numbers (the fencing token):
     # each promotion was judged against the champion of its moment, each rollback left from it.
     events = []
-    for v in registry.versions(client, name):
+    for v in registry.ModelRegistry(client, name).versions():
         tags = registry.tags_of(v)
         if Tag.PROMOTION_LOCK in tags:
             decision = recorded_decision(cfg, tags)
@@ -236,7 +236,7 @@ def test_two_promotions_and_a_rollback_at_once_stay_in_order(world: World, tmp_p
             source, target = what
             assert source == alias, "the rollback left from the champion of its moment"
             alias = target
-    assert str(registry.champion(client, name).version) == alias
+    assert str(registry.ModelRegistry(client, name).champion().version) == alias
     decided = {o["version"]: o for o in outcomes if o["op"] == "promote"}
     assert all("error" not in o for o in decided.values()), outcomes
     assert decided[worse]["promoted"] is False, "a deliberately worse model is never promoted"

@@ -21,7 +21,6 @@ from airflow_mlops.core.foundation import registry
 from airflow_mlops.core.foundation.catalog import Catalog
 from airflow_mlops.core.foundation.lock import LakeLock
 from airflow_mlops.core.foundation.registry import Tag
-from airflow_mlops.core.model import promote as promote_mod
 from airflow_mlops.core.model.promote import promote, recorded_decision
 from airflow_mlops.core.model.train import train
 from tests.conftest import PIPELINES
@@ -69,7 +68,7 @@ def test_a_promotion_killed_before_the_alias_moves_is_finished_by_its_retry(
         world.cfg, world.lake, client, run_key="t/candidate", end_ds=JAN[-1], force=True
     ).version
     assert candidate is not None and candidate != champion
-    locks = Catalog(world.lake, world.cfg.name).lock_dir("champion")
+    locks = Catalog(world.lake, world.cfg.name).lock_dir(registry.ModelRegistry.LOCK)
 
     cmd = [sys.executable, "-c", _KILLED_AT, str(PIPELINES / "flights_delay.yaml"), world.lake.root]
     proc = subprocess.run([*cmd, world.tracking_uri, candidate], capture_output=True)
@@ -80,14 +79,14 @@ def test_a_promotion_killed_before_the_alias_moves_is_finished_by_its_retry(
     dead = recorded_decision(world.cfg, tags)
     assert dead is not None and dead.promoted and dead.champion_version == champion, tags
     assert tags[Tag.PREVIOUS_CHAMPION] == champion and Tag.PROMOTION_APPLIED not in tags
-    assert str(registry.champion(client, name).version) == champion  # type: ignore[union-attr]
+    assert str(registry.ModelRegistry(client, name).champion().version) == champion  # type: ignore[union-attr]
     held = max(int(n[:-5]) for n in world.lake.listdir(locks) if n.endswith(".json"))
     assert tags[Tag.PROMOTION_LOCK] == str(held) and f"{held}.released" not in world.lake.listdir(locks)
     lease = world.lake.read_json(f"{locks}/{held}.json")
     assert lease["owner"] == f"promote {name} v{candidate}" and lease["expires"] > time.time() + 60
 
     # The retry, with a short lock timeout so that a lock the dead process still blocks fails fast.
-    monkeypatch.setattr(promote_mod, "LakeLock", functools.partial(LakeLock, timeout=30))
+    monkeypatch.setattr(registry, "LakeLock", functools.partial(LakeLock, timeout=30))
     started = time.monotonic()
     retry = promote(world.cfg, world.lake, client, candidate)
     assert time.monotonic() - started < 30, "the retry waited for the dead holder's lease"
@@ -98,7 +97,7 @@ def test_a_promotion_killed_before_the_alias_moves_is_finished_by_its_retry(
     assert after[Tag.PROMOTION_LOCK] == str(held), "the decision's lock number is the dead attempt's"
     assert after[Tag.PREVIOUS_CHAMPION] == champion != candidate
     assert after[Tag.PROMOTION_APPLIED] >= dead.decided_at
-    assert str(registry.champion(client, name).version) == candidate  # type: ignore[union-attr]
+    assert str(registry.ModelRegistry(client, name).champion().version) == candidate  # type: ignore[union-attr]
     old = registry.tags_of(client.get_model_version(name, champion))
     assert old[f"{Tag.PROMOTION_PREFIX}promoted"] == "True"
     assert old.get(Tag.PREVIOUS_CHAMPION, "") == "", "the first champion replaced nobody"

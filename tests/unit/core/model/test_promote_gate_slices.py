@@ -15,8 +15,8 @@ from airflow_mlops.core.foundation.config import PipelineConfig, load_pipeline, 
 from airflow_mlops.core.foundation.errors import ConfigError
 from airflow_mlops.core.foundation.registry import Tag
 from airflow_mlops.core.model import holdout
+from airflow_mlops.core.model.card_markdown import card_markdown
 from airflow_mlops.core.model.holdout import SliceScore
-from airflow_mlops.core.model.model_card import card_markdown
 from airflow_mlops.core.model.promote import PromotionDecision, promote
 from airflow_mlops.core.model.train import train
 from tests.conftest import ROOT
@@ -146,7 +146,7 @@ def test_a_fairness_bound_refuses_a_real_candidate_and_the_card_shows_the_slices
     champion, version, d = _judged(world, cfg, "slices/1", window_days=6)
     assert not d.promoted and "its slices of origin differ by" in d.reason, d.reason
     assert "more than gate.max_slice_gap 0.001" in d.reason
-    assert str(registry.champion(client, name).version) == champion, "the champion stays"
+    assert str(registry.ModelRegistry(client, name).champion().version) == champion, "the champion stays"
     tags = registry.tags_of(client.get_model_version(name, version))
     recorded = holdout.read_record(tags[f"{Tag.PROMOTION_PREFIX}slices"])
     assert {s.value for s in recorded} == {"EWR", "JFK", "LGA"}
@@ -173,7 +173,7 @@ def _unseen_rows(world: World, cfg: PipelineConfig, candidate: str, champion: st
     the validated batches after the candidate's window (July's day here), labelled rows only."""
     import pandas as pd
 
-    from airflow_mlops.core.model.train import INTERVAL, load_window
+    from airflow_mlops.core.model.training_data import INTERVAL, load_window
 
     cand, champ = _tags(world, candidate), _tags(world, champion)
     fitted = set(json.loads(champ[Tag.TRAINED_INTERVALS]))

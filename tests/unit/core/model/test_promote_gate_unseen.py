@@ -20,7 +20,7 @@ import pytest
 from airflow_mlops.core.foundation import registry
 from airflow_mlops.core.foundation.config import PipelineConfig
 from airflow_mlops.core.foundation.registry import Tag
-from airflow_mlops.core.model.model_card import card_markdown
+from airflow_mlops.core.model.card_markdown import card_markdown
 from airflow_mlops.core.model.modeling import features_frame
 from airflow_mlops.core.model.promote import PromotionDecision, promote
 from airflow_mlops.core.model.train import train
@@ -157,7 +157,7 @@ def test_a_champion_fit_on_everything_the_candidate_held_out_is_kept_and_says_wh
     assert json.loads(d.excluded_intervals) == sorted(set(held["day"]))
     assert "fewer than gate.min_holdout_rows=100" in d.reason and "the champion stays" in d.reason, d.reason
     assert "were left out because the champion was fit on them" in d.reason
-    assert str(registry.champion(fresh.client, cfg.registered_model_name).version) == champion
+    assert str(registry.ModelRegistry(fresh.client, cfg.registered_model_name).champion().version) == champion
 
 
 def test_too_few_unseen_rows_keep_the_champion_at_the_configured_minimum(fresh: World) -> None:
@@ -170,7 +170,7 @@ def test_too_few_unseen_rows_keep_the_champion_at_the_configured_minimum(fresh: 
     assert not d.promoted and d.compared_rows == len(rows)
     assert f"only {len(rows)} labelled rows are left" in d.reason
     assert f"gate.min_holdout_rows={len(rows) + 1}" in d.reason
-    assert str(registry.champion(fresh.client, cfg.registered_model_name).version) == champion
+    assert str(registry.ModelRegistry(fresh.client, cfg.registered_model_name).champion().version) == champion
 
 
 def test_a_first_model_is_judged_on_its_own_held_out_rows(fresh: World) -> None:
@@ -199,4 +199,4 @@ def test_a_champion_whose_score_cannot_be_computed_is_never_read_as_no_champion(
     assert not d.promoted and d.champion_version == champion and d.champion_score is None
     assert d.candidate_score is not None and "first model" not in d.reason
     assert f"roc_auc of champion v{champion} could not be computed" in d.reason, d.reason
-    assert str(registry.champion(fresh.client, cfg.registered_model_name).version) == champion
+    assert str(registry.ModelRegistry(fresh.client, cfg.registered_model_name).champion().version) == champion

@@ -12,7 +12,8 @@ import pytest
 from airflow_mlops.core.foundation import registry
 from airflow_mlops.core.foundation.errors import ConfigError, DataNotFoundError, NoChampionError
 from airflow_mlops.core.foundation.registry import Tag
-from airflow_mlops.core.model.promote import promote, rollback
+from airflow_mlops.core.model.promote import promote
+from airflow_mlops.core.model.rollback import rollback
 from airflow_mlops.core.model.train import train
 from tests.unit.conftest import JAN, World, weakened
 
@@ -28,14 +29,14 @@ def _train(world: World, key: str, weak: bool = False) -> str:
 
 
 def _champion(world: World) -> str | None:
-    champ = registry.champion(world.client, world.cfg.registered_model_name)
+    champ = registry.ModelRegistry(world.client, world.cfg.registered_model_name).champion()
     return None if champ is None else str(champ.version)
 
 
 def _rollback_tags(world: World) -> dict[str, dict[str, Any]]:
     return {
         str(v.version): {k: x for k, x in registry.tags_of(v).items() if k.startswith(Tag.ROLLBACK_PREFIX)}
-        for v in registry.versions(world.client, world.cfg.registered_model_name)
+        for v in registry.ModelRegistry(world.client, world.cfg.registered_model_name).versions()
     }
 
 
@@ -52,7 +53,7 @@ def test_without_a_champion_there_is_nothing_to_roll_back(fresh_world: World) ->
     assert _champion(fresh_world) is None
     _refused(fresh_world, NoChampionError, r"flights_delay: no champion to roll back")
     _train(fresh_world, "t/unjudged-0")  # a registered model with versions, but still no alias
-    assert registry.versions(fresh_world.client, fresh_world.cfg.registered_model_name)
+    assert registry.ModelRegistry(fresh_world.client, fresh_world.cfg.registered_model_name).versions()
     _refused(fresh_world, NoChampionError, r"no champion to roll back")
 
 

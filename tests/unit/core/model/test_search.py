@@ -6,7 +6,6 @@ No Airflow here: these are the core functions the plan, trial and train tasks ca
 
 from __future__ import annotations
 
-import itertools
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,8 +17,8 @@ from airflow_mlops.core.foundation import registry
 from airflow_mlops.core.foundation.config import PipelineConfig, parse_pipeline
 from airflow_mlops.core.foundation.errors import ConfigError, DataNotFoundError
 from airflow_mlops.core.foundation.registry import Tag
-from airflow_mlops.core.model import search
-from airflow_mlops.core.model.search import TrialResult
+from airflow_mlops.core.model import search, trials
+from airflow_mlops.core.model.training_data import load_window
 from tests.conftest import PIPELINES
 from tests.unit.conftest import JAN, World
 from tests.unit.core.conftest import hash_before_later_fields
@@ -170,69 +169,6 @@ def test_unknown_estimators_and_parameters_are_refused_at_parse_time_and_by_chec
     assert search.check_candidates(good) == []
 
 
-# --- the plan and the folds ------------------------------------------------------------------------
-def test_the_plan_is_a_function_of_the_seed() -> None:
-    cfg = yaml_with({"search": {**SEARCH, "trials": 6}})
-    assert cfg.model.search is not None
-    a = search.plan_trials(cfg.model.search, 7)
-    assert a == search.plan_trials(cfg.model.search, 7)
-    assert a != search.plan_trials(cfg.model.search, 8)
-    assert [t.index for t in a] == list(range(6))
-    assert [t.estimator for t in a] == [LOGREG, HGB] * 3, "candidates take turns"
-    for t in a:
-        if t.estimator == LOGREG:
-            assert 0.01 <= t.params["C"] <= 10.0 and t.params["max_iter"] == 300
-    hgb = [json.dumps(t.params, sort_keys=True) for t in a if t.estimator == HGB]
-    assert len(set(hgb)) == 3, "a grid is drawn without replacement"
-
-
-def test_an_exhausted_grid_ends_the_plan_early_and_int_ranges_give_ints() -> None:
-    cfg = yaml_with(
-        {
-            "search": {
-                "candidates": [
-                    {"estimator": HGB, "params": {"max_iter": [10, 20]}},
-                    {"estimator": HGB, "params": {"max_leaf_nodes": {"low": 4, "high": 64, "int": True}}},
-                ],
-                "trials": 8,
-            }
-        }
-    )
-    assert cfg.model.search is not None
-    trials = search.plan_trials(cfg.model.search, 1)
-    assert len(trials) == 8
-    firsts = [t.params for t in trials if "max_iter" in t.params]
-    assert sorted(p["max_iter"] for p in firsts) == [10, 20], "two points, then only the range is left"
-    leaves = [t.params["max_leaf_nodes"] for t in trials if "max_leaf_nodes" in t.params]
-    assert all(isinstance(x, int) and 4 <= x <= 64 for x in leaves) and len(leaves) == 6
-    grid_only = yaml_with({"search": {"candidates": [{"estimator": HGB, "params": {"max_iter": [1, 2, 3]}}]}})
-    assert grid_only.model.search is not None
-    assert len(search.plan_trials(grid_only.model.search, 0)) == 3, "fewer trials than the budget"
-
-
-def test_folds_expand_in_time_and_end_where_the_training_part_ends() -> None:
-    folds = search.time_folds(1000, 4)
-    assert folds == [(200, 400), (400, 600), (600, 800), (800, 1000)]
-    for (t0, v0), (t1, v1) in itertools.pairwise(folds):
-        assert t1 > t0 and v1 > v0, "each fold learns from more of the past and is scored later"
-    for train_end, valid_end in folds:
-        assert valid_end > train_end
-    with pytest.raises(DataNotFoundError, match=r"model.search.folds: 4 folds of 60 training rows leave 12"):
-        search.time_folds(60, 4)
-
-
-def test_the_best_trial_wins_and_a_tie_goes_to_the_earlier() -> None:
-    def r(i: int, score: float | None, status: str = "done") -> TrialResult:
-        return TrialResult(i, LOGREG, {"C": i}, status, score)
-
-    results = [r(2, 0.8), r(0, 0.7), r(1, 0.8), r(3, 0.95, "failed"), r(4, None, "skipped")]
-    best = search.best(results, higher_is_better=True)
-    assert best is not None and best.index == 1
-    low = search.best(results, higher_is_better=False)
-    assert low is not None and low.index == 0
-    assert search.best([r(0, None, "skipped")], higher_is_better=True) is None
-
-
 # --- a whole search on real flights ----------------------------------------------------------------
 def test_a_search_logs_nested_trials_and_registers_the_winner(
     world: World, monkeypatch: pytest.MonkeyPatch
@@ -258,10 +194,10 @@ def test_a_search_logs_nested_trials_and_registers_the_winner(
         return p
 
     monkeypatch.setattr(modeling, "build_pipeline", recording)
-    results = [search.run_trial(cfg, lake, client, planned, t) for t in planned["trials"]]
+    results = [trials.run_trial(cfg, lake, client, planned, t) for t in planned["trials"]]
     monkeypatch.undo()
     assert all(r.status == "done" and r.score is not None for r in results), results
-    rows, _ = search.load_window(cfg, world.catalog, JAN)
+    rows, _ = load_window(cfg, world.catalog, JAN)
     cut = int(len(rows) * (1 - cfg.split.test_fraction))
     assert seen and max(seen) < cut and len(seen) == 4 * 3 * 2
 
@@ -269,10 +205,10 @@ def test_a_search_logs_nested_trials_and_registers_the_winner(
     assert {n.data.tags["mlflow.parentRunId"] for n in nested} == {planned["parent_run_id"]}
     assert all(n.info.status == "FINISHED" for n in nested)
     assert [n.data.params["estimator"] for n in nested] == [t["estimator"] for t in planned["trials"]]
-    assert search.run_trial(cfg, lake, client, planned, planned["trials"][0]).run_id == results[0].run_id
+    assert trials.run_trial(cfg, lake, client, planned, planned["trials"][0]).run_id == results[0].run_id
 
     res, rec = search.train_winner(cfg, lake, client, planned, run_key=run_key, reason="search test")
-    win = search.best(results, higher_is_better=True)
+    win = trials.best(results, higher_is_better=True)
     assert win is not None and rec["winner"]["trial"] == win.index
     assert res.run_id == planned["parent_run_id"], "the version's training is the search's run"
     run = client.get_run(res.run_id)
@@ -299,9 +235,9 @@ def test_trials_not_started_before_the_deadline_are_skipped_and_not_logged(world
     planned = search.plan(
         cfg, lake, client, run_key="t/budget", end_ds=JAN[-1], force=True, now=start
     ).to_dict()
-    first = search.run_trial(cfg, lake, client, planned, planned["trials"][0], now=start)
+    first = trials.run_trial(cfg, lake, client, planned, planned["trials"][0], now=start)
     late = [
-        search.run_trial(cfg, lake, client, planned, t, now=start + timedelta(minutes=1))
+        trials.run_trial(cfg, lake, client, planned, t, now=start + timedelta(minutes=1))
         for t in planned["trials"][1:]
     ]
     assert first.status == "done" and [r.status for r in late] == ["skipped"] * 3
@@ -322,7 +258,7 @@ def test_a_point_the_estimator_refuses_fails_that_trial_only(world: World) -> No
     planned = search.plan(
         cfg, world.lake, world.client, run_key="t/refused", end_ds=JAN[-1], force=True
     ).to_dict()
-    results = [search.run_trial(cfg, world.lake, world.client, planned, t) for t in planned["trials"]]
+    results = [trials.run_trial(cfg, world.lake, world.client, planned, t) for t in planned["trials"]]
     failed = [r for r in results if r.status == "failed"]
     assert len(failed) == 1 and failed[0].params["C"] == -1.0 and "C" in failed[0].note
     assert world.client.get_run(failed[0].run_id).info.status == "FAILED"
@@ -339,7 +275,7 @@ def test_no_scored_trial_refuses_training_naming_the_field(world: World) -> None
 def test_a_champion_of_the_same_search_and_data_skips_the_plan(world: World) -> None:
     cfg, client = searched(world.cfg, trials=1), world.client
     planned = search.plan(cfg, world.lake, client, run_key="t/champ", end_ds=JAN[-1], force=True).to_dict()
-    search.run_trial(cfg, world.lake, client, planned, planned["trials"][0])
+    trials.run_trial(cfg, world.lake, client, planned, planned["trials"][0])
     res, _ = search.train_winner(cfg, world.lake, client, planned, run_key="t/champ")
     assert res.version is not None
     client.set_registered_model_alias(cfg.registered_model_name, registry.CHAMPION, res.version)
@@ -355,14 +291,14 @@ def test_the_fixed_config_cannot_be_searched(world: World) -> None:
 
 
 def test_a_long_record_keeps_the_winner_and_counts_in_its_tag() -> None:
-    trials = [
+    outcomes = [
         {"trial": i, "estimator": LOGREG, "params": {"C": i / 7}, "status": "done", "score": 0.5}
         for i in range(200)
     ]
-    rec = {"metric": "roc_auc", "winner": {"trial": 3, "score": 0.5}, "trials": trials}
+    rec = {"metric": "roc_auc", "winner": {"trial": 3, "score": 0.5}, "trials": outcomes}
     tag = json.loads(search.record_tag(rec))
     assert tag["winner"] == {"trial": 3, "score": 0.5} and tag["trial_counts"] == {"done": 200}
     assert "trials" not in tag and tag["truncated"] is True
     assert len(search.record_tag(rec)) <= 7500
-    short = {**rec, "trials": trials[:2]}
+    short = {**rec, "trials": outcomes[:2]}
     assert json.loads(search.record_tag(short)) == short

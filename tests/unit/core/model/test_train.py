@@ -43,7 +43,7 @@ def test_a_version_records_its_lineage_and_a_retry_reuses_it(fresh_world: World)
 
     again = train(cfg, lake, client, run_key=RUN, reason="first", end_ds=JAN[-1])
     assert again.reused and again.version == first.version and again.metrics == first.metrics
-    assert len(registry.versions(client, cfg.registered_model_name)) == 1
+    assert len(registry.ModelRegistry(client, cfg.registered_model_name).versions()) == 1
 
 
 def test_the_champions_own_data_is_not_learnt_again_unless_forced(world: World) -> None:

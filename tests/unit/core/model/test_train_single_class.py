@@ -40,14 +40,16 @@ def test_a_window_with_a_single_class_is_refused_naming_the_target(world: World)
     assert set(DAYS) <= set(world.catalog.validated_batches())
 
     name = world.cfg.registered_model_name
-    before = [str(v.version) for v in registry.versions(world.client, name)]
+    before = [str(v.version) for v in registry.ModelRegistry(world.client, name).versions()]
     with pytest.raises(DataNotFoundError) as refused:
         train(world.cfg, world.lake, world.client, run_key=KEY, end_ds=DAYS[-1], window_days=2, force=True)
     message = str(refused.value)
     assert "flights_delay: the training window 2013-02-12..2013-02-13 has a single class" in message
     assert "the target 'late' is True in all" in message, message
 
-    assert [str(v.version) for v in registry.versions(world.client, name)] == before, "nothing registered"
+    assert [str(v.version) for v in registry.ModelRegistry(world.client, name).versions()] == before, (
+        "nothing registered"
+    )
     assert not world.client.search_model_versions(f"name = '{name}' and tags.`{Tag.RUN_KEY}` = '{KEY}'")
     exp = world.client.get_experiment_by_name(world.cfg.experiment_name)
     runs = world.client.search_runs([exp.experiment_id], f"tags.`{Tag.RUN_KEY}` = '{KEY}'")

@@ -193,7 +193,7 @@ def test_training_records_what_its_window_left_out_and_refuses_a_vanished_interv
     _fail_validation(cat, JAN[5], "quarantined")
     with pytest.raises(VanishedDataError, match=JAN[3]):
         train(cfg, cat.lake, client, run_key="t/fail", end_ds=JAN[-1])
-    assert registry.versions(client, cfg.registered_model_name) == []
+    assert registry.ModelRegistry(client, cfg.registered_model_name).versions() == []
 
     with caplog.at_level(logging.INFO, logger="airflow_mlops.core.model.window"):
         res = train(_skip(cfg), cat.lake, client, run_key="t/skip", end_ds=JAN[-1])

@@ -187,7 +187,7 @@ def test_status_the_view_and_the_card_never_show_a_refused_batchs_drift_as_the_p
     from airflow_mlops.cli import render_status
     from airflow_mlops.core.foundation import registry
     from airflow_mlops.core.foundation.registry import Tag
-    from airflow_mlops.core.model.promote import _drift_since
+    from airflow_mlops.core.model.approve import _drift_since
     from airflow_mlops.core.presentation.status import pipeline_detail, pipeline_status
     from airflow_mlops.plugin import pages
 
