@@ -56,7 +56,7 @@ def test_every_reader_gives_the_same_snapshot_in_many_small_frames(
     attempts = _ways(monkeypatch, way)
     res = ingest(cfg, cat.lake, DAY)
     assert attempts == {"typed": [True], "strings": [True, False], "whole": [True, False]}[way]
-    snap = cat.read_snapshot(DAY)
+    snap = cat.lake.read_parquet(cat.snapshot_uri(DAY))
     # Written in many row groups (one per frame) unless read whole.
     with cat.lake.open_parquet(res.uri) as pf:
         groups = pf.num_row_groups
