@@ -8,23 +8,10 @@ import pandas as pd
 import pytest
 
 from airflow_mlops.core.data.ingest import ingest
-from airflow_mlops.core.foundation.catalog import Catalog
-from airflow_mlops.core.foundation.config import load_pipeline
 from airflow_mlops.core.foundation.errors import DataContractError, DataNotFoundError
-from airflow_mlops.core.foundation.lake import Lake
-from dev.datasets import write_flights
-from tests.conftest import ROOT
+from tests.unit.core.data.conftest import DAY
 
 pytestmark = pytest.mark.unit
-DAY = "2013-03-04"
-
-
-@pytest.fixture
-def setup(home: Path):
-    cfg = load_pipeline(ROOT / "include" / "pipelines" / "flights_delay.yaml")
-    raw = home / "raw" / "flights" / f"{DAY}.csv"
-    write_flights((home / "raw").as_uri(), [DAY])
-    return cfg, Catalog(Lake((home / "lake").as_uri()), cfg.name), raw
 
 
 def test_snapshot_is_typed_filtered_and_hashed(setup) -> None:
