@@ -31,10 +31,17 @@ up: install
 down: install
 	$(BIN)/python -m dev.demo down
 
+# No block of four or more lines copied between modules of the library or the DAG bundle (pylint's
+# duplicate-code; imports, docstrings, comments and signatures are not counted: docs/decisions.md).
+DUPLICATES := $(BIN)/pylint --disable=all --enable=duplicate-code --min-similarity-lines=4 \
+	--ignore-imports=y --ignore-docstrings=y --ignore-comments=y --ignore-signatures=y \
+	--score=n --reports=n
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(DUPLICATES) $$(find plugins dags -name '*.py' -not -path '*/__pycache__/*')
 
 unit: install
 	$(BIN)/pytest -m "unit" -q

@@ -13,13 +13,6 @@ HEAVY = ("pandas", "sklearn", "mlflow", "great_expectations", "evidently", "pyar
 PARSED = sorted(str(p.relative_to(ROOT)) for p in [*ROOT.glob("dags/*.py"), *ROOT.glob("plugins/*.py")])
 
 
-@pytest.fixture(scope="module")
-def dagbag(airflow_db):
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=str(ROOT / "dags"))
-
-
 def test_no_import_errors(dagbag) -> None:
     assert dagbag.import_errors == {}
     assert len(dagbag.dags) >= 6

@@ -64,13 +64,6 @@ def test_every_config_field_is_documented() -> None:
     assert not undocumented, f"fields without a row in docs/configuration.md: {undocumented}"
 
 
-@pytest.fixture(scope="module")
-def dagbag(airflow_db):
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=str(ROOT / "dags"))
-
-
 def test_the_dag_count_per_pipeline_is_the_one_the_docs_give(dagbag) -> None:
     from airflow_mlops.core.foundation.config import load_pipelines
     from airflow_mlops.core.foundation.settings import get_settings

@@ -13,6 +13,9 @@ from typing import Any
 import pytest
 from airflow.sdk.execution_time.context import OutletEventAccessors
 
+from dev.datasets import write_flights
+from tests.unit.conftest import World
+
 
 @dataclass
 class TaskInstance:
@@ -54,3 +57,24 @@ def alias_events(context: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]
 @pytest.fixture
 def context() -> dict[str, Any]:
     return make_context()
+
+
+#: A day whose batch the shipped suite refuses (``bad_batch``).
+BAD = "2013-02-02"
+
+
+@pytest.fixture(scope="module")
+def bad_batch(world: World) -> str:
+    """A real day with five flights from an airport the suite does not know, ingested: validation
+    fails it (or quarantines it, as the pipeline says)."""
+    import pandas as pd
+
+    from airflow_mlops.core.data.ingest import ingest
+
+    write_flights((world.home / "raw").as_uri(), [BAD])
+    raw = world.home / "raw" / "flights" / f"{BAD}.csv"
+    df = pd.read_csv(raw, dtype=str)
+    df.loc[df.index[:5], "origin"] = "XXX"
+    df.to_csv(raw, index=False)
+    ingest(world.cfg, world.lake, BAD)
+    return BAD

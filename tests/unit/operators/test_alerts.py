@@ -7,21 +7,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
-from airflow_mlops.core.data.ingest import ingest
 from airflow_mlops.dag_factory import build_dags
 from airflow_mlops.notifiers import MlopsNotifier
 from airflow_mlops.operators import PromoteModelOperator, ValidateDataOperator
-from dev.datasets import write_flights
 from tests.conftest import PIPELINES
 from tests.unit.conftest import World
-from tests.unit.operators.conftest import make_context
+from tests.unit.operators.conftest import BAD, make_context
 from tests.unit.receivers import Webhook, connect, serve_webhook
 
 pytestmark = pytest.mark.unit
-BAD = "2013-02-02"
 BASE = "https://airflow.example.com"
 SECTION = f"\nalerts:\n  webhook_conn_id: mlops_hook\n  view_url: {BASE}\n"
 
@@ -40,18 +36,6 @@ def pipelines(tmp_path: Path, mp: pytest.MonkeyPatch, section: str = SECTION) ->
     (d / "flights_delay.yaml").write_text((PIPELINES / "flights_delay.yaml").read_text() + section)
     mp.setenv("AIRFLOW_MLOPS_PIPELINES_DIR", str(d))
     return d
-
-
-@pytest.fixture(scope="module")
-def bad_batch(world: World) -> str:
-    """A real day with five flights from an airport the suite does not know (quarantined)."""
-    write_flights((world.home / "raw").as_uri(), [BAD])
-    raw = world.home / "raw" / "flights" / f"{BAD}.csv"
-    df = pd.read_csv(raw, dtype=str)
-    df.loc[df.index[:5], "origin"] = "XXX"
-    df.to_csv(raw, index=False)
-    ingest(world.cfg, world.lake, BAD)
-    return BAD
 
 
 def validate(ds: str) -> ValidateDataOperator:

@@ -68,7 +68,8 @@ def test_the_pii_key_comes_from_the_airflow_variable(
     monkeypatch.setenv("AIRFLOW_VAR_AIRFLOW_MLOPS_PII_KEY", key)  # how Airflow reads a Variable from env
     res = run_passengers()
     raw = day_frame(DAYS[0], seed=11)
-    snap = Catalog(Lake((passengers / "lake").as_uri()), "passengers").read_snapshot(DAYS[0])
+    cat = Catalog(Lake((passengers / "lake").as_uri()), "passengers")
+    snap = cat.lake.read_parquet(cat.snapshot_uri(DAYS[0]))
     assert res["rows"] == len(snap) == len(raw) and "passport_no" not in res["columns"]
     expected = {
         hmac.new(key.encode(), e.encode(), hashlib.sha256).hexdigest()[:32]

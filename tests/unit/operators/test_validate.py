@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
 from airflow.sdk import Asset, AssetAlias
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_mlops.core.data.ingest import ingest
 from airflow_mlops.operators import ValidateDataOperator
-from dev.datasets import write_flights
 from tests.conftest import PIPELINES
 from tests.unit.conftest import JAN, World
 from tests.unit.operators.conftest import alias_events
@@ -20,25 +17,12 @@ from tests.unit.operators.conftest import alias_events
 pytestmark = pytest.mark.unit
 ASSET = Asset(name="flights_delay.validated", group="mlops")
 ALIAS = AssetAlias(name="flights_delay.validated-alias")
-BAD = "2013-02-02"
 
 
 def _op(ds: str) -> ValidateDataOperator:
     return ValidateDataOperator(
         task_id="validate", pipeline="flights_delay", ds=ds, asset=ASSET, outlets=[ALIAS]
     )
-
-
-@pytest.fixture(scope="module")
-def bad_batch(world: World) -> str:
-    """A real day with five flights from an airport the suite does not know."""
-    write_flights((world.home / "raw").as_uri(), [BAD])
-    raw = world.home / "raw" / "flights" / f"{BAD}.csv"
-    df = pd.read_csv(raw, dtype=str)
-    df.loc[df.index[:5], "origin"] = "XXX"
-    df.to_csv(raw, index=False)
-    ingest(world.cfg, world.lake, BAD)
-    return BAD
 
 
 def test_a_passing_batch_emits_the_validated_asset(world: World, context) -> None:

@@ -28,13 +28,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow_mlops.core.foundation.errors import DataNotFoundError, NotValidatedError
 from airflow_mlops.core.foundation.lake import Lake
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 _DS = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SAFE_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.=-]*$")
@@ -175,9 +172,6 @@ class Catalog:
         """The data file the manifest (by default the committed one) points at."""
         m = manifest or self.committed_manifest(ds)
         return f"{self.partition(ds)}/{m['data']}"
-
-    def read_snapshot(self, ds: str, columns: list[str] | None = None) -> pd.DataFrame:
-        return self.lake.read_parquet(self.snapshot_uri(ds), columns)
 
     # --- validation -----------------------------------------------------------------------------
     def validation(self, ds: str) -> dict[str, Any] | None:

@@ -16,7 +16,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +49,21 @@ def write_failed(uri: str, e: Exception) -> LakeWriteError:
         f"{uri}: write to the lake failed ({type(e).__name__}: {e}); "
         "no partial file is left at that name, so a retry is safe"
     )
+
+
+def write_synced(path: str, data: bytes | str) -> None:
+    """Write ``data`` to the local file ``path`` and wait until it is on disk: a rename after this
+    never names a file whose content a crash could still lose. Text is written as UTF-8."""
+    with open(path, "wb") as f:
+        f.write(data.encode() if isinstance(data, str) else data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _discard(tmp: str) -> None:
+    """Remove a temporary file that was not renamed (gone already when it was)."""
+    with suppress(FileNotFoundError):
+        os.unlink(tmp)
 
 
 def filesystem(
@@ -143,23 +158,28 @@ class Lake:
 
     def _write_bytes(self, uri: str, data: bytes) -> None:
         path = self._p(uri)
-        parent = path.rsplit("/", 1)[0]
         if self.is_local:
-            self.fs.makedirs(parent, exist_ok=True)
-            os.makedirs(self.staging_dir, exist_ok=True)
-            tmp = staging.new_name(self.staging_dir)
+            tmp = self._staged_copy(path, data)
             try:
-                with open(tmp, "wb") as f:
-                    f.write(data)
-                    f.flush()
-                    os.fsync(f.fileno())
                 os.replace(tmp, path)
             finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
+                _discard(tmp)
         else:
             self.fs.pipe_file(path, data)
-            self.fs.invalidate_cache(parent)
+            self.fs.invalidate_cache(path.rsplit("/", 1)[0])
+
+    def _staged_copy(self, path: str, data: bytes) -> str:
+        """``data`` in a new staging file, on disk, and ``path``'s folder made: what is left is to
+        give it its name (a rename, or a link that refuses an existing name)."""
+        self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        os.makedirs(self.staging_dir, exist_ok=True)
+        tmp = staging.new_name(self.staging_dir)
+        try:
+            write_synced(tmp, data)
+        except BaseException:
+            _discard(tmp)
+            raise
+        return tmp
 
     @property
     def staging_dir(self) -> str:
@@ -207,8 +227,7 @@ class Lake:
             yield tmp
             self.commit(tmp, uri)
         finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            _discard(tmp)
 
     def create_exclusive(self, uri: str, data: bytes) -> bool:
         """Write ``uri`` whole only if it does not exist yet; False if it does (or another writer won).
@@ -225,20 +244,14 @@ class Lake:
                 return False
             self.fs.invalidate_cache(parent)
             return True
-        self.fs.makedirs(parent, exist_ok=True)
-        os.makedirs(self.staging_dir, exist_ok=True)
-        tmp = staging.new_name(self.staging_dir)
+        tmp = self._staged_copy(path, data)
         try:
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
             os.link(tmp, path)
             return True
         except FileExistsError:
             return False
         finally:
-            os.unlink(tmp)
+            _discard(tmp)
 
     def write_json(self, uri: str, obj: Any) -> str:
         return self.write_bytes(uri, json.dumps(obj, indent=2, sort_keys=True, default=str).encode())

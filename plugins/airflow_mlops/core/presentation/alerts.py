@@ -24,6 +24,17 @@ VIEW_PREFIX = "/mlops"
 #: Airflow's own default of ``[api] base_url`` when it is unset (task_runner uses the same).
 DEFAULT_BASE_URL = "http://localhost:8080"
 _MAX_ITEMS = 8
+#: How much each kind of alert asks of a person: decided once here, not by each builder.
+SEVERITY: dict[AlertKind, Severity] = {
+    "validation_failed": "error",
+    "quarantined": "warning",
+    "drift": "warning",
+    "promoted": "info",
+    "refused": "warning",
+    "approval_pending": "info",
+    "rolled_back": "warning",
+    "run_failed": "error",
+}
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,33 @@ class Alert:
     version: str | None = None
     link: str | None = None
     run_link: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        kind: AlertKind,
+        pipeline: str,
+        title: str,
+        lines: list[str],
+        base: str | None,
+        *,
+        ds: str | None = None,
+        version: str | None = None,
+        run: str | None = None,
+    ) -> Alert:
+        """The one way a builder makes an alert: the body is ``lines``, the severity is the kind's
+        (:data:`SEVERITY`), and the link is the pipeline's page in the view under ``base``."""
+        return cls(
+            kind=kind,
+            pipeline=pipeline,
+            title=title,
+            text="\n".join(lines),
+            severity=SEVERITY[kind],
+            ds=ds,
+            version=version,
+            link=view_link(base, pipeline),
+            run_link=run,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -85,15 +123,7 @@ def validation_alert(summary: Mapping[str, Any], base: str | None) -> Alert | No
         title = f"{pipeline}: batch {ds} failed validation"
     if summary.get("result_uri"):
         lines.append(f"Result: {summary['result_uri']}")
-    return Alert(
-        kind=kind,
-        pipeline=pipeline,
-        title=title,
-        text="\n".join(lines),
-        severity="error" if kind == "validation_failed" else "warning",
-        ds=ds,
-        link=view_link(base, pipeline),
-    )
+    return Alert.of(kind, pipeline, title, lines, base, ds=ds)
 
 
 def quarantine_alert(event: Mapping[str, Any], base: str | None) -> Alert | None:
@@ -108,14 +138,8 @@ def quarantine_alert(event: Mapping[str, Any], base: str | None) -> Alert | None
     ]
     if event.get("where"):
         lines.append(f"Quarantined in {event['where']}")
-    return Alert(
-        kind="quarantined",
-        pipeline=pipeline,
-        title=f"{pipeline}: batch {ds} quarantined at ingest",
-        text="\n".join(lines),
-        severity="warning",
-        ds=ds,
-        link=view_link(base, pipeline),
+    return Alert.of(
+        "quarantined", pipeline, f"{pipeline}: batch {ds} quarantined at ingest", lines, base, ds=ds
     )
 
 
@@ -147,17 +171,9 @@ def drift_alert(res: Mapping[str, Any], base: str | None) -> Alert | None:
     )
     if res.get("html_uri"):
         lines.append(f"Report: {res['html_uri']}")
-    return Alert(
-        kind="drift",
-        pipeline=pipeline,
-        title=f"{pipeline}: drift detected on batch {ds}"
-        if drifted
-        else f"{pipeline}: retrain asked for on batch {ds}",
-        text="\n".join(lines),
-        severity="warning",
-        ds=ds,
-        version=None if version is None else str(version),
-        link=view_link(base, pipeline),
+    title = f"{pipeline}: {'drift detected' if drifted else 'retrain asked for'} on batch {ds}"
+    return Alert.of(
+        "drift", pipeline, title, lines, base, ds=ds, version=None if version is None else str(version)
     )
 
 
@@ -188,15 +204,7 @@ def promotion_alert(decision: Mapping[str, Any], base: str | None) -> Alert | No
         title = f"{pipeline}: {model} v{version} refused by the gate"
         head = f"{model} v{version} was refused; the champion of pipeline {pipeline} is unchanged"
     lines = [f"{head}.", f"Reason: {decision.get('reason')}", _scores(decision)]
-    return Alert(
-        kind=kind,
-        pipeline=pipeline,
-        title=title,
-        text="\n".join(lines),
-        severity="info" if kind == "promoted" else "warning",
-        version=version,
-        link=view_link(base, pipeline),
-    )
+    return Alert.of(kind, pipeline, title, lines, base, version=version)
 
 
 def approval_alert(decision: Mapping[str, Any], base: str | None) -> Alert:
@@ -209,15 +217,8 @@ def approval_alert(decision: Mapping[str, Any], base: str | None) -> Alert:
         _scores(decision),
         "Approve or reject it in Airflow (Required Actions) or in the MLOps view.",
     ]
-    return Alert(
-        kind="approval_pending",
-        pipeline=pipeline,
-        title=f"{pipeline}: {model} v{version} waits for approval",
-        text="\n".join(lines),
-        severity="info",
-        version=version,
-        link=view_link(base, pipeline),
-    )
+    title = f"{pipeline}: {model} v{version} waits for approval"
+    return Alert.of("approval_pending", pipeline, title, lines, base, version=version)
 
 
 def rollback_alert(done: Mapping[str, Any], base: str | None) -> Alert:
@@ -229,15 +230,8 @@ def rollback_alert(done: Mapping[str, Any], base: str | None) -> Alert:
         f"{model} v{to} is the champion of pipeline {pipeline} again, replacing v{frm}.",
         f"Rolled back by {done.get('by')}: {done.get('reason')}",
     ]
-    return Alert(
-        kind="rolled_back",
-        pipeline=pipeline,
-        title=f"{pipeline}: rolled back from v{frm} to v{to}",
-        text="\n".join(lines),
-        severity="warning",
-        version=to,
-        link=view_link(base, pipeline),
-    )
+    title = f"{pipeline}: rolled back from v{frm} to v{to}"
+    return Alert.of("rolled_back", pipeline, title, lines, base, version=to)
 
 
 def run_failed_alert(event: Mapping[str, Any], base: str | None) -> Alert:
@@ -249,15 +243,15 @@ def run_failed_alert(event: Mapping[str, Any], base: str | None) -> Alert:
     lines = [f"DAG run {run_id} of {dag_id}{batch} failed{where}."]
     if event.get("reason"):
         lines.append(f"Reason: {event['reason']}")
-    return Alert(
-        kind="run_failed",
-        pipeline=pipeline,
-        title=f"{pipeline}: {dag_id} run failed" + (f" for {ds}" if ds else ""),
-        text="\n".join(lines),
-        severity="error",
+    title = f"{pipeline}: {dag_id} run failed" + (f" for {ds}" if ds else "")
+    return Alert.of(
+        "run_failed",
+        pipeline,
+        title,
+        lines,
+        base,
         ds=None if ds is None else str(ds),
-        link=view_link(base, pipeline),
-        run_link=run_link(base, dag_id, run_id),
+        run=run_link(base, dag_id, run_id),
     )
 
 

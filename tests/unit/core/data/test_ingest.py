@@ -8,30 +8,17 @@ import pandas as pd
 import pytest
 
 from airflow_mlops.core.data.ingest import ingest
-from airflow_mlops.core.foundation.catalog import Catalog
-from airflow_mlops.core.foundation.config import load_pipeline
 from airflow_mlops.core.foundation.errors import DataContractError, DataNotFoundError
-from airflow_mlops.core.foundation.lake import Lake
-from dev.datasets import write_flights
-from tests.conftest import ROOT
+from tests.unit.core.data.conftest import DAY
 
 pytestmark = pytest.mark.unit
-DAY = "2013-03-04"
-
-
-@pytest.fixture
-def setup(home: Path):
-    cfg = load_pipeline(ROOT / "include" / "pipelines" / "flights_delay.yaml")
-    raw = home / "raw" / "flights" / f"{DAY}.csv"
-    write_flights((home / "raw").as_uri(), [DAY])
-    return cfg, Catalog(Lake((home / "lake").as_uri()), cfg.name), raw
 
 
 def test_snapshot_is_typed_filtered_and_hashed(setup) -> None:
     cfg, cat, raw = setup
     res = ingest(cfg, cat.lake, DAY)
     raw_df = pd.read_csv(raw)
-    df = cat.read_snapshot(DAY)
+    df = cat.lake.read_parquet(cat.snapshot_uri(DAY))
     assert res.rows_raw == len(raw_df)
     assert res.rows_filtered == int(raw_df["arr_delay"].isna().sum()) > 0
     assert res.rows == len(df) == len(raw_df) - res.rows_filtered
@@ -53,7 +40,7 @@ def test_reingest_same_data_is_unchanged_and_changed_data_replaces(setup) -> Non
     files = [n for n in cat.lake.listdir(cat.partition(DAY)) if n.startswith("data-")]
     assert not third.unchanged and third.content_hash != first.content_hash
     assert cat.manifest(DAY)["content_hash"] == third.content_hash
-    assert len(cat.read_snapshot(DAY)) == third.rows < first.rows
+    assert len(cat.lake.read_parquet(cat.snapshot_uri(DAY))) == third.rows < first.rows
     # Snapshots are immutable: the first file stays for the lineage of any model trained on it.
     assert sorted(files) == sorted([first.uri.rsplit("/", 1)[1], third.uri.rsplit("/", 1)[1]])
     assert len(cat.lake.read_parquet(first.uri)) == first.rows

@@ -124,7 +124,7 @@ def refused(home: Path, cfg: PipelineConfig, pattern: str) -> str:
 def accepted(home: Path, cfg: PipelineConfig):  # type: ignore[no-untyped-def]
     lake = Lake((home / "lake").as_uri())
     res = ingest(cfg, lake, DAY)
-    return res, Catalog(lake, cfg.name).read_snapshot(DAY)
+    return res, lake.read_parquet(Catalog(lake, cfg.name).snapshot_uri(DAY))
 
 
 def lines_of(rows: list[str]) -> str:

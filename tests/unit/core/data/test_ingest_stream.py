@@ -11,22 +11,11 @@ from airflow_mlops.core.data import ingest as ingest_mod
 from airflow_mlops.core.data.ingest import content_hash, ingest
 from airflow_mlops.core.data.sources import rawfile
 from airflow_mlops.core.foundation.catalog import Catalog
-from airflow_mlops.core.foundation.config import load_pipeline
 from airflow_mlops.core.foundation.errors import DataContractError
 from airflow_mlops.core.foundation.lake import Lake
-from dev.datasets import write_flights
-from tests.conftest import ROOT
+from tests.unit.core.data.conftest import DAY
 
 pytestmark = pytest.mark.unit
-DAY = "2013-03-04"
-
-
-@pytest.fixture
-def setup(home: Path):
-    cfg = load_pipeline(ROOT / "include" / "pipelines" / "flights_delay.yaml")
-    write_flights((home / "raw").as_uri(), [DAY])
-    lake = Lake((home / "lake").as_uri())
-    return cfg, Catalog(lake, cfg.name), home / "raw" / "flights" / f"{DAY}.csv"
 
 
 def _ways(monkeypatch: pytest.MonkeyPatch, way: str) -> list[bool]:
@@ -56,7 +45,7 @@ def test_every_reader_gives_the_same_snapshot_in_many_small_frames(
     attempts = _ways(monkeypatch, way)
     res = ingest(cfg, cat.lake, DAY)
     assert attempts == {"typed": [True], "strings": [True, False], "whole": [True, False]}[way]
-    snap = cat.read_snapshot(DAY)
+    snap = cat.lake.read_parquet(cat.snapshot_uri(DAY))
     # Written in many row groups (one per frame) unless read whole.
     with cat.lake.open_parquet(res.uri) as pf:
         groups = pf.num_row_groups

@@ -43,7 +43,7 @@ def _window(world: World, end: str, days: int) -> list[str]:
 
 
 def _labelled(world: World, ds: str) -> pd.DataFrame:
-    df = world.catalog.read_snapshot(ds)
+    df = world.catalog.lake.read_parquet(world.catalog.snapshot_uri(ds))
     df = df[df["late"].notna()].copy()
     df["day"] = ds
     return df

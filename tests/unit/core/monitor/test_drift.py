@@ -198,7 +198,7 @@ def test_monitor_writes_the_report_and_one_mlflow_run_per_interval(world: World)
     assert 0 <= summary["drift_share"] <= 1 and world.lake.exists(summary["html_uri"])
     stored = world.catalog.drift(JUL)
     assert summary == {k: v for k, v in stored.items() if k not in ("created_at", "current_stats")}
-    rows = len(world.catalog.read_snapshot(JUL))
+    rows = len(world.catalog.lake.read_parquet(world.catalog.snapshot_uri(JUL)))
     assert summary["current_rows"] == stored["current_stats"]["dep_delay"]["rows"] == rows
     assert summary["sampled_rows"] is None  # a day is far below drift.max_current_rows
     assert summary["quality"], "labels are present, so model quality is reported"

@@ -30,7 +30,7 @@ def test_the_champion_scores_a_batch(world: World) -> None:
     res = score_batch(world.cfg, world.lake, world.client, JUL)
     assert res.model_version == version and res.predictions_uri == world.catalog.predictions_uri(JUL)
     scored = world.lake.read_parquet(res.predictions_uri)
-    assert res.rows == len(scored) == len(world.catalog.read_snapshot(JUL))
+    assert res.rows == len(scored) == len(world.catalog.lake.read_parquet(world.catalog.snapshot_uri(JUL)))
     assert set(scored["model_version"]) == {version}
     assert scored["probability"].between(0, 1).all()
     assert res.mean_probability == pytest.approx(float(scored["probability"].mean()))
@@ -79,7 +79,7 @@ def test_scoring_in_chunks_gives_what_scoring_the_whole_batch_gives_and_predicts
     world: World,
 ) -> None:
     version, model = _champion_model(world)
-    snapshot = world.catalog.read_snapshot(JUL)
+    snapshot = world.catalog.lake.read_parquet(world.catalog.snapshot_uri(JUL))
     whole = with_predictions(world.cfg, model, snapshot)
     counting = _Counting(model)
     out_uri = world.catalog.predictions_uri(JUL)

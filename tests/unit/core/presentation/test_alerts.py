@@ -317,3 +317,17 @@ def test_a_retrain_asked_for_by_late_labels_alerts_without_covariate_drift() -> 
     quiet = A.drift_alert({**DRIFT, "retrain": False, "fired": []}, BASE)
     assert quiet is not None and "not a retrain trigger" in quiet.text
     assert A.drift_alert({**res, "retrain": False, "fired": []}, BASE) is None
+
+
+def test_every_kind_has_one_severity_and_every_alert_is_built_one_way() -> None:
+    """Severity follows the kind (one table), the body is the lines, the link the pipeline's page."""
+    assert set(A.SEVERITY) == set(ALERT_KINDS)
+    a = A.Alert.of("refused", "flights_delay", "t", ["one", "two"], BASE, version="3")
+    assert (a.severity, a.text, a.link, a.version, a.ds, a.run_link) == (
+        "warning",
+        "one\ntwo",
+        LINK,
+        "3",
+        None,
+        None,
+    )

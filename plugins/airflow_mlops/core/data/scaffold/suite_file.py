@@ -1,0 +1,129 @@
+"""The scaffold's expectation suite: what the sample shows, with margins a person then reviews."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Final
+
+from airflow_mlops.core.data.scaffold.plan import Scaffold
+
+#: Numeric bounds are the sample's range widened by this share of it on each side.
+RANGE_MARGIN: Final = 0.5
+#: Share of a category column's values that must be among the sample's categories.
+CATEGORY_MOSTLY: Final = 0.99
+#: The share of empty values allowed is this multiple of the sample's.
+NULL_MARGIN: Final = 2.0
+#: The type name Great Expectations observes for each declared type in a snapshot read back from
+#: the lake (its ``expect_column_values_to_be_of_type`` compares against these).
+GX_TYPES: Final[dict[str, str]] = {
+    "int": "int64",
+    "float": "float64",
+    "string": "str",
+    "category": "str",
+    "bool": "bool",
+    "datetime": "Timestamp",
+    "date": "Timestamp",
+}
+
+
+def _floor_to(x: float, integer: bool) -> float | int:
+    """``x`` rounded down to a whole number or to six decimals: a bound never cuts off the sample."""
+    return math.floor(x) if integer else math.floor(x * 1e6) / 1e6
+
+
+def _ceil_to(x: float, integer: bool) -> float | int:
+    """``x`` rounded up, as :func:`_floor_to` rounds down."""
+    return math.ceil(x) if integer else math.ceil(x * 1e6) / 1e6
+
+
+def _expectation(etype: str, notes: str, **kwargs: Any) -> dict[str, Any]:
+    return {"type": etype, "kwargs": kwargs, "notes": notes}
+
+
+def suite(sc: Scaffold) -> dict[str, Any]:
+    """The expectation suite: columns present, their types, empty shares, numeric ranges and
+    category sets with a margin, and a row count with only a lower bound. Ranges and sets are
+    drawn only for the columns the model uses (features and target): an identifier's range or a
+    time's moves with every batch, and would fail the next one."""
+    n = sc.rows
+    modelled = {*sc.numeric, *sc.categorical, sc.target}
+    exps = [
+        _expectation(
+            "expect_table_row_count_to_be_between",
+            "Not empty. REVIEW: the sample cannot say how many rows a batch holds; set the bounds.",
+            min_value=1,
+        ),
+        _expectation(
+            "expect_table_columns_to_match_set",
+            f"The columns of {sc.sample.name}.",
+            column_set=list(sc.columns),
+            exact_match=True,
+        ),
+    ]
+    for c, p in sc.columns.items():
+        exps.append(
+            _expectation(
+                "expect_column_values_to_be_of_type",
+                f"Declared {p.kind} in schema.columns.",
+                column=c,
+                type_=GX_TYPES[p.kind],
+            )
+        )
+        allowed = min(1.0, NULL_MARGIN * p.null_share)
+        if not p.nulls:
+            exps.append(
+                _expectation(
+                    "expect_column_values_to_not_be_null", f"Never empty in {n} sample rows.", column=c
+                )
+            )
+        elif allowed < 1.0:
+            exps.append(
+                _expectation(
+                    "expect_column_values_to_not_be_null",
+                    f"{p.nulls} of {n} sample rows were empty ({p.null_share:.1%}); up to twice that share may be.",
+                    column=c,
+                    mostly=math.floor((1.0 - allowed) * 1000) / 1000,
+                )
+            )
+        if c not in modelled:
+            continue
+        if p.minimum is not None and p.maximum is not None:
+            integer = p.kind == "int"
+            span = p.maximum - p.minimum
+            margin = RANGE_MARGIN * span if span else RANGE_MARGIN * abs(p.minimum) or 1.0
+            exps.append(
+                _expectation(
+                    "expect_column_values_to_be_between",
+                    f"The sample ranged from {p.minimum:g} to {p.maximum:g}; widened by half that range "
+                    "on each side. REVIEW: use the real limits where you know them.",
+                    column=c,
+                    min_value=_floor_to(p.minimum - margin, integer),
+                    max_value=_ceil_to(p.maximum + margin, integer),
+                )
+            )
+        if p.values is not None and (
+            p.kind == "category" or (c == sc.target and sc.task == "classification")
+        ):
+            strict = c == sc.target
+            kwargs: dict[str, Any] = {"column": c, "value_set": list(p.values)}
+            if not strict:
+                kwargs["mostly"] = CATEGORY_MOSTLY
+            exps.append(
+                _expectation(
+                    "expect_column_values_to_be_in_set",
+                    f"The {len(p.values)} values of the sample."
+                    + (
+                        " Every label must be a class the model knows."
+                        if strict
+                        else " At most 1% may be new."
+                    ),
+                    **kwargs,
+                )
+            )
+    return {
+        "name": sc.name,
+        "notes": f"Written by airflow-mlops init from {sc.sample.name} ({n} rows): what the sample "
+        "showed, with margins. Review it before trusting it.",
+        "meta": {"pipeline": sc.name, "scaffold": {"sample": sc.sample.name, "rows": n}},
+        "expectations": exps,
+    }
