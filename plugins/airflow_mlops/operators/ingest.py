@@ -1,4 +1,4 @@
-"""IngestOperator: raw file of one interval -> content-hashed Parquet snapshot; emits the snapshot Asset."""
+"""IngestOperator: one interval of a source -> content-hashed Parquet snapshot; emits the snapshot Asset."""
 
 from __future__ import annotations
 
@@ -16,19 +16,13 @@ class IngestOperator(PipelineOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_mlops.core.data.ingest import ingest
+        from airflow_mlops.core.data.sources.base import source_of
         from airflow_mlops.core.foundation.catalog import Catalog
         from airflow_mlops.core.foundation.errors import DataContractError
-        from airflow_mlops.hooks.lake import LakeHook
+        from airflow_mlops.hooks.source import connect
 
         start, end = context.get("data_interval_start"), context.get("data_interval_end")
-        source = self.config.source
-        if source.sql is not None:
-            from airflow_mlops.hooks.sql import SqlSourceHook
-
-            reading: dict[str, Any] = {"sql_reader": SqlSourceHook(source.sql.conn_id).read}
-        else:
-            src = LakeHook(source.conn_id)
-            reading = {"source_fs": src.filesystem(source.for_interval(str(self.ds)))}
+        source = source_of(self.config)
         try:
             res = ingest(
                 self.config,
@@ -37,19 +31,13 @@ class IngestOperator(PipelineOperator):
                 run_id=context["run_id"],
                 interval=(start, end) if start is not None and end is not None else None,
                 pii_key=self.pii_key(),
-                **reading,
+                conn=connect(source.hook, source.conn_id),
             ).to_dict()
         except DataContractError as e:
             # The same bytes fail the same way: the base fails the task without retry (a permanent
             # error). Here the refusal only gains where the file and its reason are kept.
             where = Catalog(self.lake, self.pipeline).quarantine_dir(str(self.ds))
-            kept = (
-                "The statement and the reason are"
-                if source.sql is not None
-                else "The reason is"
-                if self.config.data_schema.has_pii
-                else "The raw file and the reason are"
-            )
+            kept = source.kept_in_quarantine
             self.alert(context, "quarantine", {"ds": self.ds, "reason": e, "where": where})
             raise DataContractError(f"{e}\n{kept} kept in {where}") from e
         self.log.info(

@@ -1,4 +1,4 @@
-"""DataAvailableSensor: waits for a data interval's raw file, deferred to the triggerer."""
+"""DataAvailableSensor: waits until a data interval's source is ready, deferred to the triggerer."""
 
 from __future__ import annotations
 
@@ -13,18 +13,17 @@ from airflow.sdk.exceptions import AirflowSensorTimeout
 from airflow_mlops.base import PipelineSensor, refusal
 
 if TYPE_CHECKING:
-    from airflow_mlops.core.data.sources.sqlsource import SqlStatement
-    from airflow_mlops.hooks.lake import LakeHook
+    from airflow_mlops.core.data.sources.base import Source
 
 
 class DataAvailableSensor(PipelineSensor):
-    """Succeeds when ``source.uri`` of interval ``ds`` exists; a missing day times out naming the path.
+    """Succeeds when interval ``ds`` of the pipeline's source is ready; a missing day times out
+    naming where the data was expected.
 
-    The file is checked once in the worker; only if it is missing is the wait handed to the
-    triggerer (``deferrable=True``), so a waiting day costs no worker slot.
-
-    A ``source.sql`` interval is ready when its readiness statement says so (see
-    :func:`airflow_mlops.core.data.sources.sqlsource.ready_statement`), asked the same way.
+    The source answers (:meth:`~airflow_mlops.core.data.sources.base.Source.readiness`): for files
+    whether ``source.uri`` of the interval exists, for ``source.sql`` whether its readiness
+    statement says so. It is asked once in the worker; only if the data is not ready is the wait
+    handed to the triggerer (``deferrable=True``), so a waiting day costs no worker slot.
     """
 
     def __init__(self, *, deferrable: bool = True, **kwargs: Any) -> None:
@@ -32,41 +31,38 @@ class DataAvailableSensor(PipelineSensor):
         self.deferrable = deferrable
 
     @cached_property
-    def hook(self) -> LakeHook:
-        """The source's connection, or the lake's."""
-        from airflow_mlops.hooks.lake import LakeHook
+    def source(self) -> Source:
+        from airflow_mlops.core.data.sources.base import source_of
 
-        return LakeHook(self.config.source.conn_id)
+        return source_of(self.config)
+
+    @cached_property
+    def hook(self) -> Any:
+        """The hook the source reads through (for files without ``source.conn_id``: the lake's)."""
+        from airflow_mlops.hooks.source import connect
+
+        return connect(self.source.hook, self.source.conn_id)
 
     @property
     def uri(self) -> str:
-        return self.config.source.for_interval(str(self.ds))
+        return self.source.where(str(self.ds), shown=False)
 
-    def ready_statement(self, context: Context) -> SqlStatement | None:
-        """A SQL source's readiness statement for this run's interval (None: nothing to wait for)."""
-        from airflow_mlops.core.data.sources.sqlsource import ready_statement
-
+    def _check(self, context: Context) -> dict[str, Any] | None:
         start, end = context.get("data_interval_start"), context.get("data_interval_end")
         interval = (start, end) if start is not None and end is not None else None
-        return ready_statement(self.config, str(self.ds), interval)
+        return self.source.readiness(str(self.ds), interval)
 
-    def _sql_ready(self, stmt: SqlStatement | None) -> bool:
-        from airflow_mlops.hooks.sql import SqlSourceHook
-
-        assert self.config.source.sql is not None
-        return stmt is None or SqlSourceHook(self.config.source.sql.conn_id).ready(stmt)
+    def _ready(self, check: dict[str, Any] | None) -> bool:
+        return check is None or self.source.ready(check, self.hook)
 
     def poke(self, context: Context) -> bool:
         self.log.info("Waiting for %s", self.uri)
-        if self.config.source.sql is not None:
-            return self._sql_ready(self.ready_statement(context))
-        return self.hook.file_exists(self.uri)
+        return self._ready(self._check(context))
 
     def execute(self, context: Context) -> Any:
-        if self.config.source.sql is not None:
-            return self._execute_sql(context)
-        if self.hook.file_exists(self.uri):
-            self.log.info("Raw data present: %s", self.uri)
+        check = self._check(context)
+        if self._ready(check):
+            self.log.info("Data ready: %s%s", self.uri, "" if check else " (nothing to wait for)")
             return {"uri": self.uri}
         if not self.deferrable:
             return super().execute(context)
@@ -75,32 +71,12 @@ class DataAvailableSensor(PipelineSensor):
         from airflow_mlops.triggers.data import DataAvailableTrigger
 
         timeout = self.timeout if isinstance(self.timeout, (int, float)) else 3600.0
-        self.log.info("Raw data not there yet: %s; deferring for up to %.0f s", self.uri, timeout)
+        self.log.info("Data not ready yet: %s; deferring for up to %.0f s", self.uri, timeout)
+        deadline = time.time() + float(timeout)
+        conn_id = getattr(self.hook, "conn_id", self.source.conn_id)
         self.defer(
             trigger=DataAvailableTrigger(
-                self.uri, self.hook.conn_id, float(self.poke_interval), time.time() + float(timeout)
-            ),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=float(timeout) + 60),
-        )
-
-    def _execute_sql(self, context: Context) -> Any:
-        stmt = self.ready_statement(context)
-        sql = self.config.source.sql
-        assert sql is not None
-        if self._sql_ready(stmt):
-            self.log.info("Rows ready: %s%s", self.uri, "" if stmt else " (a query without ready_query)")
-            return {"uri": self.uri}
-        if not self.deferrable:
-            return super().execute(context)
-        from airflow_mlops.triggers.sql import SqlReadyTrigger
-
-        assert stmt is not None
-        timeout = self.timeout if isinstance(self.timeout, (int, float)) else 3600.0
-        self.log.info("Rows of %s not complete yet; deferring for up to %.0f s", self.uri, timeout)
-        self.defer(
-            trigger=SqlReadyTrigger(
-                sql.conn_id, stmt.to_json(), float(self.poke_interval), time.time() + float(timeout), self.uri
+                self.uri, conn_id, float(self.poke_interval), deadline, self.source.kind, check
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=float(timeout) + 60),

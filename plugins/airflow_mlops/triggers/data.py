@@ -1,10 +1,11 @@
-"""DataAvailableTrigger: polls for a file (local or object storage) without holding a worker slot."""
+"""DataAvailableTrigger: asks a source whether an interval's data is ready, without holding a
+worker slot; one trigger for every kind of source (files, SQL...), which answers the question."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -13,14 +14,26 @@ from airflow_mlops.core.foundation.errors import MlopsError
 
 
 class DataAvailableTrigger(BaseTrigger):
-    """Fires ``found`` when the file appears, ``timeout`` at the deadline (epoch seconds)."""
+    """Fires ``found`` when the source's ``check`` (its ``readiness``: JSON) holds, ``timeout``
+    at the deadline (epoch seconds). ``uri`` names the source in the event; a ``files`` check
+    defaults to whether ``uri`` exists, so triggers serialized before kinds existed still run."""
 
-    def __init__(self, uri: str, conn_id: str | None, poke_interval: float, deadline: float) -> None:
+    def __init__(
+        self,
+        uri: str,
+        conn_id: str | None,
+        poke_interval: float,
+        deadline: float,
+        kind: str = "files",
+        check: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.uri = uri
         self.conn_id = conn_id
         self.poke_interval = poke_interval
         self.deadline = deadline
+        self.kind = kind
+        self.check = dict(check) if check is not None else {"uri": uri}
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -30,15 +43,19 @@ class DataAvailableTrigger(BaseTrigger):
                 "conn_id": self.conn_id,
                 "poke_interval": self.poke_interval,
                 "deadline": self.deadline,
+                "kind": self.kind,
+                "check": self.check,
             },
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from airflow_mlops.hooks.lake import LakeHook
+        from airflow_mlops.core.data.sources.base import source_class
+        from airflow_mlops.hooks.source import connect
 
-        hook = LakeHook(self.conn_id)
+        source = source_class(self.kind)
+        conn = connect(source.hook, self.conn_id)
         async for event in poll(
-            lambda: hook.file_exists(self.uri), self.uri, self.poke_interval, self.deadline
+            lambda: source.ready(self.check, conn), self.uri, self.poke_interval, self.deadline
         ):
             yield event
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from airflow_mlops.core.data.ingest import normalize
+from airflow_mlops.core.data.normalize import normalize
 from airflow_mlops.core.foundation.config import PipelineConfig, load_pipeline, parse_pipeline
 from airflow_mlops.core.foundation.lake import Lake
 from airflow_mlops.core.model.modeling import PREDICTION, PROBABILITY
@@ -33,7 +33,7 @@ def hash_before_later_fields(cfg: PipelineConfig) -> str:
         ("schema", "free_text"),
         ("split", "on_vanished"),
     ):
-        assert dump[section].pop(later) is None, f"{section}.{later} is set"
+        assert dump[section].pop(later, None) is None, f"{section}.{later} is set"
     return hashlib.sha256(json.dumps(dump, sort_keys=True).encode()).hexdigest()[:16]
 
 

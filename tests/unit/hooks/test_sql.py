@@ -1,4 +1,4 @@
-"""SqlSourceHook, the data sensor and SqlReadyTrigger on a SQL source, against the machine's real
+"""SqlSourceHook, the data sensor and its trigger on a SQL source, against the machine's real
 PostgreSQL through an Airflow connection given as ``AIRFLOW_CONN_<ID>``: rows in bounded blocks
 from a server-side cursor, refusals as contract errors, readiness by the interval's end."""
 
@@ -16,14 +16,14 @@ import yaml
 from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_mlops.core.data.ingest import ingest
-from airflow_mlops.core.data.sources import sqlsource
+from airflow_mlops.core.data.sources import sql as sqlsource
 from airflow_mlops.core.foundation.config import PipelineConfig
 from airflow_mlops.core.foundation.errors import ConfigError, DataContractError
 from airflow_mlops.core.foundation.lake import Lake
 from airflow_mlops.hooks import SqlSourceHook
 from airflow_mlops.hooks import sql as sql_hook
 from airflow_mlops.sensors import DataAvailableSensor
-from airflow_mlops.triggers import SqlReadyTrigger
+from airflow_mlops.triggers import DataAvailableTrigger
 from dev.datasets import load_credit_table
 from tests.conftest import PIPELINES
 from tests.unit.operators.conftest import make_context
@@ -77,7 +77,7 @@ def test_rows_come_in_blocks_from_a_server_side_cursor(
         Lake((pipeline_home(pipeline) / "lake").as_uri()),
         "2024-03-02",
         interval=DAY2,
-        sql_reader=hook.read,
+        conn=hook,
     )
     assert res.rows == 500
 
@@ -137,14 +137,16 @@ def test_the_sensor_waits_for_a_row_at_or_after_the_interval_end(
         sensor.execute(context)
     trigger = deferred.value.trigger
     assert (
-        isinstance(trigger, SqlReadyTrigger) and trigger.conn_id == "credit_db" and trigger.poke_interval == 3
+        isinstance(trigger, DataAvailableTrigger)
+        and trigger.conn_id == "credit_db"
+        and trigger.poke_interval == 3
     )
     path, kwargs = trigger.serialize()
-    assert path == "airflow_mlops.triggers.sql.SqlReadyTrigger"
-    assert SqlReadyTrigger(**json.loads(json.dumps(kwargs))).serialize() == (path, kwargs)
+    assert path == "airflow_mlops.triggers.data.DataAvailableTrigger"
+    assert DataAvailableTrigger(**json.loads(json.dumps(kwargs))).serialize() == (path, kwargs)
 
     async def scenario() -> dict:
-        waiting = asyncio.create_task(_first_event(SqlReadyTrigger(**kwargs | {"poke_interval": 0.05})))
+        waiting = asyncio.create_task(_first_event(DataAvailableTrigger(**kwargs | {"poke_interval": 0.05})))
         await asyncio.sleep(0.5)
         assert not waiting.done(), "fired before the interval was closed"
         with psycopg.connect(postgres_url, autocommit=True) as conn:
@@ -167,7 +169,9 @@ def test_the_trigger_fires_timeout_at_the_deadline(pipeline: PipelineConfig, pos
     start = time.time()
     event = asyncio.run(
         _first_event(
-            SqlReadyTrigger("credit_db", stmt.to_json(), 0.05, start + 0.3, "sql://credit_db/customers")
+            DataAvailableTrigger(
+                "sql://credit_db/customers", "credit_db", 0.05, start + 0.3, "sql", stmt.to_json()
+            )
         )
     )
     assert event == {"status": "timeout", "uri": "sql://credit_db/customers"} and time.time() - start >= 0.3
@@ -192,7 +196,7 @@ def test_a_ready_query_decides_readiness(pipeline: PipelineConfig, postgres_url:
         hook.ready(sqlsource.SqlStatement("SELECT nope FROM loads", {}, "loads"))
 
 
-async def _first_event(trigger: SqlReadyTrigger) -> dict:
+async def _first_event(trigger: DataAvailableTrigger) -> dict:
     async for event in trigger.run():
         return dict(event.payload)
     raise AssertionError("the trigger ended without an event")

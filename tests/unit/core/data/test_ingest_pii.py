@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from airflow_mlops.core.data.ingest import PII_HASH_CHARS, hide_pii, ingest, pii_hash
+from airflow_mlops.core.data.ingest import ingest
+from airflow_mlops.core.data.pii import PII_HASH_CHARS, hide_pii, pii_hash
 from airflow_mlops.core.foundation import tracking
 from airflow_mlops.core.foundation.catalog import Catalog
 from airflow_mlops.core.foundation.config import PipelineConfig, parse_pipeline

@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import psycopg
@@ -15,7 +16,7 @@ import pytest
 import yaml
 
 from airflow_mlops.core.data.ingest import ingest
-from airflow_mlops.core.data.sources import sqlsource
+from airflow_mlops.core.data.sources import sql as sqlsource
 from airflow_mlops.core.foundation.catalog import Catalog
 from airflow_mlops.core.foundation.config import PipelineConfig, load_pipeline, parse_pipeline
 from airflow_mlops.core.foundation.errors import ConfigError, DataContractError
@@ -40,8 +41,9 @@ def credit_sql(**sql: str) -> PipelineConfig:
 TABLE = credit_sql(conn_id="credit_db", table="customers", interval_column="exported_at")
 
 
-def reader(url: str):
-    """A plain psycopg reader (core needs no Airflow): the statement's rows in blocks of 200."""
+def reader(url: str) -> SimpleNamespace:
+    """A plain psycopg connection for the source (core needs no Airflow): ``read`` gives the
+    statement's rows in blocks of 200."""
 
     def read(stmt: sqlsource.SqlStatement) -> Iterator[sqlsource.Block]:
         with psycopg.connect(url) as conn, conn.cursor() as cur:
@@ -53,7 +55,7 @@ def reader(url: str):
             while rows := cur.fetchmany(200):
                 yield names, rows
 
-    return read
+    return SimpleNamespace(read=read)
 
 
 @pytest.fixture
@@ -65,7 +67,7 @@ def test_the_table_gives_the_snapshot_the_same_rows_in_csv_give(
     home: Path, postgres_url: str, credit: pd.DataFrame
 ) -> None:
     lake = Lake((home / "lake").as_uri())
-    res = ingest(TABLE, lake, "2024-03-02", interval=DAY2, sql_reader=reader(postgres_url))
+    res = ingest(TABLE, lake, "2024-03-02", interval=DAY2, conn=reader(postgres_url))
     day = credit[(credit.exported_at >= DAY2[0]) & (credit.exported_at < DAY2[1])]
     assert res.rows == 500 and res.rows_raw == len(day)
     assert res.source_uri == "sql://credit_db/customers"
@@ -85,7 +87,7 @@ def test_the_table_gives_the_snapshot_the_same_rows_in_csv_give(
 def _refused(home: Path, cfg: PipelineConfig, url: str, interval=DAY2) -> tuple[str, dict]:
     lake = Lake((home / "lake").as_uri())
     with pytest.raises(DataContractError) as e:
-        ingest(cfg, lake, "2024-03-02", interval=interval, sql_reader=reader(url))
+        ingest(cfg, lake, "2024-03-02", interval=interval, conn=reader(url))
     folder = Catalog(lake, cfg.name).quarantine_dir("2024-03-02")
     record = lake.read_json(f"{folder}/reason.json")
     assert [u.rsplit("/", 1)[-1] for u in lake.listdir(folder)] == ["reason.json"], "no rows are copied"
@@ -131,9 +133,9 @@ def test_a_query_binds_the_interval_and_its_missing_columns_are_named(
         "WHERE exported_at::date = %(ds)s::date ORDER BY exported_at",
     )
     lake = Lake((home / "ok-lake").as_uri())
-    res = ingest(query, lake, "2024-03-02", interval=DAY2, sql_reader=reader(postgres_url))
+    res = ingest(query, lake, "2024-03-02", interval=DAY2, conn=reader(postgres_url))
     table = ingest(
-        TABLE, Lake((home / "l2").as_uri()), "2024-03-02", interval=DAY2, sql_reader=reader(postgres_url)
+        TABLE, Lake((home / "l2").as_uri()), "2024-03-02", interval=DAY2, conn=reader(postgres_url)
     )
     assert res.content_hash == table.content_hash and res.source_uri == "sql://credit_db/query"
     short = credit_sql(
@@ -173,7 +175,7 @@ def test_values_of_mixed_types_are_refused_and_explained_only_without_pii(
             Lake((home / "lake").as_uri()),
             "2024-03-02",
             interval=DAY2,
-            sql_reader=reader(postgres_url),
+            conn=reader(postgres_url),
             pii_key=b"k" * 32 if pii else None,
         )
     assert "jane@example.com" not in str(e.value)
@@ -216,9 +218,7 @@ def test_typed_columns_give_the_hash_their_csv_gives(home: Path, postgres_url: s
             "('2024-03-02 11:00+00', NULL, NULL, NULL, NULL, true), ('2024-03-03 00:00+00', 3, 2, false, NULL, true)"
         )
     cfg = parse_pipeline(yaml.safe_dump(d), "typed.yaml")
-    res = ingest(
-        cfg, Lake((home / "lake").as_uri()), "2024-03-02", interval=DAY2, sql_reader=reader(postgres_url)
-    )
+    res = ingest(cfg, Lake((home / "lake").as_uri()), "2024-03-02", interval=DAY2, conn=reader(postgres_url))
     assert res.rows == 2
     raw = home / "raw"
     raw.mkdir()

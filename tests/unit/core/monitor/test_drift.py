@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from airflow_mlops.core.data.ingest import normalize
+from airflow_mlops.core.data.normalize import normalize
 from airflow_mlops.core.foundation import tracking
 from airflow_mlops.core.foundation.catalog import Catalog
 from airflow_mlops.core.foundation.config import PipelineConfig, load_pipeline

@@ -139,8 +139,9 @@ def _file_frames(
 
     wanted = cfg.raw_columns
     show = not cfg.data_schema.has_pii
+    fmt = getattr(cfg.source, "file_format", "csv")  # only a files source has files
     with fs.open(path, "rb") as f:
-        if cfg.source.file_format == "parquet":
+        if fmt == "parquet":
             with pq.ParquetFile(f) as pf:
                 csvscan.unique_names(pf.schema_arrow.names, shown)
                 _require(wanted, pf.schema_arrow.names, shown)
@@ -149,7 +150,7 @@ def _file_frames(
                     yield records.number_rows(batch.to_pandas(), first)
                     first += batch.num_rows
             return
-        if cfg.source.file_format == "jsonl":
+        if fmt == "jsonl":
             yield from _jsonl_frames(f, cfg, shown)
             return
         header = f.readline()

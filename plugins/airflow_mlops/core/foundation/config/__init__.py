@@ -53,9 +53,12 @@ from airflow_mlops.core.foundation.config.pipeline import (
 )
 from airflow_mlops.core.foundation.config.schema import FeaturesConfig, SchemaConfig
 from airflow_mlops.core.foundation.config.source import (
+    SOURCE_KINDS,
     SQL_PARAMS,
+    FilesSourceConfig,
     RawFormat,
     SourceConfig,
+    SqlQueryConfig,
     SqlSourceConfig,
     format_of,
 )
@@ -68,6 +71,7 @@ __all__ = [
     "METRICS",
     "PIPELINE_NAME",
     "RESERVED_COLUMN",
+    "SOURCE_KINDS",
     "SQL_PARAMS",
     "AlertKind",
     "AlertsConfig",
@@ -77,6 +81,7 @@ __all__ = [
     "CovariateTriggerConfig",
     "DriftConfig",
     "FeaturesConfig",
+    "FilesSourceConfig",
     "GateConfig",
     "LabelsConfig",
     "ModelConfig",
@@ -90,6 +95,7 @@ __all__ = [
     "SearchConfig",
     "SourceConfig",
     "SplitConfig",
+    "SqlQueryConfig",
     "SqlSourceConfig",
     "Strict",
     "TaskType",

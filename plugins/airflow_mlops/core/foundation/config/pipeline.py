@@ -31,7 +31,7 @@ from airflow_mlops.core.foundation.config.operations import (
     ValidationConfig,
 )
 from airflow_mlops.core.foundation.config.schema import FeaturesConfig, SchemaConfig
-from airflow_mlops.core.foundation.config.source import SourceConfig
+from airflow_mlops.core.foundation.config.source import SOURCE_KINDS, FilesSourceConfig, SourceConfig
 from airflow_mlops.core.foundation.config.yamlload import load_yaml, read_bounded
 from airflow_mlops.core.foundation.errors import ConfigError
 
@@ -145,6 +145,8 @@ def _expand_values(value: Any, source: str, defaults: dict[str, str]) -> Any:
 
 
 def _loc(loc: tuple[int | str, ...], msg: str = "") -> str:
+    if loc[:1] == ("source",) and loc[1:2] and loc[1] in SOURCE_KINDS:
+        loc = loc[:1] + loc[2:]  # the union's tag: the YAML has no such level
     if not loc and re.match(r"[a-z_]+(\.[a-z_]+|\[\d+\])*: ", msg):
         return ""  # a rule across sections: its message starts with the field at fault
     out = ""
@@ -176,7 +178,7 @@ def parse_pipeline(text: str, source: str) -> PipelineConfig:
                 where = _loc(err["loc"], line)
                 problems.append(f"{source}: {where}: {line}" if where else f"{source}: {line}")
         raise ConfigError("\n".join(problems)) from None
-    if cfg.source.uri is not None:
+    if isinstance(cfg.source, FilesSourceConfig):
         cfg.source._shown = expand_env(raw["source"]["uri"], source, defaults, shown=True)
     return cfg
 
@@ -196,12 +198,14 @@ def load_pipeline(path: str | Path) -> PipelineConfig:
     p = Path(path)
     cfg = parse_pipeline(read_bounded(p), str(p))
     roots = get_settings().source_roots
-    if cfg.source.uri is not None and not any(cfg.source.uri.startswith(f"{r}/") for r in roots):
+    files = cfg.source if isinstance(cfg.source, FilesSourceConfig) else None
+    if files is not None and not any(files.uri.startswith(f"{r}/") for r in roots):
         raise ConfigError(
             f"{p}: source.uri: {cfg.source.shown_uri!r} is outside the allowed source roots {list(roots)} "
             "(AIRFLOW_MLOPS_SOURCE_ROOTS, comma-separated; default AIRFLOW_MLOPS_RAW_ROOT)"
         )
-    cfg.source._roots = roots
+    if files is not None:
+        files._roots = roots
     if cfg.name != p.stem:
         raise ConfigError(f"{p}: name: {cfg.name!r} must match the file name {p.stem!r}")
     return cfg

@@ -1,15 +1,20 @@
-"""Where a pipeline's raw data is: files by URI template, or a SQL query."""
+"""Where a pipeline's raw data is: one config model per source kind (``source.kind``), files by
+URI template or a SQL table or query; the kind is inferred when absent, as before kinds existed."""
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    Discriminator,
     Field,
     PrivateAttr,
+    SerializerFunctionWrapHandler,
+    Tag,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -60,7 +65,7 @@ def _sql_params(sql: str, field: str) -> str:
     return sql
 
 
-class SqlSourceConfig(Strict):
+class SqlQueryConfig(Strict):
     """A table or query in a SQL database, read through an Airflow connection, one interval at a time."""
 
     conn_id: str = Field(description="Airflow connection of the database (any common-sql DbApiHook).")
@@ -102,7 +107,7 @@ class SqlSourceConfig(Strict):
         return _sql_params(v, str(info.field_name))
 
     @model_validator(mode="after")
-    def _one_way(self) -> SqlSourceConfig:
+    def _one_way(self) -> SqlQueryConfig:
         if self.query is not None:
             if self.table is not None or self.interval_column is not None:
                 raise ValueError("give either table and interval_column, or query, not both")
@@ -117,32 +122,51 @@ class SqlSourceConfig(Strict):
         return self
 
 
-class SourceConfig(Strict):
-    """Where each data interval's raw file is (``uri``), or its rows (``sql``)."""
+class _Waiting(Strict):
+    """How long and how often the sensor asks whether an interval's data is ready: every kind."""
 
-    uri: str | None = Field(
-        default=None, description="URI template of one interval's raw file; {ds} is the interval's date."
+    timeout_minutes: Annotated[float, Field(gt=0, le=MAX_MINUTES)] = 60.0
+    poke_interval_seconds: Annotated[float, Field(gt=0, le=MAX_MINUTES * 60)] = 60.0
+
+
+def _only(data: Any, kind: str, others: dict[str, str]) -> Any:
+    """Refuse a field of another kind by name, before the model's own "unknown field"."""
+    if isinstance(data, dict):
+        for field, other in others.items():
+            if field in data:
+                raise ValueError(f"{field} is a field of source.kind {other}, not of {kind}")
+    return data
+
+
+class FilesSourceConfig(_Waiting):
+    """``source.kind: files`` (the default): each data interval's raw file(s) at a URI template."""
+
+    # exclude: the kind is implied by the fields (uri here, sql there), so the config hash of a
+    # pipeline written before kinds existed stays what it was.
+    kind: Literal["files"] = Field(
+        default="files", exclude=True, description="files (the default without sql)."
     )
-    sql: SqlSourceConfig | None = Field(
-        default=None, description="A table or query in a SQL database instead of files (not with uri)."
-    )
-    format: Literal["csv", "parquet", "jsonl"] | None = Field(
+    uri: str = Field(description="URI template of one interval's raw file; {ds} is the interval's date.")
+    format: RawFormat | None = Field(
         default=None,
         description="csv, parquet or jsonl (JSON Lines: one object per line); by default from the "
         "suffix (.parquet/.pq, .jsonl/.ndjson, else csv).",
     )
     conn_id: str | None = Field(default=None, description="Airflow connection for s3:// sources.")
-    timeout_minutes: Annotated[float, Field(gt=0, le=MAX_MINUTES)] = 60.0
-    poke_interval_seconds: Annotated[float, Field(gt=0, le=MAX_MINUTES * 60)] = 60.0
     max_bytes: Annotated[int, Field(gt=0)] | None = Field(
         default=None, description="A raw file larger than this is refused (and quarantined) unread."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _files(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "uri" not in data and "sql" not in data:
+            raise ValueError("give exactly one of uri (files) and sql (a database table or query)")
+        return _only(data, "files", {"sql": "sql"})
+
     @field_validator("uri")
     @classmethod
-    def _has_interval(cls, v: str | None) -> str | None:
-        if v is None:
-            return None
+    def _has_interval(cls, v: str) -> str:
         if "{ds}" not in v and "{ds_nodash}" not in v:
             raise ValueError("must contain {ds} or {ds_nodash} so that each data interval has its own file")
         if ".." in v.replace("\\", "/").split("/"):
@@ -151,27 +175,10 @@ class SourceConfig(Strict):
             )
         return v
 
-    @model_validator(mode="after")
-    def _uri_or_sql(self) -> SourceConfig:
-        if (self.uri is None) == (self.sql is None):
-            raise ValueError(
-                "give exactly one of uri (files) and sql (a database table or query)"
-                + ("" if self.uri is None else ", not both")
-            )
-        if self.sql is not None:
-            file_only = [f for f in ("format", "max_bytes", "conn_id") if getattr(self, f) is not None]
-            if file_only:
-                raise ValueError(f"{', '.join(file_only)} apply to files (uri), not to source.sql")
-        return self
-
     @property
     def file_format(self) -> RawFormat:
         """The declared format, or the one implied by the file suffix."""
-        if self.format:
-            return self.format
-        if self.uri is None:
-            return "parquet"  # a SQL source: rows arrive typed, as from Parquet
-        return format_of(self.uri)
+        return self.format or format_of(self.uri)
 
     _shown: str | None = PrivateAttr(default=None)
     #: The source roots ``load_pipeline`` checked the URI against: ingest confines every file it
@@ -181,14 +188,7 @@ class SourceConfig(Strict):
     @property
     def shown_uri(self) -> str:
         """The URI template as it may be shown (see ``for_interval``)."""
-        return self._shown or self.uri or self.sql_uri
-
-    @property
-    def sql_uri(self) -> str:
-        """How a SQL source is named in manifests, XCom and messages: connection and table (or
-        ``query``), never the connection's host or credentials."""
-        assert self.sql is not None
-        return f"sql://{self.sql.conn_id}/{self.sql.table or 'query'}"
+        return self._shown or self.uri
 
     def for_interval(self, ds: str, shown: bool = False) -> str:
         """The raw file URI of the interval starting on ``ds`` (YYYY-MM-DD).
@@ -197,8 +197,62 @@ class SourceConfig(Strict):
         events): only the project's own ``${AIRFLOW_MLOPS_*}`` locations are expanded, any other
         ``${VAR}`` (a token, a password) stays as written.
         """
-        if self.sql is not None:
-            return self.sql_uri
         uri = self.shown_uri if shown else self.uri
-        assert uri is not None  # a source has uri or sql
         return uri.replace("{ds}", ds).replace("{ds_nodash}", ds.replace("-", ""))
+
+
+class SqlSourceConfig(_Waiting):
+    """``source.kind: sql`` (the default with ``sql``): a table or query read by interval."""
+
+    kind: Literal["sql"] = Field(default="sql", exclude=True, description="sql (the default with sql).")
+    sql: SqlQueryConfig = Field(description="A table or query in a SQL database, read by data interval.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_file_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "uri" in data:
+            raise ValueError("give exactly one of uri (files) and sql (a database table or query), not both")
+        if isinstance(data, dict):
+            file_only = [f for f in ("format", "max_bytes", "conn_id") if f in data]
+            if file_only:
+                raise ValueError(f"{', '.join(file_only)} apply to files (uri), not to source.sql")
+        return data
+
+    @model_serializer(mode="wrap")
+    def _dumped_as_before_kinds(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """With the file fields unset, as one model of both dumped it: the config hash of a SQL
+        pipeline stays the one its models were registered with."""
+        return {"uri": None, "format": None, "conn_id": None, "max_bytes": None, **handler(self)}
+
+    @property
+    def shown_uri(self) -> str:
+        """How a SQL source is named in manifests, XCom and messages: connection and table (or
+        ``query``), never the connection's host or credentials."""
+        return f"sql://{self.sql.conn_id}/{self.sql.table or 'query'}"
+
+    def for_interval(self, ds: str, shown: bool = False) -> str:
+        """Every interval of a SQL source is named by its table (or query) alone."""
+        return self.shown_uri
+
+
+#: The source kinds: each names its config model here and its module in core.data.sources.
+SOURCE_KINDS: tuple[str, ...] = ("files", "sql")
+
+
+def _kind(v: Any) -> Any:
+    """``source.kind``, or for a source written without it the kind its fields imply."""
+    if isinstance(v, dict):
+        return v.get("kind") or ("sql" if "sql" in v else "files")
+    return getattr(v, "kind", None)
+
+
+SourceConfig = Annotated[
+    Annotated[FilesSourceConfig, Tag("files")] | Annotated[SqlSourceConfig, Tag("sql")],
+    Discriminator(
+        _kind,
+        custom_error_type="source_kind",
+        custom_error_message="kind must be one of "
+        + ", ".join(SOURCE_KINDS)
+        + " (another kind needs its config model and module: docs/architecture.md, Adding a source)",
+    ),
+]

@@ -1,4 +1,4 @@
-"""SQL sources: the statement that reads (or checks) one data interval, and its rows typed.
+"""``source.kind: sql``: the statement that reads (or checks) one data interval, and its rows typed.
 
 Plain Python, no Airflow and no database driver: the Airflow hook (:mod:`airflow_mlops.hooks.sql`)
 runs the statement and hands the rows over in blocks; here they become the frames ingest types,
@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
-from airflow_mlops.core.foundation.config import PipelineConfig, SqlSourceConfig
+from airflow_mlops.core.data.sources.base import Batch, Interval, Kept, Source
+from airflow_mlops.core.foundation.config import PipelineConfig, SqlQueryConfig, SqlSourceConfig
 from airflow_mlops.core.foundation.errors import ConfigError, DataContractError
 
 if TYPE_CHECKING:
@@ -63,11 +64,10 @@ def quote(name: str) -> str:
     return ".".join('"' + part.replace('"', '""') + '"' for part in name.split("."))
 
 
-def _sql(cfg: PipelineConfig) -> SqlSourceConfig:
-    sql = cfg.source.sql
-    if sql is None:  # pragma: no cover - callers check
+def _sql(cfg: PipelineConfig) -> SqlQueryConfig:
+    if not isinstance(cfg.source, SqlSourceConfig):  # pragma: no cover - callers check
         raise ConfigError(f"{cfg.name}: source.sql is not set")
-    return sql
+    return cfg.source.sql
 
 
 def label(cfg: PipelineConfig) -> str:
@@ -227,3 +227,43 @@ def frames(
 
 def _iso(t: object) -> str:
     return t.isoformat() if isinstance(t, datetime) else str(t)
+
+
+class SqlSource(Source):
+    """A table or query of a database, read through a common-sql connection by data interval."""
+
+    kind = "sql"
+    hook = "airflow_mlops.hooks.sql.SqlSourceHook"
+
+    @property
+    def kept_in_quarantine(self) -> str:
+        return "The statement and the reason are"
+
+    @property
+    def conn_id(self) -> str:
+        return _sql(self.cfg).conn_id
+
+    def where(self, ds: str, *, shown: bool = True) -> str:
+        return self.cfg.source.for_interval(ds)
+
+    def readiness(self, ds: str, interval: Interval) -> dict[str, Any] | None:
+        stmt = ready_statement(self.cfg, ds, interval)
+        return None if stmt is None else stmt.to_json()
+
+    @classmethod
+    def ready(cls, check: Mapping[str, Any], conn: Any) -> bool:
+        return bool(conn.ready(SqlStatement.from_json(check)))
+
+    def open(self, ds: str, interval: Interval, conn: Any) -> Batch:
+        """``conn`` has ``read(statement)``, yielding blocks (:data:`SqlReader`)."""
+        if conn is None:
+            raise ConfigError(f"{self.cfg.name}: source.sql needs a reader of its database connection")
+        stmt = read_statement(self.cfg, ds, interval)
+        return Batch([lambda: frames(self.cfg, conn.read(stmt), stmt)], record={"sql": stmt.to_json()})
+
+    def kept(self, ds: str, batch: Batch | None) -> Kept:
+        return Kept(None, NOT_COPIED, batch.record) if batch else Kept(None, None, {})
+
+
+NOT_COPIED: Final = "rows of a SQL source are not copied; the statement and its parameters are kept"
+SOURCE = SqlSource
