@@ -122,6 +122,7 @@ class PipelineOperator(BaseOperator):
         ds: str | None = INTERVAL_START,
         asset: Asset | None = None,
         mlflow_conn_id: str = "mlflow_default",
+        lake_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -129,6 +130,8 @@ class PipelineOperator(BaseOperator):
         self.ds = ds
         self.asset = asset
         self.mlflow_conn_id = mlflow_conn_id
+        #: None: the deployment's ``AIRFLOW_MLOPS_LAKE_CONN_ID``, else no connection (local lake).
+        self.lake_conn_id = lake_conn_id
 
     def pre_execute(self, context: Any) -> None:
         """Before any work: a run whose conf names an undeclared Param fails here."""
@@ -148,7 +151,7 @@ class PipelineOperator(BaseOperator):
     def lake(self) -> Lake:
         from airflow_mlops.hooks.lake import LakeHook
 
-        return LakeHook().get_lake()
+        return LakeHook(self.lake_conn_id).get_lake()
 
     @cached_property
     def mlflow(self) -> MlflowClient:
