@@ -15,18 +15,23 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/wheel-check.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 start=$SECONDS
 
-# The floor, read from pyproject.toml's apache-airflow requirement (e.g. >=3.1.0,<3.4 -> 3.1.0).
+# The floor, read from pyproject.toml's apache-airflow requirement (e.g. >=3.1.0,<3.4 -> 3.1.0), and
+# the top: the version requirements/constraints.txt pins (the stack tested here, the newest this
+# registry serves). Left to itself the resolver picks an older Airflow (3.2.2 on 2026-12-07), so
+# the top is pinned too. LOWEST=/HIGHEST= override either.
 spec=$(grep -oE '"apache-airflow[<>=!~][^"]*"' pyproject.toml | head -1 | tr -d '"' | sed 's/^apache-airflow//')
-floor=$(sed -nE 's/.*>=([0-9][0-9.]*).*/\1/p' <<<"$spec")
+floor=${LOWEST:-$(sed -nE 's/.*>=([0-9][0-9.]*).*/\1/p' <<<"$spec")}
+top=${HIGHEST:-$(sed -nE 's/^apache-airflow==([0-9.]+)$/\1/p' requirements/constraints.txt)}
 [ -n "$floor" ] || { echo "wheel-check: no >= floor in apache-airflow$spec" >&2; exit 1; }
+[ -n "$top" ] || { echo "wheel-check: no apache-airflow== pin in requirements/constraints.txt" >&2; exit 1; }
 
 "$UV" build --quiet --wheel --out-dir "$WORK/dist" . >/dev/null
 wheel=$(ls "$WORK"/dist/airflow_mlops-*.whl)
-echo "wheel-check: built $(basename "$wheel") ($((SECONDS - start)) s); Airflow apache-airflow$spec"
+echo "wheel-check: built $(basename "$wheel") ($((SECONDS - start)) s); declares apache-airflow$spec; checking $floor and $top"
 
 check() {  # $1: lowest|highest
     local which=$1 venv="$WORK/venv-$1" t0=$SECONDS req
-    if [ "$which" = lowest ]; then req="apache-airflow==$floor"; else req="apache-airflow$spec"; fi
+    if [ "$which" = lowest ]; then req="apache-airflow==$floor"; else req="apache-airflow==$top"; fi
     "$UV" venv --quiet --python "$PY" "$venv"
     "$UV" pip install --quiet --python "$venv/bin/python" "$wheel" "$req"
     local version
