@@ -36,4 +36,6 @@ def test_the_kinds_are_those_that_have_params() -> None:
 def test_the_plugin_does_not_spell_the_format_itself() -> None:
     plugin = Path(__file__).resolve().parents[2] / "plugins" / "airflow_mlops" / "plugin"
     for path in plugin.glob("*.py"):
-        assert not re.search(r"__(train|monitor|ingest|rollback)\b|rpartition\(\"__\"\)", path.read_text()), path
+        assert not re.search(r"__(train|monitor|ingest|rollback)\b|rpartition\(\"__\"\)", path.read_text()), (
+            path
+        )
