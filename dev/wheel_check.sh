@@ -54,7 +54,18 @@ ours = [p for p in providers if p.get("package_name") == "airflow-mlops"]
 assert ours, f"Airflow {version}: airflow providers list has no airflow-mlops"
 print(f"  plugin airflow_mlops and provider airflow-mlops {ours[0].get('version')} listed")
 PYEOF
-    PATH="$venv/bin:$PATH" "$venv/bin/airflow-mlops" --help >/dev/null
+    # The CLI: without settings it names the one to set; with them it reads the state, creating
+    # nothing (no MLflow database) where it reads.
+    local out
+    if out=$(env -u AIRFLOW_MLOPS_HOME -u AIRFLOW_MLOPS_INCLUDE_DIR "$venv/bin/airflow-mlops" status 2>&1); then
+        echo "wheel-check: airflow-mlops status ran without AIRFLOW_MLOPS_HOME: $out" >&2; return 1
+    fi
+    grep -q "setting AIRFLOW_MLOPS_HOME is not set" <<<"$out" || {
+        echo "wheel-check: airflow-mlops status without settings said: $out" >&2; return 1; }
+    AIRFLOW_MLOPS_HOME="$WORK/state-$which" AIRFLOW_MLOPS_INCLUDE_DIR="$PWD/include" \
+        "$venv/bin/airflow-mlops" status >/dev/null
+    [ ! -e "$WORK/state-$which/mlflow" ] || { echo "wheel-check: status created an MLflow store" >&2; return 1; }
+    echo "  airflow-mlops status: names AIRFLOW_MLOPS_HOME when unset, reads the state when set"
     echo "wheel-check: $which Airflow $version: ok ($((SECONDS - t0)) s)"
 }
 
