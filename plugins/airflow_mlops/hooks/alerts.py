@@ -32,6 +32,7 @@ def _flag(extra: Mapping[str, Any], key: str, default: bool) -> bool:
 
 class _AlertHook(BaseHook):
     conn_name_attr = "conn_id"
+    default_conn_name: str
 
     def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
