@@ -63,7 +63,8 @@ PYEOF
     grep -q "setting AIRFLOW_MLOPS_HOME is not set" <<<"$out" || {
         echo "wheel-check: airflow-mlops status without settings said: $out" >&2; return 1; }
     AIRFLOW_MLOPS_HOME="$WORK/state-$which" AIRFLOW_MLOPS_INCLUDE_DIR="$PWD/include" \
-        "$venv/bin/airflow-mlops" status >/dev/null
+        "$venv/bin/airflow-mlops" status >"$WORK/status.log" 2>&1 || {
+        cat "$WORK/status.log" >&2; echo "wheel-check: airflow-mlops status failed" >&2; return 1; }
     [ ! -e "$WORK/state-$which/mlflow" ] || { echo "wheel-check: status created an MLflow store" >&2; return 1; }
     echo "  airflow-mlops status: names AIRFLOW_MLOPS_HOME when unset, reads the state when set"
     echo "wheel-check: $which Airflow $version: ok ($((SECONDS - t0)) s)"
