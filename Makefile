@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export AIRFLOW_MLOPS_HOME ?= $(CURDIR)/.state
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install demo up down test lint unit e2e integration soak bench status clean
+.PHONY: install demo up down test lint unit e2e integration soak bench status clean wheel-check
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found; install Python 3.11" >&2; exit 1; }
@@ -82,6 +82,10 @@ bench: install
 
 status: install
 	$(BIN)/airflow-mlops status
+
+# The installation test: the wheel into fresh venvs with the lowest and highest Airflow declared.
+wheel-check: install
+	UV=$(UV) PY=$(PY) dev/wheel_check.sh
 
 clean:
 	rm -rf .state build *.egg-info

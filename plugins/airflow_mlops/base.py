@@ -12,9 +12,9 @@ from functools import cached_property, wraps
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from airflow.sdk import Asset, AssetAlias, BaseOperator, BaseSensorOperator, Context
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from airflow_mlops.core.foundation.errors import MlopsError
+from airflow_mlops.core.foundation.errors import MlopsError, Outcome
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -44,15 +44,31 @@ def refusal(error: str, message: str) -> AirflowFailException:
     return AirflowFailException(f"{error} (permanent, not retried): {message}")
 
 
-def fail_permanent(func: F) -> F:
-    """``func``, with an airflow-mlops error whose class is ``permanent`` turned into Airflow's
-    ``AirflowFailException`` (no retry: the same input fails the same way), once, with the original
-    chained and its class and message in the new one's. Transient ones (``permanent = False``)
-    and every other exception go through as they are, so retries and backoff apply to them.
+def to_airflow(error: MlopsError, outcomes: Mapping[type[MlopsError], Outcome] | None = None) -> Exception:
+    """What Airflow is given for ``error``: its class's ``airflow_outcome`` (or the first entry of
+    ``outcomes`` it is an instance of, an operator's own word) as a fail exception, a skip
+    exception, or the error itself for a retry."""
+    outcome = next(
+        (o for cls, o in (outcomes or {}).items() if isinstance(error, cls)), error.airflow_outcome
+    )
+    if outcome == "fail":
+        return refusal(type(error).__name__, str(error))
+    if outcome == "skip":
+        return AirflowSkipException(f"{type(error).__name__}: {error}")
+    return error
 
-    Applied to every operator's and sensor's entry points by :class:`PipelineOperator`, and to
-    the ``@task`` functions of the DAG factory."""
-    if getattr(func, "__mlops_fail_permanent__", False):
+
+def translate_errors(func: F, outcomes: Mapping[type[MlopsError], Outcome] | None = None) -> F:
+    """``func``, with an airflow-mlops error turned into what its ``airflow_outcome`` says (see
+    :func:`to_airflow`), once, with the original chained: ``fail`` becomes Airflow's
+    ``AirflowFailException`` (no retry: the same input fails the same way), ``skip`` its
+    ``AirflowSkipException``; ``retry`` errors and every other exception go through as they are,
+    so retries and backoff apply to them.
+
+    Applied to every operator's and sensor's entry points by :class:`PipelineOperator`, where the
+    operator's ``error_outcomes`` (read when it raises, so a subclass's own word counts) come
+    first; and to the ``@task`` functions of the DAG factory."""
+    if getattr(func, "__mlops_translated__", False):
         return func
 
     @wraps(func)
@@ -60,12 +76,20 @@ def fail_permanent(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except MlopsError as e:
-            if not e.permanent:
+            own = outcomes
+            if own is None and args and isinstance(args[0], PipelineOperator):
+                own = args[0].error_outcomes
+            raised = to_airflow(e, own)
+            if raised is e:
                 raise
-            raise refusal(type(e).__name__, str(e)) from e
+            raise raised from e
 
-    wrapper.__mlops_fail_permanent__ = True  # type: ignore[attr-defined]
+    wrapper.__mlops_translated__ = True  # type: ignore[attr-defined]
     return cast("F", wrapper)
+
+
+#: The older name of :func:`translate_errors`.
+fail_permanent = translate_errors
 
 
 def pipeline_template_fields(*extra: str) -> tuple[str, ...]:
@@ -79,14 +103,17 @@ class PipelineOperator(BaseOperator):
     emits, if any."""
 
     template_fields: Collection[str] = pipeline_template_fields()
+    #: Where an operator's outcome for an error class differs from the class's ``airflow_outcome``
+    #: (a rollback with no champion fails; scoring with none skips). Empty for most.
+    error_outcomes: Mapping[type[MlopsError], Outcome] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Every entry point a subclass defines fails at once on a permanent error (see
-        :func:`fail_permanent`): the rule lives here, not in each operator."""
+        """Every entry point a subclass defines maps our errors to fail, skip or retry (see
+        :func:`translate_errors`): the rule lives here, not in each operator."""
         super().__init_subclass__(**kwargs)
         for name in ENTRY_POINTS:
             if callable(method := vars(cls).get(name)):
-                setattr(cls, name, fail_permanent(method))
+                setattr(cls, name, translate_errors(method))
 
     def __init__(
         self,
@@ -95,6 +122,7 @@ class PipelineOperator(BaseOperator):
         ds: str | None = INTERVAL_START,
         asset: Asset | None = None,
         mlflow_conn_id: str = "mlflow_default",
+        lake_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -102,6 +130,8 @@ class PipelineOperator(BaseOperator):
         self.ds = ds
         self.asset = asset
         self.mlflow_conn_id = mlflow_conn_id
+        #: None: the deployment's ``AIRFLOW_MLOPS_LAKE_CONN_ID``, else no connection (local lake).
+        self.lake_conn_id = lake_conn_id
 
     def pre_execute(self, context: Any) -> None:
         """Before any work: a run whose conf names an undeclared Param fails here."""
@@ -121,7 +151,7 @@ class PipelineOperator(BaseOperator):
     def lake(self) -> Lake:
         from airflow_mlops.hooks.lake import LakeHook
 
-        return LakeHook().get_lake()
+        return LakeHook(self.lake_conn_id).get_lake()
 
     @cached_property
     def mlflow(self) -> MlflowClient:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from airflow_mlops.core.foundation import tracking
@@ -28,7 +30,20 @@ def status(pipelines: list[str] | None = None) -> list[dict[str, Any]]:
     good, bad = load_pipelines(get_settings().pipelines_dir)
     if bad:
         print("\n".join(str(e) for e in bad), file=sys.stderr)
-    lake, client = LakeHook().get_lake(), MlflowHook().get_client()
+    lake = LakeHook().get_lake()
+    hook = MlflowHook()
+    uri = hook.tracking_uri() or get_settings().mlflow_tracking_uri
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+        # No registry yet. MLflow would create its database on the first query: a read command
+        # must not, so it reads an empty registry of its own, made and removed here (a client of
+        # its own, not tracking.configure: nothing process-wide points at it).
+        from mlflow import MlflowClient
+
+        with tempfile.TemporaryDirectory(prefix="airflow-mlops-status-") as empty:
+            temp = f"sqlite:///{Path(empty) / 'mlflow.db'}"
+            client = MlflowClient(tracking_uri=temp, registry_uri=temp)
+            return [pipeline_status(c, lake, client) for c in good if not pipelines or c.name in pipelines]
+    client = hook.get_client()
     return [pipeline_status(c, lake, client) for c in good if not pipelines or c.name in pipelines]
 
 

@@ -28,6 +28,23 @@ from airflow_mlops.params import monitor_params, rollback_params, train_params
 log = logging.getLogger(__name__)
 ROLES = ("snapshot", "validated", "drift", "champion")
 
+#: The DAGs each pipeline has; their ids are ``<pipeline>__<kind>`` (:func:`dag_id`).
+KINDS = ("ingest", "monitor", "train", "rollback")
+_SEP = "__"
+
+
+def dag_id(pipeline: str, kind: str) -> str:
+    """The id of ``pipeline``'s DAG of ``kind`` (one of :data:`KINDS`)."""
+    if kind not in KINDS:
+        raise ValueError(f"DAG kind {kind!r} of pipeline {pipeline!r}: expected one of {KINDS}")
+    return f"{pipeline}{_SEP}{kind}"
+
+
+def parse_dag_id(value: str) -> tuple[str, str] | None:
+    """(pipeline, kind) of a DAG id :func:`dag_id` made, or None for a DAG that is not ours."""
+    pipeline, sep, kind = value.rpartition(_SEP)
+    return (pipeline, kind) if sep and pipeline and kind in KINDS else None
+
 
 def assets(cfg: PipelineConfig) -> dict[str, Asset]:
     """The pipeline's Assets, by role; these names are what users see in the Assets view.
@@ -52,7 +69,7 @@ def _default_args(cfg: PipelineConfig) -> dict[str, Any]:
 def _common(cfg: PipelineConfig, kind: str) -> dict[str, Any]:
     """DAG arguments every DAG of a pipeline shares."""
     return {
-        "dag_id": f"{cfg.name}__{kind}",
+        "dag_id": dag_id(cfg.name, kind),
         "start_date": _start(cfg),
         "default_args": _default_args(cfg),
         "tags": ["airflow-mlops", cfg.name, kind, *cfg.tags],

@@ -421,3 +421,14 @@ def test_check_refuses_drift_methods_the_report_would_refuse(home: Path, tmp_pat
     assert f"{path}: drift.per_column.carrier.method 'wasserstein' cannot test the categorical" in err
     assert f"{path}: drift.per_column.origin.method 'ks' cannot test the categorical" in err
     assert out.strip() == "3 problem(s) in 1 file(s)"
+
+
+def test_status_creates_no_mlflow_database(home: Path, capsys) -> None:
+    """A read command leaves the state as it found it: no registry before, none after."""
+    from airflow_mlops.core.foundation.settings import get_settings
+
+    db = Path(get_settings().mlflow_tracking_uri.removeprefix("sqlite:///"))
+    assert not db.exists()
+    assert main(["status", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["champion"] is None
+    assert not db.exists() and not db.parent.exists()

@@ -31,9 +31,12 @@ def _flag(extra: Mapping[str, Any], key: str, default: bool) -> bool:
 
 
 class _AlertHook(BaseHook):
-    def __init__(self, conn_id: str, **kwargs: Any) -> None:
+    conn_name_attr = "conn_id"
+    default_conn_name: str
+
+    def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.conn_id = conn_id
+        self.conn_id = conn_id or self.default_conn_name
 
     @cached_property
     def conn(self) -> Any:
@@ -53,6 +56,7 @@ class WebhookHook(_AlertHook):
     ``extra.headers`` are sent too (e.g. an ``Authorization`` header).
     """
 
+    default_conn_name = "mlops_alert_webhook"
     conn_type = "http"
     hook_name = "airflow-mlops alert webhook"
 
@@ -113,6 +117,7 @@ class SmtpAlertHook(_AlertHook):
     (the sender; default the login), ``extra.starttls`` (default true), ``extra.ssl`` (implicit TLS,
     default false), ``extra.timeout`` (seconds, default 10)."""
 
+    default_conn_name = "mlops_alert_smtp"
     conn_type = "smtp"
     hook_name = "airflow-mlops alert mail"
 

@@ -1,9 +1,10 @@
 """LakeHook: the lake and the raw sources, reached through Airflow connections.
 
 ``s3://`` (and other object store) URIs are reached through an Airflow connection, so credentials
-and endpoints live in Airflow: ``AIRFLOW_MLOPS_LAKE_CONN_ID`` for the lake, a pipeline's
-``source.conn_id`` for its raw files, falling back to the lake's (raw data often sits beside the
-lake). Sensors, triggers and operators never resolve a connection themselves; they ask this hook.
+and endpoints live in Airflow: the operators' ``lake_conn_id`` argument for the lake (unset, the
+deployment-wide ``AIRFLOW_MLOPS_LAKE_CONN_ID``), a pipeline's ``source.conn_id`` for its raw files,
+falling back to the lake's (raw data often sits beside the lake). Sensors, triggers and operators
+never resolve a connection themselves; they ask this hook.
 """
 
 from __future__ import annotations
@@ -20,20 +21,32 @@ if TYPE_CHECKING:
 
 
 class LakeHook(BaseHook):
-    """Filesystems through ``conn_id``, or through the lake's connection when it is None."""
+    """Filesystems through ``lake_conn_id``, or through the lake's connection when it is None.
+
+    ``default_conn_name`` is None on purpose: a local lake needs no connection, and an object store
+    without one is reached with the environment's credentials (plain fsspec), as before; a
+    deployment names its connection (``aws_default`` in the compose file) by argument or setting.
+    """
 
     conn_name_attr = "lake_conn_id"
+    default_conn_name: str | None = None  # type: ignore[assignment]
     hook_name = "airflow-mlops lake"
 
-    def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, lake_conn_id: str | None = default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.conn_id = conn_id or get_settings().lake_conn_id
+        self.lake_conn_id = lake_conn_id or get_settings().lake_conn_id
+
+    @property
+    def conn_id(self) -> str | None:
+        """The connection in use (``lake_conn_id``), by the name Airflow's hooks commonly use."""
+        return self.lake_conn_id
 
     def filesystem(self, uri: str) -> fsspec.AbstractFileSystem | None:
         """The fsspec filesystem of ``uri`` (None for local paths: plain fsspec reaches them)."""
         if uri.startswith("file://") or "://" not in uri:
             return None
-        return ObjectStoragePath(uri, conn_id=self.conn_id).fs if self.conn_id else ObjectStoragePath(uri).fs
+        conn = self.lake_conn_id
+        return ObjectStoragePath(uri, conn_id=conn).fs if conn else ObjectStoragePath(uri).fs
 
     def get_lake(self) -> Lake:
         """The lake at ``AIRFLOW_MLOPS_LAKE_ROOT``."""

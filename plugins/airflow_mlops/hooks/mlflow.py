@@ -21,7 +21,9 @@ class MlflowHook(BaseHook):
 
     conn_name_attr = "mlflow_conn_id"
     default_conn_name = "mlflow_default"
-    conn_type = "http"
+    #: Its own type, so the provider can register a connection form; the hook reads host, port,
+    #: login and password only, so connections of type ``http`` (as the compose file has) work too.
+    conn_type = "mlflow"
     hook_name = "MLflow"
 
     def __init__(self, mlflow_conn_id: str = default_conn_name, **kwargs: Any) -> None:

@@ -5,20 +5,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Context
-from airflow.sdk.exceptions import AirflowSkipException
 
-from airflow_mlops.base import PipelineOperator, fail_permanent
+from airflow_mlops.base import PipelineOperator, translate_errors
 
 if TYPE_CHECKING:
     from airflow_mlops.core.foundation.config import PipelineConfig
 
 
-@fail_permanent
+@translate_errors
 def intervals_to_score(cfg: PipelineConfig, context: Context) -> list[str]:
     """The monitor DAG's first task: what its run scores (its triggering events' intervals, or the
-    ``ds`` Param); skipped while there is no champion. A requested batch that did not pass
-    validation fails the run at once (NotValidatedError is permanent), naming it and its status."""
-    from airflow_mlops.core.foundation.errors import NoChampionError
+    ``ds`` Param); skipped while there is no champion (NoChampionError's outcome). A requested batch
+    that did not pass validation fails the run at once (NotValidatedError), naming it and its status."""
     from airflow_mlops.core.monitor.predict import batches_to_score
     from airflow_mlops.hooks import LakeHook, MlflowHook
     from airflow_mlops.params import check_conf
@@ -31,10 +29,7 @@ def intervals_to_score(cfg: PipelineConfig, context: Context) -> list[str]:
         if ev.extra and "ds" in ev.extra
     ]
     requested += (context.get("params") or {}).get("ds") or []
-    try:
-        return batches_to_score(cfg, LakeHook().get_lake(), MlflowHook().get_client(), requested)
-    except NoChampionError as e:
-        raise AirflowSkipException(str(e)) from e
+    return batches_to_score(cfg, LakeHook().get_lake(), MlflowHook().get_client(), requested)
 
 
 class BatchPredictOperator(PipelineOperator):
@@ -45,13 +40,9 @@ class BatchPredictOperator(PipelineOperator):
     ui_color = "#eaf6f6"
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_mlops.core.foundation.errors import NoChampionError
         from airflow_mlops.core.monitor.predict import score_batch
 
-        try:
-            res = score_batch(self.config, self.lake, self.mlflow, str(self.ds)).to_dict()
-        except NoChampionError as e:
-            raise AirflowSkipException(str(e)) from e
+        res = score_batch(self.config, self.lake, self.mlflow, str(self.ds)).to_dict()
         self.log.info(
             "Scored %s %s with %s v%s: %d rows, mean prediction %.4f -> %s",
             self.pipeline,

@@ -7,6 +7,7 @@ from typing import Any
 from airflow.sdk import Context
 
 from airflow_mlops.base import PipelineOperator, pipeline_template_fields
+from airflow_mlops.core.foundation.errors import NoChampionError
 
 
 class RollbackOperator(PipelineOperator):
@@ -14,11 +15,13 @@ class RollbackOperator(PipelineOperator):
 
     ``by`` is the user who triggered the DAG run (Airflow 3 records it on the run), else "airflow".
     Bad input (no champion, nothing to go back to, a version that was never champion) fails the task
-    at once without retries (permanent errors, failed by the operator base): retrying would not
-    change the answer.
+    at once without retries (mapped by the operator base): retrying would not change the answer.
+    No champion is a skip elsewhere (nothing to score with yet) but a failure here: the person who
+    asked for a rollback must hear that there was nothing to roll back.
     """
 
     template_fields = pipeline_template_fields("reason", "to_version")
+    error_outcomes = {NoChampionError: "fail"}
     ui_color = "#fde2e1"
 
     def __init__(

@@ -7,14 +7,22 @@ keys and the allowed ones, before a run is created, but only to a caller Airflow
 lets trigger that DAG: anyone else gets Airflow's own 401/403, and learns nothing about its Params.
 Other DAGs are untouched. Runs created any other way (the CLI, backfills) meet the same rule in
 their first task (``params.check_conf``).
+
+The pipelines are read again only when a file in the folder changed (its name, size or mtime):
+a trigger request costs a ``stat`` of each YAML file, not a parse of all of them.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow_mlops.core.foundation.config import PipelineConfig
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -25,17 +33,50 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 TRIGGER = re.compile(r"^/api/v2/dags/(?P<dag_id>[^/]+)/dagRuns/?$")
 
 
+Stamp = tuple[tuple[str, int, int], ...]
+_lock = threading.Lock()
+_cache: dict[Path, tuple[Stamp, dict[str, PipelineConfig]]] = {}
+
+
+def _stamp(folder: Path) -> Stamp:
+    """What identifies the folder's pipeline files as they are now: names, sizes, mtimes."""
+    found = []
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            st = path.stat()
+        except OSError:  # removed meanwhile
+            continue
+        found.append((path.name, st.st_size, st.st_mtime_ns))
+    return tuple(found)
+
+
+def pipelines(folder: Path) -> dict[str, PipelineConfig]:
+    """The valid pipelines of ``folder`` by name, read again only when one of its files changed."""
+    from airflow_mlops.core.foundation.config import load_pipelines
+
+    stamp = _stamp(folder)
+    with _lock:
+        cached = _cache.get(folder)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+    good, _ = load_pipelines(folder)
+    by_name = {c.name: c for c in good}
+    with _lock:
+        _cache[folder] = (stamp, by_name)
+    return by_name
+
+
 def allowed_params(dag_id: str) -> set[str] | None:
     """The Params of an airflow-mlops DAG, or None for a DAG that is not ours."""
-    from airflow_mlops.core.foundation.config import load_pipelines
     from airflow_mlops.core.foundation.settings import get_settings
+    from airflow_mlops.dag_factory import parse_dag_id
     from airflow_mlops.params import BY_KIND
 
-    name, _, kind = dag_id.rpartition("__")
-    if kind not in BY_KIND:
+    parsed = parse_dag_id(dag_id)
+    if parsed is None or parsed[1] not in BY_KIND:
         return None
-    good, _ = load_pipelines(get_settings().pipelines_dir)
-    cfg = next((c for c in good if c.name == name), None)
+    name, kind = parsed
+    cfg = pipelines(get_settings().pipelines_dir).get(name)
     return None if cfg is None else set(BY_KIND[kind](cfg))
 
 

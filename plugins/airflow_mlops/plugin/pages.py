@@ -2,76 +2,19 @@
 
 Plain HTML with inline CSS and inline SVG charts: nothing is fetched from another origin, so the
 view works offline and under a strict Content-Security-Policy. Every value is escaped here, once.
-This module imports neither Airflow nor any heavy library: it turns dicts into strings.
+This module imports neither Airflow nor any heavy library: it turns dicts into strings; its
+building blocks (page frame, tables, chart) are in ``markup.py``.
 """
 
 from __future__ import annotations
 
-import html
 import json
-from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
-CSS = """
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;background:#f7f8fa}
-header{background:#017cee;color:#fff;padding:10px 20px;display:flex;gap:18px;align-items:baseline}
-header a{color:#fff;text-decoration:none;font-weight:600}
-main{padding:16px 20px;max-width:1300px}
-h1{font-size:20px;margin:4px 0 12px}h2{font-size:16px;margin:22px 0 8px}
-table{border-collapse:collapse;background:#fff;width:100%;margin-bottom:8px}
-th,td{border:1px solid #dde1e7;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#eef1f5;font-weight:600}
-.ok{color:#127a3a;font-weight:600}.bad{color:#b3261e;font-weight:600}.warn{color:#a15c00;font-weight:600}
-.muted{color:#6b7280}.mono{font-family:ui-monospace,Menlo,monospace;font-size:12px}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:12px}
-.card{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:12px}
-.champion{background:#e8f5ec}
-form.inline{display:inline-block;margin:4px 12px 4px 0;padding:8px;background:#fff;border:1px solid #dde1e7;border-radius:6px}
-input,button{font:inherit;padding:3px 6px}button{cursor:pointer}
-.flash{padding:8px 12px;border-radius:6px;margin:8px 0}.flash.ok{background:#e8f5ec}.flash.bad{background:#fdecea}
-iframe.report{width:100%;height:900px;border:1px solid #dde1e7;background:#fff}
-svg{background:#fff;border:1px solid #dde1e7;max-width:640px}figure{margin:0}
-"""
+from airflow_mlops.plugin.markup import CONFIRM, CSS, e, line_chart, page, score, status, table
 
-
-#: The only script of the view's pages: ``sandbox.PAGE_CSP`` allows it by its hash, nothing else.
-CONFIRM = "return confirm(this.dataset.confirm)"
-
-
-def e(value: Any) -> str:
-    """Escaped text of any value (None shows as an empty string)."""
-    return "" if value is None else html.escape(str(value), quote=True)
-
-
-def page(title: str, body: str, base: str, flash: tuple[str, str] | None = None) -> str:
-    """A whole page: header with the way back to the overview, an optional message, the body."""
-    note = f'<div class="flash {e(flash[0])}">{e(flash[1])}</div>' if flash else ""
-    return (
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<title>{e(title)} · MLOps</title><style>{CSS}</style></head><body>"
-        f'<header><a href="{e(base)}/">MLOps</a><span>{e(title)}</span></header>'
-        f"<main>{note}{body}</main></body></html>"
-    )
-
-
-def table(headers: Iterable[str], rows: Iterable[Iterable[str]], row_class: list[str] | None = None) -> str:
-    """A table of already-escaped cells."""
-    head = "".join(f"<th>{h}</th>" for h in headers)
-    body = []
-    for i, row in enumerate(rows):
-        cls = f' class="{row_class[i]}"' if row_class and row_class[i] else ""
-        body.append(f"<tr{cls}>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-def _score(x: Any) -> str:
-    return "" if x is None else f"{float(x):.4f}"
-
-
-def _status(s: str | None) -> str:
-    cls = {"validated": "ok", "failed": "bad", "quarantined": "warn"}.get(s or "", "muted")
-    return f'<span class="{cls}">{e(s or "not validated")}</span>'
+__all__ = ["CONFIRM", "CSS", "e", "line_chart", "page", "table"]
 
 
 # --- the overview ----------------------------------------------------------------------------------
@@ -81,7 +24,7 @@ def overview(rows: list[dict[str, Any]], base: str, problems: list[str]) -> str:
     for p in rows:
         c, v, d, dec = p["champion"], p["last_validation"], p["drift"], p["last_decision"]
         champ = (
-            f"<b>v{e(c['version'])}</b> {e(c['metric'])} = {_score(c['score'])}"
+            f"<b>v{e(c['version'])}</b> {e(c['metric'])} = {score(c['score'])}"
             if c
             else '<span class="muted">no champion yet</span>'
         )
@@ -108,7 +51,7 @@ def overview(rows: list[dict[str, Any]], base: str, problems: list[str]) -> str:
                     ["champion", champ],
                     ["versions", e(p["versions"])],
                     ["batches", e(p["batches"])],
-                    ["last validation", f"{e(v['ds'])} {_status(v['status'])}" if v else _status(None)],
+                    ["last validation", f"{e(v['ds'])} {status(v['status'])}" if v else status(None)],
                     ["last drift", drift + _not_counted(p.get("drift_not_counted"))],
                     ["last decision", decision],
                 ],
@@ -118,46 +61,6 @@ def overview(rows: list[dict[str, Any]], base: str, problems: list[str]) -> str:
     errors = "".join(f'<div class="flash bad">{e(x)}</div>' for x in problems)
     empty = "" if rows else '<p class="muted">No pipeline you may read.</p>'
     return f'<h1>Pipelines</h1>{errors}{empty}<div class="cards">{"".join(cards)}</div>'
-
-
-# --- charts --------------------------------------------------------------------------------------
-def line_chart(points: list[tuple[str, float]], title: str, threshold: float | None = None) -> str:
-    """An inline SVG line chart of labelled points (x in order), with an optional threshold line."""
-    w, h, pad = 640, 220, 40
-    if not points:
-        return f'<p class="muted">{e(title)}: nothing to chart yet.</p>'
-    ys = [y for _, y in points] + ([threshold] if threshold is not None else [])
-    lo, hi = min(ys), max(ys)
-    if hi - lo < 1e-9:
-        lo, hi = lo - 0.5, hi + 0.5
-
-    def x(i: int) -> float:
-        return pad + (w - 2 * pad) * (i / max(1, len(points) - 1))
-
-    def y(v: float) -> float:
-        return h - pad + (v - lo) / (hi - lo) * -(h - 2 * pad)
-
-    path = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, (_, v) in enumerate(points))
-    dots = "".join(
-        f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3.5" fill="#017cee"><title>{e(label)}: {v:.4f}</title></circle>'
-        f'<text x="{x(i):.1f}" y="{h - pad + 16}" font-size="10" text-anchor="middle">{e(label)}</text>'
-        for i, (label, v) in enumerate(points)
-    )
-    line = (
-        f'<line x1="{pad}" x2="{w - pad}" y1="{y(threshold):.1f}" y2="{y(threshold):.1f}" '
-        f'stroke="#b3261e" stroke-dasharray="4 3"><title>threshold {threshold}</title></line>'
-        if threshold is not None
-        else ""
-    )
-    axis = (
-        f'<text x="4" y="{y(hi) + 4:.1f}" font-size="10">{hi:.3f}</text>'
-        f'<text x="4" y="{y(lo) + 4:.1f}" font-size="10">{lo:.3f}</text>'
-    )
-    return (
-        f'<figure><svg role="img" aria-label="{e(title)}" viewBox="0 0 {w} {h}" width="100%">'
-        f'<text x="{w / 2}" y="16" font-size="12" text-anchor="middle">{e(title)}</text>{axis}{line}'
-        f'<polyline fill="none" stroke="#017cee" stroke-width="2" points="{path}"/>{dots}</svg></figure>'
-    )
 
 
 # --- one pipeline --------------------------------------------------------------------------------
@@ -206,7 +109,7 @@ def pipeline_page(
             [
                 f'<a href="{root}/versions/{e(v["version"])}">v{e(v["version"])}</a>'
                 + (" <b>champion</b>" if v["champion"] else ""),
-                *[_score(v["metrics"].get(m)) for m in metric_names],
+                *[score(v["metrics"].get(m)) for m in metric_names],
                 e(lin["reason"]),
                 e(f"{lin['window'][0]}..{lin['window'][-1]}" if lin["window"] else ""),
                 verdict,
@@ -226,7 +129,7 @@ def pipeline_page(
     head = (
         f"<h1>{e(name)}</h1><p>{e(d['description'])}</p>"
         + (
-            f"<p>Champion: <b>v{e(champ['version'])}</b>, {e(metric)} = {_score(champ['score'])}</p>"
+            f"<p>Champion: <b>v{e(champ['version'])}</b>, {e(metric)} = {score(champ['score'])}</p>"
             if champ
             else '<p class="muted">No champion yet.</p>'
         )
@@ -310,7 +213,7 @@ def batches_table(batches: list[dict[str, Any]], root: str) -> str:
         result = (
             f' <a href="{root}/batches/{e(b["ds"])}/files/validation/result.json">result</a>' if v else ""
         )
-        validation = (_status(v["status"]) + docs + result + failed) if v else _status(None)
+        validation = (status(v["status"]) + docs + result + failed) if v else status(None)
         if q:
             validation = f'<span class="warn">quarantined at ingest</span>: {e(q.get("reason"))}'
         drift = (
@@ -356,7 +259,7 @@ def latest_drift(batches: list[dict[str, Any]], root: str) -> str:
     rows = [
         [
             e(c),
-            _score(s),
+            score(s),
             '<span class="bad">drifted</span>' if c in drifted else '<span class="ok">ok</span>',
         ]
         for c, s in sorted(scores.items(), key=lambda kv: -float(kv[1] or 0))
@@ -386,8 +289,8 @@ def signals_table(summary: dict[str, Any] | None) -> str:
         rows.append(
             [
                 e(name),
-                _score(sig.get("value")),
-                _score(sig.get("threshold")),
+                score(sig.get("value")),
+                score(sig.get("threshold")),
                 e(sig.get("rows", 0)),
                 state + (f' <span class="muted">{e(sig["note"])}</span>' if sig.get("note") else ""),
             ]
@@ -425,7 +328,7 @@ def version_page(name: str, v: dict[str, Any], links: dict[str, str], card: str 
     lin = v["lineage"]
     rows = [
         ["champion", "yes" if v["champion"] else "no"],
-        ["metrics (held-out)", ", ".join(f"{e(k)} = {_score(x)}" for k, x in sorted(v["metrics"].items()))],
+        ["metrics (held-out)", ", ".join(f"{e(k)} = {score(x)}" for k, x in sorted(v["metrics"].items()))],
         ["gate decision", e((v["decision"] or {}).get("reason", "none yet"))],
         ["previous champion", e(v["previous_champion"])],
         ["trained because", e(lin["reason"])],

@@ -1,4 +1,5 @@
-"""Permanent errors fail a task at once, for every operator and sensor; transient ones keep retries.
+"""The operator base maps each error class's ``airflow_outcome``: permanent errors fail a task at
+once, for every operator and sensor; "nothing to do yet" skips; transient ones keep retries.
 
 The table below is the contract: every error class of ``core/foundation/errors.py`` is in it with its verdict,
 so a new class (or a changed verdict) fails here until someone decides what it is.
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from airflow_mlops.base import PipelineOperator, PipelineSensor, fail_permanent
+from airflow_mlops.base import PipelineOperator, PipelineSensor, fail_permanent, translate_errors
 from airflow_mlops.core.foundation import errors
 from airflow_mlops.core.foundation.errors import MlopsError
 from airflow_mlops.operators import (
@@ -31,20 +32,23 @@ from tests.unit.operators.conftest import make_context
 
 pytestmark = pytest.mark.unit
 
-#: Every error class and whether the same input fails the same way however often it is tried.
-PERMANENT = {
-    "ConfigError": True,
-    "DataContractError": True,
-    "DataNotFoundError": True,
-    "NotValidatedError": True,
-    "NoChampionError": True,
-    "UntrustedModelError": True,
-    "UnsafeSourceError": True,
-    "VanishedDataError": True,
-    "LakeWriteError": False,
-    "LockTimeoutError": False,
-    "PromotionConflictError": False,
+#: Every error class and what a task does on it.
+OUTCOME = {
+    "ConfigError": "fail",
+    "DataContractError": "fail",
+    "DataNotFoundError": "fail",
+    "NotValidatedError": "fail",
+    "NoChampionError": "skip",
+    "UntrustedModelError": "fail",
+    "UnsafeSourceError": "fail",
+    "VanishedDataError": "fail",
+    "LakeWriteError": "retry",
+    "LockTimeoutError": "retry",
+    "PromotionConflictError": "retry",
 }
+#: Whether the same input fails the same way however often it is tried.
+PERMANENT = {name: outcome != "retry" for name, outcome in OUTCOME.items()}
+EXPECTED = {"fail": AirflowFailException, "skip": AirflowSkipException}
 
 
 def error_classes() -> list[type[MlopsError]]:
@@ -93,19 +97,30 @@ class RaisingSensor(PipelineSensor):
 
 def test_the_table_names_every_error_class_and_each_says_what_it_is() -> None:
     found = {c.__name__: c for c in error_classes()}
-    assert sorted(found) == sorted(PERMANENT), "a new error class needs its verdict in PERMANENT"
+    assert sorted(found) == sorted(OUTCOME), "a new error class needs its verdict in OUTCOME"
     for name, cls in found.items():
-        assert vars(cls)["permanent"] is PERMANENT[name], name
+        assert vars(cls)["airflow_outcome"] == OUTCOME[name], name
+        assert cls.permanent is PERMANENT[name], name
 
 
 def test_an_error_class_that_does_not_say_cannot_be_defined() -> None:
-    with pytest.raises(TypeError, match=r"must say whether it is permanent"):
+    with pytest.raises(TypeError, match=r"must say what a task does on it"):
         type("Vague", (MlopsError,), {})
-    with pytest.raises(TypeError, match=r"must say whether it is permanent"):
+    with pytest.raises(TypeError, match=r"must say what a task does on it"):
         type("NotABool", (errors.DataNotFoundError,), {"permanent": "yes"})
+    with pytest.raises(TypeError, match=r"got 'later'"):
+        type("Unknown", (MlopsError,), {"airflow_outcome": "later"})
+    with pytest.raises(TypeError, match=r"contradicts"):
+        type("Both", (MlopsError,), {"airflow_outcome": "retry", "permanent": True})
     # Inheriting the parent's verdict is not saying it either.
     with pytest.raises(TypeError, match=r"Inherits"):
         type("Inherits", (errors.ConfigError,), {})
+
+
+def test_the_older_spelling_permanent_still_defines_a_class() -> None:
+    old = type("Old", (MlopsError,), {"permanent": True})
+    assert old.airflow_outcome == "fail" and old.permanent
+    assert type("OldTransient", (MlopsError,), {"permanent": False}).airflow_outcome == "retry"
 
 
 @pytest.mark.parametrize("name", sorted(PERMANENT))
@@ -116,12 +131,16 @@ def test_the_base_fails_permanent_errors_at_once_and_lets_transient_ones_retry(
     cls = getattr(errors, name)
     original = make(cls, f"{name} at s3://lake/x.parquet, column dep_delay")
     op = op_class(task_id="t", error=original)
-    with pytest.raises((AirflowFailException, cls)) as got:
+    with pytest.raises((AirflowFailException, AirflowSkipException, cls)) as got:
         op.execute(make_context())
-    if PERMANENT[name]:
+    if OUTCOME[name] == "fail":
         assert type(got.value) is AirflowFailException
         assert got.value.__cause__ is original  # chained once: not a fail exception of a fail exception
         assert str(got.value) == f"{name} (permanent, not retried): {original}"
+    elif OUTCOME[name] == "skip":
+        assert type(got.value) is AirflowSkipException
+        assert got.value.__cause__ is original
+        assert str(got.value) == f"{name}: {original}"
     else:
         assert got.value is original  # untouched: the task's retries and backoff apply
 
@@ -139,7 +158,7 @@ def test_other_exceptions_go_through_unchanged(error: BaseException) -> None:
 def test_a_sensor_fails_at_once_on_a_permanent_refusal_in_poke_and_on_resume(name: str) -> None:
     cls = getattr(errors, name)
     original = make(cls, f"{name} in poke")
-    expected = AirflowFailException if PERMANENT[name] else cls
+    expected = EXPECTED.get(OUTCOME[name], cls)
     with pytest.raises(expected):
         RaisingSensor(task_id="s", error=original).execute(make_context())
     with pytest.raises(expected):
@@ -160,12 +179,29 @@ def test_a_plain_function_task_gets_the_same_rule() -> None:
     def task(kind: type[MlopsError]) -> None:
         raise make(kind, "from a @task")
 
-    wrapped = fail_permanent(task)
-    assert fail_permanent(wrapped) is wrapped  # wrapping twice is wrapping once
+    wrapped = translate_errors(task)
+    assert translate_errors(wrapped) is wrapped  # wrapping twice is wrapping once
+    assert fail_permanent is translate_errors  # the older name
     with pytest.raises(AirflowFailException, match=r"NotValidatedError \(permanent, not retried\)"):
         wrapped(errors.NotValidatedError)
+    with pytest.raises(AirflowSkipException, match=r"NoChampionError: from a @task"):
+        wrapped(errors.NoChampionError)
     with pytest.raises(errors.LockTimeoutError):
         wrapped(errors.LockTimeoutError)
+
+
+def test_an_operator_may_say_otherwise_for_one_class() -> None:
+    """A rollback with no champion fails (its asker must hear it); scoring with none skips."""
+    no_champion = errors.NoChampionError("m: no champion to roll back")
+
+    class Strict(Raising):
+        error_outcomes = {errors.NoChampionError: "fail"}
+
+    with pytest.raises(AirflowFailException, match=r"NoChampionError \(permanent, not retried\)"):
+        Strict(task_id="t", error=no_champion).execute(make_context())
+    with pytest.raises(AirflowSkipException):
+        Raising(task_id="t", error=no_champion).execute(make_context())
+    assert RollbackOperator.error_outcomes == {errors.NoChampionError: "fail"}
 
 
 OPERATORS: list[tuple[type[PipelineOperator], dict[str, Any]]] = [

@@ -195,9 +195,11 @@ def app(h: Hostile, monkeypatch: Any) -> Any:
         def mlflow_ui(self) -> str | None:
             return None
 
-    monkeypatch.setattr(view, "STATE", State())
-    monkeypatch.setattr(view, "allowed", lambda *a, **k: True)
-    monkeypatch.setattr(view, "pending_approvals", lambda *a, **k: [])
+    from airflow_mlops.plugin import access
+
+    monkeypatch.setattr(access, "STATE", State())
+    monkeypatch.setattr(access, "allowed", lambda *a, **k: True)
+    monkeypatch.setattr(access, "pending_approvals", lambda *a, **k: [])
     built = view.create_app()
     built.dependency_overrides[view.current_user] = user
     return built

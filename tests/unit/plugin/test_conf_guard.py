@@ -110,3 +110,33 @@ def test_other_dags_and_requests_are_untouched(home: Path, tokens) -> None:
         call("/api/v2/dags/flights_delay__train/dagRuns/abc", {"conf": {"bogus": 1}}, headers=admin)[0] == 200
     )
     assert call("/api/v2/dags/flights_delay__ingest/dagRuns", {"conf": {"x": 1}}, headers=admin)[0] == 400
+
+
+def test_the_pipelines_are_read_again_only_when_a_file_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A trigger request stats the YAML files; it parses them only when one was added or changed."""
+    import os
+
+    from airflow_mlops.core.foundation import config
+    from airflow_mlops.plugin import conf_guard
+
+    src = Path(__file__).resolve().parents[3] / "include" / "pipelines" / "flights_delay.yaml"
+    (tmp_path / "flights_delay.yaml").write_text(src.read_text())
+    monkeypatch.setenv("AIRFLOW_MLOPS_PIPELINES_DIR", str(tmp_path))
+    reads: list[object] = []
+    real = config.load_pipelines
+    monkeypatch.setattr(config, "load_pipelines", lambda folder: reads.append(folder) or real(folder))
+
+    first = conf_guard.allowed_params("flights_delay__train")
+    assert first and conf_guard.allowed_params("flights_delay__train") == first
+    assert conf_guard.allowed_params("flights_delay__monitor")
+    assert len(reads) == 1  # three requests, one read
+    path = tmp_path / "flights_delay.yaml"
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert conf_guard.allowed_params("flights_delay__train") == first
+    assert len(reads) == 2  # changed: read again
+    path.unlink()
+    assert conf_guard.allowed_params("flights_delay__train") is None  # gone: no longer ours
+    assert conf_guard.allowed_params("someone_elses_dag") is None
