@@ -3,8 +3,8 @@ number is a distance or a p-value, its default threshold, and how to compute it 
 summaries of :mod:`airflow_mlops.core.monitor.sketch` (when it can be).
 
 The names and facts are Evidently's (``evidently.legacy.calculations.stattests``: each module
-declares a ``StatTest`` and ``register_stattest``\\ s it), since Evidently runs the report with
-them; tests/unit/core/monitor/test_methods.py checks this table against Evidently's registry.
+declares a ``StatTest`` and passes it to ``register_stattest``), since Evidently runs the report
+with them; tests/unit/core/monitor/test_methods.py checks this table against Evidently's registry.
 A method with a ``summary`` is computed here over every row of a batch; the others need the rows
 themselves and are left to the report, on a sample. Config checks, the report reader and the
 whole-batch verdicts all read this table: a new method is one :func:`register` call.
