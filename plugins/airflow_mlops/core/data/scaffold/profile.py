@@ -1,7 +1,8 @@
 """Reading a sample and typing each column as ingest would type it, and what the sample shows of it.
 
-Types are inferred through ingest's own coercion (:func:`~airflow_mlops.core.data.sources.coerce.
-coerce_column`), so every type written is one ingest accepts for the same bytes.
+Types are inferred through ingest's own coercion
+(:func:`~airflow_mlops.core.data.sources.coerce.coerce_column`), so every type written is one
+ingest accepts for the same bytes.
 """
 
 from __future__ import annotations
