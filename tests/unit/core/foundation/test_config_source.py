@@ -54,7 +54,11 @@ def test_a_sql_pipeline_keeps_the_hash_it_had_before_kinds(monkeypatch: pytest.M
     ("source", "error"),
     [
         ({"kind": "delta", "uri": "x/{ds}"}, "source: kind must be one of files, sql"),
-        ({"kind": "sql", "uri": "file:///raw/{ds}.csv"}, "source: give exactly one of uri (files) and sql"),
+        (
+            {"kind": "sql", "uri": "file:///raw/{ds}.csv"},
+            "source: source.kind sql needs sql (a database table",
+        ),
+        ({"uri": "file:///raw/{ds}.csv", "sql": TABLE}, "source: give exactly one of uri (files) and sql"),
         (
             {"kind": "files", "uri": "file:///raw/{ds}.csv", "sql": TABLE},
             "source: sql is a field of source.kind sql",

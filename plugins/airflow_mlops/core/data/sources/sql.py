@@ -244,7 +244,8 @@ class SqlSource(Source):
         return _sql(self.cfg).conn_id
 
     def where(self, ds: str, *, shown: bool = True) -> str:
-        return self.cfg.source.for_interval(ds)
+        """Every interval is named by the table (or query) alone."""
+        return self.cfg.source.shown_uri
 
     def readiness(self, ds: str, interval: Interval) -> dict[str, Any] | None:
         stmt = ready_statement(self.cfg, ds, interval)

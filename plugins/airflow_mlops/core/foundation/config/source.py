@@ -10,11 +10,9 @@ from pydantic import (
     Discriminator,
     Field,
     PrivateAttr,
-    SerializerFunctionWrapHandler,
     Tag,
     ValidationInfo,
     field_validator,
-    model_serializer,
     model_validator,
 )
 
@@ -129,15 +127,6 @@ class _Waiting(Strict):
     poke_interval_seconds: Annotated[float, Field(gt=0, le=MAX_MINUTES * 60)] = 60.0
 
 
-def _only(data: Any, kind: str, others: dict[str, str]) -> Any:
-    """Refuse a field of another kind by name, before the model's own "unknown field"."""
-    if isinstance(data, dict):
-        for field, other in others.items():
-            if field in data:
-                raise ValueError(f"{field} is a field of source.kind {other}, not of {kind}")
-    return data
-
-
 class FilesSourceConfig(_Waiting):
     """``source.kind: files`` (the default): each data interval's raw file(s) at a URI template."""
 
@@ -160,9 +149,11 @@ class FilesSourceConfig(_Waiting):
     @model_validator(mode="before")
     @classmethod
     def _files(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "uri" not in data and "sql" not in data:
+        if isinstance(data, dict) and "sql" in data:  # named, rather than as an unknown field
+            raise ValueError("sql is a field of source.kind sql, not of files")
+        if isinstance(data, dict) and "uri" not in data:
             raise ValueError("give exactly one of uri (files) and sql (a database table or query)")
-        return _only(data, "files", {"sql": "sql"})
+        return data
 
     @field_validator("uri")
     @classmethod
@@ -207,32 +198,35 @@ class SqlSourceConfig(_Waiting):
     kind: Literal["sql"] = Field(default="sql", exclude=True, description="sql (the default with sql).")
     sql: SqlQueryConfig = Field(description="A table or query in a SQL database, read by data interval.")
 
+    # The fields of files, always unset here: a SQL source dumps (and hashes) as it did when one
+    # model held both kinds, and a file field beside sql is refused after the fields are checked,
+    # so that the errors of sql are all reported too.
+    uri: Any = Field(default=None, description="(files only)")
+    format: Any = Field(default=None, description="(files only)")
+    conn_id: Any = Field(default=None, description="(files only)")
+    max_bytes: Any = Field(default=None, description="(files only)")
+
     @model_validator(mode="before")
     @classmethod
-    def _no_file_fields(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "uri" in data:
-            raise ValueError("give exactly one of uri (files) and sql (a database table or query), not both")
-        if isinstance(data, dict):
-            file_only = [f for f in ("format", "max_bytes", "conn_id") if f in data]
-            if file_only:
-                raise ValueError(f"{', '.join(file_only)} apply to files (uri), not to source.sql")
+    def _has_sql(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "sql" not in data:
+            raise ValueError("source.kind sql needs sql (a database table or query)")
         return data
 
-    @model_serializer(mode="wrap")
-    def _dumped_as_before_kinds(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """With the file fields unset, as one model of both dumped it: the config hash of a SQL
-        pipeline stays the one its models were registered with."""
-        return {"uri": None, "format": None, "conn_id": None, "max_bytes": None, **handler(self)}
+    @model_validator(mode="after")
+    def _no_file_fields(self) -> SqlSourceConfig:
+        if self.uri is not None:
+            raise ValueError("give exactly one of uri (files) and sql (a database table or query), not both")
+        file_only = [f for f in ("format", "max_bytes", "conn_id") if getattr(self, f) is not None]
+        if file_only:
+            raise ValueError(f"{', '.join(file_only)} apply to files (uri), not to source.sql")
+        return self
 
     @property
     def shown_uri(self) -> str:
         """How a SQL source is named in manifests, XCom and messages: connection and table (or
         ``query``), never the connection's host or credentials."""
         return f"sql://{self.sql.conn_id}/{self.sql.table or 'query'}"
-
-    def for_interval(self, ds: str, shown: bool = False) -> str:
-        """Every interval of a SQL source is named by its table (or query) alone."""
-        return self.shown_uri
 
 
 #: The source kinds: each names its config model here and its module in core.data.sources.
