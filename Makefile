@@ -83,7 +83,8 @@ bench: install
 status: install
 	$(BIN)/airflow-mlops status
 
-# The installation test: the wheel into fresh venvs with the lowest and highest Airflow declared.
+# The installation test: the wheel into fresh venvs with the lowest and highest Airflow declared
+# (4 to 8 minutes here).
 wheel-check: install
 	UV=$(UV) PY=$(PY) dev/wheel_check.sh
 
