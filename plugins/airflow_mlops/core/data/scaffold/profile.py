@@ -54,7 +54,7 @@ class ColumnProfile:
 
 def read_sample(path: Path, fmt: RawFormat) -> pd.DataFrame:
     """The sample as ingest reads a raw file (CSV cells as text), or an error naming the file."""
-    from airflow_mlops.core.data.ingest import parse_raw
+    from airflow_mlops.core.data.sources.files import parse_raw
 
     try:
         size = path.stat().st_size
