@@ -22,9 +22,8 @@ if TYPE_CHECKING:
 
 #: Rows fetched per round trip and per frame.
 BLOCK_ROWS: Final = 100_000
-#: DB-API exceptions that mean "the database refuses this statement or these data" (a missing
-#: table or column, a syntax error, a value that does not convert): the same statement fails the
-#: same way, so the source is refused. Others (a lost connection) are worth a retry.
+#: DB-API exceptions refusing the statement or its data (a missing table, a syntax error, a bad
+#: value): it fails the same way again, so the source is refused. Others (a lost connection) retry.
 _REFUSALS: Final = frozenset({"ProgrammingError", "DataError", "IntegrityError", "NotSupportedError"})
 _SERVER_CURSORS: Final = frozenset({"psycopg", "psycopg2"})
 

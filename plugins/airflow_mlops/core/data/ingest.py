@@ -1,13 +1,10 @@
 """Ingest: one data interval of a source -> typed, content-hashed, immutable Parquet snapshot.
 
-A partition (see :mod:`airflow_mlops.core.foundation.catalog`) holds one data file named by its content hash
-and a ``manifest.json`` that points at it. Re-ingesting an interval writes the new file,
-then the manifest (the commit point), then removes the old file: readers always see one whole
-snapshot, and rows are never duplicated. The source is only read, never moved or changed.
-
-The source (:mod:`airflow_mlops.core.data.sources`: files, a SQL table...) hands over frames of raw
-rows; here they become a snapshot the same way whatever the kind: personal data hidden first
-(:mod:`.pii`), then typed, derived and filtered (:mod:`.normalize`).
+A partition (:mod:`airflow_mlops.core.foundation.catalog`) holds data files named by content hash
+and a ``manifest.json`` naming the current one. Re-ingesting writes the new file, then the manifest
+(the commit point): readers always see one whole snapshot, rows are never duplicated, and the
+source is only read. Whatever its kind, a source's raw frames have personal data hidden first
+(:mod:`.pii`), then are typed, derived and filtered (:mod:`.normalize`).
 """
 
 from __future__ import annotations

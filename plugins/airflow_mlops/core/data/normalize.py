@@ -16,13 +16,9 @@ if TYPE_CHECKING:
 
 
 def normalize(df: pd.DataFrame, cfg: PipelineConfig, where: str) -> tuple[pd.DataFrame, int]:
-    """Keep the declared columns, typed; derive columns; apply the row filter.
-
-    Returns the frame and the number of rows the filter dropped.
-    """
+    """The declared columns, typed, derived and filtered; and how many rows the filter dropped."""
     schema = cfg.data_schema
-    missing = [c for c in cfg.raw_columns if c not in df.columns]
-    if missing:
+    if missing := [c for c in cfg.raw_columns if c not in df.columns]:
         raise DataContractError(f"{where}: missing column(s) {missing}; the file has {list(df.columns)}")
     out = df[cfg.raw_columns].copy()
     show = not schema.has_pii
@@ -53,9 +49,8 @@ HASH_VERSION: Final = 2
 
 
 class ContentHash:
-    """SHA-256 of the column types and of each row's values (pandas' row hash), independent of
-    Parquet writer versions and of how the rows are split into frames: fed frame by frame, it
-    gives what it gives for the whole table."""
+    """SHA-256 of the column types and each row's values (pandas' row hash): independent of Parquet
+    writer versions and of how the rows are split into frames."""
 
     def __init__(self) -> None:
         self._h = hashlib.sha256()

@@ -212,8 +212,8 @@ def validate_snapshot(
     suite = load_suite(suite_file)
     cat = Catalog(lake, cfg.name)
     m = cat.committed_manifest(ds)
-    # The file this manifest names, not "the current snapshot": the hash recorded is then the hash
-    # of the rows validated, even if the interval is re-ingested meanwhile.
+    # The file this manifest names: the hash recorded is that of the rows validated, even if the
+    # interval is re-ingested meanwhile.
     snapshot_uri = cat.snapshot_uri(ds, m)
     scaled = scale_bounds(suite, _interval_seconds(m))
     gx_suite = build_gx_suite(scaled, suite_file, cfg)

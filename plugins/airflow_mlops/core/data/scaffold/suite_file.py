@@ -29,10 +29,9 @@ def _round_to(x: float, integer: bool, rounding: Callable[[float], int]) -> floa
 
 
 def suite(sc: Scaffold) -> dict[str, Any]:
-    """The expectation suite: columns present, their types, empty shares, numeric ranges and
-    category sets with a margin, and a row count with only a lower bound. Ranges and sets are
-    drawn only for the columns the model uses (features and target): an identifier's range or a
-    time's moves with every batch, and would fail the next one."""
+    """The expectation suite: columns, types, empty shares, a row count with only a lower bound;
+    numeric ranges and category sets, with a margin, only for the columns the model uses (an
+    identifier's or a time's range moves with every batch)."""
     n = sc.rows
     modelled = {*sc.numeric, *sc.categorical, sc.target}
     exps: list[dict[str, Any]] = []

@@ -183,7 +183,6 @@ def _bool(s: pd.Series, column: str, where: str, show: bool) -> pd.Series:
     if pd.api.types.is_bool_dtype(s):
         return s.astype("boolean")
     out = s.astype("string").str.strip().str.lower().map(_BOOLS)
-    bad = _bad_examples(s, out, show)
-    if bad:
+    if bad := _bad_examples(s, out, show):
         raise DataContractError(f"{where}: column {column!r} (bool) has values {bad}")
     return out.astype("boolean")

@@ -83,21 +83,15 @@ class FilesSource(Source):
         Only refused or odd files pay for the fallbacks. ``conn`` (None: the lake's) has
         ``filesystem(uri)``."""
         uri, shown, c, cfg = self.where(ds, shown=False), self.where(ds), self.config, self.cfg
-        fs, paths = rawfile.open_raw(
-            uri, conn.filesystem(uri) if conn else None, shown, c.max_bytes, c._roots
-        )
-        schema = cfg.data_schema
+        fs, paths = rawfile.open_raw(uri, conn and conn.filesystem(uri), shown, c.max_bytes, c._roots)
+        show, free = not cfg.data_schema.has_pii, cfg.data_schema.free_text or ()
 
         def whole() -> Iterator[Frame]:
             for path in paths:
                 with fs.open(path, "rb") as f:
                     data = bytes(f.read())
                 where = rawfile.file_label(shown, path, len(paths) > 1)
-                free = schema.free_text or ()
-                yield (
-                    where,
-                    parse_raw(data, c.file_format, where, show_bytes=not schema.has_pii, free_text=free),
-                )
+                yield where, parse_raw(data, c.file_format, where, show_bytes=show, free_text=free)
 
         readings = [lambda: rawfile.frames(fs, paths, cfg, shown, typed=True)]
         if c.file_format == "csv":

@@ -67,9 +67,9 @@ def open_raw(
     max_bytes: int | None,
     roots: Sequence[str] | None = None,
 ) -> tuple[fsspec.AbstractFileSystem, list[str]]:
-    """The raw files of an interval (one, or every match of a pattern in name order), each inside
-    the allowed source ``roots`` (default: the settings'), present and not empty, together not over
-    ``max_bytes``. Errors name ``shown``: ``uri`` can hold an expanded secret."""
+    """The raw files of an interval (one, or a pattern's matches in name order), each inside the
+    source ``roots`` (default: the settings'), present and not empty, together within ``max_bytes``.
+    Errors name ``shown``: ``uri`` can hold an expanded secret."""
     from airflow_mlops.core.foundation.settings import get_settings
 
     allowed = get_settings().source_roots if roots is None else roots
@@ -187,8 +187,7 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
 
 
 def _require(wanted: list[str], has: list[str], shown: str) -> None:
-    missing = [c for c in wanted if c not in has]
-    if missing:
+    if missing := [c for c in wanted if c not in has]:
         raise DataContractError(f"{shown}: missing column(s) {missing}; the file has {list(has)}")
 
 

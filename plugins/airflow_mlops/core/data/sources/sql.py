@@ -34,12 +34,8 @@ class SqlStatement:
 
     def to_json(self) -> dict[str, Any]:
         """JSON-able (times as ISO text): for a trigger's kwargs and the quarantine record."""
-        return {
-            "sql": self.sql,
-            "params": {k: v.isoformat() if isinstance(v, datetime) else v for k, v in self.params.items()},
-            "shown": self.shown,
-            "private": self.private,
-        }
+        params = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in self.params.items()}
+        return {"sql": self.sql, "params": params, "shown": self.shown, "private": self.private}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SqlStatement:
@@ -128,15 +124,9 @@ _TYPE_NAMES = {"string": "text", "large_string": "text", "bool": "boolean", "dou
 def _type_name(t: pa.DataType) -> str:
     import pyarrow as pa
 
-    if pa.types.is_integer(t):
-        return "integer"
-    if pa.types.is_decimal(t):
-        return "numeric (decimal)"
-    if pa.types.is_timestamp(t):
-        return "timestamp"
-    if pa.types.is_date(t):
-        return "date"
-    return _TYPE_NAMES.get(str(t), str(t))
+    kinds = {"integer": pa.types.is_integer, "numeric (decimal)": pa.types.is_decimal}
+    kinds |= {"timestamp": pa.types.is_timestamp, "date": pa.types.is_date}
+    return next((name for name, test in kinds.items() if test(t)), _TYPE_NAMES.get(str(t), str(t)))
 
 
 def _accepts(kind: str, t: pa.DataType) -> bool:
@@ -196,8 +186,7 @@ def frames(
     show = not cfg.data_schema.has_pii
     rows_seen = 0
     for names, rows in blocks:
-        missing = [c for c in wanted if c not in names]
-        if missing:
+        if missing := [c for c in wanted if c not in names]:
             raise DataContractError(f"{where}: missing column(s) {missing}; the database returns {names}")
         if not rows:
             continue
