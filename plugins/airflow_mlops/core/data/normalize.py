@@ -38,13 +38,11 @@ def normalize(df: pd.DataFrame, cfg: PipelineConfig, where: str) -> tuple[pd.Dat
             raise DataContractError(f"{where}: schema.row_filter {schema.row_filter!r} failed: {e}") from e
         dropped = len(out) - len(kept)
         out = kept
-    # Rows keep the file's order: a batch is written as it streams, never sorted whole (training
-    # sorts its window by time itself).
+    # Rows keep the file's order: a streamed batch is never sorted whole (training sorts its window).
     return out[list(schema.columns)].reset_index(drop=True), dropped
 
 
-#: Version of :class:`ContentHash`'s definition, recorded in each manifest. 2: rows in the raw
-#: file's order (1 sorted them by the time column first, which a streamed batch cannot do).
+#: Version of :class:`ContentHash`, in each manifest. 2: rows in the file's order (1 sorted by time).
 HASH_VERSION: Final = 2
 
 

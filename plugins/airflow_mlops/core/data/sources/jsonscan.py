@@ -17,8 +17,7 @@ from airflow_mlops.core.foundation.errors import DataContractError
 if TYPE_CHECKING:
     import numpy as np
 
-#: Where a key can end: each key is a string followed by a colon, so a line has at least as many
-#: matches as keys (more when a string value holds '":' or objects nest: then the exact check).
+#: Where a key can end: a line has at least as many matches as keys (more: the exact check).
 _KEY_END = re.compile(r'"\s*:')
 
 
