@@ -23,7 +23,8 @@ import pytest
 import s3fs
 from botocore.exceptions import BotoCoreError
 
-from airflow_mlops.core.data.ingest import SnapshotResult, content_hash, ingest
+from airflow_mlops.core.data.ingest import SnapshotResult, ingest
+from airflow_mlops.core.data.normalize import content_hash
 from airflow_mlops.core.foundation.catalog import Catalog
 from airflow_mlops.core.foundation.config import PipelineConfig, load_pipeline
 from airflow_mlops.core.foundation.errors import LakeWriteError

@@ -1,9 +1,6 @@
-"""The one way from a source to the Airflow hook it reads through, whatever its kind.
-
-Core names each kind's hook by dotted path (:attr:`~airflow_mlops.core.data.sources.base.Source.hook`),
-since core never imports Airflow; this builds it with the source's connection id. The sensor,
-the trigger and the ingest operator all come through here.
-"""
+"""The one way from a source to the Airflow hook it reads through, whatever its kind: core names
+the hook by dotted path (:attr:`~airflow_mlops.core.data.sources.base.Source.hook`), since core
+never imports Airflow; the sensor, the trigger and the ingest operator build it here."""
 
 from __future__ import annotations
 

@@ -1,9 +1,6 @@
-"""SqlSourceHook: a SQL source's rows through an Airflow connection, in blocks of bounded size.
-
-The connection gives a common-sql ``DbApiHook`` (PostgreSQL, MySQL, Snowflake... whatever the
-connection type's provider offers), so credentials stay in Airflow. Rows are read through a
-server-side cursor where the driver has one (PostgreSQL's psycopg and psycopg2 named cursors),
-``BLOCK_ROWS`` at a time: an interval of any size costs a block's memory, never the whole result.
+"""SqlSourceHook: a SQL source's rows through an Airflow connection (a common-sql ``DbApiHook``:
+credentials stay in Airflow), ``BLOCK_ROWS`` at a time through a server-side cursor where the
+driver has one (psycopg, psycopg2): an interval costs a block's memory, never the whole result.
 """
 
 from __future__ import annotations
@@ -21,20 +18,18 @@ from airflow_mlops.core.foundation.errors import ConfigError, DataContractError
 if TYPE_CHECKING:
     from airflow.providers.common.sql.hooks.sql import DbApiHook
 
-    from airflow_mlops.core.data.sources.sqlsource import Block, SqlStatement
+    from airflow_mlops.core.data.sources.sql import Block, SqlStatement
 
 #: Rows fetched per round trip and per frame.
 BLOCK_ROWS: Final = 100_000
-#: DB-API exceptions that mean "the database refuses this statement or these data" (a missing
-#: table or column, a syntax error, a value that does not convert): the same statement fails the
-#: same way, so the source is refused. Others (a lost connection) are worth a retry.
+#: DB-API exceptions refusing the statement or its data (a missing table, a syntax error, a bad
+#: value): it fails the same way again, so the source is refused. Others (a lost connection) retry.
 _REFUSALS: Final = frozenset({"ProgrammingError", "DataError", "IntegrityError", "NotSupportedError"})
 _SERVER_CURSORS: Final = frozenset({"psycopg", "psycopg2"})
 
 
 def refused(e: BaseException) -> bool:
-    """Whether a driver's exception is a refusal of the statement (by DB-API class name, so it
-    holds for every driver without importing any)."""
+    """Whether a driver's exception refuses the statement (by DB-API class name: any driver)."""
     return any(c.__name__ in _REFUSALS for c in type(e).__mro__)
 
 
@@ -71,8 +66,8 @@ class SqlSourceHook(BaseHook):
         return hook
 
     def read(self, stmt: SqlStatement) -> Iterator[Block]:
-        """The statement's rows, ``BLOCK_ROWS`` at a time, with the column names; a refusal of the
-        database is a DataContractError naming the source (its first line: no rows, no secrets)."""
+        """The statement's rows in blocks, with the column names; a refusal of the database is a
+        DataContractError naming the source (its first line: no rows, no secrets)."""
         conn = self.db.get_conn()
         try:
             server = type(conn).__module__.split(".")[0] in _SERVER_CURSORS

@@ -55,11 +55,8 @@ class IngestOperator(PipelineOperator):
         return res
 
     def pii_key(self) -> bytes | None:
-        """The key of the pipeline's hashed pii columns, from its Airflow Variable, masked in logs.
-
-        None when nothing is hashed or the Variable is not set: core ingest then refuses to run with
-        a message naming the Variable and how to set it.
-        """
+        """The key of the pipeline's hashed pii columns, from its Airflow Variable, masked in logs;
+        None when nothing is hashed or it is not set (core ingest then says how to set it)."""
         schema = self.config.data_schema
         if not schema.pii_hashed:
             return None

@@ -18,7 +18,6 @@ class ValidateDataOperator(PipelineOperator):
     """Validate interval ``ds``; on failure either fail (listing expectations) or quarantine and go on."""
 
     operator_extra_links = (ValidationLink(),)
-
     ui_color = "#fdf3e8"
 
     def execute(self, context: Context) -> dict[str, Any]:

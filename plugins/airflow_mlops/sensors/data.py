@@ -17,14 +17,10 @@ if TYPE_CHECKING:
 
 
 class DataAvailableSensor(PipelineSensor):
-    """Succeeds when interval ``ds`` of the pipeline's source is ready; a missing day times out
-    naming where the data was expected.
-
-    The source answers (:meth:`~airflow_mlops.core.data.sources.base.Source.readiness`): for files
-    whether ``source.uri`` of the interval exists, for ``source.sql`` whether its readiness
-    statement says so. It is asked once in the worker; only if the data is not ready is the wait
-    handed to the triggerer (``deferrable=True``), so a waiting day costs no worker slot.
-    """
+    """Succeeds when interval ``ds`` of the pipeline's source is ready (the source's
+    :meth:`~airflow_mlops.core.data.sources.base.Source.readiness`); a missing day times out naming
+    where the data was expected. Asked once in the worker; only a wait is handed to the triggerer
+    (``deferrable=True``), so a waiting day costs no worker slot."""
 
     def __init__(self, *, deferrable: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -66,20 +62,18 @@ class DataAvailableSensor(PipelineSensor):
             return {"uri": self.uri}
         if not self.deferrable:
             return super().execute(context)
-        # Imported here: airflow.triggers.base costs a DAG parse about 17 ms, and only a deferring
-        # sensor needs it.
+        # Imported here: airflow.triggers.base costs a DAG parse ~17 ms, and only a deferring sensor needs it.
         from airflow_mlops.triggers.data import DataAvailableTrigger
 
         timeout = self.timeout if isinstance(self.timeout, (int, float)) else 3600.0
         self.log.info("Data not ready yet: %s; deferring for up to %.0f s", self.uri, timeout)
         deadline = time.time() + float(timeout)
         conn_id = getattr(self.hook, "conn_id", self.source.conn_id)
+        trigger = DataAvailableTrigger(
+            self.uri, conn_id, float(self.poke_interval), deadline, self.source.kind, check
+        )
         self.defer(
-            trigger=DataAvailableTrigger(
-                self.uri, conn_id, float(self.poke_interval), deadline, self.source.kind, check
-            ),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=float(timeout) + 60),
+            trigger=trigger, method_name="execute_complete", timeout=timedelta(seconds=float(timeout) + 60)
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, str]:

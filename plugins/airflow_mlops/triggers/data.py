@@ -28,25 +28,13 @@ class DataAvailableTrigger(BaseTrigger):
         check: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-        self.uri = uri
-        self.conn_id = conn_id
-        self.poke_interval = poke_interval
-        self.deadline = deadline
-        self.kind = kind
+        self.uri, self.conn_id, self.kind = uri, conn_id, kind
+        self.poke_interval, self.deadline = poke_interval, deadline
         self.check = dict(check) if check is not None else {"uri": uri}
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            "airflow_mlops.triggers.data.DataAvailableTrigger",
-            {
-                "uri": self.uri,
-                "conn_id": self.conn_id,
-                "poke_interval": self.poke_interval,
-                "deadline": self.deadline,
-                "kind": self.kind,
-                "check": self.check,
-            },
-        )
+        names = ("uri", "conn_id", "poke_interval", "deadline", "kind", "check")
+        return "airflow_mlops.triggers.data.DataAvailableTrigger", {n: getattr(self, n) for n in names}
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_mlops.core.data.sources.base import source_class
@@ -63,25 +51,19 @@ class DataAvailableTrigger(BaseTrigger):
 async def poll(
     ready: Callable[[], bool], uri: str, poke_interval: float, deadline: float
 ) -> AsyncIterator[TriggerEvent]:
-    """Ask ``ready`` (a blocking check, run in a thread) every ``poke_interval`` seconds: one event,
-    ``found`` as soon as it says so, or ``timeout`` at the deadline; ``uri`` names the source.
-
-    A permanent refusal (an airflow-mlops error whose class is ``permanent``) is a ``refused`` event
-    naming the error, at once: polling on cannot change it, and a failed trigger would be retried.
-    Transient errors end the trigger as they are, so the task's retries apply."""
+    """Ask ``ready`` (blocking, run in a thread) every ``poke_interval`` seconds: one event, ``found``
+    as soon as it says so, or ``timeout`` at the deadline. A permanent airflow-mlops error is a
+    ``refused`` event at once (polling on cannot change it, a failed trigger would be retried);
+    transient errors end the trigger as they are, so the task's retries apply."""
     while True:
         try:
             found = await asyncio.to_thread(ready)
+            event: dict[str, Any] = {"status": "found" if found else "timeout", "uri": uri}
         except MlopsError as e:
             if not e.permanent:
                 raise
-            refused = {"status": "refused", "uri": uri, "error": type(e).__name__, "message": str(e)}
-            yield TriggerEvent(refused)  # type: ignore[no-untyped-call]
-            return
-        if found:
-            yield TriggerEvent({"status": "found", "uri": uri})  # type: ignore[no-untyped-call]
-            return
-        if time.time() >= deadline:
-            yield TriggerEvent({"status": "timeout", "uri": uri})  # type: ignore[no-untyped-call]
+            event = {"status": "refused", "uri": uri, "error": type(e).__name__, "message": str(e)}
+        if event["status"] != "timeout" or time.time() >= deadline:
+            yield TriggerEvent(event)  # type: ignore[no-untyped-call]
             return
         await asyncio.sleep(min(poke_interval, max(0.0, deadline - time.time())))

@@ -16,7 +16,7 @@ from airflow_mlops.core.foundation.errors import ConfigError
 from airflow_mlops.core.foundation.lake import Lake
 from airflow_mlops.operators import IngestOperator
 from tests.unit.conftest import JAN, World
-from tests.unit.core.data.test_ingest_pii import DAYS, PIPELINE, day_frame
+from tests.unit.core.data.test_pii import DAYS, PIPELINE, day_frame
 from tests.unit.operators.conftest import make_context
 
 pytestmark = pytest.mark.unit

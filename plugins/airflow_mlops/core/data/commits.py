@@ -1,11 +1,9 @@
 """The commit ledger: an append-only record of every snapshot ingest committed, outside the
 partition folders, so that a partition that disappears is known to have existed.
 
-``<lake>/<pipeline>/commits/ds=<ds>/<UTC time>-<hash16>-<random>.json``, one small file per commit,
-each created exclusively (never overwritten, never removed by this package). It is the source of
-truth for what the lake should hold: an interval committed and now without a manifest *vanished*
-(someone or something deleted it); an interval never committed is *missing* (it never arrived, or
-was refused). The catalog alone cannot tell those apart.
+``<lake>/<pipeline>/commits/ds=<ds>/<UTC time>-<hash16>-<random>.json``, one file per commit, created
+exclusively and never removed. An interval committed and now without a manifest *vanished*; one
+never committed is *missing* (never arrived, or refused): the catalog alone cannot tell them apart.
 """
 
 from __future__ import annotations
@@ -25,14 +23,8 @@ def record(cat: Catalog, ds: str, manifest: dict[str, Any]) -> str:
         f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{str(manifest.get('content_hash'))[:16]}-{uuid.uuid4().hex[:8]}"
     )
     uri = f"{cat.commits_dir(ds)}/{name}.json"
-    entry = {
-        "ds": ds,
-        "data": manifest.get("data"),
-        "content_hash": manifest.get("content_hash"),
-        "rows": manifest.get("rows"),
-        "airflow_run_id": manifest.get("airflow_run_id"),
-        "committed_at": now.isoformat(),
-    }
+    entry = {k: manifest.get(k) for k in ("data", "content_hash", "rows", "airflow_run_id")}
+    entry |= {"ds": ds, "committed_at": now.isoformat()}
     cat.lake.create_exclusive(uri, json.dumps(entry, sort_keys=True).encode())
     return uri
 

@@ -1,14 +1,11 @@
 """One Great Expectations result for a snapshot validated in chunks of rows.
 
-Great Expectations' pandas engine holds the whole batch in memory (about 1 GB per million flights
-rows), so a large snapshot is validated one chunk of rows at a time, each by GX itself, and the
-chunks' results are merged here into the result GX would have given for the whole: counts are
-summed, percentages and ``success`` recomputed by GX's own rules (``mostly`` over the rows
-considered), row counts and non-null proportions taken over every row. Rows repeated across
-chunks, which no chunk can see, are counted from a hash of each row over all chunks.
-
-Only expectations whose result can be merged exactly may be split (:data:`MERGEABLE`, and every
-column map expectation); a suite with any other runs whole, as before.
+GX's pandas engine holds the whole batch in memory (about 1 GB per million flights rows), so a
+large snapshot is validated a chunk at a time by GX itself, and the results are merged here into
+what GX would have given for the whole: counts summed, percentages and ``success`` recomputed by
+GX's rules, row counts and non-null shares over every row; rows repeated across chunks are
+counted from row hashes. Only a suite whose every expectation merges exactly (:data:`MERGEABLE`,
+column map expectations) is split.
 """
 
 from __future__ import annotations
@@ -45,9 +42,8 @@ def splittable(expectations: list[dict[str, Any]]) -> bool:
 
 def compound_columns(expectations: list[dict[str, Any]]) -> list[tuple[str, ...]]:
     """The column lists whose repeated rows must be counted across chunks."""
-    return list(
-        dict.fromkeys(tuple(e["kwargs"]["column_list"]) for e in expectations if e["type"] == COMPOUND_UNIQUE)
-    )
+    lists = (tuple(e["kwargs"]["column_list"]) for e in expectations if e["type"] == COMPOUND_UNIQUE)
+    return list(dict.fromkeys(lists))
 
 
 def _is_map(etype: str) -> bool:
@@ -87,9 +83,8 @@ def merge(parts: list[Any], chunk_rows: list[int], duplicated: dict[tuple[str, .
             evr.result = {**results[0], "observed_value": total}
             evr.success = _between(total, kwargs)
         elif etype == NON_NULL_SHARE:
-            share = (
-                sum(float(r["observed_value"]) * n for r, n in zip(results, chunk_rows, strict=True)) / total
-            )
+            weighted = (float(r["observed_value"]) * n for r, n in zip(results, chunk_rows, strict=True))
+            share = sum(weighted) / total
             evr.result = {**results[0], "observed_value": share}
             evr.success = _between(share, kwargs)
         elif "unexpected_count" in results[0]:
@@ -135,9 +130,8 @@ def _map_result(
         unexpected_percent_nonmissing=nonmissing_pct,
     )
     if "partial_unexpected_list" in out:
-        out["partial_unexpected_list"] = [v for r in results for v in r.get("partial_unexpected_list") or []][
-            :PARTIAL
-        ]
+        found = [v for r in results for v in r.get("partial_unexpected_list") or []]
+        out["partial_unexpected_list"] = found[:PARTIAL]
     if "partial_unexpected_index_list" in out:  # row numbers of the snapshot, not of the chunk
         starts = [sum(chunk_rows[:k]) for k in range(len(chunk_rows))]
         out["partial_unexpected_index_list"] = [

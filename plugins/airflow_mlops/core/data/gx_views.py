@@ -1,18 +1,13 @@
 """Great Expectations' data docs views with their Jinja templates compiled once per machine.
 
-GX builds a new Jinja environment for every page it renders, so every data docs build parses and
-compiles its ~50 templates again: 40% of a day's validation (issue 10's loop profile). These
-views are GX's own, with a bytecode cache on that environment: Jinja's file cache in the system's
-temporary directory (one per user, mode 0700, checked against the template's source), shared by
-every task process. GX loads this module by name from the data docs site's configuration
-(:func:`airflow_mlops.core.data.validate._context`), so it imports GX at module scope and nothing that
-Airflow parses imports it.
+GX builds a new Jinja environment per page, recompiling its ~50 templates every build: 40% of a
+day's validation (issue 10). These are GX's views with Jinja's file bytecode cache (per user, mode
+0700, checked against the source) on that environment. GX loads this module by name from the data
+docs site's configuration, so it imports GX at module scope and nothing Airflow parses imports it.
 
-The views also escape what GX leaves raw. Its templates are ``.j2`` files, so Jinja's autoescape
-(chosen by extension) never applies, and a content block that is a plain value is written as it
-is: the unexpected values of a failed expectation (a category ``<img src=x onerror=...>``) became
-markup in the page. Here such values, list items and template parameters are HTML-escaped; GX's
-own markup (dicts rendered through its templates, the status icon) is left as GX writes it.
+The views also escape what GX leaves raw: its ``.j2`` templates never get Jinja's autoescape, so
+an unexpected value (a category ``<img src=x onerror=...>``) became markup. Plain values, list
+items and template parameters are HTML-escaped; GX's own markup is left as GX writes it.
 """
 
 from __future__ import annotations
@@ -49,7 +44,13 @@ def _plain(value: Any) -> bool:
 
 
 class _EscapingView:
-    """What both views change in GX's rendering: plain values are escaped before they reach HTML."""
+    """What both views change in GX's: a cached Jinja environment, and plain values escaped."""
+
+    env: Any  # GX's view's Jinja environment
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.env.bytecode_cache = bytecode_cache()
 
     @pass_context  # a Jinja filter that takes the template's context, like GX's own
     def render_content_block(self, jinja_context: Any, content_block: Any, *args: Any, **kwargs: Any) -> Any:
@@ -73,17 +74,9 @@ class _EscapingView:
 class CachedPageView(_EscapingView, DefaultJinjaPageView):  # type: ignore[misc]
     """GX's page view (suite and validation pages)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.env.bytecode_cache = bytecode_cache()
-
 
 class CachedIndexPageView(_EscapingView, DefaultJinjaIndexPageView):  # type: ignore[misc]
     """GX's index page view."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.env.bytecode_cache = bytecode_cache()
 
 
 def site_views() -> dict[str, Any]:

@@ -1,13 +1,10 @@
 """Ingest: one data interval of a source -> typed, content-hashed, immutable Parquet snapshot.
 
-A partition (see :mod:`airflow_mlops.core.foundation.catalog`) holds one data file named by its content hash
-and a ``manifest.json`` that points at it. Re-ingesting an interval writes the new file,
-then the manifest (the commit point), then removes the old file: readers always see one whole
-snapshot, and rows are never duplicated. The source is only read, never moved or changed.
-
-The source (:mod:`airflow_mlops.core.data.sources`: files, a SQL table...) hands over frames of raw
-rows; here they become a snapshot the same way whatever the kind: personal data hidden first
-(:mod:`.pii`), then typed, derived and filtered (:mod:`.normalize`).
+A partition (:mod:`airflow_mlops.core.foundation.catalog`) holds data files named by content hash
+and a ``manifest.json`` naming the current one. Re-ingesting writes the new file, then the manifest
+(the commit point): readers always see one whole snapshot, rows are never duplicated, and the
+source is only read. Whatever its kind, a source's raw frames have personal data hidden first
+(:mod:`.pii`), then are typed, derived and filtered (:mod:`.normalize`).
 """
 
 from __future__ import annotations
@@ -16,15 +13,13 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow_mlops.core.data import commits
 from airflow_mlops.core.data.normalize import HASH_VERSION, ContentHash, IntervalCheck, normalize
-from airflow_mlops.core.data.normalize import content_hash as content_hash
 from airflow_mlops.core.data.pii import hide_pii, require_pii_key
 from airflow_mlops.core.data.sources import rawfile
 from airflow_mlops.core.data.sources.base import Batch, Frame, source_of
-from airflow_mlops.core.data.sources.files import parse_raw as parse_raw  # scaffold reads samples with it
 from airflow_mlops.core.data.sources.quarantine import quarantine
 from airflow_mlops.core.foundation import staging
 from airflow_mlops.core.foundation import streams as overlap
@@ -33,9 +28,6 @@ from airflow_mlops.core.foundation.config import PipelineConfig
 from airflow_mlops.core.foundation.errors import DataContractError
 from airflow_mlops.core.foundation.lake import Lake
 from airflow_mlops.core.foundation.result import Result
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass(frozen=True)
@@ -81,7 +73,6 @@ def _build(
     import pyarrow as pa
 
     blocks = overlap.prefetch(frames)
-
     built, digest = _Built(), ContentHash()
     timed = cfg.data_schema.time_column is not None  # records without a time: nothing to check
     window = IntervalCheck(cfg, interval, shown) if timed and interval is not None else None
@@ -225,9 +216,8 @@ def ingest(
             }
             lake.write_json(result.manifest_uri, manifest)
             # Older data files of the interval stay: a registered version's lineage may name them.
-        if not unchanged or not commits.has(
-            cat, ds
-        ):  # after the manifest, the commit point: the ledger never names a commit that did not happen
+        # After the manifest, the commit point: the ledger never names a commit that did not happen.
+        if not unchanged or not commits.has(cat, ds):
             commits.record(cat, ds, manifest or {})
         return result
     finally:

@@ -16,13 +16,9 @@ if TYPE_CHECKING:
 
 
 def normalize(df: pd.DataFrame, cfg: PipelineConfig, where: str) -> tuple[pd.DataFrame, int]:
-    """Keep the declared columns, typed; derive columns; apply the row filter.
-
-    Returns the frame and the number of rows the filter dropped.
-    """
+    """The declared columns, typed, derived and filtered; and how many rows the filter dropped."""
     schema = cfg.data_schema
-    missing = [c for c in cfg.raw_columns if c not in df.columns]
-    if missing:
+    if missing := [c for c in cfg.raw_columns if c not in df.columns]:
         raise DataContractError(f"{where}: missing column(s) {missing}; the file has {list(df.columns)}")
     out = df[cfg.raw_columns].copy()
     show = not schema.has_pii
@@ -42,20 +38,17 @@ def normalize(df: pd.DataFrame, cfg: PipelineConfig, where: str) -> tuple[pd.Dat
             raise DataContractError(f"{where}: schema.row_filter {schema.row_filter!r} failed: {e}") from e
         dropped = len(out) - len(kept)
         out = kept
-    # Rows keep the file's order: a batch is written as it streams, never sorted whole (training
-    # sorts its window by time itself).
+    # Rows keep the file's order: a streamed batch is never sorted whole (training sorts its window).
     return out[list(schema.columns)].reset_index(drop=True), dropped
 
 
-#: Version of :class:`ContentHash`'s definition, recorded in each manifest. 2: rows in the raw
-#: file's order (1 sorted them by the time column first, which a streamed batch cannot do).
+#: Version of :class:`ContentHash`, in each manifest. 2: rows in the file's order (1 sorted by time).
 HASH_VERSION: Final = 2
 
 
 class ContentHash:
-    """SHA-256 of the column types and of each row's values (pandas' row hash), independent of
-    Parquet writer versions and of how the rows are split into frames: fed frame by frame, it
-    gives what it gives for the whole table."""
+    """SHA-256 of the column types and each row's values (pandas' row hash): independent of Parquet
+    writer versions and of how the rows are split into frames."""
 
     def __init__(self) -> None:
         self._h = hashlib.sha256()

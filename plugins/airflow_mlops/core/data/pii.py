@@ -13,7 +13,6 @@ from airflow_mlops.core.foundation.errors import ConfigError
 if TYPE_CHECKING:
     import pandas as pd
 
-
 #: Hex characters of HMAC-SHA256 kept per hashed value: 128 bits, no collisions in practice.
 PII_HASH_CHARS = 32
 MIN_PII_KEY_BYTES = 16
@@ -46,11 +45,8 @@ def pii_hash(key: bytes, value: object) -> str:
 
 
 def hide_pii(df: pd.DataFrame, cfg: PipelineConfig, key: bytes | None) -> pd.DataFrame:
-    """The raw frame with ``schema.pii`` columns hashed or dropped; nulls stay null.
-
-    Runs before coercion and derivation, so that no later step (or its error message) sees a raw
-    value. A hashed column missing from the file is left for :func:`normalize` to report.
-    """
+    """The raw frame with ``schema.pii`` columns hashed or dropped (nulls stay null), before any
+    later step (or its error message) sees a raw value; a missing column is left to normalize."""
     import pandas as pd
 
     schema = cfg.data_schema

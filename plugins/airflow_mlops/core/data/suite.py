@@ -1,9 +1,7 @@
-"""Expectation suites: the JSON files in include/expectations/, checked before anything runs them.
-
-A suite is a plain GX 1.x ``ExpectationSuite`` JSON file, so that it can be reviewed in a pull
-request and edited without code. :func:`load_suite` checks it without importing Great Expectations
+"""Expectation suites: plain GX 1.x ``ExpectationSuite`` JSON files in include/expectations/, to
+review in a pull request. :func:`load_suite` checks one without importing Great Expectations
 (seconds to import), so ``airflow-mlops check`` and DAG parsing stay cheap; :func:`build_gx_suite`
-turns it into GX objects when a task validates.
+makes the GX objects when a task validates.
 """
 
 from __future__ import annotations
@@ -25,17 +23,9 @@ from airflow_mlops.core.foundation.settings import get_settings
 #: anything else is a typo that GX would reject with a bare TypeError.
 _SUITE_KEYS = {"name", "expectations", "suite_parameters", "meta", "notes", "id"}
 _EXPECTATION_KEYS = {
-    "type",
-    "kwargs",
-    "meta",
-    "notes",
-    "description",
-    "severity",
-    "id",
-    "rendered_content",
-    "success_on_last_run",
-    "expectation_context",
-}
+    "type", "kwargs", "meta", "notes", "description", "severity", "id", "rendered_content",
+    "success_on_last_run", "expectation_context",
+}  # fmt: skip
 _COLUMN_KWARGS = ("column", "column_A", "column_B")
 
 ROW_COUNT = "expect_table_row_count_to_be_between"
@@ -44,11 +34,8 @@ COMPOUND_UNIQUE = "expect_compound_columns_to_be_unique"
 
 
 def load_suite(path: Path) -> dict[str, Any]:
-    """Read and check a suite JSON file without importing GX (safe at DAG parse time).
-
-    GX itself logs and *drops* an expectation of unknown type when a suite is built from a dict, so
-    a typo would silently weaken the data contract: here it is an error naming the file.
-    """
+    """Read and check a suite JSON file without importing GX. GX logs and *drops* an expectation of
+    unknown type, so a typo would silently weaken the data contract: here it names the file."""
     path = Path(path)
     text = read_text(path, "expectation suite ")
     try:
@@ -57,8 +44,7 @@ def load_suite(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid JSON: line {e.lineno} column {e.colno}: {e.msg}") from e
     if not isinstance(suite, dict):
         raise ConfigError(f"{path}: expected a JSON object (an ExpectationSuite) at the top level")
-    unknown = sorted(set(suite) - _SUITE_KEYS)
-    if unknown:
+    if unknown := sorted(set(suite) - _SUITE_KEYS):
         raise ConfigError(
             f"{path}: unknown field(s) {unknown}; an ExpectationSuite has {sorted(_SUITE_KEYS)}"
         )
@@ -72,8 +58,7 @@ def load_suite(path: Path) -> dict[str, Any]:
         where = f"{path}: expectations[{i}]"
         if not isinstance(exp, dict):
             raise ConfigError(f"{where}: expected an object with 'type' and 'kwargs'")
-        extra = sorted(set(exp) - _EXPECTATION_KEYS)
-        if extra:
+        if extra := sorted(set(exp) - _EXPECTATION_KEYS):
             raise ConfigError(f"{where}: unknown field(s) {extra}")
         etype = exp.get("type")
         if not isinstance(etype, str) or not etype:
@@ -130,13 +115,12 @@ def _installed_core_types() -> frozenset[str]:
 
 def _known_expectation_types() -> set[str]:
     """GX's registry when GX is already imported (includes custom types), else the installed core ones."""
+    registered: set[str] = set()
     if "great_expectations.expectations.registry" in sys.modules:
         from great_expectations.expectations.registry import list_registered_expectation_implementations
 
         registered = set(list_registered_expectation_implementations())
-        if registered:
-            return registered | _installed_core_types()
-    return set(_installed_core_types())
+    return registered | _installed_core_types()
 
 
 def suite_path(cfg: PipelineConfig) -> Path:
@@ -187,9 +171,9 @@ BUILTIN = "added by airflow-mlops"
 
 
 def builtin_expectations(cfg: PipelineConfig, suite: dict[str, Any]) -> list[dict[str, Any]]:
-    """What every batch must meet whatever its suite says, as GX expectations (so they show in the
-    result and the data docs): no feature column is empty, and no more duplicated rows than
-    ``validation.max_duplicate_share``. A suite that already states one of them keeps its own."""
+    """What every batch must meet whatever its suite says, as GX expectations (shown in the result
+    and the data docs): no feature column empty, no more repeated rows than
+    ``validation.max_duplicate_share``. A suite stating one of them keeps its own."""
     stated = {(e["type"], e["kwargs"].get("column")) for e in suite["expectations"]}
     out = [
         {
@@ -201,15 +185,8 @@ def builtin_expectations(cfg: PipelineConfig, suite: dict[str, Any]) -> list[dic
         if (NON_NULL_SHARE, c) not in stated
     ]
     if (COMPOUND_UNIQUE, None) not in stated:
-        out.append(
-            {
-                "type": COMPOUND_UNIQUE,
-                "kwargs": {
-                    "column_list": list(cfg.data_schema.columns),
-                    "mostly": 1.0 - cfg.validation.max_duplicate_share,
-                    "ignore_row_if": "never",
-                },
-                "meta": {"notes": f"{BUILTIN}: rows must not repeat (validation.max_duplicate_share)"},
-            }
-        )
+        mostly = 1.0 - cfg.validation.max_duplicate_share
+        kwargs = {"column_list": list(cfg.data_schema.columns), "mostly": mostly, "ignore_row_if": "never"}
+        notes = f"{BUILTIN}: rows must not repeat (validation.max_duplicate_share)"
+        out.append({"type": COMPOUND_UNIQUE, "kwargs": kwargs, "meta": {"notes": notes}})
     return out

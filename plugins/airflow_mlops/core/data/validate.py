@@ -1,12 +1,8 @@
-"""Validate: run a pipeline's Great Expectations suite on one interval's committed snapshot.
-
-The suite comes from :mod:`airflow_mlops.core.data.suite`. Everything about one validation lives in the
-interval's partition (see :mod:`airflow_mlops.core.foundation.catalog`): the full GX result, the GX data docs
-and a small summary, written last, which is the commit point. A batch counts as validated only while its
-summary succeeded *and* names the snapshot that is committed now, so re-ingesting an interval makes
-its old verdict stale instead of silently reusing it.
-
-Great Expectations takes seconds to import, so it is imported only inside the functions that run it.
+"""Validate: run a pipeline's Great Expectations suite (:mod:`.suite`) on one interval's committed
+snapshot. The full GX result, the data docs and a small summary (written last: the commit point)
+live in the interval's partition. A batch counts as validated only while its summary succeeded
+*and* names the snapshot committed now, so re-ingesting an interval makes its verdict stale.
+GX takes seconds to import: only the functions that run it import it.
 """
 
 from __future__ import annotations
@@ -77,7 +73,6 @@ class ValidationResult(Result):
         return "\n".join(lines)
 
 
-# --- running it -----------------------------------------------------------------------------------
 def _context(docs_dir: str) -> Any:
     """An in-memory GX context whose only data docs site is a local directory; no analytics, no bars."""
     import great_expectations as gx
@@ -122,10 +117,9 @@ def _run_suite(
     docs_dir: str,
     compound: list[tuple[str, ...]] | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """Run the suite on each frame (the whole snapshot, or its chunks in order); returns the JSON
-    result (chunks merged into one, :mod:`airflow_mlops.core.data.gx_chunks`) and whether data docs
-    were built into ``docs_dir``. ``compound``: column lists whose repeats are counted across
-    chunks (None: one frame, GX counts them itself)."""
+    """Run the suite on each frame (the whole snapshot, or its chunks); returns the JSON result
+    (chunks merged: :mod:`.gx_chunks`) and whether data docs were built into ``docs_dir``.
+    ``compound``: column lists whose repeats are counted across chunks (None: one frame)."""
     import great_expectations as gx
     import pandas as pd
     from great_expectations.core.run_identifier import RunIdentifier
@@ -153,10 +147,10 @@ def _run_suite(
     if len(parts) > 1:
         result = gx_chunks.merge(parts, sizes, {c: gx_chunks.duplicated_rows(h) for c, h in hashes.items()})
         store = ctx.validation_results_store
-        keys = store.list_keys()
-        for key in keys[:-1]:
+        *older, last = store.list_keys()
+        for key in older:
             store.remove_key(key)
-        store.set(keys[-1], result)  # the data docs show the merged result
+        store.set(last, result)  # the data docs show the merged result
     payload: dict[str, Any] = _json_safe(result.to_json_dict())
     if len(parts) > 1:
         payload["meta"]["chunks"] = sizes
@@ -179,8 +173,7 @@ def _frames(cfg: PipelineConfig, lake: Lake, uri: str, suite: list[dict[str, Any
         if rows <= CHUNK_ROWS or not gx_chunks.splittable(suite):
             if rows > CHUNK_ROWS:
                 log.info(
-                    "%s: the suite has an expectation that needs every row at once; validating whole",
-                    cfg.name,
+                    "%s: an expectation of the suite needs every row at once; validating whole", cfg.name
                 )
             return iter([_gx_frame(pf.read())]), None
 
@@ -193,13 +186,10 @@ def _frames(cfg: PipelineConfig, lake: Lake, uri: str, suite: list[dict[str, Any
 
 
 def _gx_frame(data: pa.Table | pa.RecordBatch) -> pd.DataFrame:
-    """Snapshot rows in the pandas types GX checks fastest, with the same results: strings in
-    Arrow's buffers (pandas "string" backed by pyarrow: a null is a bit, not a Python object to
-    test per cell) and integers holding no null as NumPy int64 (GX compares NumPy columns with
-    vectorized operations but calls a Python function per value of pandas' nullable Int64).
-    The values, verdicts and observed types (``str``, ``int64``) are those of the snapshot read
-    as pandas reads it; an integer column with a null keeps its nullable type (a float would
-    show 7.0 for 7)."""
+    """Snapshot rows in the pandas types GX checks fastest, with the same verdicts and observed types:
+    strings in Arrow's buffers (a null is a bit, not an object tested per cell) and integers without
+    a null as NumPy int64 (GX vectorizes those, but calls Python per value of nullable Int64; an
+    integer column with a null keeps that type: a float would show 7.0 for 7)."""
     import pandas as pd
     import pyarrow as pa
 
@@ -215,18 +205,15 @@ def _gx_frame(data: pa.Table | pa.RecordBatch) -> pd.DataFrame:
 def validate_snapshot(
     cfg: PipelineConfig, lake: Lake, ds: str, suite_file: Path | None = None
 ) -> ValidationResult:
-    """Validate the committed snapshot of interval ``ds``; failing expectations do not raise.
-
-    The caller decides what a failure does (the operator pushes the result, then raises), so that
-    the verdict and its details are recorded either way. Bad suites raise ConfigError; errors of GX
-    itself propagate. ``suite_file`` defaults to the pipeline's ``validation.suite``.
-    """
+    """Validate the committed snapshot of interval ``ds``; failing expectations do not raise (the
+    operator records the verdict, then raises). Bad suites raise ConfigError; GX's own errors
+    propagate. ``suite_file`` defaults to the pipeline's ``validation.suite``."""
     suite_file = Path(suite_file or suite_path(cfg))
     suite = load_suite(suite_file)
     cat = Catalog(lake, cfg.name)
     m = cat.committed_manifest(ds)
-    # The file this manifest names, not "the current snapshot": the hash recorded is then the hash
-    # of the rows validated, even if the interval is re-ingested meanwhile.
+    # The file this manifest names: the hash recorded is that of the rows validated, even if the
+    # interval is re-ingested meanwhile.
     snapshot_uri = cat.snapshot_uri(ds, m)
     scaled = scale_bounds(suite, _interval_seconds(m))
     gx_suite = build_gx_suite(scaled, suite_file, cfg)
@@ -258,12 +245,8 @@ def validate_snapshot(
         docs_uri=docs_uri,
         summary_uri=cat.validation_summary_uri(ds),
     )
-    summary = {
-        **result.to_dict(),
-        "suite": suite["name"],
-        "suite_path": str(suite_file),
-        "validated_at": datetime.now(UTC).isoformat(),
-    }
+    now = datetime.now(UTC).isoformat()
+    summary = {**result.to_dict(), "suite": suite["name"], "suite_path": str(suite_file), "validated_at": now}
     lake.write_json(result.summary_uri, summary)  # last: the summary is the commit point
     return result
 
@@ -277,7 +260,6 @@ def _interval_seconds(manifest: dict[str, Any]) -> float | None:
     return (end - start).total_seconds()
 
 
-# --- turning GX results into short, readable failures ---------------------------------------------
 def _failure(r: dict[str, Any]) -> dict[str, Any]:
     config = r.get("expectation_config") or {}
     kwargs = {k: v for k, v in (config.get("kwargs") or {}).items() if k != "batch_id"}

@@ -1,13 +1,8 @@
-"""Scaffold: a starter pipeline YAML and expectation suite from a sample of the data.
-
-``airflow-mlops init`` reads a sample file and decides what a person would otherwise write by
-hand: each column's type (:mod:`.profile`, through ingest's own coercion, so every type written is
-one ingest accepts for the same bytes), the task from the target, the features and a first gate
-(:mod:`.plan`), and a suite of what the sample shows with a margin (:mod:`.suite_file`). The
-pipeline is built as the config model and dumped from it (:mod:`.pipeline_file`). Everything
-written is a starting point: :attr:`Scaffold.review` lists what a person must decide, and both
-files are checked by the same loaders as ``airflow-mlops check`` before either is written
-(:mod:`.files`). No Airflow here.
+"""Scaffold: a starter pipeline YAML and expectation suite from a sample of the data, for
+``airflow-mlops init``: column types (:mod:`.profile`), task, features and a first gate
+(:mod:`.plan`), a suite with margins (:mod:`.suite_file`), the pipeline dumped from the config
+model (:mod:`.pipeline_file`), both checked as ``airflow-mlops check`` does before either is
+written (:mod:`.files`). A starting point: :attr:`Scaffold.review` lists what a person must decide.
 """
 
 from airflow_mlops.core.data.scaffold.files import write

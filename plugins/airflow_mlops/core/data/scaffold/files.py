@@ -20,9 +20,8 @@ from airflow_mlops.core.foundation.lake import write_synced
 def write(
     sc: Scaffold, pipelines_dir: Path, expectations_dir: Path, *, force: bool = False
 ) -> tuple[Path, Path]:
-    """Write ``<pipelines_dir>/<name>.yaml`` and ``<expectations_dir>/<name>.json``, each through
-    a temporary name and a rename, after both were checked as ``airflow-mlops check`` checks them;
-    existing files are refused unless ``force``."""
+    """Write ``<pipelines_dir>/<name>.yaml`` and ``<expectations_dir>/<name>.json`` (existing files
+    only with ``force``)."""
     from airflow_mlops.core.data.suite import check_columns, load_suite
 
     yaml_path = Path(pipelines_dir) / f"{sc.name}.yaml"
@@ -49,8 +48,7 @@ def write(
 
 def _stage(dst: Path, text: str) -> str:
     """``text`` in a temporary file beside ``dst``, flushed to disk. Not ``Lake.write_text``: its
-    temporary name keeps the ``.yaml`` suffix, which the DAG factory's ``*.yaml`` glob would read,
-    and here both files are checked before either is renamed."""
+    temporary name keeps the ``.yaml`` suffix, which the DAG factory's ``*.yaml`` glob would read."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp")
     os.close(fd)

@@ -1,9 +1,6 @@
-"""The scaffold's pipeline file: built as the config model, written by YAML's own (safe) dumper,
-with a comment on every decision a person should know about, and read back to the same model
-before it is returned.
-
-The config package owns the pipeline schema: the scaffold fills in that schema's model and dumps
-its data, so no quoting or field name of its own can drift from what ``load_pipeline`` reads.
+"""The scaffold's pipeline file: built as the config model (so no field name or quoting of its own
+can drift from what ``load_pipeline`` reads), written by YAML's safe dumper with a comment on
+every decision a person should know about, and read back to the same model before it is returned.
 """
 
 from __future__ import annotations
@@ -101,13 +98,8 @@ def _notes(sc: Scaffold) -> dict[str, str]:
 
 
 def _column_note(sc: Scaffold, column: str) -> str | None:
-    if column == sc.target:
-        return "the target"
-    if column == sc.time_column:
-        return "the time column"
-    if column in sc.left_out:
-        return f"not a feature: {sc.left_out[column]}"
-    return None
+    notes: dict[str | None, str] = {c: f"not a feature: {why}" for c, why in sc.left_out.items()}
+    return {**notes, sc.time_column: "the time column", sc.target: "the target"}.get(column)
 
 
 def _column_lines(sc: Scaffold) -> list[str]:

@@ -12,12 +12,7 @@ from pathlib import Path
 from typing import Final
 
 from airflow_mlops.core.data.scaffold.profile import MAX_CATEGORIES, ColumnProfile, profile, read_sample
-from airflow_mlops.core.foundation.config import (
-    PIPELINE_NAME,
-    RawFormat,
-    TaskType,
-    format_of,
-)
+from airflow_mlops.core.foundation.config import PIPELINE_NAME, RawFormat, TaskType, format_of
 from airflow_mlops.core.foundation.errors import ConfigError, DataContractError
 
 #: A string column is free text, not a category, when it has more than MAX_CATEGORIES values, or
@@ -130,19 +125,11 @@ def gate_floor(task: TaskType, classes: int) -> tuple[str, float, list[str], str
     if task == "regression":
         return "r2", R2_FLOOR, ["r2", "rmse", "mae"], "explains a tenth of the variance"
     if classes == 2:
-        return (
-            "roc_auc",
-            ROC_AUC_FLOOR,
-            ["roc_auc", "balanced_accuracy", "accuracy", "log_loss"],
-            "ranks better than chance, which is 0.5",
-        )
+        metrics = ["roc_auc", "balanced_accuracy", "accuracy", "log_loss"]
+        return "roc_auc", ROC_AUC_FLOOR, metrics, "ranks better than chance, which is 0.5"
     floor = round(1 / classes + BALANCED_ACCURACY_OVER_CHANCE, 3)
-    return (
-        "balanced_accuracy",
-        floor,
-        ["balanced_accuracy", "accuracy", "f1"],
-        f"0.1 above chance (1/{classes}) for {classes} classes",
-    )
+    why = f"0.1 above chance (1/{classes}) for {classes} classes"
+    return "balanced_accuracy", floor, ["balanced_accuracy", "accuracy", "f1"], why
 
 
 def plan(

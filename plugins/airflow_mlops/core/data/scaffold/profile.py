@@ -1,9 +1,6 @@
-"""Reading a sample and typing each column as ingest would type it, and what the sample shows of it.
-
-Types are inferred through ingest's own coercion
-(:func:`~airflow_mlops.core.data.sources.coerce.coerce_column`), so every type written is one
-ingest accepts for the same bytes.
-"""
+"""Reading a sample and typing each column as ingest would (through its own coercion,
+:func:`.coerce_column`: every type written is one ingest accepts for the same bytes), and what the
+sample shows of it."""
 
 from __future__ import annotations
 
@@ -54,7 +51,7 @@ class ColumnProfile:
 
 def read_sample(path: Path, fmt: RawFormat) -> pd.DataFrame:
     """The sample as ingest reads a raw file (CSV cells as text), or an error naming the file."""
-    from airflow_mlops.core.data.ingest import parse_raw
+    from airflow_mlops.core.data.sources.files import parse_raw
 
     try:
         size = path.stat().st_size
@@ -72,8 +69,7 @@ def read_sample(path: Path, fmt: RawFormat) -> pd.DataFrame:
     df = parse_raw(data, fmt, str(path))
     if not len(df.columns):
         raise DataContractError(f"{path}: the sample has no columns")
-    odd = [c for c in df.columns if not isinstance(c, str) or not c.strip()]
-    if odd:
+    if odd := [c for c in df.columns if not isinstance(c, str) or not c.strip()]:
         raise DataContractError(f"{path}: column names must be non-empty text, not {odd}")
     if not len(df):
         raise DataContractError(f"{path}: the sample has no rows (only a header?)")
@@ -123,11 +119,8 @@ def infer_column(s: pd.Series, column: str, where: str) -> tuple[ColumnType, pd.
                     out = coerce_column(s, kind, column, where)
             except (DataContractError, ValueError, TypeError, OverflowError):
                 continue
-            if (
-                kind == "datetime"
-                and out.notna().any()
-                and (out.dropna() == out.dropna().dt.normalize()).all()
-            ):
+            times = out.dropna()
+            if kind == "datetime" and len(times) and (times == times.dt.normalize()).all():
                 return "date", out  # every time at midnight: the column holds days
             return kind, out
     return "string", coerce_column(s, "string", column, where)

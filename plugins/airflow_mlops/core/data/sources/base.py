@@ -1,13 +1,9 @@
-"""What every source of raw data answers, whatever its kind (``source.kind``).
-
-A source knows where an interval's data is, whether it is ready, how its rows come (frames that
-ingest types, hashes and writes alike for every kind) and what the quarantine keeps of a refused
-interval. Core never imports Airflow: a source reads through a *connection*, the Airflow hook its
-class names by path (:attr:`Source.hook`), which the adapters build and hand in; tests hand in
-anything with the same methods.
-
-Each kind is one module of this package named as the kind (``files.py``, ``sql.py``) exposing
-``SOURCE``, and one config model in :mod:`airflow_mlops.core.foundation.config.source`.
+"""What every source of raw data answers, whatever its kind (``source.kind``): where an interval's
+data is, whether it is ready, its rows (frames ingest treats alike for every kind) and what the
+quarantine keeps of a refused interval. A source reads through a *connection*: the Airflow hook its
+class names by path (:attr:`Source.hook`), built by the adapters (tests hand in look-alikes).
+Each kind is a module named as the kind (``files.py``, ``sql.py``) exposing ``SOURCE``, with a
+config model in :mod:`airflow_mlops.core.foundation.config.source`.
 """
 
 from __future__ import annotations
@@ -34,11 +30,9 @@ Interval = tuple[datetime, datetime] | None
 
 @dataclass
 class Batch:
-    """One interval's data as its source opened it.
-
-    ``readings`` are ways to read the rows, fastest first: ingest tries the next one when a reading
-    raises ``pyarrow.ArrowInvalid`` (the last is never skipped). ``files`` are what the quarantine
-    may copy; ``record`` goes into the manifest and the quarantine record (a SQL statement)."""
+    """One interval's data as its source opened it: ``readings``, ways to read the rows, fastest
+    first (ingest tries the next when one raises ``pyarrow.ArrowInvalid``); ``files``, what the
+    quarantine may copy; ``record``, for the manifest and the quarantine record (a SQL statement)."""
 
     readings: list[Callable[[], Iterator[Frame]]]
     files: tuple[fsspec.AbstractFileSystem, list[str]] | None = None

@@ -1,10 +1,9 @@
 """Converting a raw column to its declared type, refusing what does not convert or does not fit.
 
-Every reader (pyarrow typed, the string re-read, pandas, JSON, a database) hands its frames here,
-so the checks hold on every path. A frame read from a text file carries each record's physical
-line as its index (:data:`records.LINE`; Parquet frames their row), so that errors name the line.
-A number outside what its type holds is refused, never wrapped (an integer past int64 became
--9223372036854775808) nor cast (to float, losing digits) nor made infinite.
+Every reader (pyarrow, pandas, JSON, a database) hands its frames here, so the checks hold on every
+path; a frame's index is its records' lines (:data:`records.LINE`; Parquet: rows), which errors
+name. A number outside its type is refused, never wrapped (past int64 it became -2**63), cast to
+float (losing digits) nor made infinite.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ if TYPE_CHECKING:
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _DATETIME_RANGE = "pandas' timestamps hold 1677-09-21 to 2262-04-11"
+_INT64, _FINITE = f"int64's range [{INT64_MIN}, {INT64_MAX}]", "float64's finite range"
 
 
 def _places(index: pd.Index, positions: list[object]) -> list[str]:
@@ -32,8 +32,7 @@ def _places(index: pd.Index, positions: list[object]) -> list[str]:
 
 
 def shown_values(values: pd.Series, show: bool) -> str:
-    """Up to three of ``values`` for an error message with where each is, or only where they are
-    when ``show`` is false: in a file with personal data a value can hold a raw value."""
+    """Up to three of ``values`` with where each is; only where when ``show`` is false (pii)."""
     if show:
         first = values[~values.duplicated()].head(3)
         places = _places(values.index, list(first.index))
@@ -94,7 +93,7 @@ def _check_float(raw: pd.Series, out: pd.Series, col: str, where: str, show: boo
     import pandas as pd
 
     bad = pd.Series(np.isinf(out.to_numpy(dtype="float64", na_value=np.nan)), index=out.index)
-    _refuse_outside(raw, bad, "float", "float64's finite range", col, where, show)
+    _refuse_outside(raw, bad, "float", _FINITE, col, where, show)
 
 
 def coerce_column(s: pd.Series, kind: str, column: str, where: str, show: bool = True) -> pd.Series:
@@ -114,10 +113,7 @@ def coerce_column(s: pd.Series, kind: str, column: str, where: str, show: bool =
         if unread.any():  # "1e999" is a number, only too large for any float
             huge = unread.copy()
             huge[unread] = [_overflows(v) for v in s[unread]]
-            limits = (
-                f"int64's range [{INT64_MIN}, {INT64_MAX}]" if kind == "int" else "float64's finite range"
-            )
-            _refuse_outside(s, huge, kind, limits, column, where, show)
+            _refuse_outside(s, huge, kind, _INT64 if kind == "int" else _FINITE, column, where, show)
         if unread.any():
             raise DataContractError(
                 f"{where}: column {column!r} ({kind}) has non-numeric values {shown_values(s[unread], show)}"
@@ -126,7 +122,7 @@ def coerce_column(s: pd.Series, kind: str, column: str, where: str, show: bool =
             _check_float(s, out, column, where, show)
             return out.astype("float64")
         outside = _int_outside(s, out)
-        _refuse_outside(s, outside, kind, f"int64's range [{INT64_MIN}, {INT64_MAX}]", column, where, show)
+        _refuse_outside(s, outside, kind, _INT64, column, where, show)
         if out.dtype.kind == "f":
             frac = out.notna() & (out % 1 != 0)
             if frac.any():
@@ -176,18 +172,9 @@ def _beyond_timestamps(values: pd.Series) -> bool:
     return False
 
 
-_BOOLS = {
-    "true": True,
-    "false": False,
-    "1": True,
-    "0": False,
-    "yes": True,
-    "no": False,
-    "t": True,
-    "f": False,
-    "1.0": True,
-    "0.0": False,
-}
+#: The words a bool cell may be (any case), for pandas here and pyarrow's reader (:mod:`rawfile`).
+TRUE_WORDS, FALSE_WORDS = ("true", "1", "yes", "t", "1.0"), ("false", "0", "no", "f", "0.0")
+_BOOLS = {**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)}
 
 
 def _bool(s: pd.Series, column: str, where: str, show: bool) -> pd.Series:
@@ -196,7 +183,6 @@ def _bool(s: pd.Series, column: str, where: str, show: bool) -> pd.Series:
     if pd.api.types.is_bool_dtype(s):
         return s.astype("boolean")
     out = s.astype("string").str.strip().str.lower().map(_BOOLS)
-    bad = _bad_examples(s, out, show)
-    if bad:
+    if bad := _bad_examples(s, out, show):
         raise DataContractError(f"{where}: column {column!r} (bool) has values {bad}")
     return out.astype("boolean")

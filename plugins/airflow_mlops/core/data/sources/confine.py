@@ -1,11 +1,9 @@
 """Source paths stay inside the allowed source roots, however they are spelled or linked.
 
-``load_pipeline`` checks a source URI's text against ``AIRFLOW_MLOPS_SOURCE_ROOTS``; the files an
-interval actually reads can still lead elsewhere: ``..`` in the URI, a symlinked file or folder at
-any depth of the raw root, a glob that matches a link. Each path is resolved here (local disk:
-``os.path.realpath``, which follows every link; object stores have no links, and a ``.`` or ``..``
-key segment is refused outright) and compared with the resolved roots *before* a byte is read.
-A refused file is never read, quoted or copied into the quarantine.
+``load_pipeline`` checks a source URI's text against ``AIRFLOW_MLOPS_SOURCE_ROOTS``, but the files
+read can still lead elsewhere (``..``, a symlink at any depth, a glob matching a link). Each path
+is resolved here (local disk: ``os.path.realpath``; object stores have no links, and a ``.`` or
+``..`` segment is refused) and compared with the resolved roots before a byte is read.
 """
 
 from __future__ import annotations
@@ -23,18 +21,14 @@ if TYPE_CHECKING:
     import fsspec
 
 
-def _protocols(fs: fsspec.AbstractFileSystem) -> set[str]:
-    p = fs.protocol
-    return {p} if isinstance(p, str) else set(p)
-
-
 def _root_paths(fs: fsspec.AbstractFileSystem, roots: Iterable[str]) -> list[str]:
     """The roots reachable through ``fs``, as ``fs`` spells paths (resolved on local disk)."""
     local = isinstance(fs, LocalFileSystem)
+    protocols = {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
     out = []
     for root in roots:
         scheme = root.split("://", 1)[0] if "://" in root else "file"
-        if scheme not in _protocols(fs) and not (local and scheme in ("file", "local")):
+        if scheme not in protocols and not (local and scheme in ("file", "local")):
             continue
         path = str(fs._strip_protocol(root)).rstrip("/")
         out.append(os.path.realpath(path) if local else path)

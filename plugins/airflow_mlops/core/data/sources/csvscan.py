@@ -1,15 +1,12 @@
-"""Every physical record of a CSV file accounted for, in one streaming pass, before any reader
-(pyarrow's, the string re-read or pandas') is trusted with it.
+"""Every physical record of a CSV file accounted for, in one streaming pass, before any reader is
+trusted with it.
 
-By CSV's own rules a quote that opens in one field and closes 200 lines later is one valid value,
-and readers differ on a row with a field too few (pandas pads it, pyarrow refuses it, some shift
-it): here each record is counted against the header, so that what a reader returns can be checked
-row for row. Refused, with the line: a duplicated column name, a record with too few or too many
-fields, a value with line breaks outside ``schema.free_text``, a value holding whole records, a
-file cut mid-record, and text that is not UTF-8.
-
-Blocks without a quote are counted with numpy (no Python per row); only blocks with quotes go
-through the ``csv`` module, whose state carries a record from one block into the next.
+By CSV's rules a quote opening in one field and closing 200 lines later is one valid value, and
+readers differ on a row a field short (pandas pads it, pyarrow refuses it): here each record is
+counted against the header, so what a reader returns can be checked row for row. Refused, with
+the line: a column named twice, a record of another width, a value with line breaks outside
+``schema.free_text`` or holding whole records, a file cut mid-record, text that is not UTF-8.
+Blocks without a quote are counted with numpy; only blocks with quotes go through ``csv``.
 """
 
 from __future__ import annotations
@@ -31,7 +28,7 @@ _BREAK = re.compile(r"\r\n|\r|\n")
 
 def header_names(header: bytes, where: str, *, show: bool = True) -> list[str]:
     """The names of a CSV header line (without a UTF-8 BOM), refusing another encoding and a name
-    given twice, naming both positions (1-based): a reader would keep one of them silently."""
+    given twice."""
     skip = textscan.sniff(header, where)
     textscan.check_utf8(header, where, 0, 1, show=show)
     text = header[skip:].decode("utf-8").rstrip("\r\n")
@@ -59,10 +56,6 @@ def unique_names(names: list[str], where: str, place: str = "the file") -> None:
                 f"and {i}; a reader would keep one of them silently: rename or remove one"
             )
         first[name] = i
-
-
-def _breaks(value: str) -> int:
-    return len(_BREAK.findall(value))
 
 
 class CsvScan:
@@ -174,12 +167,10 @@ class CsvScan:
                 start = end + 1
                 pending.clear()
         except csv.Error as e:
-            if str(e) == "unexpected end of data" and not final:
-                self.carry, self.carry_line = list(pending), start
-                return lines, multi
             if str(e) == "unexpected end of data":
-                self.carry_line = start
-                self.carry = pending
+                self.carry, self.carry_line = list(pending), start
+                if not final:
+                    return lines, multi
                 self.finish()
             if str(e).startswith("field larger than field limit"):
                 raise DataContractError(
@@ -205,7 +196,7 @@ class CsvScan:
         lines parse as whole records of the header's width (a stray quote swallowed rows)."""
         opened = start
         for i, value in enumerate(row):
-            n = _breaks(value)
+            n = len(_BREAK.findall(value))
             if not n:
                 continue
             name = self.names[i] if i < self.width else f"field {i + 1} (beyond the header)"

@@ -18,19 +18,11 @@ if TYPE_CHECKING:
 
 
 def parse_raw(
-    data: bytes,
-    fmt: str,
-    name: str,
-    *,
-    show_bytes: bool = True,
-    free_text: Collection[str] = (),
+    data: bytes, fmt: str, name: str, *, show_bytes: bool = True, free_text: Collection[str] = ()
 ) -> pd.DataFrame:
     """A raw file as it is (CSV cells as strings, so that coercion sees what was written), each
-    row indexed by its line (:mod:`records`; Parquet: its row), after the same scan the block
-    readers make (:mod:`csvscan`, :mod:`jsonscan`; ``free_text`` as there).
-
-    ``show_bytes=False`` keeps the raw bytes out of error messages (the file holds personal data).
-    """
+    row indexed by its line (Parquet: its row), after the scan the block readers make.
+    ``show_bytes=False`` keeps raw bytes out of error messages (the file holds personal data)."""
     import pandas as pd
 
     if not data.strip():
@@ -86,27 +78,20 @@ class FilesSource(Source):
 
     def open(self, ds: str, interval: Interval, conn: Any) -> Batch:
         """The interval's files, checked (:func:`rawfile.open_raw`), with three readings: pyarrow
-        converting types as it streams; for CSV pyarrow again as strings, so that coercion names
-        the column and quotes a value it could not convert; and last the whole file read as pandas
-        always has, which says exactly why a file pyarrow cannot read is refused. Only refused or
-        odd files pay for the fallbacks. ``conn`` (None: the lake's) has ``filesystem(uri)``."""
-        uri, shown, c = self.where(ds, shown=False), self.where(ds), self.config
-        fs, paths = rawfile.open_raw(
-            uri, conn.filesystem(uri) if conn else None, shown, c.max_bytes, c._roots
-        )
-        cfg = self.cfg
+        typing as it streams; for CSV pyarrow as strings, so that coercion quotes a value it could
+        not convert; last the whole file read by pandas, which says exactly why pyarrow could not.
+        Only refused or odd files pay for the fallbacks. ``conn`` (None: the lake's) has
+        ``filesystem(uri)``."""
+        uri, shown, c, cfg = self.where(ds, shown=False), self.where(ds), self.config, self.cfg
+        fs, paths = rawfile.open_raw(uri, conn and conn.filesystem(uri), shown, c.max_bytes, c._roots)
+        show, free = not cfg.data_schema.has_pii, cfg.data_schema.free_text or ()
 
         def whole() -> Iterator[Frame]:
             for path in paths:
                 with fs.open(path, "rb") as f:
                     data = bytes(f.read())
                 where = rawfile.file_label(shown, path, len(paths) > 1)
-                schema = cfg.data_schema
-                free = schema.free_text or ()
-                yield (
-                    where,
-                    parse_raw(data, c.file_format, where, show_bytes=not schema.has_pii, free_text=free),
-                )
+                yield where, parse_raw(data, c.file_format, where, show_bytes=show, free_text=free)
 
         readings = [lambda: rawfile.frames(fs, paths, cfg, shown, typed=True)]
         if c.file_format == "csv":

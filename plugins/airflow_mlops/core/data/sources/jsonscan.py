@@ -1,9 +1,8 @@
 """Every line of a JSON Lines file accounted for, in one streaming pass, before a reader is trusted.
 
-pyarrow's reader fills a key a record lacks with null, and Python's ``json`` keeps the last of two
-equal keys; here each line must be one JSON object with the first record's keys and no key twice.
-A last line cut short is "truncated"; another encoding is named (:mod:`textscan`). Numbers past
-their type are left to :mod:`coerce`, which every reader's frames meet, indexed by line.
+pyarrow fills a key a record lacks with null, and ``json`` keeps the last of two equal keys: here
+each line must be one JSON object with the first record's keys, none twice. A last line cut short
+is "truncated"; numbers past their type are left to :mod:`coerce`.
 """
 
 from __future__ import annotations
@@ -18,8 +17,7 @@ from airflow_mlops.core.foundation.errors import DataContractError
 if TYPE_CHECKING:
     import numpy as np
 
-#: Where a key can end: each key is a string followed by a colon, so a line has at least as many
-#: matches as keys (more when a string value holds '":' or objects nest: then the exact check).
+#: Where a key can end: a line has at least as many matches as keys (more: the exact check).
 _KEY_END = re.compile(r'"\s*:')
 
 

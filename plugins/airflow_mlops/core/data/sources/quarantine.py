@@ -1,8 +1,5 @@
-"""The quarantine: raw files ingest refused, kept with the reason, never in a partition.
-
-Only files that passed the source-root check (:mod:`core.confine`) are ever copied: a refused
-path is neither read nor copied.
-"""
+"""The quarantine: raw files ingest refused, kept with the reason, never in a partition. Only files
+that passed the source-root check (:mod:`.confine`) are ever copied."""
 
 from __future__ import annotations
 
@@ -49,10 +46,9 @@ def quarantine(
         "reason": reason,
         "airflow_run_id": run_id,
         "quarantined_at": datetime.now(UTC).isoformat(),
+        **({"note": note} if note else {}),
+        **(extra or {}),
     }
-    if note:
-        record["note"] = note
-    record.update(extra or {})
     cat.lake.write_json(f"{folder}/reason.json", record)
 
 

@@ -1,14 +1,10 @@
 """Reading a raw file in frames of bounded size, only the columns the pipeline declares.
 
-A 10-million-row CSV read whole costs several times its size in memory (bytes, then every column
-as Python strings). pyarrow's streaming CSV reader parses a block at a time with several threads,
-skips the columns nobody asked for, and converts declared types as it goes; Parquet is read by
-batches of its row groups. Each frame is what :func:`airflow_mlops.core.data.ingest.normalize` expects.
-
-``typed=True`` lets pyarrow convert numbers, booleans and times (fast); ``typed=False`` leaves
-every cell a string for :func:`~airflow_mlops.core.data.sources.coerce.coerce_column`, whose errors quote the
-offending value. A file pyarrow cannot convert raises ``pyarrow.ArrowInvalid`` and the caller
-tries the next, slower way.
+A 10-million-row CSV read whole costs several times its size in memory; pyarrow parses a block at
+a time, skips undeclared columns and converts declared types as it goes (Parquet: by row groups).
+``typed=False`` leaves every cell a string for :func:`.coerce.coerce_column`, whose errors quote
+the value. A file pyarrow cannot convert raises ``pyarrow.ArrowInvalid``: the caller tries the
+next, slower way.
 """
 
 from __future__ import annotations
@@ -18,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Final
 
 from airflow_mlops.core.data.sources import confine, csvscan, records, textscan
+from airflow_mlops.core.data.sources.coerce import FALSE_WORDS, TRUE_WORDS
 from airflow_mlops.core.data.sources.csvscan import CsvScan
 from airflow_mlops.core.data.sources.jsonscan import JsonlScan
 from airflow_mlops.core.foundation.config import PipelineConfig
@@ -26,11 +23,11 @@ from airflow_mlops.core.foundation.lake import filesystem
 
 if TYPE_CHECKING:
     import fsspec
+    import numpy as np
     import pandas as pd
     import pyarrow as pa
 
-#: Bytes of CSV parsed at a time: about 150,000 flights a block, so per-frame overhead is noise
-#: and a block's frame stays far below a gigabyte whatever the file's size.
+#: Bytes parsed at a time: per-frame overhead is noise, a block's frame far below a gigabyte.
 BLOCK_BYTES: Final = textscan.BLOCK_BYTES
 PARQUET_BATCH_ROWS: Final = 200_000
 #: The cells pandas' ``read_csv`` reads as missing (``keep_default_na``): both readers agree.
@@ -38,11 +35,9 @@ NULL_TOKENS: Final = [
     "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
 ]  # fmt: skip
-_TRUE = ["true", "1", "yes", "t", "1.0"]
-_FALSE = ["false", "0", "no", "f", "0.0"]
 
 
-def _cases(words: list[str]) -> list[str]:
+def _cases(words: tuple[str, ...]) -> list[str]:
     return sorted({v for w in words for v in (w, w.upper(), w.capitalize())})
 
 
@@ -72,10 +67,9 @@ def open_raw(
     max_bytes: int | None,
     roots: Sequence[str] | None = None,
 ) -> tuple[fsspec.AbstractFileSystem, list[str]]:
-    """The raw files of an interval (one, or every match of a pattern in name order), after
-    checking each resolves inside the allowed source ``roots`` (default: the settings'), they
-    exist, none is empty and together they are not over ``max_bytes``. Errors name ``shown``:
-    ``uri`` can hold an expanded secret."""
+    """The raw files of an interval (one, or a pattern's matches in name order), each inside the
+    source ``roots`` (default: the settings'), present and not empty, together within ``max_bytes``.
+    Errors name ``shown``: ``uri`` can hold an expanded secret."""
     from airflow_mlops.core.foundation.settings import get_settings
 
     allowed = get_settings().source_roots if roots is None else roots
@@ -106,8 +100,8 @@ def open_raw(
 
 
 def arrow_type(kind: str, typed: bool) -> pa.DataType:
-    """The Arrow type a schema column is read as by files and databases alike, so that the same
-    rows give the same snapshot; untyped (text) when the caller leaves typing to coercion."""
+    """The Arrow type of a schema column for files and databases alike (same rows, same snapshot);
+    text when typing is left to coercion."""
     import pyarrow as pa
 
     if not typed:
@@ -124,8 +118,7 @@ def arrow_type(kind: str, typed: bool) -> pa.DataType:
 def frames(
     fs: fsspec.AbstractFileSystem, paths: list[str], cfg: PipelineConfig, shown: str, *, typed: bool
 ) -> Iterator[tuple[str, pd.DataFrame]]:
-    """The declared raw columns of the files, one after the other, a frame per block, each with
-    how errors name its file; missing columns are a contract error naming what the file has."""
+    """The declared raw columns of the files, a frame per block, each with how errors name its file."""
     for path in paths:
         where = file_label(shown, path, len(paths) > 1)
         for frame in _file_frames(fs, path, cfg, where, typed=typed):
@@ -160,10 +153,9 @@ def _file_frames(
 
 
 def _jsonl_frames(f: io.BufferedIOBase, cfg: PipelineConfig, shown: str) -> Iterator[pd.DataFrame]:
-    """JSON Lines, a block of whole lines at a time, the declared columns typed by pyarrow; keys
-    nobody declared are ignored. A declared column in no record of the first block is missing. A
-    value of another type (or a line that is not JSON) raises ``ArrowInvalid``: the caller then
-    reads the file with pandas, whose coercion and errors say which value and which line."""
+    """JSON Lines, a block of whole lines at a time, the declared columns typed by pyarrow (other
+    keys ignored). A value of another type or a line that is not JSON raises ``ArrowInvalid``: the
+    caller then reads with pandas, whose coercion names the value and the line."""
     import pyarrow as pa
     import pyarrow.json as pajson
 
@@ -177,18 +169,12 @@ def _jsonl_frames(f: io.BufferedIOBase, cfg: PipelineConfig, shown: str) -> Iter
             block = block[textscan.sniff(block, shown) :]
             _require(cfg.raw_columns, pajson.read_json(pa.BufferReader(block)).schema.names, shown)
         table = pajson.read_json(pa.BufferReader(block), parse_options=options)
-        if _infinite(table):
-            raise pa.ArrowInvalid("a float past float64's range: read as written, to quote it")
-        frame = to_pandas(table)
-        if len(frame) != len(lines):
-            raise pa.ArrowInvalid(records.count_mismatch(len(frame), len(lines), shown))
-        yield records.place(frame, lines, shown)
+        yield _placed(table, lines, shown, typed=True)
 
 
 def to_pandas(table: pa.Table) -> pd.DataFrame:
-    """pandas' nullable types, which coercion makes anyway (a null keeps an int an int). Strings
-    stay in Arrow's buffers (pandas' "string" backed by pyarrow): a Python object per cell cost a
-    fifth of ingest's time, and the row hash and the Parquet column are the same either way."""
+    """pandas' nullable types (a null keeps an int an int); strings stay in Arrow's buffers: a
+    Python object per cell cost a fifth of ingest's time, for the same hash and Parquet column."""
     import pandas as pd
     import pyarrow as pa
 
@@ -201,22 +187,17 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
 
 
 def _require(wanted: list[str], has: list[str], shown: str) -> None:
-    missing = [c for c in wanted if c not in has]
-    if missing:
+    if missing := [c for c in wanted if c not in has]:
         raise DataContractError(f"{shown}: missing column(s) {missing}; the file has {list(has)}")
 
 
 def _csv_frames(
     f: io.BufferedIOBase, header: bytes, cfg: PipelineConfig, typed: bool, scan: CsvScan
 ) -> Iterator[pd.DataFrame]:
-    """The rows after ``header``, a block of whole lines at a time, each parsed on its own.
-
-    pyarrow's own streaming reader (``open_csv``) keeps memory that grows with the number of blocks
-    read (measured: 0.26 GB for 1M flights, 0.76 GB for 10M, reading alone); parsing independent
-    blocks of whole lines keeps it at a block's. A quoted value with a line break in it is not
-    read this way (nor by ``open_csv`` by default): the block is refused (``ArrowInvalid``) and the
-    caller falls back to pandas. ``scan`` checks each block's records first (a refusal there is
-    final, whatever the reader) and gives their lines, which must match the rows pyarrow read."""
+    """The rows after ``header``, a block of whole lines at a time, each parsed on its own:
+    pyarrow's ``open_csv`` holds memory growing with the blocks read (0.76 GB for 10M flights).
+    A value with a line break hands over to pandas (``ArrowInvalid``). ``scan`` checks each
+    block's records first (its refusal is final) and gives the lines pyarrow's rows must match."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -226,8 +207,8 @@ def _csv_frames(
         column_types={c: arrow_type(columns[c], typed) for c in cfg.raw_columns},
         null_values=NULL_TOKENS,
         strings_can_be_null=True,
-        true_values=_cases(_TRUE),
-        false_values=_cases(_FALSE),
+        true_values=_cases(TRUE_WORDS),
+        false_values=_cases(FALSE_WORDS),
     )
     if not header.endswith(b"\n"):
         header += b"\n"
@@ -236,20 +217,19 @@ def _csv_frames(
         if multiline:
             raise pa.ArrowInvalid(f"{scan.where}: values with line breaks (schema.free_text)")
         table = pacsv.read_csv(pa.BufferReader(header + block), convert_options=convert)
-        if typed and _infinite(table):
-            raise pa.ArrowInvalid("a float past float64's range: read as written, to quote it")
-        frame = to_pandas(table)
-        if len(frame) != len(lines):
-            raise pa.ArrowInvalid(records.count_mismatch(len(frame), len(lines), scan.where))
-        yield records.place(frame, lines, scan.where)
+        yield _placed(table, lines, scan.where, typed)
     scan.finish()
 
 
-def _infinite(table: pa.Table) -> bool:
-    """Whether a float column holds an infinity (pyarrow reads 1e999 as one)."""
+def _placed(table: pa.Table, lines: np.ndarray, where: str, typed: bool) -> pd.DataFrame:
+    """A parsed block indexed by the lines its scan counted; a float pyarrow read as infinite
+    (1e999) or another row count than the scan's hands over to the next reader."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    return any(
-        pa.types.is_floating(col.type) and pc.any(pc.is_inf(col)).as_py() is True for col in table.columns
-    )
+    if typed and any(pa.types.is_floating(c.type) and pc.any(pc.is_inf(c)).as_py() for c in table.columns):
+        raise pa.ArrowInvalid("a float past float64's range: read as written, to quote it")
+    frame = to_pandas(table)
+    if len(frame) != len(lines):
+        raise pa.ArrowInvalid(records.count_mismatch(len(frame), len(lines), where))
+    return records.place(frame, lines, where)

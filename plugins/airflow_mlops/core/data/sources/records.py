@@ -1,9 +1,7 @@
-"""Tying what a reader returned to the records a scan counted, whatever the reader.
-
-:mod:`csvscan` and :mod:`jsonscan` count a text file's records and give each its physical line;
-a frame a reader returns for the same bytes must have as many rows, and then carries those lines
-as its index, so that every later error (:mod:`coerce`) names the line. A frame with another
-number of rows is never trusted. Parquet frames carry their row numbers instead.
+"""Tying what a reader returned to the records a scan counted, whatever the reader: a frame must
+have as many rows as :mod:`csvscan` or :mod:`jsonscan` counted records, and then carries their
+lines as its index so that later errors (:mod:`coerce`) name the line; Parquet frames carry their
+row numbers. A frame with another number of rows is never trusted.
 """
 
 from __future__ import annotations
@@ -36,9 +34,8 @@ def scan_bytes(
     free_text: Collection[str] = (),
     show: bool = True,
 ) -> np.ndarray:
-    """The physical line of every record of a whole CSV or JSON Lines file held in memory (the
-    same streaming scan the block readers use), refusing what :mod:`csvscan` or :mod:`jsonscan`
-    refuse."""
+    """The physical line of every record of a whole CSV or JSON Lines file held in memory, by the
+    scan the block readers use (refusing what it refuses)."""
     import numpy as np
 
     f = io.BytesIO(data)

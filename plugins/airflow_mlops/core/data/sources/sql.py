@@ -1,16 +1,14 @@
 """``source.kind: sql``: the statement that reads (or checks) one data interval, and its rows typed.
 
-Plain Python, no Airflow and no database driver: the Airflow hook (:mod:`airflow_mlops.hooks.sql`)
-runs the statement and hands the rows over in blocks; here they become the frames ingest types,
-hashes and writes exactly as it does a file's. Rows are typed by pyarrow against the pipeline
-schema, the way the CSV reader types cells, so the same rows give the same snapshot hash whether
-they came from a file or a table. A column the database holds as another type is a contract error
-naming the pipeline, the table (or query) and the column.
+No Airflow and no driver here: the hook (:mod:`airflow_mlops.hooks.sql`) runs the statement and
+hands rows over in blocks, which pyarrow types against the schema as the CSV reader types cells,
+so the same rows give the same snapshot hash from a file or a table. A column of another type in
+the database is a contract error naming the pipeline, the table (or query) and the column.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -36,12 +34,8 @@ class SqlStatement:
 
     def to_json(self) -> dict[str, Any]:
         """JSON-able (times as ISO text): for a trigger's kwargs and the quarantine record."""
-        return {
-            "sql": self.sql,
-            "params": {k: v.isoformat() if isinstance(v, datetime) else v for k, v in self.params.items()},
-            "shown": self.shown,
-            "private": self.private,
-        }
+        params = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in self.params.items()}
+        return {"sql": self.sql, "params": params, "shown": self.shown, "private": self.private}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SqlStatement:
@@ -54,8 +48,6 @@ class SqlStatement:
 
 #: One block of rows as the database returned them: column names, then rows (tuples or mappings).
 Block = tuple[list[str], Sequence[Sequence[Any] | Mapping[str, Any]]]
-#: Runs a statement and yields its rows in blocks (the Airflow hook's ``read``).
-SqlReader = Callable[[SqlStatement], Iterator[Block]]
 
 
 def quote(name: str) -> str:
@@ -88,9 +80,8 @@ def _params(cfg: PipelineConfig, ds: str, interval: tuple[datetime, datetime] | 
 
 
 def read_statement(cfg: PipelineConfig, ds: str, interval: tuple[datetime, datetime] | None) -> SqlStatement:
-    """The statement that reads interval ``ds``: the declared raw columns of the table's rows with
-    ``start <= interval_column < end`` (in a fixed order, so the snapshot hash is stable), or the
-    configured query."""
+    """The statement that reads interval ``ds``: the configured query, or the table's declared raw
+    columns with ``start <= interval_column < end`` in a fixed order (a stable snapshot hash)."""
     sql = _sql(cfg)
     params = _params(cfg, ds, interval)
     private = cfg.data_schema.has_pii
@@ -111,10 +102,9 @@ def read_statement(cfg: PipelineConfig, ds: str, interval: tuple[datetime, datet
 def ready_statement(
     cfg: PipelineConfig, ds: str, interval: tuple[datetime, datetime] | None
 ) -> SqlStatement | None:
-    """The statement whose first value says the interval's data is complete: ``ready_query``, or
-    for a table whether a row at or after the interval's end exists (rows arrive in time order, so
-    a later row means the interval is closed). None for a query without ``ready_query``: nothing
-    to wait for."""
+    """The statement whose first value says the interval is complete: ``ready_query``, or for a
+    table whether a row at or after its end exists (rows arrive in time order). None for a query
+    without ``ready_query``: nothing to wait for."""
     sql = _sql(cfg)
     params = _params(cfg, ds, interval)
     if sql.ready_query is not None:
@@ -134,15 +124,9 @@ _TYPE_NAMES = {"string": "text", "large_string": "text", "bool": "boolean", "dou
 def _type_name(t: pa.DataType) -> str:
     import pyarrow as pa
 
-    if pa.types.is_integer(t):
-        return "integer"
-    if pa.types.is_decimal(t):
-        return "numeric (decimal)"
-    if pa.types.is_timestamp(t):
-        return "timestamp"
-    if pa.types.is_date(t):
-        return "date"
-    return _TYPE_NAMES.get(str(t), str(t))
+    kinds = {"integer": pa.types.is_integer, "numeric (decimal)": pa.types.is_decimal}
+    kinds |= {"timestamp": pa.types.is_timestamp, "date": pa.types.is_date}
+    return next((name for name, test in kinds.items() if test(t)), _TYPE_NAMES.get(str(t), str(t)))
 
 
 def _accepts(kind: str, t: pa.DataType) -> bool:
@@ -192,19 +176,17 @@ def _column(values: Sequence[Any], name: str, kind: str, where: str, show: bool)
 def frames(
     cfg: PipelineConfig, blocks: Iterator[Block], stmt: SqlStatement
 ) -> Iterator[tuple[str, pd.DataFrame]]:
-    """The declared raw columns of each block of rows, typed as the file readers type them, each
-    with how errors name the source; no rows at all is a contract error (an empty interval)."""
+    """The declared raw columns of each block of rows, typed as the file readers type them; no rows
+    at all is a contract error (an empty interval)."""
     import pyarrow as pa
 
     from airflow_mlops.core.data.sources.rawfile import to_pandas
 
-    where = stmt.shown
-    wanted = cfg.raw_columns
-    kinds = cfg.data_schema.columns
+    where, wanted, kinds = stmt.shown, cfg.raw_columns, cfg.data_schema.columns
+    show = not cfg.data_schema.has_pii
     rows_seen = 0
     for names, rows in blocks:
-        missing = [c for c in wanted if c not in names]
-        if missing:
+        if missing := [c for c in wanted if c not in names]:
             raise DataContractError(f"{where}: missing column(s) {missing}; the database returns {names}")
         if not rows:
             continue
@@ -214,7 +196,6 @@ def frames(
         else:
             by_name = dict(zip(names, zip(*rows, strict=True), strict=True))
             columns = {c: list(by_name[c]) for c in wanted}
-        show = not cfg.data_schema.has_pii
         table = pa.table({c: _column(columns[c], c, kinds[c], where, show) for c in wanted})
         yield where, to_pandas(table)
     if not rows_seen:
@@ -256,7 +237,7 @@ class SqlSource(Source):
         return bool(conn.ready(SqlStatement.from_json(check)))
 
     def open(self, ds: str, interval: Interval, conn: Any) -> Batch:
-        """``conn`` has ``read(statement)``, yielding blocks (:data:`SqlReader`)."""
+        """``conn`` has ``read(statement)``, yielding :data:`Block` s (the hook's ``read``)."""
         if conn is None:
             raise ConfigError(f"{self.cfg.name}: source.sql needs a reader of its database connection")
         stmt = read_statement(self.cfg, ds, interval)

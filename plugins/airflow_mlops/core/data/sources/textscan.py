@@ -1,9 +1,8 @@
 """What every text reader (CSV, JSON Lines) checks before it trusts a byte: the encoding.
 
-A file saved as UTF-16 or in a legacy code page decodes into garbled column names or silently
-replaced characters; here it is named for what it is ("UTF-16 LE, not UTF-8"), and a byte that is
-not UTF-8 is named by its offset and line. Blocks are read a bounded size at a time, each ending at
-a line end, so a scan of a 10-million-row file holds one block.
+A file saved as UTF-16 or in a legacy code page decodes into garbled names or replaced characters;
+here it is named ("UTF-16 LE, not UTF-8"), and a byte that is not UTF-8 by its offset and line.
+Files are read in bounded blocks ending at a line end.
 """
 
 from __future__ import annotations
@@ -22,11 +21,14 @@ UTF8_BOM: Final = b"\xef\xbb\xbf"
 #: Byte order marks of the encodings a text file is refused in, longest first (UTF-32 LE starts
 #: with UTF-16 LE's mark).
 _BOMS: Final = (
-    (b"\xff\xfe\x00\x00", "UTF-32 LE"),
-    (b"\x00\x00\xfe\xff", "UTF-32 BE"),
-    (b"\xff\xfe", "UTF-16 LE"),
-    (b"\xfe\xff", "UTF-16 BE"),
-)
+    (b"\xff\xfe\x00\x00", "UTF-32 LE"), (b"\x00\x00\xfe\xff", "UTF-32 BE"),
+    (b"\xff\xfe", "UTF-16 LE"), (b"\xfe\xff", "UTF-16 BE"),
+)  # fmt: skip
+#: Which of the first four bytes are zero in ASCII text of each wide encoding without a BOM.
+_ZEROS: Final = {
+    (False, True, True, True): "UTF-32 LE", (True, True, True, False): "UTF-32 BE",
+    (False, True, False, True): "UTF-16 LE", (True, False, True, False): "UTF-16 BE",
+}  # fmt: skip
 
 
 def blocks(f: io.BufferedIOBase, size: int = BLOCK_BYTES) -> Iterator[bytes]:
@@ -34,21 +36,6 @@ def blocks(f: io.BufferedIOBase, size: int = BLOCK_BYTES) -> Iterator[bytes]:
     may not, when the file does not end with a line break)."""
     while block := f.read(size):
         yield block + f.readline()
-
-
-def _wide(head: bytes) -> str | None:
-    """UTF-16/32 without a byte order mark, told by where the zero bytes of ASCII text fall."""
-    h = head[:4]
-    if len(h) < 4:
-        return None
-    zero = [b == 0 for b in h]
-    patterns = {
-        (False, True, True, True): "UTF-32 LE",
-        (True, True, True, False): "UTF-32 BE",
-        (False, True, False, True): "UTF-16 LE",
-        (True, False, True, False): "UTF-16 BE",
-    }
-    return patterns.get(tuple(zero))  # type: ignore[arg-type]
 
 
 def sniff(head: bytes, where: str) -> int:
@@ -62,7 +49,7 @@ def sniff(head: bytes, where: str) -> int:
                 f"{where}: the file is {name}, not UTF-8 (it starts with the byte order mark "
                 f"{bom.hex(' ').upper()}); save it as UTF-8"
             )
-    wide = _wide(head)
+    wide = _ZEROS.get(tuple(b == 0 for b in head[:4]))  # type: ignore[arg-type]
     if wide is not None:
         raise DataContractError(
             f"{where}: the file is {wide}, not UTF-8 (zero bytes sit between the characters of its "
@@ -72,9 +59,8 @@ def sniff(head: bytes, where: str) -> int:
 
 
 def check_utf8(block: bytes, where: str, offset: int, line: int, *, show: bool = True) -> None:
-    """Refuse a block that is not UTF-8, naming the byte's offset in the file and its line
-    (``offset`` and ``line`` are where the block starts), and what it would be in cp1252 (the
-    usual culprit: a file saved by a spreadsheet in Latin-1 or Windows-1252)."""
+    """Refuse a block that is not UTF-8, naming the byte's offset and line (``offset`` and ``line``:
+    where the block starts) and what it is in cp1252 (the usual culprit: a spreadsheet's export)."""
     if block.isascii():
         return
     try:

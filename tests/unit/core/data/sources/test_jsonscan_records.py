@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from airflow_mlops.core.data.sources import rawfile
-from tests.unit.core.data.test_ingest_records import DAY, accepted, force_path, pipeline, put, refused
+from tests.unit.core.data.sources.conftest import DAY, accepted, force_path, pipeline, put, refused
 
 pytestmark = pytest.mark.unit
 

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from airflow_mlops.core.data import ingest as ingest_mod
-from airflow_mlops.core.data.ingest import content_hash, ingest
+from airflow_mlops.core.data.ingest import ingest
+from airflow_mlops.core.data.normalize import content_hash
 from airflow_mlops.core.data.sources import rawfile
 from airflow_mlops.core.foundation.catalog import Catalog
 from airflow_mlops.core.foundation.errors import DataContractError
