@@ -54,9 +54,7 @@ class DriftResult(Result):
     n_columns: int
     threshold: float
     drift_detected: bool
-    # Evidently's drift test on the prediction column (its score and verdict). Not the
-    # ``prediction_drift`` signal (PSI of the predictions, in ``signals``); summaries written before
-    # the rename store these two as prediction_drift and prediction_drifted: see prediction_column().
+    # Evidently's drift test on the prediction column; not the ``prediction_drift`` signal (a PSI).
     prediction_column_score: float | None
     prediction_column_drifted: bool | None
     quality: dict[str, float] | None
@@ -110,14 +108,6 @@ class DriftResult(Result):
 def _metric_key(name: str) -> str:
     """MLflow accepts letters, digits, ``_-./`` and spaces in metric names."""
     return re.sub(r"[^\w\-./ ]", "_", name)
-
-
-def prediction_column(summary: dict[str, Any]) -> tuple[float | None, bool | None]:
-    """Evidently's score and verdict on the prediction column from a stored drift summary, also
-    one written before the fields were renamed (``prediction_drift``, ``prediction_drifted``)."""
-    score = summary.get("prediction_column_score", summary.get("prediction_drift"))
-    drifted = summary.get("prediction_column_drifted", summary.get("prediction_drifted"))
-    return (None if score is None else float(score)), (None if drifted is None else bool(drifted))
 
 
 @dataclass

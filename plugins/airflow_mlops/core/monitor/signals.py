@@ -84,31 +84,22 @@ class Signals:
         return {n: asdict(s) for n, s in self.signals.items()}
 
 
-# --- distances -------------------------------------------------------------------------------
-def _psi(kind: Kind, reference: Any, current: Any) -> float:
-    """The one PSI (:func:`airflow_mlops.core.monitor.methods.psi`, binned as Evidently bins it)."""
+def sample_psi(kind: Kind, reference: Any, current: Any) -> float:
+    """:func:`~airflow_mlops.core.monitor.methods.psi` of two samples (numbers: NaN and infinities
+    dropped; categories: compared as strings)."""
+    import numpy as np
+    import pandas as pd
     import pyarrow as pa
 
     ref, cur = Sketch(kind), Sketch(kind)
     for sketch, values in ((ref, reference), (cur, current)):
-        sketch.add(pa.array(values, pa.float64() if kind == "num" else pa.string()))
+        if kind == "num":
+            sketch.add(pa.array(np.asarray(values, dtype=float), pa.float64()))
+        else:
+            sketch.add(pa.array(pd.Series(values).astype(str).tolist(), pa.string()))
     if not ref.n or not cur.n:
         raise ValueError(f"PSI needs values on both sides (reference {ref.n}, current {cur.n})")
     return psi(ref, cur)
-
-
-def psi_numeric(reference: Any, current: Any) -> float:
-    """PSI of two samples of numbers (NaN and infinities dropped)."""
-    import numpy as np
-
-    return _psi("num", np.asarray(reference, dtype=float), np.asarray(current, dtype=float))
-
-
-def psi_categorical(reference: Any, current: Any) -> float:
-    """PSI over the categories seen on either side."""
-    import pandas as pd
-
-    return _psi("cat", pd.Series(reference).astype(str).tolist(), pd.Series(current).astype(str).tolist())
 
 
 # --- the signals -----------------------------------------------------------------------------
@@ -126,9 +117,9 @@ def prediction_drift(cfg: PipelineConfig, reference: pd.DataFrame, current: pd.D
         return Signal(PREDICTION_DRIFT, trig.enabled, None, trig.threshold, False, 0, "no predictions")
     cur = current[col].dropna()
     if col == PREDICTION and cfg.data_schema.task == "classification":
-        value = psi_categorical(reference[col].dropna(), cur)
+        value = sample_psi("cat", reference[col].dropna(), cur)
     else:
-        value = psi_numeric(reference[col], cur)
+        value = sample_psi("num", reference[col], cur)
     return Signal(
         PREDICTION_DRIFT,
         trig.enabled,
@@ -151,9 +142,9 @@ def prior_shift(cfg: PipelineConfig, reference: pd.DataFrame, labels: pd.Series)
         return Signal(PRIOR_SHIFT, trig.enabled, None, trig.threshold, False, n, note)
     ref = reference[target].dropna()
     if cfg.data_schema.task == "classification":
-        value = psi_categorical(_labels(cfg, ref), _labels(cfg, labels.dropna()))
+        value = sample_psi("cat", _labels(cfg, ref), _labels(cfg, labels.dropna()))
     else:
-        value = psi_numeric(ref, labels.dropna())
+        value = sample_psi("num", ref, labels.dropna())
     return Signal(
         PRIOR_SHIFT, trig.enabled, value, trig.threshold, trig.enabled and value >= trig.threshold, n
     )
