@@ -1,19 +1,10 @@
 """Monitoring signals beside covariate drift: prediction drift, prior shift, realized performance.
 
-Covariate drift asks whether the inputs moved; it cannot see a world where the same inputs now mean
-something else. Labels can, but they often arrive late: a later batch carries the outcome of rows
-scored before, matched on a key (``monitor.labels``). So each scored batch gets three more signals:
-
-- prediction drift: the champion's predictions on the batch against its predictions on its own
-  training window (the drift reference stored with the version), as a population stability index
-  (the one PSI of :mod:`airflow_mlops.core.monitor.methods`, binned as Evidently bins it);
-- prior shift: the labels that arrived with the batch against the training window's labels (PSI);
-- realized performance: the gate metric on rows whose labels arrived, each joined to the prediction
-  made when its row was scored (up to ``max_delay_batches`` batches earlier), against the
-  champion's held-out score.
-
-Each signal has a value, a threshold and whether it fired; enabled ones (``monitor.triggers``) ask
-for a retrain, and the reason names them. No Airflow here.
+Covariate drift cannot see the same inputs come to mean something else; labels can, but often
+arrive late, in a later batch, matched on a key (``monitor.labels``). So each batch also gets the
+PSI of the champion's predictions and of the arrived labels against its training window, and the
+gate metric on labelled rows joined to the predictions made when they were scored. Enabled signals
+past their threshold (``monitor.triggers``) ask for a retrain, and the reason names them.
 """
 
 from __future__ import annotations
@@ -23,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from airflow_mlops.core.foundation.catalog import Catalog
-from airflow_mlops.core.foundation.config import PipelineConfig
+from airflow_mlops.core.foundation.config import PipelineConfig, ThresholdTriggerConfig
 from airflow_mlops.core.foundation.errors import DataContractError
 from airflow_mlops.core.foundation.lake import Lake
 from airflow_mlops.core.model.modeling import PREDICTION, PROBABILITY, compute_metrics, target_series
@@ -102,52 +93,36 @@ def sample_psi(kind: Kind, reference: Any, current: Any) -> float:
     return psi(ref, cur)
 
 
-# --- the signals -----------------------------------------------------------------------------
+def _psi_signal(name: str, trig: ThresholdTriggerConfig, value: float, rows: int) -> Signal:
+    return Signal(name, trig.enabled, value, trig.threshold, trig.enabled and value >= trig.threshold, rows)
+
+
 def prediction_drift(cfg: PipelineConfig, reference: pd.DataFrame, current: pd.DataFrame) -> Signal:
     """The champion's predictions on the batch against those on its training window: the positive
     class's probability for binary classifiers, else the predicted class or value."""
     trig = cfg.monitor.triggers.prediction_drift
     col = PROBABILITY if PROBABILITY in reference and PROBABILITY in current else PREDICTION
-    if (
-        col not in reference
-        or col not in current
-        or not current[col].notna().any()
-        or not reference[col].notna().any()
-    ):
+    if any(col not in df or not df[col].notna().any() for df in (reference, current)):
         return Signal(PREDICTION_DRIFT, trig.enabled, None, trig.threshold, False, 0, "no predictions")
     cur = current[col].dropna()
-    if col == PREDICTION and cfg.data_schema.task == "classification":
-        value = sample_psi("cat", reference[col].dropna(), cur)
-    else:
-        value = sample_psi("num", reference[col], cur)
-    return Signal(
-        PREDICTION_DRIFT,
-        trig.enabled,
-        value,
-        trig.threshold,
-        trig.enabled and value >= trig.threshold,
-        len(cur),
-    )
+    kind: Kind = "cat" if col == PREDICTION and cfg.data_schema.task == "classification" else "num"
+    return _psi_signal(PREDICTION_DRIFT, trig, sample_psi(kind, reference[col].dropna(), cur), len(cur))
 
 
 def prior_shift(cfg: PipelineConfig, reference: pd.DataFrame, labels: pd.Series) -> Signal:
-    """The arrived labels' distribution against the training window's (class shares, or the
-    reference's quantile bins for a regression target)."""
+    """The arrived labels' distribution against the training window's."""
     trig = cfg.monitor.triggers.prior_shift
-    target = cfg.data_schema.target
     n = int(labels.notna().sum())
     minimum = cfg.monitor.labels.min_rows
     if n < minimum:
         note = f"{n} labelled rows, fewer than monitor.labels.min_rows ({minimum})"
         return Signal(PRIOR_SHIFT, trig.enabled, None, trig.threshold, False, n, note)
-    ref = reference[target].dropna()
+    ref, cur = reference[cfg.data_schema.target].dropna(), labels.dropna()
     if cfg.data_schema.task == "classification":
-        value = sample_psi("cat", _labels(cfg, ref), _labels(cfg, labels.dropna()))
+        value = sample_psi("cat", _labels(cfg, ref), _labels(cfg, cur))
     else:
-        value = sample_psi("num", ref, labels.dropna())
-    return Signal(
-        PRIOR_SHIFT, trig.enabled, value, trig.threshold, trig.enabled and value >= trig.threshold, n
-    )
+        value = sample_psi("num", ref, cur)
+    return _psi_signal(PRIOR_SHIFT, trig, value, n)
 
 
 def _truth(cfg: PipelineConfig, s: pd.Series) -> pd.Series:
@@ -214,15 +189,11 @@ def _read(lake: Lake, uri: str, wanted: list[str]) -> pd.DataFrame:
 def arrived_labels(
     cfg: PipelineConfig, lake: Lake, ds: str, scored: pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, Labels]:
-    """The batch's labelled rows, and those rows joined to the prediction that judged them.
-
-    ``same_batch``: a row's label and prediction are in the batch's own predictions file.
-    ``later``: labels in batch ``ds`` are matched on ``monitor.labels.key`` to the predictions of
-    unlabelled rows of the ``max_delay_batches`` scored batches before it (the newest prediction of
-    a key wins; a row that came with its label is no prediction awaiting one);
-    a label with no prediction in that window is counted, not judged. ``scored`` stands for the
-    batch's predictions when they were never written to the lake (a report built on a frame).
-    """
+    """The batch's labelled rows, and those rows joined to the prediction that judged them: in the
+    batch's own predictions (``same_batch``), or (``later``) matched on ``monitor.labels.key`` to
+    unlabelled rows of the ``max_delay_batches`` scored batches before it, the newest prediction of
+    a key winning; an unmatched label is counted, not judged. ``scored``: the batch's predictions
+    when they were never written to the lake (a report built on a frame)."""
     import pandas as pd
 
     lab = cfg.monitor.labels
@@ -287,9 +258,8 @@ def evaluate(
     drift_detected: bool,
     batch_rows: int | None = None,
 ) -> Signals:
-    """Every signal of batch ``ds``: ``current`` holds its predictions (a sample of a large batch is
-    fine for a distribution), ``reference`` the scoring version's drift reference. ``batch_rows``:
-    the rows the covariate decision covered (every row of the batch; ``current``'s by default)."""
+    """Every signal of batch ``ds``: ``current`` holds its predictions (a sample will do),
+    ``reference`` the scoring version's; ``batch_rows``: the rows the covariate decision covered."""
     labelled, joined, info = arrived_labels(cfg, lake, ds, current)
     found = [
         covariate(cfg, drift_share, drift_detected, len(current) if batch_rows is None else batch_rows),

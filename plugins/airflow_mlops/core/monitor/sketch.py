@@ -1,15 +1,10 @@
 """Drift distances from one pass over a batch, without running Evidently on it.
 
-Each monitored column is summarized chunk by chunk (:class:`Sketch`): exact counts per value while
-the column has at most ``MAX_DISTINCT`` distinct values, then a histogram of ``HIST_BINS`` equal
-bins that widens as values arrive and keeps each bin's count and sum. The model's reference rows
-are summarized the same way. The distances here are the pieces Evidently's DataDriftPreset
-computes on two whole columns (Wasserstein over values, Jensen-Shannon and PSI over binned
-shares); which method uses which, and with what threshold, is :mod:`airflow_mlops.core.monitor.methods`.
-From exact counts they equal Evidently's to rounding; from a histogram each value sits at its
-bin's mean.
-
-numpy and pyarrow only, imported inside functions (scipy.stats alone takes a second to import).
+A :class:`Sketch` summarizes a column chunk by chunk: exact counts per value up to ``MAX_DISTINCT``
+values, then a histogram of ``HIST_BINS`` widening bins (each value at its bin's mean). The
+distances are the pieces of Evidently's DataDriftPreset (Wasserstein, Jensen-Shannon, PSI), equal to
+its own from exact counts; methods.py says which method uses which. numpy and pyarrow only, lazily
+(scipy.stats alone takes a second to import).
 """
 
 from __future__ import annotations
@@ -108,9 +103,9 @@ class Sketch:
         """Distinct values (a lower bound once capped or in histogram mode)."""
         if self.kind == "cat":
             return len(self.labels)
-        return (
-            MAX_DISTINCT + 1 if self.hist is not None else len(self.values if self.values is not None else ())
-        )
+        if self.hist is not None:
+            return MAX_DISTINCT + 1
+        return 0 if self.values is None else len(self.values)
 
     def union(self, other: Sketch) -> np.ndarray | None:
         """Distinct numbers of both sides, when both are exact."""
@@ -170,13 +165,10 @@ class _Histogram:
         import numpy as np
 
         half = HIST_BINS // 2
+        part = slice(half, None) if upper else slice(half)
         for name in ("count", "sums"):
-            merged = getattr(self, name).reshape(half, 2).sum(axis=1)
             new = np.zeros(HIST_BINS)
-            if upper:
-                new[half:] = merged
-            else:
-                new[:half] = merged
+            new[part] = getattr(self, name).reshape(half, 2).sum(axis=1)
             setattr(self, name, new)
         if upper:
             self.lo -= self.width * HIST_BINS
@@ -258,8 +250,7 @@ def binned_shares(ref: Sketch, cur: Sketch, fill_zeroes: bool) -> tuple[np.ndarr
 
     if ref.kind == "num" and ref.distinct() > 20:
         edges = _sturges_edges(min(ref.low, cur.low), max(ref.high, cur.high), ref.n + cur.n)
-        p = _hist(ref, edges)
-        q = _hist(cur, edges)
+        p, q = _hist(ref, edges), _hist(cur, edges)
     elif ref.kind == "cat":
         labels = sorted(set(ref.labels) | set(cur.labels))
         p = np.array([ref.labels.get(k, 0) for k in labels], dtype=np.float64)
@@ -268,8 +259,7 @@ def binned_shares(ref: Sketch, cur: Sketch, fill_zeroes: bool) -> tuple[np.ndarr
         rv, rw = ref.atoms()
         cv, cw = cur.atoms()
         keys = np.union1d(rv, cv)
-        p = np.zeros(len(keys))
-        q = np.zeros(len(keys))
+        p, q = np.zeros(len(keys)), np.zeros(len(keys))
         np.add.at(p, np.searchsorted(keys, rv), rw)
         np.add.at(q, np.searchsorted(keys, cv), cw)
     p, q = p / ref.n, q / cur.n
