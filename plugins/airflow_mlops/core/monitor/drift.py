@@ -27,7 +27,7 @@ from airflow_mlops.core.foundation.registry import Tag
 from airflow_mlops.core.foundation.result import Result
 from airflow_mlops.core.model.modeling import PREDICTION, PROBABILITY
 from airflow_mlops.core.model.reference import sample_reference
-from airflow_mlops.core.monitor.methods import Verdict, verdict
+from airflow_mlops.core.monitor.methods import Verdict, label_kind, verdict
 from airflow_mlops.core.monitor.sketch import Kind, Sketch, kind_of
 
 if TYPE_CHECKING:
@@ -78,10 +78,9 @@ class DriftResult(Result):
             "current_rows": float(self.current_rows),
             "reference_rows": float(self.reference_rows),
         }
-        if self.prediction_column_score is not None:
-            out["prediction_column_score"] = self.prediction_column_score
-        if self.prediction_column_drifted is not None:
-            out["prediction_column_drifted"] = float(self.prediction_column_drifted)
+        for key in ("prediction_column_score", "prediction_column_drifted", "retrain"):
+            if getattr(self, key) is not None:
+                out[key] = float(getattr(self, key))
         for col, score in self.column_scores.items():
             out[f"drift_score_{_metric_key(col)}"] = score
         for name, value in (self.quality or {}).items():
@@ -93,8 +92,6 @@ class DriftResult(Result):
         if self.labels is not None:
             out["labels_rows"] = float(self.labels.get("rows", 0))
             out["labels_matched"] = float(self.labels.get("matched", 0))
-        if self.retrain is not None:
-            out["retrain"] = float(self.retrain)
         return out
 
 
@@ -118,18 +115,15 @@ class SummarizedBatch:
         return {c: s.stats() for c, s in self.sketches.items()}
 
 
-def _sketch_kind(cfg: PipelineConfig, column: str, arrow_type: Any) -> Kind:
-    """As the report sees the column: labels are categories in classification, probabilities numbers."""
-    if column in (PREDICTION, cfg.data_schema.target):
-        return "cat" if cfg.data_schema.task == "classification" else "num"
-    if column == PROBABILITY:
-        return "num"
-    return kind_of(cfg.data_schema.columns.get(column), arrow_type)
-
-
 def _empty_sketches(cfg: PipelineConfig, schema: Any, columns: list[str]) -> dict[str, Sketch]:
-    """An empty summary for each of ``columns`` of an Arrow ``schema``, of the kind the report sees."""
-    return {c: Sketch(_sketch_kind(cfg, c, schema.field(c).type)) for c in columns}
+    """An empty sketch per column, of the kind the report sees (labels per task, probabilities numbers)."""
+    fixed: dict[str, Kind] = {
+        PROBABILITY: "num",
+        PREDICTION: label_kind(cfg),
+        cfg.data_schema.target: label_kind(cfg),
+    }
+    declared = cfg.data_schema.columns
+    return {c: Sketch(fixed.get(c) or kind_of(declared.get(c), schema.field(c).type)) for c in columns}
 
 
 def read_current(cfg: PipelineConfig, lake: Lake, uri: str, chunk_rows: int = 250_000) -> SummarizedBatch:

@@ -101,14 +101,14 @@ def _plan(cfg: PipelineConfig, current: pd.DataFrame, reference: pd.DataFrame) -
         )
     task = cfg.data_schema.task
     target = cfg.data_schema.target
-    kinds: dict[str, Kind] = {c: _kind(cfg, c, current[c]) for c in cols}
-    prediction = _usable(current, PREDICTION) and _usable(reference, PREDICTION) and PREDICTION not in cols
-    probability = (
-        task == "classification"
-        and _usable(current, PROBABILITY)
-        and _usable(reference, PROBABILITY)
-        and PROBABILITY not in cols
-    )
+
+    def usable(c: str) -> bool:
+        return _usable(current, c) and _usable(reference, c)
+
+    empty = [c for c in cols if not usable(c)]
+    kinds: dict[str, Kind] = {c: _kind(cfg, c, current[c]) for c in cols if c not in empty}
+    prediction = usable(PREDICTION) and PREDICTION not in cols
+    probability = task == "classification" and usable(PROBABILITY) and PROBABILITY not in cols
     # Labels are 0/1 integers when every label column is boolean or 0/1, strings otherwise, on
     # both sides alike (a drift test compares values, so the encodings must match).
     label_series = [df[c] for df in (current, reference) for c in (target, PREDICTION) if _usable(df, c)]
@@ -120,19 +120,15 @@ def _plan(cfg: PipelineConfig, current: pd.DataFrame, reference: pd.DataFrame) -
     in_report = (
         labelled
         and prediction
-        and _complete(current, quality_cols)
-        and _complete(reference, quality_cols)
+        and all(_complete(df, quality_cols) for df in (current, reference))
         and (task == "regression" or _usable(current, PROBABILITY) == probability)
     )
     if in_report:
-        kinds[target] = "cat" if task == "classification" else "num"
+        kinds[target] = methods.label_kind(cfg)
     if prediction:
-        kinds[PREDICTION] = "cat" if task == "classification" else "num"
+        kinds[PREDICTION] = methods.label_kind(cfg)
     if probability:
         kinds[PROBABILITY] = "num"
-    empty = [c for c in cols if not (_usable(current, c) and _usable(reference, c))]
-    for c in empty:
-        kinds.pop(c)
     return _Plan(
         drift=[c for c in cols if c not in empty],
         empty=empty,
@@ -166,18 +162,14 @@ def _definition(cfg: PipelineConfig, kinds: dict[str, Kind], plan: _Plan, target
 
     classification: list[Any] | None = None
     regression: list[Any] | None = None
-    if target is not None:
-        if cfg.data_schema.task == "regression":
-            regression = [Regression(target=target, prediction=PREDICTION)]
-        elif plan.binary:
-            probas = PROBABILITY if PROBABILITY in kinds else None
-            classification = [
-                BinaryClassification(
-                    target=target, prediction_labels=PREDICTION, prediction_probas=probas, pos_label=1
-                )
-            ]
-        else:
-            classification = [MulticlassClassification(target=target, prediction_labels=PREDICTION)]
+    if target is not None and cfg.data_schema.task == "regression":
+        regression = [Regression(target=target, prediction=PREDICTION)]
+    elif target is not None and plan.binary:
+        probas = PROBABILITY if PROBABILITY in kinds else None
+        binary = BinaryClassification(target=target, prediction_labels=PREDICTION, prediction_probas=probas)
+        classification = [binary]
+    elif target is not None:
+        classification = [MulticlassClassification(target=target, prediction_labels=PREDICTION)]
     return DataDefinition(
         numerical_columns=[c for c, k in kinds.items() if k == "num"],
         categorical_columns=[c for c, k in kinds.items() if k == "cat"],
@@ -250,8 +242,7 @@ def _merge_quality_apart(
 
     task = cfg.data_schema.task
     target = cfg.data_schema.target
-    label_kind: Kind = "cat" if task == "classification" else "num"
-    kinds: dict[str, Kind] = {target: label_kind, PREDICTION: label_kind}
+    kinds: dict[str, Kind] = {target: methods.label_kind(cfg), PREDICTION: methods.label_kind(cfg)}
     if task == "classification" and plan.binary and _usable(current, PROBABILITY):
         kinds[PROBABILITY] = "num"
     labelled = current[current[list(kinds)].notna().all(axis=1)]

@@ -64,17 +64,9 @@ def register(
     """Declare a method (compare Evidently's ``register_stattest``); a name is declared once."""
     if name in METHODS:
         raise ValueError(f"drift method {name!r} is declared twice")
-    method = DriftMethod(
-        name,
-        display_name,
-        frozenset(kinds),
-        score,
-        default_threshold,
-        score == "distance" if at_threshold_drifts is None else at_threshold_drifts,
-        summary,
-    )
-    METHODS[name] = method
-    return method
+    at = score == "distance" if at_threshold_drifts is None else at_threshold_drifts
+    METHODS[name] = DriftMethod(name, display_name, frozenset(kinds), score, default_threshold, at, summary)
+    return METHODS[name]
 
 
 def _wasserstein_norm(ref: Sketch, cur: Sketch) -> float:
@@ -120,11 +112,6 @@ register("TVD", "Total-Variation-Distance", CAT, "p_value", 0.1)
 def find(name: str) -> DriftMethod | None:
     """The method called ``name`` (its configured name or Evidently's display name), or None."""
     return METHODS.get(name) or next((m for m in METHODS.values() if m.display_name == name), None)
-
-
-def both_kinds() -> list[str]:
-    """Methods that test numbers and categories alike (said in config errors)."""
-    return [m.name for m in METHODS.values() if m.kinds == BOTH]
 
 
 def evidently_choice(ref: Sketch, cur: Sketch) -> str | None:
@@ -186,19 +173,19 @@ def check_config(cfg: PipelineConfig, kinds: dict[str, Kind], tested: list[str])
             )
             problems.append(
                 f"{cfg.name}: {field} {name!r} cannot test the {word} column(s) {columns} ({why}); "
-                f"{', '.join(both_kinds())} work for both kinds"
+                f"{', '.join(m.name for m in METHODS.values() if m.kinds == BOTH)} work for both kinds"
             )
             break
     if problems:
         raise ConfigError("\n".join(problems))
 
 
-def schema_kinds(cfg: PipelineConfig) -> dict[str, Kind]:
-    """Each drift column's kind from the declared schema alone (before any data)."""
-    return {c: declared_kind(cfg.data_schema.columns[c]) or "cat" for c in cfg.drift_columns}
+def label_kind(cfg: PipelineConfig) -> Kind:
+    """The kind of the target and the prediction: classes are categories."""
+    return "cat" if cfg.data_schema.task == "classification" else "num"
 
 
 def check_methods(cfg: PipelineConfig) -> None:
     """:func:`check_config` before any data, kinds from the schema (``airflow-mlops check``)."""
-    label: Kind = "cat" if cfg.data_schema.task == "classification" else "num"
-    check_config(cfg, {**schema_kinds(cfg), PREDICTION: label}, [*cfg.drift_columns, PREDICTION])
+    kinds = {c: declared_kind(cfg.data_schema.columns[c]) or "cat" for c in cfg.drift_columns}
+    check_config(cfg, {**kinds, PREDICTION: label_kind(cfg)}, [*cfg.drift_columns, PREDICTION])

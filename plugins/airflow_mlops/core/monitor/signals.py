@@ -18,7 +18,7 @@ from airflow_mlops.core.foundation.config import PipelineConfig, ThresholdTrigge
 from airflow_mlops.core.foundation.errors import DataContractError
 from airflow_mlops.core.foundation.lake import Lake
 from airflow_mlops.core.model.modeling import PREDICTION, PROBABILITY, compute_metrics, target_series
-from airflow_mlops.core.monitor.methods import psi
+from airflow_mlops.core.monitor.methods import label_kind, psi
 from airflow_mlops.core.monitor.sketch import Kind, Sketch
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ def prediction_drift(cfg: PipelineConfig, reference: pd.DataFrame, current: pd.D
     if any(col not in df or not df[col].notna().any() for df in (reference, current)):
         return Signal(PREDICTION_DRIFT, trig.enabled, None, trig.threshold, False, 0, "no predictions")
     cur = current[col].dropna()
-    kind: Kind = "cat" if col == PREDICTION and cfg.data_schema.task == "classification" else "num"
+    kind = label_kind(cfg) if col == PREDICTION else "num"
     return _psi_signal(PREDICTION_DRIFT, trig, sample_psi(kind, reference[col].dropna(), cur), len(cur))
 
 
@@ -118,11 +118,9 @@ def prior_shift(cfg: PipelineConfig, reference: pd.DataFrame, labels: pd.Series)
         note = f"{n} labelled rows, fewer than monitor.labels.min_rows ({minimum})"
         return Signal(PRIOR_SHIFT, trig.enabled, None, trig.threshold, False, n, note)
     ref, cur = reference[cfg.data_schema.target].dropna(), labels.dropna()
-    if cfg.data_schema.task == "classification":
-        value = sample_psi("cat", _labels(cfg, ref), _labels(cfg, cur))
-    else:
-        value = sample_psi("num", ref, cur)
-    return _psi_signal(PRIOR_SHIFT, trig, value, n)
+    if cfg.data_schema.task == "classification":  # as the model learned them, compared as strings
+        ref, cur = _truth(cfg, ref), _truth(cfg, cur)
+    return _psi_signal(PRIOR_SHIFT, trig, sample_psi(label_kind(cfg), ref, cur), n)
 
 
 def _truth(cfg: PipelineConfig, s: pd.Series) -> pd.Series:
@@ -133,10 +131,6 @@ def _truth(cfg: PipelineConfig, s: pd.Series) -> pd.Series:
     if s.dtype == object and len(s) and all(isinstance(v, bool) or type(v).__name__ == "bool_" for v in s):
         s = s.astype(bool)
     return target_series(cfg, s.to_frame(cfg.data_schema.target))
-
-
-def _labels(cfg: PipelineConfig, s: pd.Series) -> pd.Series:
-    return _truth(cfg, s).astype(str)
 
 
 def performance(cfg: PipelineConfig, joined: pd.DataFrame, champion_score: float | None) -> Signal:
@@ -182,8 +176,7 @@ def covariate(cfg: PipelineConfig, drift_share: float, drift_detected: bool, row
 # --- labels: which arrived, and which prediction each judges --------------------------------
 def _read(lake: Lake, uri: str, wanted: list[str]) -> pd.DataFrame:
     with lake.open_parquet(uri) as pf:
-        names = pf.schema_arrow.names
-        return pf.read(columns=[c for c in dict.fromkeys(wanted) if c in names]).to_pandas()
+        return pf.read(columns=[c for c in wanted if c in pf.schema_arrow.names]).to_pandas()
 
 
 def arrived_labels(
@@ -199,10 +192,10 @@ def arrived_labels(
     lab = cfg.monitor.labels
     target = cfg.data_schema.target
     cat = Catalog(lake, cfg.name)
-    preds = [PREDICTION, PROBABILITY]
+    wanted = list(dict.fromkeys([*lab.key, target, PREDICTION, PROBABILITY]))
     uri = cat.predictions_uri(ds)
     if lake.exists(uri) or scored is None:
-        current = _read(lake, uri, [*lab.key, target, *preds])
+        current = _read(lake, uri, wanted)
         missing = [c for c in lab.key if c not in current]
         if missing and lab.arrive == "later":
             raise DataContractError(
@@ -210,7 +203,7 @@ def arrived_labels(
                 "score the batch again (scoring keeps the key columns)"
             )
     else:
-        current = scored[[c for c in dict.fromkeys([*lab.key, target, *preds]) if c in scored]].copy()
+        current = scored[[c for c in wanted if c in scored]].copy()
     if target not in current:
         current[target] = pd.Series([None] * len(current), dtype=object)
     labelled = current[current[target].notna()]
@@ -221,7 +214,7 @@ def arrived_labels(
     window = earlier[-lab.max_delay_batches :]
     frames = []
     for d in window:
-        f = _read(lake, cat.predictions_uri(d), [*lab.key, target, *preds])
+        f = _read(lake, cat.predictions_uri(d), wanted)
         if any(c not in f for c in lab.key):  # scored before the key was configured
             log.warning(
                 "%s: predictions of %s lack the key %s; its rows cannot be matched", cfg.name, d, lab.key
@@ -233,17 +226,11 @@ def arrived_labels(
         frames.append(f)
     if not frames or labelled.empty:
         return labelled, labelled.iloc[0:0], Labels(lab.arrive, len(labelled), 0, len(labelled), window)
-    scored = pd.concat(frames, ignore_index=True)
-    scored = scored.sort_values("_scored").drop_duplicates(lab.key, keep="last")
+    scored = pd.concat(frames, ignore_index=True).sort_values("_scored").drop_duplicates(lab.key, keep="last")
     labels = labelled[[*lab.key, target]].drop_duplicates(lab.key, keep="last")
     joined = labels.merge(scored, on=lab.key, how="inner", validate="one_to_one")
-    info = Labels(
-        lab.arrive,
-        len(labelled),
-        len(joined),
-        len(labels) - len(joined),
-        sorted(joined["_scored"].unique().tolist()),
-    )
+    batches = sorted(joined["_scored"].unique().tolist())
+    info = Labels(lab.arrive, len(labelled), len(joined), len(labels) - len(joined), batches)
     return labelled, joined.drop(columns="_scored"), info
 
 

@@ -57,11 +57,8 @@ class Sketch:
             if self.capped:
                 return
             vc = pc.value_counts(arr.cast(pa.string()))
-            for value, count in zip(
-                vc.field("values").to_pylist(), vc.field("counts").to_pylist(), strict=True
-            ):
-                if value is not None:
-                    self.labels[value] += count
+            values, counts = vc.field("values").to_pylist(), vc.field("counts").to_pylist()
+            self.labels.update({v: c for v, c in zip(values, counts, strict=True) if v is not None})
             self.capped = len(self.labels) > MAX_DISTINCT
             return
         x = _floats(arr)
@@ -121,8 +118,7 @@ class Sketch:
         if self.kind == "num" and self.n:
             out |= {"min": self.low, "max": self.high, "mean": self.mean, "std": self.std()}
         elif self.kind == "cat":
-            top = sorted(self.labels.items(), key=lambda kv: -kv[1])[:10]
-            out |= {"distinct": len(self.labels), "top": dict(top)}
+            out |= {"distinct": len(self.labels), "top": dict(self.labels.most_common(10))}
             if self.capped:
                 out["distinct_at_least"] = True
         return out
@@ -204,13 +200,9 @@ def kind_of(declared: str | None, arrow_type: pa.DataType) -> Kind:
     """Numerical or categorical: the pipeline's declared type first, the data's type otherwise."""
     import pyarrow as pa
 
-    kind = declared_kind(declared)
-    if kind is not None:
-        return kind
-    t = arrow_type
-    if pa.types.is_boolean(t) or pa.types.is_dictionary(t):
-        return "cat"
-    return "num" if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_temporal(t) else "cat"
+    t = arrow_type  # booleans and dictionaries are categories
+    numeric = pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_temporal(t)
+    return declared_kind(declared) or ("num" if numeric else "cat")
 
 
 def wasserstein_distance(u: np.ndarray, uw: np.ndarray, v: np.ndarray, vw: np.ndarray) -> float:
@@ -250,7 +242,7 @@ def binned_shares(ref: Sketch, cur: Sketch, fill_zeroes: bool) -> tuple[np.ndarr
 
     if ref.kind == "num" and ref.distinct() > 20:
         edges = _sturges_edges(min(ref.low, cur.low), max(ref.high, cur.high), ref.n + cur.n)
-        p, q = _hist(ref, edges), _hist(cur, edges)
+        p, q = (np.histogram(v, bins=edges, weights=w)[0] for v, w in (ref.atoms(), cur.atoms()))
     elif ref.kind == "cat":
         labels = sorted(set(ref.labels) | set(cur.labels))
         p = np.array([ref.labels.get(k, 0) for k in labels], dtype=np.float64)
@@ -268,13 +260,6 @@ def binned_shares(ref: Sketch, cur: Sketch, fill_zeroes: bool) -> tuple[np.ndarr
             smallest = a[a != 0].min()
             a[a == 0] = smallest / 10**6 if smallest <= 0.0001 else 0.0001
     return p, q
-
-
-def _hist(s: Sketch, edges: np.ndarray) -> np.ndarray:
-    import numpy as np
-
-    values, weights = s.atoms()
-    return np.histogram(values, bins=edges, weights=weights)[0]
 
 
 def _sturges_edges(low: float, high: float, n: int) -> np.ndarray:
