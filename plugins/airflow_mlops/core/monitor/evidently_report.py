@@ -166,7 +166,9 @@ def _definition(cfg: PipelineConfig, kinds: dict[str, Kind], plan: _Plan, target
         regression = [Regression(target=target, prediction=PREDICTION)]
     elif target is not None and plan.binary:
         probas = PROBABILITY if PROBABILITY in kinds else None
-        binary = BinaryClassification(target=target, prediction_labels=PREDICTION, prediction_probas=probas)
+        binary = BinaryClassification(
+            target=target, prediction_labels=PREDICTION, prediction_probas=probas, pos_label=1
+        )
         classification = [binary]
     elif target is not None:
         classification = [MulticlassClassification(target=target, prediction_labels=PREDICTION)]
