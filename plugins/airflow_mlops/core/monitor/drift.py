@@ -1,14 +1,9 @@
 """Drift: each scored batch against the training data of the model that scored it.
 
-What counts as drift is decided here, with the pipeline's own threshold on the share of drifted
-monitored columns (each column judged by its configured test), not by Evidently's dataset-level
-rule, so that the retrain trigger means the same across Evidently versions. The report itself is
-built by :mod:`airflow_mlops.core.monitor.evidently_report`.
-
-The reference is made once per model version, at training (:func:`airflow_mlops.core.model.reference.reference_frame`): the whole
-window the model learned from and was judged on, with the model's own predictions. Each monitored
-batch gets an Evidently report and a summary in its partition (the summary last: the commit point),
-and a monitoring run in MLflow (one per Airflow run and interval: a retry logs into the same run).
+Drift is decided here, by the pipeline's threshold on the share of drifted monitored columns, not by
+Evidently's dataset-level rule, so that the retrain trigger means the same across Evidently versions.
+Each batch gets a report and a summary in its partition (the summary last: the commit point), and a
+monitoring run in MLflow (one per Airflow run and interval: a retry logs into the same run).
 """
 
 from __future__ import annotations
@@ -32,7 +27,7 @@ from airflow_mlops.core.foundation.registry import Tag
 from airflow_mlops.core.foundation.result import Result
 from airflow_mlops.core.model.modeling import PREDICTION, PROBABILITY
 from airflow_mlops.core.model.reference import sample_reference
-from airflow_mlops.core.monitor.methods import Verdict, verdict
+from airflow_mlops.core.monitor.methods import Verdict, label_kind, verdict
 from airflow_mlops.core.monitor.sketch import Kind, Sketch, kind_of
 
 if TYPE_CHECKING:
@@ -54,9 +49,7 @@ class DriftResult(Result):
     n_columns: int
     threshold: float
     drift_detected: bool
-    # Evidently's drift test on the prediction column (its score and verdict). Not the
-    # ``prediction_drift`` signal (PSI of the predictions, in ``signals``); summaries written before
-    # the rename store these two as prediction_drift and prediction_drifted: see prediction_column().
+    # Evidently's drift test on the prediction column; not the ``prediction_drift`` signal (a PSI).
     prediction_column_score: float | None
     prediction_column_drifted: bool | None
     quality: dict[str, float] | None
@@ -67,14 +60,12 @@ class DriftResult(Result):
     json_uri: str
     summary_uri: str
     sampled_rows: int | None = None  # the report's current rows, when the batch was sampled
-    # Column -> test computed over every row (core/monitor/sketch.py); other columns: the report's sample.
-    column_methods: dict[str, str] | None = None
-    # Every monitoring signal of the batch (core/monitor/signals.py): name -> value, threshold, fired, ...
-    signals: dict[str, dict[str, Any]] | None = None
-    fired: list[str] | None = None  # the enabled signals past their threshold
+    column_methods: dict[str, str] | None = None  # column -> test over every row (others: the sample's)
+    signals: dict[str, dict[str, Any]] | None = None  # signals.Signal of each, as a dict
+    fired: list[str] | None = None
     retrain: bool | None = None  # a retrain is asked for (the drift Asset event is emitted)
-    retrain_reason: str | None = None  # in words, naming each fired signal
-    labels: dict[str, Any] | None = None  # labels that arrived with the batch, and how many were joined
+    retrain_reason: str | None = None
+    labels: dict[str, Any] | None = None  # signals.Labels, as a dict
     snapshot_hash: str | None = None  # the snapshot the batch was scored from (None: not recorded)
 
     def metrics(self) -> dict[str, float]:
@@ -87,10 +78,9 @@ class DriftResult(Result):
             "current_rows": float(self.current_rows),
             "reference_rows": float(self.reference_rows),
         }
-        if self.prediction_column_score is not None:
-            out["prediction_column_score"] = self.prediction_column_score
-        if self.prediction_column_drifted is not None:
-            out["prediction_column_drifted"] = float(self.prediction_column_drifted)
+        for key in ("prediction_column_score", "prediction_column_drifted", "retrain"):
+            if getattr(self, key) is not None:
+                out[key] = float(getattr(self, key))
         for col, score in self.column_scores.items():
             out[f"drift_score_{_metric_key(col)}"] = score
         for name, value in (self.quality or {}).items():
@@ -102,22 +92,12 @@ class DriftResult(Result):
         if self.labels is not None:
             out["labels_rows"] = float(self.labels.get("rows", 0))
             out["labels_matched"] = float(self.labels.get("matched", 0))
-        if self.retrain is not None:
-            out["retrain"] = float(self.retrain)
         return out
 
 
 def _metric_key(name: str) -> str:
     """MLflow accepts letters, digits, ``_-./`` and spaces in metric names."""
     return re.sub(r"[^\w\-./ ]", "_", name)
-
-
-def prediction_column(summary: dict[str, Any]) -> tuple[float | None, bool | None]:
-    """Evidently's score and verdict on the prediction column from a stored drift summary, also
-    one written before the fields were renamed (``prediction_drift``, ``prediction_drifted``)."""
-    score = summary.get("prediction_column_score", summary.get("prediction_drift"))
-    drifted = summary.get("prediction_column_drifted", summary.get("prediction_drifted"))
-    return (None if score is None else float(score)), (None if drifted is None else bool(drifted))
 
 
 @dataclass
@@ -135,25 +115,21 @@ class SummarizedBatch:
         return {c: s.stats() for c, s in self.sketches.items()}
 
 
-def _sketch_kind(cfg: PipelineConfig, column: str, arrow_type: Any) -> Kind:
-    """As the report sees the column: labels are categories in classification, probabilities numbers."""
-    if column in (PREDICTION, cfg.data_schema.target):
-        return "cat" if cfg.data_schema.task == "classification" else "num"
-    if column == PROBABILITY:
-        return "num"
-    return kind_of(cfg.data_schema.columns.get(column), arrow_type)
-
-
 def _empty_sketches(cfg: PipelineConfig, schema: Any, columns: list[str]) -> dict[str, Sketch]:
-    """An empty summary for each of ``columns`` of an Arrow ``schema``, of the kind the report sees."""
-    return {c: Sketch(_sketch_kind(cfg, c, schema.field(c).type)) for c in columns}
+    """An empty sketch per column, of the kind the report sees (labels per task, probabilities numbers)."""
+    fixed: dict[str, Kind] = {
+        PROBABILITY: "num",
+        PREDICTION: label_kind(cfg),
+        cfg.data_schema.target: label_kind(cfg),
+    }
+    declared = cfg.data_schema.columns
+    return {c: Sketch(fixed.get(c) or kind_of(declared.get(c), schema.field(c).type)) for c in columns}
 
 
 def read_current(cfg: PipelineConfig, lake: Lake, uri: str, chunk_rows: int = 250_000) -> SummarizedBatch:
-    """Read a predictions file in chunks: every monitored column summarized over every row (exact
-    statistics and the drift tests' counts, :mod:`airflow_mlops.core.monitor.sketch`), and a sample for
-    the report (each row kept with the same probability, drawn with ``split.seed``: the same rows
-    every run). Memory is a chunk, the sketches and the sample, whatever the batch's size."""
+    """Read a predictions file in chunks: every monitored column sketched over every row, and a
+    sample for the report (drawn with ``split.seed``: the same rows every run). Memory is a chunk,
+    the sketches and the sample, whatever the batch's size."""
     from concurrent.futures import ThreadPoolExecutor
 
     import numpy as np
@@ -245,11 +221,10 @@ def drift_report(
     *,
     snapshot_hash: str | None = None,
 ) -> DriftResult:
-    """Build the report and write its HTML, JSON and summary (the summary last). ``current`` is a
-    frame, or a :class:`SummarizedBatch` whose sample the report is built on (its counts cover every row).
-    ``champion_score`` is the scoring version's held-out gate metric (the performance signal's
-    reference). ``snapshot_hash`` (the snapshot the batch was scored from) is kept in
-    the summary: a drift summary counts as the pipeline's only for the snapshot committed now."""
+    """Build the report and write its HTML, JSON and summary (the summary last). ``current``: a frame,
+    or a :class:`SummarizedBatch` (the report on its sample, the counts over every row).
+    ``champion_score``: the performance signal's reference. ``snapshot_hash`` is kept in the
+    summary: a drift summary counts as the pipeline's only for the snapshot committed now."""
     from airflow_mlops.core.monitor import signals as sig
     from airflow_mlops.core.monitor.evidently_report import build_report
     from airflow_mlops.core.monitor.report_html import evidently_html
@@ -257,7 +232,6 @@ def drift_report(
 
     whole = current if isinstance(current, SummarizedBatch) else summarize_frame(cfg, current)
     frame = whole.frame
-
     reference = sample_reference(cfg, reference)
     decided = decide(cfg, reference, whole)
     snapshot, report = build_report(cfg, frame, reference)
@@ -295,8 +269,7 @@ def drift_report(
         labels=asdict(found.labels),
         snapshot_hash=snapshot_hash,
     )
-    summary = {**result.to_dict(), "created_at": datetime.now(UTC).isoformat()}
-    summary["current_stats"] = whole.stats
+    summary = {**result.to_dict(), "created_at": datetime.now(UTC).isoformat(), "current_stats": whole.stats}
     lake.write_json(result.summary_uri, summary)
     return result
 
@@ -304,10 +277,8 @@ def drift_report(
 def monitor_batch(
     cfg: PipelineConfig, lake: Lake, client: MlflowClient, ds: str, run_key: str
 ) -> dict[str, Any]:
-    """Drift report of interval ``ds``'s predictions; returns the drift summary (JSON-safe).
-
-    A batch that did not pass validation is refused (NotValidatedError) before anything is read or
-    written, and so are predictions made from another snapshot than the one committed now."""
+    """Drift report of interval ``ds``'s predictions; returns the drift summary (JSON-safe). Refused
+    before anything is written: a batch not validated, predictions from another snapshot."""
     from airflow_mlops.core.monitor.predict import scored_snapshot
 
     cat = Catalog(lake, cfg.name)

@@ -1,11 +1,6 @@
-"""The Evidently 0.7 adapter: a batch and its reference in, an Evidently report and its numbers out.
-
-Everything that knows Evidently's types, column mappings and presets is here, and its JSON shape in
-:mod:`airflow_mlops.core.monitor.report_json`, so that a new Evidently version changes these two.
-The facts of each drift method are :mod:`airflow_mlops.core.monitor.methods`. What counts as
-drift, and what is stored where, is :mod:`airflow_mlops.core.monitor.drift`.
-
-Evidently and pandas are imported inside functions only.
+"""The Evidently 0.7 adapter: a batch and its reference in, an Evidently report out. With
+report_json (its JSON shape) this is all that knows Evidently's types, column mappings and presets,
+so that a new Evidently version changes these two. Evidently and pandas are imported lazily.
 """
 
 from __future__ import annotations
@@ -26,7 +21,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-# --- preparing frames ------------------------------------------------------------------------
 def _kind(cfg: PipelineConfig, column: str, s: pd.Series) -> Kind:
     """Numerical or categorical, from the pipeline's schema (dtype only for unknown columns)."""
     import pandas as pd
@@ -61,17 +55,12 @@ def _categorical(s: pd.Series) -> pd.Series:
 def _is_binary(s: pd.Series) -> bool:
     import pandas as pd
 
-    if pd.api.types.is_bool_dtype(s):
-        return True
-    values = set(s.dropna().unique().tolist())
-    return values <= {0, 1}
+    return pd.api.types.is_bool_dtype(s) or set(s.dropna().unique().tolist()) <= {0, 1}
 
 
 def _labels(s: pd.Series, binary: bool) -> pd.Series:
-    """Class labels Evidently accepts: 0/1 integers for binary tasks, strings otherwise.
-
-    Booleans fail inside Evidently ("mix of binary and continuous targets"), hence the cast.
-    """
+    """0/1 integers for binary tasks (booleans fail inside Evidently: "mix of binary and continuous
+    targets"), strings otherwise."""
     if binary:
         out = _numeric(s)
         return out.astype("int64") if out.notna().all() else out
@@ -112,14 +101,14 @@ def _plan(cfg: PipelineConfig, current: pd.DataFrame, reference: pd.DataFrame) -
         )
     task = cfg.data_schema.task
     target = cfg.data_schema.target
-    kinds: dict[str, Kind] = {c: _kind(cfg, c, current[c]) for c in cols}
-    prediction = _usable(current, PREDICTION) and _usable(reference, PREDICTION) and PREDICTION not in cols
-    probability = (
-        task == "classification"
-        and _usable(current, PROBABILITY)
-        and _usable(reference, PROBABILITY)
-        and PROBABILITY not in cols
-    )
+
+    def usable(c: str) -> bool:
+        return _usable(current, c) and _usable(reference, c)
+
+    empty = [c for c in cols if not usable(c)]
+    kinds: dict[str, Kind] = {c: _kind(cfg, c, current[c]) for c in cols if c not in empty}
+    prediction = usable(PREDICTION) and PREDICTION not in cols
+    probability = task == "classification" and usable(PROBABILITY) and PROBABILITY not in cols
     # Labels are 0/1 integers when every label column is boolean or 0/1, strings otherwise, on
     # both sides alike (a drift test compares values, so the encodings must match).
     label_series = [df[c] for df in (current, reference) for c in (target, PREDICTION) if _usable(df, c)]
@@ -131,19 +120,15 @@ def _plan(cfg: PipelineConfig, current: pd.DataFrame, reference: pd.DataFrame) -
     in_report = (
         labelled
         and prediction
-        and _complete(current, quality_cols)
-        and _complete(reference, quality_cols)
+        and all(_complete(df, quality_cols) for df in (current, reference))
         and (task == "regression" or _usable(current, PROBABILITY) == probability)
     )
     if in_report:
-        kinds[target] = "cat" if task == "classification" else "num"
+        kinds[target] = methods.label_kind(cfg)
     if prediction:
-        kinds[PREDICTION] = "cat" if task == "classification" else "num"
+        kinds[PREDICTION] = methods.label_kind(cfg)
     if probability:
         kinds[PROBABILITY] = "num"
-    empty = [c for c in cols if not (_usable(current, c) and _usable(reference, c))]
-    for c in empty:
-        kinds.pop(c)
     return _Plan(
         drift=[c for c in cols if c not in empty],
         empty=empty,
@@ -177,18 +162,16 @@ def _definition(cfg: PipelineConfig, kinds: dict[str, Kind], plan: _Plan, target
 
     classification: list[Any] | None = None
     regression: list[Any] | None = None
-    if target is not None:
-        if cfg.data_schema.task == "regression":
-            regression = [Regression(target=target, prediction=PREDICTION)]
-        elif plan.binary:
-            probas = PROBABILITY if PROBABILITY in kinds else None
-            classification = [
-                BinaryClassification(
-                    target=target, prediction_labels=PREDICTION, prediction_probas=probas, pos_label=1
-                )
-            ]
-        else:
-            classification = [MulticlassClassification(target=target, prediction_labels=PREDICTION)]
+    if target is not None and cfg.data_schema.task == "regression":
+        regression = [Regression(target=target, prediction=PREDICTION)]
+    elif target is not None and plan.binary:
+        probas = PROBABILITY if PROBABILITY in kinds else None
+        binary = BinaryClassification(
+            target=target, prediction_labels=PREDICTION, prediction_probas=probas, pos_label=1
+        )
+        classification = [binary]
+    elif target is not None:
+        classification = [MulticlassClassification(target=target, prediction_labels=PREDICTION)]
     return DataDefinition(
         numerical_columns=[c for c, k in kinds.items() if k == "num"],
         categorical_columns=[c for c, k in kinds.items() if k == "cat"],
@@ -198,26 +181,18 @@ def _definition(cfg: PipelineConfig, kinds: dict[str, Kind], plan: _Plan, target
 
 
 def _quality_preset(cfg: PipelineConfig) -> Any:
-    # Evidently's default quality tests (within 20% of the reference quality) stay on: the
-    # preset's include_tests=False crashes in 0.7.23 (its by-label part gets a list, not a dict).
+    # Its default tests stay on: include_tests=False crashes in 0.7.23 (by-label gets a list).
     from evidently.presets import ClassificationPreset, RegressionPreset
 
-    if cfg.data_schema.task == "regression":
-        return RegressionPreset()
-    return ClassificationPreset()
+    return RegressionPreset() if cfg.data_schema.task == "regression" else ClassificationPreset()
 
 
 def build_report(
     cfg: PipelineConfig, current: pd.DataFrame, reference: pd.DataFrame
 ) -> tuple[Any, dict[str, Any]]:
-    """Run the Evidently report; returns the snapshot (for HTML) and its JSON-ready dict.
-
-    The report holds DataDriftPreset over the drift columns, a ValueDrift of the prediction when
-    both sides have one, and the task's quality preset when the current batch has labels. When
-    the reference cannot carry the quality columns (no prediction or labels in the training data,
-    or some current labels missing), quality comes from a second run over the labelled current
-    rows alone: its metrics are merged into the dict, but the HTML then shows drift only.
-    """
+    """Run the Evidently report; returns the snapshot (for HTML) and its JSON-ready dict. When the
+    reference cannot carry the quality columns, quality comes from a second run over the labelled
+    current rows alone: merged into the dict, while the HTML shows drift only."""
     from evidently import Dataset, Report
     from evidently.metrics import ValueDrift
     from evidently.presets import DataDriftPreset
@@ -248,14 +223,13 @@ def build_report(
     with warnings.catch_warnings():
         # Evidently's binned error plots score bins of one row; sklearn warns about each.
         warnings.filterwarnings("ignore", message=".*not well-defined with less than two samples")
-        snapshot = Report(items, include_tests=True).run(
+        cur, ref = (
             Dataset.from_pandas(
-                _evidently_frame(cfg, current, plan.kinds, plan.binary), data_definition=definition
-            ),
-            Dataset.from_pandas(
-                _evidently_frame(cfg, reference, plan.kinds, plan.binary), data_definition=definition
-            ),
+                _evidently_frame(cfg, df, plan.kinds, plan.binary), data_definition=definition
+            )
+            for df in (current, reference)
         )
+        snapshot = Report(items, include_tests=True).run(cur, ref)
         result: dict[str, Any] = json.loads(snapshot.json())
         if plan.quality_apart:
             result = _merge_quality_apart(cfg, plan, current, result)
@@ -270,8 +244,7 @@ def _merge_quality_apart(
 
     task = cfg.data_schema.task
     target = cfg.data_schema.target
-    label_kind: Kind = "cat" if task == "classification" else "num"
-    kinds: dict[str, Kind] = {target: label_kind, PREDICTION: label_kind}
+    kinds: dict[str, Kind] = {target: methods.label_kind(cfg), PREDICTION: methods.label_kind(cfg)}
     if task == "classification" and plan.binary and _usable(current, PROBABILITY):
         kinds[PROBABILITY] = "num"
     labelled = current[current[list(kinds)].notna().all(axis=1)]

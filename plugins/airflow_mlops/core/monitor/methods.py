@@ -1,15 +1,7 @@
-"""Drift methods, each declared once: what it is called, which column kinds it tests, whether its
-number is a distance or a p-value, its default threshold, and how to compute it from the
-summaries of :mod:`airflow_mlops.core.monitor.sketch` (when it can be).
-
-The names and facts are Evidently's (``evidently.legacy.calculations.stattests``: each module
-declares a ``StatTest`` and passes it to ``register_stattest``), since Evidently runs the report
-with them; tests/unit/core/monitor/test_methods.py checks this table against Evidently's registry.
-A method with a ``summary`` is computed here over every row of a batch; the others need the rows
-themselves and are left to the report, on a sample. Config checks, the report reader and the
-whole-batch verdicts all read this table: a new method is one :func:`register` call.
-
-numpy only (through sketch), imported inside functions.
+"""Drift methods, each declared once, with Evidently's names and facts (its ``register_stattest``
+calls; test_methods.py checks this table against them): config checks, the report reader and the
+whole-batch verdicts all read it. A method with a ``summary`` is computed here over every row from
+sketches; the others need the rows and are left to the report, on a sample. numpy only, lazily.
 """
 
 from __future__ import annotations
@@ -72,20 +64,11 @@ def register(
     """Declare a method (compare Evidently's ``register_stattest``); a name is declared once."""
     if name in METHODS:
         raise ValueError(f"drift method {name!r} is declared twice")
-    method = DriftMethod(
-        name,
-        display_name,
-        frozenset(kinds),
-        score,
-        default_threshold,
-        score == "distance" if at_threshold_drifts is None else at_threshold_drifts,
-        summary,
-    )
-    METHODS[name] = method
-    return method
+    at = score == "distance" if at_threshold_drifts is None else at_threshold_drifts
+    METHODS[name] = DriftMethod(name, display_name, frozenset(kinds), score, default_threshold, at, summary)
+    return METHODS[name]
 
 
-# --- the summaries -------------------------------------------------------------------------------
 def _wasserstein_norm(ref: Sketch, cur: Sketch) -> float:
     """Evidently's normed Wasserstein: the distance over the reference's standard deviation."""
     return wasserstein_distance(*ref.atoms(), *cur.atoms()) / max(ref.std(), 0.001)
@@ -96,9 +79,7 @@ def _jensenshannon(ref: Sketch, cur: Sketch) -> float:
 
 
 def psi(ref: Sketch, cur: Sketch) -> float:
-    """The population stability index, binned as Evidently bins it (``get_binned_data``: Sturges
-    bins over both sides for numbers with more than 20 reference values, one bin per value
-    otherwise, empty bins given a tiny share). The only PSI: the signals use it too."""
+    """The population stability index, binned as Evidently bins it; the only PSI (signals use it)."""
     return psi_of_shares(*binned_shares(ref, cur, fill_zeroes=True))
 
 
@@ -130,16 +111,9 @@ register("TVD", "Total-Variation-Distance", CAT, "p_value", 0.1)
 
 def find(name: str) -> DriftMethod | None:
     """The method called ``name`` (its configured name or Evidently's display name), or None."""
-    found = METHODS.get(name)
-    return found or next((m for m in METHODS.values() if m.display_name == name), None)
+    return METHODS.get(name) or next((m for m in METHODS.values() if m.display_name == name), None)
 
 
-def both_kinds() -> list[str]:
-    """Methods that test numbers and categories alike (said in config errors)."""
-    return [m.name for m in METHODS.values() if m.kinds == BOTH]
-
-
-# --- which method, and its verdict over every row -------------------------------------------------
 def evidently_choice(ref: Sketch, cur: Sketch) -> str | None:
     """The test DataDriftPreset picks when none is configured; None when it is a p-value test
     (references of 1,000 rows or fewer), which needs the rows."""
@@ -153,8 +127,6 @@ def evidently_choice(ref: Sketch, cur: Sketch) -> str | None:
 
 @dataclass(frozen=True)
 class Verdict:
-    """One column's test over every row."""
-
     method: str
     score: float
     threshold: float
@@ -175,7 +147,6 @@ def verdict(ref: Sketch, cur: Sketch, configured: str | None, threshold: float |
     return Verdict(method.name, score, limit, method.drifted(score, limit))
 
 
-# --- config checks ---------------------------------------------------------------------------------
 _WORDS: dict[Kind, str] = {"num": "numerical", "cat": "categorical"}
 
 
@@ -202,19 +173,19 @@ def check_config(cfg: PipelineConfig, kinds: dict[str, Kind], tested: list[str])
             )
             problems.append(
                 f"{cfg.name}: {field} {name!r} cannot test the {word} column(s) {columns} ({why}); "
-                f"{', '.join(both_kinds())} work for both kinds"
+                f"{', '.join(m.name for m in METHODS.values() if m.kinds == BOTH)} work for both kinds"
             )
             break
     if problems:
         raise ConfigError("\n".join(problems))
 
 
-def schema_kinds(cfg: PipelineConfig) -> dict[str, Kind]:
-    """Each drift column's kind from the declared schema alone (before any data)."""
-    return {c: declared_kind(cfg.data_schema.columns[c]) or "cat" for c in cfg.drift_columns}
+def label_kind(cfg: PipelineConfig) -> Kind:
+    """The kind of the target and the prediction: classes are categories."""
+    return "cat" if cfg.data_schema.task == "classification" else "num"
 
 
 def check_methods(cfg: PipelineConfig) -> None:
     """:func:`check_config` before any data, kinds from the schema (``airflow-mlops check``)."""
-    label: Kind = "cat" if cfg.data_schema.task == "classification" else "num"
-    check_config(cfg, {**schema_kinds(cfg), PREDICTION: label}, [*cfg.drift_columns, PREDICTION])
+    kinds = {c: declared_kind(cfg.data_schema.columns[c]) or "cat" for c in cfg.drift_columns}
+    check_config(cfg, {**kinds, PREDICTION: label_kind(cfg)}, [*cfg.drift_columns, PREDICTION])

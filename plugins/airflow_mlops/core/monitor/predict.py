@@ -22,6 +22,7 @@ from airflow_mlops.core.model.modeling import PREDICTION, PROBABILITY, with_pred
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    import pandas as pd
     import pyarrow as pa
     from mlflow import MlflowClient
 
@@ -41,13 +42,9 @@ class ScoreResult(Result):
 def batches_to_score(
     cfg: PipelineConfig, lake: Lake, client: MlflowClient, requested: Iterable[str]
 ) -> list[str]:
-    """The intervals a monitor run scores: those requested (by the triggering events or the ``ds``
-    Param) and any validated batch newer than the last scored one.
-
-    Raises ValueError when nothing was requested, NotValidatedError (naming each) when a requested
-    batch did not pass validation, whoever asked for it, and NoChampionError when nothing can score
-    them. The whole run is refused rather than the rest scored, so that a forced interval is never
-    quietly dropped.
+    """The intervals a monitor run scores: those requested (events or the ``ds`` Param) and any
+    validated batch newer than the last scored one. A requested batch not validated (NotValidatedError,
+    naming each) or no champion refuses the whole run, so that a forced interval is never quietly dropped.
     """
     found = set(requested)
     if not found:
@@ -122,35 +119,32 @@ def score_file(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    keep = list(
-        dict.fromkeys(
-            [cfg.data_schema.time_column, *cfg.features.all, *cfg.drift_columns, cfg.data_schema.target]
-            if cfg.data_schema.time_column
-            else [*cfg.features.all, *cfg.drift_columns, cfg.data_schema.target]
-        )
-    )
+    time = [cfg.data_schema.time_column] if cfg.data_schema.time_column else []
     # The key of monitor.labels too: a label that arrives in a later batch finds its prediction by it.
-    keep += [c for c in cfg.monitor.labels.key if c not in keep]
+    key = cfg.monitor.labels.key
+    keep = list(dict.fromkeys([*time, *cfg.features.all, *cfg.drift_columns, cfg.data_schema.target, *key]))
+
+    def table(out: pd.DataFrame) -> pa.Table:
+        out["model_version"] = version
+        return _with_snapshot(pa.Table.from_pandas(out, preserve_index=False), snapshot_hash)
+
     totals = _Totals()
     writer: pq.ParquetWriter | None = None
     with lake.open_parquet(snapshot_uri) as pf, lake.staged(predictions_uri) as tmp:
         try:
             for batch in pf.iter_batches(batch_size=chunk_rows, columns=keep):
                 out = with_predictions(cfg, model, batch.to_pandas())
-                out["model_version"] = version
-                table = _with_snapshot(pa.Table.from_pandas(out, preserve_index=False), snapshot_hash)
+                scored = table(out)
                 if writer is None:
-                    writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
-                writer.write_table(table.cast(writer.schema))
+                    writer = pq.ParquetWriter(tmp, scored.schema, compression="zstd")
+                writer.write_table(scored.cast(writer.schema))
                 totals.rows += len(out)
                 totals.prediction += float(out[PREDICTION].astype(float).sum())
                 if PROBABILITY in out:
                     totals.probability = (totals.probability or 0.0) + float(out[PROBABILITY].sum())
             if writer is None:  # an empty snapshot still gets a file with its columns
-                empty = with_predictions(cfg, model, pf.schema_arrow.empty_table().to_pandas()[keep])
-                empty["model_version"] = version
                 pq.write_table(
-                    _with_snapshot(pa.Table.from_pandas(empty, preserve_index=False), snapshot_hash), tmp
+                    table(with_predictions(cfg, model, pf.schema_arrow.empty_table().to_pandas()[keep])), tmp
                 )
         finally:
             if writer is not None:
@@ -159,9 +153,8 @@ def score_file(
 
 
 def score_batch(cfg: PipelineConfig, lake: Lake, client: MlflowClient, ds: str) -> ScoreResult:
-    """Score interval ``ds`` with ``models:/<name>@champion``; a batch that did not pass validation
-    is refused (NotValidatedError) before the model is loaded. The predictions record the snapshot
-    they were made from (``SNAPSHOT_KEY``), so monitoring can tell them from a later re-ingest's."""
+    """Score interval ``ds`` with ``models:/<name>@champion`` (a batch not validated is refused before
+    the model loads), recording the snapshot (``SNAPSHOT_KEY``) so monitoring can tell a re-ingest's."""
     cat = Catalog(lake, cfg.name)
     manifest = cat.require_validated(ds, "score it")
     champ = ModelRegistry(client, cfg.registered_model_name).require_champion()

@@ -1,13 +1,9 @@
 """Report HTML in which a value of the data stays a value.
 
-Evidently writes a report's data as JSON inside a ``<script>`` tag with ``json.dumps``, which leaves
-``<`` as it is: a category, free-text value or column name holding ``</script>`` ends the tag and
-whatever follows runs as the page's own script (``<!--`` opens a comment that swallows the rest).
-Here the same page is built with the data block written by :func:`script_json`, where ``<``, ``>``
-and ``&`` are JSON escapes (``\\u003c``): the script reads the same values, the HTML parser never
-sees a tag in them. The view also serves every report in a sandbox (``plugin/sandbox.py``); this
-keeps a report safe wherever else it is opened (a downloaded file, MLflow's artifact view).
-Evidently is imported inside the functions: only the drift task builds reports.
+Evidently embeds a report's data in a ``<script>`` tag with ``json.dumps``, which leaves ``<`` as it
+is: a value holding ``</script>`` (or ``<!--``) would end the tag and run as the page's script. Here
+the same page is built with the data escaped by :func:`script_json`, so a report is safe wherever it
+is opened (a download, MLflow's artifact view), not only in the view's sandbox.
 """
 
 from __future__ import annotations
@@ -21,9 +17,8 @@ _NO_DATA = "<!-- no embedded data -->"
 
 
 def script_json(value: Any) -> str:
-    """``value`` as JSON that is safe inside an HTML ``<script>`` element: no ``<``, ``>`` or
-    ``&`` outside escapes (JSON text holds them only inside strings, where ``\\u003c`` is the same
-    character), and U+2028/U+2029 escaped as well."""
+    """``value`` as JSON safe inside ``<script>``: ``<``, ``>``, ``&``, U+2028/9 as escapes (JSON holds
+    them only inside strings, where ``\\u003c`` is the same character)."""
     from evidently.legacy.utils.numpy_encoder import NumpyEncoder
 
     text = json.dumps(value, cls=NumpyEncoder, allow_nan=True)

@@ -1,10 +1,5 @@
-"""Reading an Evidently 0.7 report's JSON: each column's drift score and verdict, and the quality
-metrics under our names.
-
-With :mod:`airflow_mlops.core.monitor.evidently_report` (which builds the report) this is all that
-knows the shape of Evidently's JSON. A verdict made over every row
-(:mod:`airflow_mlops.core.monitor.methods`) replaces the one the report made on its sample.
-"""
+"""Reading an Evidently 0.7 report's JSON (with evidently_report, all that knows its shape): each
+column's drift score and verdict, and the quality metrics under our names."""
 
 from __future__ import annotations
 
@@ -20,26 +15,9 @@ from airflow_mlops.core.monitor import methods
 
 log = logging.getLogger(__name__)
 
-#: Evidently metric type -> our name; names match config.METRICS where the meaning is the same.
+#: Evidently metric type -> our name, where snake case is not it (names match config.METRICS);
 #: Evidently's MAPE is in percent (sklearn's is a fraction), hence a different name.
-_QUALITY_NAMES = {
-    "Accuracy": "accuracy",
-    "Precision": "precision",
-    "Recall": "recall",
-    "F1Score": "f1",
-    "RocAuc": "roc_auc",
-    "LogLoss": "log_loss",
-    "TPR": "tpr",
-    "TNR": "tnr",
-    "FPR": "fpr",
-    "FNR": "fnr",
-    "MeanError": "mean_error",
-    "MAE": "mae",
-    "RMSE": "rmse",
-    "R2Score": "r2",
-    "MAPE": "mape_pct",
-    "AbsMaxError": "abs_max_error",
-}
+_QUALITY_NAMES = {"F1Score": "f1", "R2Score": "r2", "MAPE": "mape_pct"}
 _DRIFT_TYPES = {"ValueDrift", "DriftedColumnsCount"}
 
 
@@ -60,11 +38,8 @@ def _finite(value: Any) -> float | None:
 
 
 def column_drift(report: dict[str, Any]) -> dict[str, tuple[float, bool]]:
-    """Column -> (score, drifted) from the ValueDrift metrics and their tests.
-
-    Evidently decides per column with its method and threshold (a p-value below it, or a distance
-    at or above it); its ValueDrift test records that decision as FAIL/SUCCESS.
-    """
+    """Column -> (score, drifted) from the ValueDrift metrics and their tests (FAIL: drifted);
+    without a test, the method's own rule against the metric's threshold."""
     verdicts: dict[str, bool] = {}
     for test in report.get("tests", []):
         params = test.get("metric_config", {}).get("params", {})
@@ -80,14 +55,10 @@ def column_drift(report: dict[str, Any]) -> dict[str, tuple[float, bool]]:
         if score is None:
             continue
         if column in verdicts:
-            drifted = verdicts[column]
-        else:
-            threshold = _finite(config.get("threshold"))
+            out[column] = (score, verdicts[column])
+        elif (threshold := _finite(config.get("threshold"))) is not None:
             method = methods.find(str(config.get("method") or ""))
-            if threshold is None:
-                continue
-            drifted = method.drifted(score, threshold) if method else score >= threshold  # a distance
-        out[column] = (score, drifted)
+            out[column] = (score, method.drifted(score, threshold) if method else score >= threshold)
     return out
 
 

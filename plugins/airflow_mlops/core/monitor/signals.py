@@ -1,19 +1,10 @@
 """Monitoring signals beside covariate drift: prediction drift, prior shift, realized performance.
 
-Covariate drift asks whether the inputs moved; it cannot see a world where the same inputs now mean
-something else. Labels can, but they often arrive late: a later batch carries the outcome of rows
-scored before, matched on a key (``monitor.labels``). So each scored batch gets three more signals:
-
-- prediction drift: the champion's predictions on the batch against its predictions on its own
-  training window (the drift reference stored with the version), as a population stability index
-  (the one PSI of :mod:`airflow_mlops.core.monitor.methods`, binned as Evidently bins it);
-- prior shift: the labels that arrived with the batch against the training window's labels (PSI);
-- realized performance: the gate metric on rows whose labels arrived, each joined to the prediction
-  made when its row was scored (up to ``max_delay_batches`` batches earlier), against the
-  champion's held-out score.
-
-Each signal has a value, a threshold and whether it fired; enabled ones (``monitor.triggers``) ask
-for a retrain, and the reason names them. No Airflow here.
+Covariate drift cannot see the same inputs come to mean something else; labels can, but often
+arrive late, in a later batch, matched on a key (``monitor.labels``). So each batch also gets the
+PSI of the champion's predictions and of the arrived labels against its training window, and the
+gate metric on labelled rows joined to the predictions made when they were scored. Enabled signals
+past their threshold (``monitor.triggers``) ask for a retrain, and the reason names them.
 """
 
 from __future__ import annotations
@@ -23,11 +14,11 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from airflow_mlops.core.foundation.catalog import Catalog
-from airflow_mlops.core.foundation.config import PipelineConfig
+from airflow_mlops.core.foundation.config import PipelineConfig, ThresholdTriggerConfig
 from airflow_mlops.core.foundation.errors import DataContractError
 from airflow_mlops.core.foundation.lake import Lake
 from airflow_mlops.core.model.modeling import PREDICTION, PROBABILITY, compute_metrics, target_series
-from airflow_mlops.core.monitor.methods import psi
+from airflow_mlops.core.monitor.methods import label_kind, psi
 from airflow_mlops.core.monitor.sketch import Kind, Sketch
 
 if TYPE_CHECKING:
@@ -84,79 +75,52 @@ class Signals:
         return {n: asdict(s) for n, s in self.signals.items()}
 
 
-# --- distances -------------------------------------------------------------------------------
-def _psi(kind: Kind, reference: Any, current: Any) -> float:
-    """The one PSI (:func:`airflow_mlops.core.monitor.methods.psi`, binned as Evidently bins it)."""
+def sample_psi(kind: Kind, reference: Any, current: Any) -> float:
+    """:func:`~airflow_mlops.core.monitor.methods.psi` of two samples (numbers: NaN and infinities
+    dropped; categories: compared as strings)."""
+    import numpy as np
+    import pandas as pd
     import pyarrow as pa
 
     ref, cur = Sketch(kind), Sketch(kind)
     for sketch, values in ((ref, reference), (cur, current)):
-        sketch.add(pa.array(values, pa.float64() if kind == "num" else pa.string()))
+        if kind == "num":
+            sketch.add(pa.array(np.asarray(values, dtype=float), pa.float64()))
+        else:
+            sketch.add(pa.array(pd.Series(values).astype(str).tolist(), pa.string()))
     if not ref.n or not cur.n:
         raise ValueError(f"PSI needs values on both sides (reference {ref.n}, current {cur.n})")
     return psi(ref, cur)
 
 
-def psi_numeric(reference: Any, current: Any) -> float:
-    """PSI of two samples of numbers (NaN and infinities dropped)."""
-    import numpy as np
-
-    return _psi("num", np.asarray(reference, dtype=float), np.asarray(current, dtype=float))
+def _psi_signal(name: str, trig: ThresholdTriggerConfig, value: float, rows: int) -> Signal:
+    return Signal(name, trig.enabled, value, trig.threshold, trig.enabled and value >= trig.threshold, rows)
 
 
-def psi_categorical(reference: Any, current: Any) -> float:
-    """PSI over the categories seen on either side."""
-    import pandas as pd
-
-    return _psi("cat", pd.Series(reference).astype(str).tolist(), pd.Series(current).astype(str).tolist())
-
-
-# --- the signals -----------------------------------------------------------------------------
 def prediction_drift(cfg: PipelineConfig, reference: pd.DataFrame, current: pd.DataFrame) -> Signal:
     """The champion's predictions on the batch against those on its training window: the positive
     class's probability for binary classifiers, else the predicted class or value."""
     trig = cfg.monitor.triggers.prediction_drift
     col = PROBABILITY if PROBABILITY in reference and PROBABILITY in current else PREDICTION
-    if (
-        col not in reference
-        or col not in current
-        or not current[col].notna().any()
-        or not reference[col].notna().any()
-    ):
+    if any(col not in df or not df[col].notna().any() for df in (reference, current)):
         return Signal(PREDICTION_DRIFT, trig.enabled, None, trig.threshold, False, 0, "no predictions")
     cur = current[col].dropna()
-    if col == PREDICTION and cfg.data_schema.task == "classification":
-        value = psi_categorical(reference[col].dropna(), cur)
-    else:
-        value = psi_numeric(reference[col], cur)
-    return Signal(
-        PREDICTION_DRIFT,
-        trig.enabled,
-        value,
-        trig.threshold,
-        trig.enabled and value >= trig.threshold,
-        len(cur),
-    )
+    kind = label_kind(cfg) if col == PREDICTION else "num"
+    return _psi_signal(PREDICTION_DRIFT, trig, sample_psi(kind, reference[col].dropna(), cur), len(cur))
 
 
 def prior_shift(cfg: PipelineConfig, reference: pd.DataFrame, labels: pd.Series) -> Signal:
-    """The arrived labels' distribution against the training window's (class shares, or the
-    reference's quantile bins for a regression target)."""
+    """The arrived labels' distribution against the training window's."""
     trig = cfg.monitor.triggers.prior_shift
-    target = cfg.data_schema.target
     n = int(labels.notna().sum())
     minimum = cfg.monitor.labels.min_rows
     if n < minimum:
         note = f"{n} labelled rows, fewer than monitor.labels.min_rows ({minimum})"
         return Signal(PRIOR_SHIFT, trig.enabled, None, trig.threshold, False, n, note)
-    ref = reference[target].dropna()
-    if cfg.data_schema.task == "classification":
-        value = psi_categorical(_labels(cfg, ref), _labels(cfg, labels.dropna()))
-    else:
-        value = psi_numeric(ref, labels.dropna())
-    return Signal(
-        PRIOR_SHIFT, trig.enabled, value, trig.threshold, trig.enabled and value >= trig.threshold, n
-    )
+    ref, cur = reference[cfg.data_schema.target].dropna(), labels.dropna()
+    if cfg.data_schema.task == "classification":  # as the model learned them, compared as strings
+        ref, cur = _truth(cfg, ref), _truth(cfg, cur)
+    return _psi_signal(PRIOR_SHIFT, trig, sample_psi(label_kind(cfg), ref, cur), n)
 
 
 def _truth(cfg: PipelineConfig, s: pd.Series) -> pd.Series:
@@ -167,10 +131,6 @@ def _truth(cfg: PipelineConfig, s: pd.Series) -> pd.Series:
     if s.dtype == object and len(s) and all(isinstance(v, bool) or type(v).__name__ == "bool_" for v in s):
         s = s.astype(bool)
     return target_series(cfg, s.to_frame(cfg.data_schema.target))
-
-
-def _labels(cfg: PipelineConfig, s: pd.Series) -> pd.Series:
-    return _truth(cfg, s).astype(str)
 
 
 def performance(cfg: PipelineConfig, joined: pd.DataFrame, champion_score: float | None) -> Signal:
@@ -216,31 +176,26 @@ def covariate(cfg: PipelineConfig, drift_share: float, drift_detected: bool, row
 # --- labels: which arrived, and which prediction each judges --------------------------------
 def _read(lake: Lake, uri: str, wanted: list[str]) -> pd.DataFrame:
     with lake.open_parquet(uri) as pf:
-        names = pf.schema_arrow.names
-        return pf.read(columns=[c for c in dict.fromkeys(wanted) if c in names]).to_pandas()
+        return pf.read(columns=[c for c in wanted if c in pf.schema_arrow.names]).to_pandas()
 
 
 def arrived_labels(
     cfg: PipelineConfig, lake: Lake, ds: str, scored: pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, Labels]:
-    """The batch's labelled rows, and those rows joined to the prediction that judged them.
-
-    ``same_batch``: a row's label and prediction are in the batch's own predictions file.
-    ``later``: labels in batch ``ds`` are matched on ``monitor.labels.key`` to the predictions of
-    unlabelled rows of the ``max_delay_batches`` scored batches before it (the newest prediction of
-    a key wins; a row that came with its label is no prediction awaiting one);
-    a label with no prediction in that window is counted, not judged. ``scored`` stands for the
-    batch's predictions when they were never written to the lake (a report built on a frame).
-    """
+    """The batch's labelled rows, and those rows joined to the prediction that judged them: in the
+    batch's own predictions (``same_batch``), or (``later``) matched on ``monitor.labels.key`` to
+    unlabelled rows of the ``max_delay_batches`` scored batches before it, the newest prediction of
+    a key winning; an unmatched label is counted, not judged. ``scored``: the batch's predictions
+    when they were never written to the lake (a report built on a frame)."""
     import pandas as pd
 
     lab = cfg.monitor.labels
     target = cfg.data_schema.target
     cat = Catalog(lake, cfg.name)
-    preds = [PREDICTION, PROBABILITY]
+    wanted = list(dict.fromkeys([*lab.key, target, PREDICTION, PROBABILITY]))
     uri = cat.predictions_uri(ds)
     if lake.exists(uri) or scored is None:
-        current = _read(lake, uri, [*lab.key, target, *preds])
+        current = _read(lake, uri, wanted)
         missing = [c for c in lab.key if c not in current]
         if missing and lab.arrive == "later":
             raise DataContractError(
@@ -248,7 +203,7 @@ def arrived_labels(
                 "score the batch again (scoring keeps the key columns)"
             )
     else:
-        current = scored[[c for c in dict.fromkeys([*lab.key, target, *preds]) if c in scored]].copy()
+        current = scored[[c for c in wanted if c in scored]].copy()
     if target not in current:
         current[target] = pd.Series([None] * len(current), dtype=object)
     labelled = current[current[target].notna()]
@@ -259,7 +214,7 @@ def arrived_labels(
     window = earlier[-lab.max_delay_batches :]
     frames = []
     for d in window:
-        f = _read(lake, cat.predictions_uri(d), [*lab.key, target, *preds])
+        f = _read(lake, cat.predictions_uri(d), wanted)
         if any(c not in f for c in lab.key):  # scored before the key was configured
             log.warning(
                 "%s: predictions of %s lack the key %s; its rows cannot be matched", cfg.name, d, lab.key
@@ -271,17 +226,11 @@ def arrived_labels(
         frames.append(f)
     if not frames or labelled.empty:
         return labelled, labelled.iloc[0:0], Labels(lab.arrive, len(labelled), 0, len(labelled), window)
-    scored = pd.concat(frames, ignore_index=True)
-    scored = scored.sort_values("_scored").drop_duplicates(lab.key, keep="last")
+    scored = pd.concat(frames, ignore_index=True).sort_values("_scored").drop_duplicates(lab.key, keep="last")
     labels = labelled[[*lab.key, target]].drop_duplicates(lab.key, keep="last")
     joined = labels.merge(scored, on=lab.key, how="inner", validate="one_to_one")
-    info = Labels(
-        lab.arrive,
-        len(labelled),
-        len(joined),
-        len(labels) - len(joined),
-        sorted(joined["_scored"].unique().tolist()),
-    )
+    batches = sorted(joined["_scored"].unique().tolist())
+    info = Labels(lab.arrive, len(labelled), len(joined), len(labels) - len(joined), batches)
     return labelled, joined.drop(columns="_scored"), info
 
 
@@ -296,9 +245,8 @@ def evaluate(
     drift_detected: bool,
     batch_rows: int | None = None,
 ) -> Signals:
-    """Every signal of batch ``ds``: ``current`` holds its predictions (a sample of a large batch is
-    fine for a distribution), ``reference`` the scoring version's drift reference. ``batch_rows``:
-    the rows the covariate decision covered (every row of the batch; ``current``'s by default)."""
+    """Every signal of batch ``ds``: ``current`` holds its predictions (a sample will do),
+    ``reference`` the scoring version's; ``batch_rows``: the rows the covariate decision covered."""
     labelled, joined, info = arrived_labels(cfg, lake, ds, current)
     found = [
         covariate(cfg, drift_share, drift_detected, len(current) if batch_rows is None else batch_rows),

@@ -1,15 +1,10 @@
 """Drift distances from one pass over a batch, without running Evidently on it.
 
-Each monitored column is summarized chunk by chunk (:class:`Sketch`): exact counts per value while
-the column has at most ``MAX_DISTINCT`` distinct values, then a histogram of ``HIST_BINS`` equal
-bins that widens as values arrive and keeps each bin's count and sum. The model's reference rows
-are summarized the same way. The distances here are the pieces Evidently's DataDriftPreset
-computes on two whole columns (Wasserstein over values, Jensen-Shannon and PSI over binned
-shares); which method uses which, and with what threshold, is :mod:`airflow_mlops.core.monitor.methods`.
-From exact counts they equal Evidently's to rounding; from a histogram each value sits at its
-bin's mean.
-
-numpy and pyarrow only, imported inside functions (scipy.stats alone takes a second to import).
+A :class:`Sketch` summarizes a column chunk by chunk: exact counts per value up to ``MAX_DISTINCT``
+values, then a histogram of ``HIST_BINS`` widening bins (each value at its bin's mean). The
+distances are the pieces of Evidently's DataDriftPreset (Wasserstein, Jensen-Shannon, PSI), equal to
+its own from exact counts; methods.py says which method uses which. numpy and pyarrow only, lazily
+(scipy.stats alone takes a second to import).
 """
 
 from __future__ import annotations
@@ -62,11 +57,8 @@ class Sketch:
             if self.capped:
                 return
             vc = pc.value_counts(arr.cast(pa.string()))
-            for value, count in zip(
-                vc.field("values").to_pylist(), vc.field("counts").to_pylist(), strict=True
-            ):
-                if value is not None:
-                    self.labels[value] += count
+            values, counts = vc.field("values").to_pylist(), vc.field("counts").to_pylist()
+            self.labels.update({v: c for v, c in zip(values, counts, strict=True) if v is not None})
             self.capped = len(self.labels) > MAX_DISTINCT
             return
         x = _floats(arr)
@@ -108,9 +100,9 @@ class Sketch:
         """Distinct values (a lower bound once capped or in histogram mode)."""
         if self.kind == "cat":
             return len(self.labels)
-        return (
-            MAX_DISTINCT + 1 if self.hist is not None else len(self.values if self.values is not None else ())
-        )
+        if self.hist is not None:
+            return MAX_DISTINCT + 1
+        return 0 if self.values is None else len(self.values)
 
     def union(self, other: Sketch) -> np.ndarray | None:
         """Distinct numbers of both sides, when both are exact."""
@@ -126,8 +118,7 @@ class Sketch:
         if self.kind == "num" and self.n:
             out |= {"min": self.low, "max": self.high, "mean": self.mean, "std": self.std()}
         elif self.kind == "cat":
-            top = sorted(self.labels.items(), key=lambda kv: -kv[1])[:10]
-            out |= {"distinct": len(self.labels), "top": dict(top)}
+            out |= {"distinct": len(self.labels), "top": dict(self.labels.most_common(10))}
             if self.capped:
                 out["distinct_at_least"] = True
         return out
@@ -170,13 +161,10 @@ class _Histogram:
         import numpy as np
 
         half = HIST_BINS // 2
+        part = slice(half, None) if upper else slice(half)
         for name in ("count", "sums"):
-            merged = getattr(self, name).reshape(half, 2).sum(axis=1)
             new = np.zeros(HIST_BINS)
-            if upper:
-                new[half:] = merged
-            else:
-                new[:half] = merged
+            new[part] = getattr(self, name).reshape(half, 2).sum(axis=1)
             setattr(self, name, new)
         if upper:
             self.lo -= self.width * HIST_BINS
@@ -212,13 +200,9 @@ def kind_of(declared: str | None, arrow_type: pa.DataType) -> Kind:
     """Numerical or categorical: the pipeline's declared type first, the data's type otherwise."""
     import pyarrow as pa
 
-    kind = declared_kind(declared)
-    if kind is not None:
-        return kind
-    t = arrow_type
-    if pa.types.is_boolean(t) or pa.types.is_dictionary(t):
-        return "cat"
-    return "num" if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_temporal(t) else "cat"
+    t = arrow_type  # booleans and dictionaries are categories
+    numeric = pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_temporal(t)
+    return declared_kind(declared) or ("num" if numeric else "cat")
 
 
 def wasserstein_distance(u: np.ndarray, uw: np.ndarray, v: np.ndarray, vw: np.ndarray) -> float:
@@ -258,8 +242,7 @@ def binned_shares(ref: Sketch, cur: Sketch, fill_zeroes: bool) -> tuple[np.ndarr
 
     if ref.kind == "num" and ref.distinct() > 20:
         edges = _sturges_edges(min(ref.low, cur.low), max(ref.high, cur.high), ref.n + cur.n)
-        p = _hist(ref, edges)
-        q = _hist(cur, edges)
+        p, q = (np.histogram(v, bins=edges, weights=w)[0] for v, w in (ref.atoms(), cur.atoms()))
     elif ref.kind == "cat":
         labels = sorted(set(ref.labels) | set(cur.labels))
         p = np.array([ref.labels.get(k, 0) for k in labels], dtype=np.float64)
@@ -268,8 +251,7 @@ def binned_shares(ref: Sketch, cur: Sketch, fill_zeroes: bool) -> tuple[np.ndarr
         rv, rw = ref.atoms()
         cv, cw = cur.atoms()
         keys = np.union1d(rv, cv)
-        p = np.zeros(len(keys))
-        q = np.zeros(len(keys))
+        p, q = np.zeros(len(keys)), np.zeros(len(keys))
         np.add.at(p, np.searchsorted(keys, rv), rw)
         np.add.at(q, np.searchsorted(keys, cv), cw)
     p, q = p / ref.n, q / cur.n
@@ -278,13 +260,6 @@ def binned_shares(ref: Sketch, cur: Sketch, fill_zeroes: bool) -> tuple[np.ndarr
             smallest = a[a != 0].min()
             a[a == 0] = smallest / 10**6 if smallest <= 0.0001 else 0.0001
     return p, q
-
-
-def _hist(s: Sketch, edges: np.ndarray) -> np.ndarray:
-    import numpy as np
-
-    values, weights = s.atoms()
-    return np.histogram(values, bins=edges, weights=weights)[0]
 
 
 def _sturges_edges(low: float, high: float, n: int) -> np.ndarray:

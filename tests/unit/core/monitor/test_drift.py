@@ -292,16 +292,3 @@ def test_a_large_batch_is_sampled_for_the_report_and_counted_whole(
     assert res.drifted_columns == full.drifted_columns
     for col in ("dep_delay", "distance", "hour"):  # a category's distance is biased up in a small sample
         assert res.column_scores[col] == pytest.approx(full.column_scores[col], abs=0.05), col
-
-
-def test_a_summary_written_before_the_rename_still_gives_the_prediction_columns_test() -> None:
-    """Summaries in the lake from before the rename keep their prediction_drift/prediction_drifted."""
-    old = {
-        "prediction_drift": 0.31,
-        "prediction_drifted": True,
-        "signals": {"prediction_drift": {"value": 0.02}},
-    }
-    assert drift.prediction_column(old) == (0.31, True)
-    new = {"prediction_column_score": 0.12, "prediction_column_drifted": False}
-    assert drift.prediction_column(new) == (0.12, False)
-    assert drift.prediction_column({"prediction_column_score": None}) == (None, None)

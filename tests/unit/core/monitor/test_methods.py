@@ -88,13 +88,13 @@ def test_the_one_psi_is_evidentlys(kind: str) -> None:
         ref, cur = rng.choice(list("abcd"), 5000), rng.choice(list("abcde"), 800)
     test, column_type = _evidently("psi", "cat" if kind == "cat" else "num")
     theirs = float(test(pd.Series(ref), pd.Series(cur), column_type, 0.1).drift_score)
-    ours = signals.psi_categorical(ref, cur) if kind == "cat" else signals.psi_numeric(ref, cur)
+    ours = signals.sample_psi("cat" if kind == "cat" else "num", ref, cur)
     assert ours == pytest.approx(theirs, rel=1e-9)
 
 
 def test_psi_needs_values_on_both_sides() -> None:
     with pytest.raises(ValueError, match=r"PSI needs values on both sides \(reference 2, current 0\)"):
-        signals.psi_numeric([1.0, 2.0], [np.nan])
+        signals.sample_psi("num", [1.0, 2.0], [np.nan])
 
 
 def _with_method(cfg: PipelineConfig, method: str | None) -> PipelineConfig:

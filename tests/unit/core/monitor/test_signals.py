@@ -69,19 +69,19 @@ def hand_psi(ref: np.ndarray, cur: np.ndarray) -> float:
     return float(((c - r) * np.log(c / r)).sum())
 
 
-def test_psi_numeric_is_evidentlys_formula_on_sturges_bins(customers: pd.DataFrame) -> None:
+def test_sample_psi_of_numbers_is_evidentlys_formula_on_sturges_bins(customers: pd.DataFrame) -> None:
     ref = customers["balance"].to_numpy()[:4000]
     cur = customers["balance"].to_numpy()[4000:5000] * 1.3
-    assert signals.psi_numeric(ref, cur) == pytest.approx(hand_psi(ref, cur))
-    same = signals.psi_numeric(ref, customers["balance"].to_numpy()[4000:8000])
-    assert same < 0.02 < signals.psi_numeric(ref, cur)
+    assert signals.sample_psi("num", ref, cur) == pytest.approx(hand_psi(ref, cur))
+    same = signals.sample_psi("num", ref, customers["balance"].to_numpy()[4000:8000])
+    assert same < 0.02 < signals.sample_psi("num", ref, cur)
 
 
-def test_psi_categorical_counts_a_category_one_side_lacks() -> None:
+def test_sample_psi_of_categories_counts_a_category_one_side_lacks() -> None:
     ref = ["a"] * 80 + ["b"] * 20
     cur = ["a"] * 50 + ["b"] * 30 + ["c"] * 20
     r, c = np.array([0.8, 0.2, 1e-4]), np.array([0.5, 0.3, 0.2])
-    assert signals.psi_categorical(ref, cur) == pytest.approx(float(((c - r) * np.log(c / r)).sum()))
+    assert signals.sample_psi("cat", ref, cur) == pytest.approx(float(((c - r) * np.log(c / r)).sum()))
 
 
 def test_prediction_drift_uses_the_probability_and_fires_past_its_threshold(customers: pd.DataFrame) -> None:
