@@ -49,12 +49,12 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": [
             {
                 "integration-name": INTEGRATION,
-                "python-modules": _modules("hooks.lake", "hooks.mlflow", "hooks.alerts", "hooks.sql"),
+                "python-modules": _modules(
+                    "hooks.lake", "hooks.mlflow", "hooks.alerts", "hooks.sql", "hooks.source"
+                ),
             }
         ],
-        "triggers": [
-            {"integration-name": INTEGRATION, "python-modules": _modules("triggers.data", "triggers.sql")}
-        ],
+        "triggers": [{"integration-name": INTEGRATION, "python-modules": _modules("triggers.data")}],
         # Only the type this package owns: the lake (aws), the alert receivers (http, smtp) and SQL
         # sources use connection types whose providers register them.
         "connection-types": [
