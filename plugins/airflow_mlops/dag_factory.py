@@ -6,7 +6,7 @@ This module runs at every DAG parse, so it imports only Airflow's SDK and our co
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -55,23 +55,20 @@ def assets(cfg: PipelineConfig) -> dict[str, Asset]:
     return {role: Asset(name=f"{cfg.name}.{role}", group="mlops") for role in ROLES}
 
 
-def _default_args(cfg: PipelineConfig) -> dict[str, Any]:
-    return {
-        "owner": cfg.owner,
-        "retries": cfg.tasks.retries,
-        "retry_delay": timedelta(seconds=cfg.tasks.retry_delay_seconds),
-        "retry_exponential_backoff": cfg.tasks.retry_backoff,
-        "max_retry_delay": timedelta(seconds=cfg.tasks.max_retry_delay_seconds),
-        "execution_timeout": timedelta(minutes=cfg.tasks.timeout_minutes),
-    }
-
-
 def _common(cfg: PipelineConfig, kind: str) -> dict[str, Any]:
     """DAG arguments every DAG of a pipeline shares."""
+    t = cfg.tasks
     return {
         "dag_id": dag_id(cfg.name, kind),
-        "start_date": _start(cfg),
-        "default_args": _default_args(cfg),
+        "start_date": _midnight(cfg.schedules.start_date),
+        "default_args": {
+            "owner": cfg.owner,
+            "retries": t.retries,
+            "retry_delay": timedelta(seconds=t.retry_delay_seconds),
+            "retry_exponential_backoff": t.retry_backoff,
+            "max_retry_delay": timedelta(seconds=t.max_retry_delay_seconds),
+            "execution_timeout": timedelta(minutes=t.timeout_minutes),
+        },
         "tags": ["airflow-mlops", cfg.name, kind, *cfg.tags],
         # Only dags/mlops_pipelines.py exposes them (its globals); a builder called elsewhere
         # (dags/mlops_config_errors.py, a test) must not register them a second time.
@@ -89,14 +86,14 @@ def _failure_alerts(cfg: PipelineConfig) -> dict[str, Any]:
     return {"on_failure_callback": [MlopsNotifier(pipeline=cfg.name, alerts=cfg.alerts)]}
 
 
-def _start(cfg: PipelineConfig) -> datetime:
-    d = cfg.schedules.start_date
+def _midnight(d: date) -> datetime:
     return datetime(d.year, d.month, d.day, tzinfo=UTC)
 
 
 def _end(cfg: PipelineConfig) -> datetime | None:
+    """The end of the last day of ``schedules.end_date``: its interval still runs."""
     d = cfg.schedules.end_date
-    return datetime(d.year, d.month, d.day, tzinfo=UTC) + timedelta(days=1) if d else None
+    return _midnight(d) + timedelta(days=1) if d else None
 
 
 def ingest_dag(cfg: PipelineConfig) -> DAG:
@@ -283,14 +280,6 @@ def rollback_dag(cfg: PipelineConfig) -> DAG:
 BUILDERS = (ingest_dag, monitor_dag, train_dag, rollback_dag)
 
 
-def _pipeline_dags(cfg: PipelineConfig) -> list[DAG]:
-    """The four DAGs of one pipeline, or a ConfigError naming the pipeline if Airflow refuses one."""
-    try:
-        return [build(cfg) for build in BUILDERS]
-    except Exception as e:  # a check the config missed must still spare the other pipelines
-        raise ConfigError(f"{cfg.name}: Airflow refused its DAGs: {type(e).__name__}: {e}") from e
-
-
 def build_dags(pipelines_dir: Path | None = None) -> dict[str, DAG]:
     """Every valid pipeline's DAGs by dag_id. An invalid pipeline is left out, never raised here:
     Airflow drops every DAG of a file that raises, so one bad file would take all pipelines down.
@@ -299,9 +288,11 @@ def build_dags(pipelines_dir: Path | None = None) -> dict[str, DAG]:
     dags: dict[str, DAG] = {}
     for cfg in good:
         try:
-            dags.update({d.dag_id: d for d in _pipeline_dags(cfg)})
-        except ConfigError as e:  # left out, never raised: see the docstring
-            log.error("%s; its DAGs are left out", e)
+            dags.update({d.dag_id: d for d in (build(cfg) for build in BUILDERS)})
+        except Exception as e:  # a check the config missed must still spare the other pipelines
+            log.error(
+                "%s: Airflow refused its DAGs: %s: %s; its DAGs are left out", cfg.name, type(e).__name__, e
+            )
     return dags
 
 
@@ -309,8 +300,7 @@ def config_errors(pipelines_dir: Path | None = None) -> list[str]:
     """Each problem of the pipelines folder, one line each, naming the file and the field: invalid
     files, pipelines whose DAGs Airflow refuses, and a missing or empty folder."""
     folder = pipelines_dir or get_settings().pipelines_dir
-    empty = folder_problem(folder)
-    if empty:
+    if empty := folder_problem(folder):
         return [empty]
     good, bad = load_pipelines(folder)
     errors = [line for e in bad for line in str(e).splitlines()]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from airflow_mlops.base import PipelineOperator, PipelineSensor, fail_permanent, translate_errors
+from airflow_mlops.base import PipelineOperator, PipelineSensor, translate_errors
 from airflow_mlops.core.foundation import errors
 from airflow_mlops.core.foundation.errors import MlopsError
 from airflow_mlops.operators import (
@@ -120,7 +120,6 @@ def test_a_plain_function_task_gets_the_same_rule() -> None:
 
     wrapped = translate_errors(task)
     assert translate_errors(wrapped) is wrapped  # wrapping twice is wrapping once
-    assert fail_permanent is translate_errors  # the older name
     with pytest.raises(AirflowFailException, match=r"NotValidatedError \(permanent, not retried\)"):
         wrapped(errors.NotValidatedError)
     with pytest.raises(AirflowSkipException, match=r"NoChampionError: from a @task"):

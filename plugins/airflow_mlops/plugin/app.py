@@ -24,8 +24,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airflow_mlops.dag_factory import dag_id, parse_dag_id
 from airflow_mlops.plugin import access, pages
-from airflow_mlops.plugin.access import State, User, current_user, html
+from airflow_mlops.plugin.access import State, User, current_user
 from airflow_mlops.plugin.sandbox import PREFIX, asset_response, data_response, media_type
+from airflow_mlops.plugin.sandbox import page_response as html
 
 if TYPE_CHECKING:
     from airflow_mlops.core.foundation.config import PipelineConfig
@@ -56,30 +57,29 @@ reads = APIRouter()
 actions = APIRouter()
 
 
-@reads.get("/", response_class=HTMLResponse)
-def overview(user: User) -> HTMLResponse:
+def _overview(user: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """The state of each pipeline ``user`` may read (nothing is opened without one), and the
+    problems of the pipelines folder."""
     from airflow_mlops.core.presentation.status import pipeline_status
 
     good, problems = access.STATE.pipelines()
     mine = [c for c in good if access.allowed(user, dag_id(c.name, "train"))]
-    rows = []
-    if mine:
-        lake, client = access.STATE.lake(), access.STATE.client()
-        rows = [pipeline_status(c, lake, client) for c in mine]
+    if not mine:
+        return [], problems
+    lake, client = access.STATE.lake(), access.STATE.client()
+    return [pipeline_status(c, lake, client) for c in mine], problems
+
+
+@reads.get("/", response_class=HTMLResponse)
+def overview(user: User) -> HTMLResponse:
+    rows, problems = _overview(user)
     return html(pages.page("Pipelines", pages.overview(rows, PREFIX, problems), PREFIX))
 
 
 @reads.get("/api/pipelines")
 def api_pipelines(user: User) -> list[dict[str, Any]]:
     """The overview as JSON: what the page shows, for scripts."""
-    from airflow_mlops.core.presentation.status import pipeline_status
-
-    good, _ = access.STATE.pipelines()
-    mine = [c for c in good if access.allowed(user, dag_id(c.name, "train"))]
-    if not mine:
-        return []
-    lake, client = access.STATE.lake(), access.STATE.client()
-    return [pipeline_status(c, lake, client) for c in mine]
+    return _overview(user)[0]
 
 
 @reads.get("/api/pipelines/{name}")

@@ -17,18 +17,13 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from airflow_mlops.core.foundation.config import PipelineConfig
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+    from airflow_mlops.core.foundation.config import PipelineConfig
 
 TRIGGER = re.compile(r"^/api/v2/dags/(?P<dag_id>[^/]+)/dagRuns/?$")
 
@@ -150,18 +145,9 @@ class StrictConfMiddleware:
                 f"Invalid conf for {dag_id}: unknown param(s) {unknown}; "
                 f"this DAG accepts {sorted(allowed) or 'no params'}"
             )
-            payload = json.dumps({"detail": detail}).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 400,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(payload)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": payload})
+            from starlette.responses import JSONResponse
+
+            await JSONResponse({"detail": detail}, status_code=400)(scope, receive, send)
             return
 
         async def replay() -> Message:

@@ -59,17 +59,9 @@ def test_an_error_class_that_does_not_say_cannot_be_defined() -> None:
     with pytest.raises(TypeError, match=r"must say what a task does on it"):
         type("Vague", (MlopsError,), {})
     with pytest.raises(TypeError, match=r"must say what a task does on it"):
-        type("NotABool", (errors.DataNotFoundError,), {"permanent": "yes"})
+        type("OnlyPermanent", (errors.DataNotFoundError,), {"permanent": True})
     with pytest.raises(TypeError, match=r"got 'later'"):
         type("Unknown", (MlopsError,), {"airflow_outcome": "later"})
-    with pytest.raises(TypeError, match=r"contradicts"):
-        type("Both", (MlopsError,), {"airflow_outcome": "retry", "permanent": True})
     # Inheriting the parent's verdict is not saying it either.
     with pytest.raises(TypeError, match=r"Inherits"):
         type("Inherits", (errors.ConfigError,), {})
-
-
-def test_the_older_spelling_permanent_still_defines_a_class() -> None:
-    old = type("Old", (MlopsError,), {"permanent": True})
-    assert old.airflow_outcome == "fail" and old.permanent
-    assert type("OldTransient", (MlopsError,), {"permanent": False}).airflow_outcome == "retry"
