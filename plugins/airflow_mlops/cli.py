@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 import tempfile
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -30,38 +31,44 @@ def status(pipelines: list[str] | None = None) -> list[dict[str, Any]]:
     good, bad = load_pipelines(get_settings().pipelines_dir)
     if bad:
         print("\n".join(str(e) for e in bad), file=sys.stderr)
-    lake = LakeHook().get_lake()
-    hook = MlflowHook()
+    lake, hook = LakeHook().get_lake(), MlflowHook()
     uri = hook.tracking_uri() or get_settings().mlflow_tracking_uri
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
-        # No registry yet. MLflow would create its database on the first query: a read command
-        # must not, so it reads an empty registry of its own, made and removed here (a client of
-        # its own, not tracking.configure: nothing process-wide points at it).
-        from mlflow import MlflowClient
+    with ExitStack() as stack:
+        if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+            # No registry yet. MLflow would create its database on the first query: a read command
+            # must not, so it reads an empty registry of its own, made and removed here (a client of
+            # its own, not tracking.configure: nothing process-wide points at it).
+            from mlflow import MlflowClient
 
-        with tempfile.TemporaryDirectory(prefix="airflow-mlops-status-") as empty:
+            empty = stack.enter_context(tempfile.TemporaryDirectory(prefix="airflow-mlops-status-"))
             temp = f"sqlite:///{Path(empty) / 'mlflow.db'}"
             client = MlflowClient(tracking_uri=temp, registry_uri=temp)
-            return [pipeline_status(c, lake, client) for c in good if not pipelines or c.name in pipelines]
-    client = hook.get_client()
-    return [pipeline_status(c, lake, client) for c in good if not pipelines or c.name in pipelines]
+        else:
+            client = hook.get_client()
+        return [pipeline_status(c, lake, client) for c in good if not pipelines or c.name in pipelines]
 
 
 def rollback(pipeline: str, *, reason: str, by: str, to: str | None = None) -> dict[str, Any]:
     """Give the pipeline's champion alias back to the previous champion (or to version ``to``)."""
-    from airflow_mlops.core.foundation.config import load_pipelines
-    from airflow_mlops.core.foundation.errors import ConfigError
-    from airflow_mlops.core.foundation.settings import get_settings
     from airflow_mlops.core.model.rollback import rollback as roll_back
     from airflow_mlops.hooks import LakeHook, MlflowHook
 
+    lake, client = LakeHook().get_lake(), MlflowHook().get_client()
+    return roll_back(_pipeline(pipeline), lake, client, reason=reason, by=by, to=to).to_dict()
+
+
+def _pipeline(name: str) -> Any:
+    """The valid pipeline ``name``, else a ConfigError naming the valid ones."""
+    from airflow_mlops.core.foundation.config import load_pipelines
+    from airflow_mlops.core.foundation.errors import ConfigError
+    from airflow_mlops.core.foundation.settings import get_settings
+
     good, _ = load_pipelines(get_settings().pipelines_dir)
-    cfg = next((c for c in good if c.name == pipeline), None)
+    cfg = next((c for c in good if c.name == name), None)
     if cfg is None:
         known = ", ".join(c.name for c in good) or "none"
-        raise ConfigError(f"no pipeline named {pipeline!r} (valid pipelines: {known})")
-    lake, client = LakeHook().get_lake(), MlflowHook().get_client()
-    return roll_back(cfg, lake, client, reason=reason, by=by, to=to).to_dict()
+        raise ConfigError(f"no pipeline named {name!r} (valid pipelines: {known})")
+    return cfg
 
 
 def default_user() -> str:
@@ -149,16 +156,11 @@ def signal_lines(d: dict[str, Any]) -> list[str]:
 
 def card(pipeline: str, version: str, html_page: bool = False) -> str:
     """The stored model card of a version of ``pipeline`` (Markdown, or the HTML page)."""
-    from airflow_mlops.core.foundation.config import load_pipelines
-    from airflow_mlops.core.foundation.errors import ConfigError, DataNotFoundError
-    from airflow_mlops.core.foundation.settings import get_settings
+    from airflow_mlops.core.foundation.errors import DataNotFoundError
     from airflow_mlops.core.model.model_card import read_card
     from airflow_mlops.hooks import MlflowHook
 
-    good, _bad = load_pipelines(get_settings().pipelines_dir)
-    cfg = next((c for c in good if c.name == pipeline), None)
-    if cfg is None:
-        raise ConfigError(f"no pipeline named {pipeline}")
+    cfg = _pipeline(pipeline)
     text = read_card(MlflowHook().get_client(), cfg.registered_model_name, version, html_page=html_page)
     if text is None:
         raise DataNotFoundError(
@@ -270,8 +272,6 @@ def _day(text: str) -> date:
 
 def init(a: argparse.Namespace) -> int:
     """Plan from the sample, write both files, print the decisions and the review list."""
-    from pathlib import Path
-
     from airflow_mlops.core.data import scaffold
     from airflow_mlops.core.foundation.settings import get_settings
 
@@ -299,8 +299,6 @@ def check(files: list[str]) -> int:
     else print each problem (one line each, naming the file and the field) and exit 1. No file to
     check (a missing or empty folder, a file that does not exist) is a problem too: a CI gate that
     checks nothing must not pass."""
-    from pathlib import Path
-
     from airflow_mlops.core.foundation.config import folder_problem, load_pipelines
     from airflow_mlops.core.foundation.settings import get_settings
 

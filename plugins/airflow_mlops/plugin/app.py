@@ -1,15 +1,9 @@
 """The MLOps view: a FastAPI app that Airflow's api-server mounts at ``/mlops``.
 
-Every route asks Airflow's auth manager, with the caller's own token (the UI's ``_token`` cookie
-or an ``Authorization: Bearer`` header): reading a pipeline needs read access to its DAGs, an
-action needs the right to trigger them. Anonymous callers get 401, others 403, and nothing is
-read before the check (``access.py``). State comes from ``core.status``, the same functions as
-the CLI. Routes are module-level functions on two routers: ``reads`` (pages and JSON) and
-``actions`` (the forms' POSTs, same-origin only).
-Report files are served only from a batch's ``drift/`` and ``validation/`` folders
-(``Catalog.report_uri``). Every response that carries a page goes through ``sandbox.py``: pages
-made from data (reports, data docs, model cards) in an opaque-origin sandbox, the view's own
-pages under a policy that runs no script but their forms' confirmation.
+Who may read and do what is ``access.py`` (nothing is read before its check); state comes from
+``core.status``, as for the CLI; every page goes out through ``sandbox.py``. Two routers: ``reads``
+(pages and JSON) and ``actions`` (the forms' POSTs, same-origin only). Report files are served only
+from a batch's ``drift/`` and ``validation/`` folders (``Catalog.report_uri``).
 """
 
 from __future__ import annotations
