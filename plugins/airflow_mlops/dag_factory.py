@@ -169,10 +169,8 @@ def monitor_dag(cfg: PipelineConfig) -> DAG:
 
 
 def train_dag(cfg: PipelineConfig) -> DAG:
-    """``train >> promote``; with ``gate.approval: required``, ``>> approve >> apply_promotion``.
-
-    With ``model.search``, ``train`` follows ``plan >> trial`` (mapped); see :func:`_search_tasks`.
-    """
+    """``train >> promote``; with ``gate.approval: required``, ``>> approve >> apply_promotion``;
+    with ``model.search``, ``train`` follows ``plan >> trial`` (:func:`_search_tasks`)."""
     from airflow_mlops.operators import PromoteModelOperator, TrainModelOperator
 
     a = assets(cfg)
@@ -237,11 +235,9 @@ def train_dag(cfg: PipelineConfig) -> DAG:
 
 
 def _search_tasks(cfg: PipelineConfig) -> Any:
-    """``plan >> trial (mapped, one per trial) >> train``; returns ``train``.
-
-    ``train`` runs when no trial failed (``none_failed``): trials skipped by the minutes budget do
-    not stop it, and when the plan found nothing new to learn, ``train`` shows the plan's reason.
-    """
+    """``plan >> trial (mapped, one per trial) >> train``; returns ``train``, which runs when no
+    trial failed (``none_failed``): trials skipped by the minutes budget do not stop it, and when
+    the plan found nothing new to learn, ``train`` shows the plan's reason."""
     from airflow_mlops.operators import PlanSearchOperator, SearchTrialOperator, TrainModelOperator
 
     plan = PlanSearchOperator(task_id="plan", pipeline=cfg.name)

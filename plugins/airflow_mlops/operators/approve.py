@@ -1,10 +1,6 @@
-"""Human approval of a promotion: ask a person (``ApprovePromotionOperator``), then carry out the
-answer under the champion lock (``ApplyPromotionOperator``).
-
-Used only when the pipeline sets ``gate.approval: required``: the train DAG is then
-``train >> promote >> approve >> apply_promotion``, where ``promote`` only judges (the decision is
-recorded as ``promotion.approval.state=pending`` and the alias stays), ``approve`` waits in Airflow's
-"Required Actions", and ``apply_promotion`` records the answer and moves the alias on approval.
+"""Human approval of a promotion, with ``gate.approval: required``: ``promote`` only judges (the
+decision is recorded as pending, the alias stays), ``approve`` asks a person in Airflow's "Required
+Actions", and ``apply_promotion`` records the answer and moves the alias on approval.
 """
 
 from __future__ import annotations

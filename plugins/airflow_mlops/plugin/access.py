@@ -1,9 +1,9 @@
 """Who may see and do what in the MLOps view, and how the view reaches Airflow and the state.
 
-Every route asks Airflow's auth manager, with the caller's own token (the UI's ``_token`` cookie
-or an ``Authorization: Bearer`` header): reading a pipeline needs read access to its DAGs, an
-action needs the right to trigger them. Actions go through Airflow's own REST API as the caller.
-Routes reach these through the module (``access.STATE``), so a test replaces them in one place.
+Every route asks Airflow's auth manager with the caller's own token (the UI's ``_token`` cookie or
+a bearer header): reading a pipeline needs read access to its DAGs, an action the right to trigger
+them, and actions go through Airflow's REST API as the caller. Routes reach these through the
+module (``access.STATE``), so a test replaces them in one place.
 """
 
 from __future__ import annotations

@@ -1,10 +1,5 @@
-"""The MLOps view's pages, rendered on the server from ``core.status`` dicts.
-
-Plain HTML with inline CSS and inline SVG charts: nothing is fetched from another origin, so the
-view works offline and under a strict Content-Security-Policy. Every value is escaped here, once.
-This module imports neither Airflow nor any heavy library: it turns dicts into strings; its
-building blocks (page frame, tables, chart) are in ``markup.py``.
-"""
+"""The MLOps view's pages, rendered on the server from ``core.status`` dicts with the building
+blocks of ``markup.py`` (which says why plain HTML, and escapes every value once)."""
 
 from __future__ import annotations
 
@@ -17,7 +12,6 @@ from airflow_mlops.plugin.markup import CONFIRM, e, line_chart, page, score, sta
 __all__ = ["CONFIRM", "page"]
 
 
-# --- the overview ----------------------------------------------------------------------------------
 def overview(rows: list[dict[str, Any]], base: str, problems: list[str]) -> str:
     """One card per pipeline: champion, last batch, last validation, last drift, last decision."""
     cards = []
@@ -59,7 +53,6 @@ def overview(rows: list[dict[str, Any]], base: str, problems: list[str]) -> str:
     return f'<h1>Pipelines</h1>{errors}{empty}<div class="cards">{"".join(cards)}</div>'
 
 
-# --- one pipeline --------------------------------------------------------------------------------
 def pipeline_page(
     d: dict[str, Any],
     base: str,
