@@ -81,54 +81,50 @@ def default_user() -> str:
         return "unknown"
 
 
+#: Where the values of a status line start: the continuation lines are indented this far.
+PAD = " " * 19
+
+
 def render_status(rows: list[dict[str, Any]]) -> str:
     """Human-readable status, a few lines per pipeline."""
-    out = []
+    out: list[str] = []
+
+    def line(label: str, text: str) -> None:
+        out.append(f"  {label + ':':<17}{text}")
+
     for p in rows:
         out.append(f"{p['pipeline']} (model {p['model']}, {p['versions']} versions, {p['batches']} batches)")
-        c = p["champion"]
+        c, i, v, d, g = (
+            p[k] for k in ("champion", "last_ingest", "last_validation", "drift", "last_decision")
+        )
         if c:
             score = f"{c['score']:.4f}" if c["score"] is not None else "n/a"
             window = f"{c['trained_on'][0]}..{c['trained_on'][-1]}" if c["trained_on"] else "?"
-            out.append(f"  champion:        v{c['version']}  {c['metric']}={score}  trained on {window}")
-        else:
-            out.append("  champion:        none yet")
-        i = p["last_ingest"]
-        out.append(
-            f"  last ingest:     {i['ds']}  {i['rows']} rows  hash {i['content_hash'][:12]}"
-            if i
-            else "  last ingest:     none"
+        line("champion", f"v{c['version']}  {c['metric']}={score}  trained on {window}" if c else "none yet")
+        line("last ingest", f"{i['ds']}  {i['rows']} rows  hash {i['content_hash'][:12]}" if i else "none")
+        line(
+            "last validation",
+            f"{v['ds']}  {v['status']}  ({v['failed']} of {v['evaluated']} failed)" if v else "none",
         )
-        v = p["last_validation"]
-        out.append(
-            f"  last validation: {v['ds']}  {v['status']}  ({v['failed']} of {v['evaluated']} failed)"
-            if v
-            else "  last validation: none"
-        )
-        d = p["drift"]
         if d:
             flag = "DRIFT" if d["drift_detected"] else "ok"
-            out.append(
-                f"  last drift:      {d['ds']}  {d['drift_share']:.0%} of columns drifted "
-                f"(threshold {d['threshold']:.0%}) {flag}  vs v{d['model_version']}"
+            line(
+                "last drift",
+                f"{d['ds']}  {d['drift_share']:.0%} of columns drifted (threshold {d['threshold']:.0%}) "
+                f"{flag}  vs v{d['model_version']}",
             )
-            out.append(f"                   report {d['html_uri']}")
+            out.append(f"{PAD}report {d['html_uri']}")
             out += signal_lines(d)
         else:
-            out.append("  last drift:      none")
+            line("last drift", "none")
         for u in p.get("drift_not_counted") or []:
             flag = "DRIFT" if u.get("drift_detected") else "ok"
-            out.append(f"  not counted:     {u['ds']}  {flag}, not the pipeline's drift: batch {u['why']}")
-        g = p["last_decision"]
+            line("not counted", f"{u['ds']}  {flag}, not the pipeline's drift: batch {u['why']}")
+        line("last decision", f"v{g['candidate_version']} {_verdict(g)}: {g['reason']}" if g else "none")
+        if g and g.get("approval") and g["approval"] != "pending":
+            out.append(f"{PAD}{g['approval']} by {g['approval_by']}: {g['approval_reason']}")
         if g:
-            out.append(f"  last decision:   v{g['candidate_version']} {_verdict(g)}: {g['reason']}")
-            if g.get("approval") and g["approval"] != "pending":
-                out.append(
-                    f"                   {g['approval']} by {g['approval_by']}: {g['approval_reason']}"
-                )
-            out.append(f"                   trained because: {g['train_reason']}")
-        else:
-            out.append("  last decision:   none")
+            out.append(f"{PAD}trained because: {g['train_reason']}")
     return "\n".join(out)
 
 

@@ -277,9 +277,8 @@ BUILDERS = (ingest_dag, monitor_dag, train_dag, rollback_dag)
 
 
 def build_dags(pipelines_dir: Path | None = None) -> dict[str, DAG]:
-    """Every valid pipeline's DAGs by dag_id. An invalid pipeline is left out, never raised here:
-    Airflow drops every DAG of a file that raises, so one bad file would take all pipelines down.
-    Its error is raised by :func:`raise_config_errors`, from its own DAG file, as an import error."""
+    """Every valid pipeline's DAGs by dag_id. An invalid one is left out, never raised here (Airflow
+    drops every DAG of a file that raises): :func:`raise_config_errors` raises it, from its own file."""
     good, _bad = load_pipelines(pipelines_dir or get_settings().pipelines_dir)
     dags: dict[str, DAG] = {}
     for cfg in good:
@@ -310,8 +309,7 @@ def config_errors(pipelines_dir: Path | None = None) -> list[str]:
 
 def _airflow_parts(cfg: PipelineConfig) -> None:
     """Build and validate what Airflow makes from the config's values (timetables, durations, DAG
-    arguments) without building the DAGs: a tenth of the cost of a dry build (measured for 200
-    pipelines in docs/decisions.md). The rest of each DAG is the same code for every pipeline."""
+    arguments) without the DAGs: a tenth of the cost of a dry build (docs/decisions.md)."""
     CronDataIntervalTimetable(cfg.schedules.ingest, timezone="UTC").validate()
     if cfg.schedules.train:
         CronTriggerTimetable(cfg.schedules.train, timezone="UTC").validate()

@@ -1,10 +1,7 @@
-"""What Airflow's providers manager learns about airflow-mlops when the package is pip-installed
-(entry point ``apache_airflow_provider``): its connection type, extra links, notifier, and where its
-operators, sensors, hooks and triggers live. The plugin (view, macros, conf guard) is registered
-by its own entry point (``airflow.plugins``), not here: a provider's ``plugins`` entry would be a
-second registration of the same plugin.
-
-Only names, no imports: ``airflow providers list`` calls this in every component.
+"""What Airflow's providers manager learns about airflow-mlops when it is pip-installed (entry point
+``apache_airflow_provider``). Only names, no imports: ``airflow providers list`` calls this in
+every component. The plugin has its own entry point (``airflow.plugins``): a ``plugins`` entry
+here would register it twice.
 """
 
 from __future__ import annotations

@@ -22,13 +22,10 @@ JUDGED_VERSION = "{{ ti.xcom_pull(task_ids='promote')['candidate_version'] }}"
 
 
 class ApprovePromotionOperator(PipelineOperator, ApprovalOperator):
-    """Ask a person to approve or reject the candidate that passed the gate, showing it against the
-    champion; push the answer (``approved``, ``timed_out``, ``by``, ``at``, ``reason``) to XCom.
-
-    Skipped (with its downstream) when the gate refused the candidate or it is not waiting for
-    approval. Unlike the stock ``ApprovalOperator``, a Reject does not skip the downstream task: the
-    refusal is a decision that ``ApplyPromotionOperator`` must record. No answer within
-    ``response_timeout`` is a Reject (the operator's ``defaults``), marked ``timed_out``.
+    """Ask a person to approve or reject the candidate that passed the gate, against the champion;
+    push the answer (``approved``, ``timed_out``, ``by``, ``at``, ``reason``) to XCom. Skipped when
+    the candidate is not waiting for approval. Unlike the stock operator, a Reject (or no answer
+    within ``response_timeout``) does not skip downstream: ``ApplyPromotionOperator`` records it.
     """
 
     template_fields = pipeline_template_fields("version")

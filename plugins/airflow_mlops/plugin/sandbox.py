@@ -102,11 +102,10 @@ def asset_response(data: bytes, kind: str) -> Response:
 
 
 def offline_html(data: bytes) -> bytes:
-    """A report page that fetches nothing from another origin. Great Expectations' data docs load
-    Bootstrap, jQuery, bootstrap-table and Font Awesome (the status icons) from CDNs: those tags
-    point at the copies vendored here (``static/vendor``, same versions); every other remote
-    stylesheet, script or image (Vega, a date picker, the GX logo) is dropped. The CSP forbids
-    such loads anyway; this keeps the page styled and clean."""
+    """A report page that fetches nothing from another origin: the CDN tags of GX data docs
+    (Bootstrap, jQuery, bootstrap-table, Font Awesome) point at the copies in ``static/vendor``;
+    every other remote stylesheet, script or image is dropped. The CSP forbids such loads anyway;
+    this keeps the page styled."""
 
     def local(m: re.Match[str]) -> str:
         tag = m.group(0)
