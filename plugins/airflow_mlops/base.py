@@ -22,8 +22,7 @@ if TYPE_CHECKING:
     from airflow_mlops.core.foundation.config import PipelineConfig
     from airflow_mlops.core.foundation.lake import Lake
 
-#: The default interval of a task: its DAG run's data interval start, as YYYY-MM-DD. Runs without a
-#: data interval (asset-triggered, manual on an asset schedule) have none: their tasks pass ``ds``.
+#: A task's default interval, as YYYY-MM-DD; runs without a data interval (asset-triggered) pass ``ds``.
 INTERVAL_START = "{{ data_interval_start | ds }}"
 
 
@@ -34,8 +33,7 @@ def rendered(value: Any) -> str | None:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: The methods of a task that Airflow calls and that may raise our errors: an operator's
-#: ``execute``, a sensor's ``poke``, and what a deferred task resumes in.
+#: What Airflow calls of a task: an operator's, a sensor's, and a deferred task's resumption.
 ENTRY_POINTS = ("execute", "poke", "execute_complete")
 
 
@@ -45,9 +43,8 @@ def refusal(error: str, message: str) -> AirflowFailException:
 
 
 def to_airflow(error: MlopsError, outcomes: Mapping[type[MlopsError], Outcome] | None = None) -> Exception:
-    """What Airflow is given for ``error``: its class's ``airflow_outcome`` (or the first entry of
-    ``outcomes`` it is an instance of, an operator's own word) as a fail exception, a skip
-    exception, or the error itself for a retry."""
+    """What Airflow is given for ``error`` by its class's ``airflow_outcome`` (or the first entry of
+    ``outcomes`` it is an instance of): a fail or skip exception, or the error itself to retry."""
     outcome = next(
         (o for cls, o in (outcomes or {}).items() if isinstance(error, cls)), error.airflow_outcome
     )
@@ -59,15 +56,10 @@ def to_airflow(error: MlopsError, outcomes: Mapping[type[MlopsError], Outcome] |
 
 
 def translate_errors(func: F, outcomes: Mapping[type[MlopsError], Outcome] | None = None) -> F:
-    """``func``, with an airflow-mlops error turned into what its ``airflow_outcome`` says (see
-    :func:`to_airflow`), once, with the original chained: ``fail`` becomes Airflow's
-    ``AirflowFailException`` (no retry: the same input fails the same way), ``skip`` its
-    ``AirflowSkipException``; ``retry`` errors and every other exception go through as they are,
-    so retries and backoff apply to them.
-
-    Applied to every operator's and sensor's entry points by :class:`PipelineOperator`, where the
-    operator's ``error_outcomes`` (read when it raises, so a subclass's own word counts) come
-    first; and to the ``@task`` functions of the DAG factory."""
+    """``func``, with an airflow-mlops error turned once into what :func:`to_airflow` says, the
+    original chained; other exceptions go through as they are, so retries and backoff apply.
+    :class:`PipelineOperator` applies it to every entry point (the operator's ``error_outcomes``,
+    read when it raises so a subclass's own word counts, come first); the DAG factory to its ``@task``."""
     if getattr(func, "__mlops_translated__", False):
         return func
 
@@ -88,10 +80,6 @@ def translate_errors(func: F, outcomes: Mapping[type[MlopsError], Outcome] | Non
     return cast("F", wrapper)
 
 
-#: The older name of :func:`translate_errors`.
-fail_permanent = translate_errors
-
-
 def pipeline_template_fields(*extra: str) -> tuple[str, ...]:
     """The templated fields every airflow-mlops task has, then the class's own."""
     return ("pipeline", "ds", *extra)
@@ -108,8 +96,7 @@ class PipelineOperator(BaseOperator):
     error_outcomes: Mapping[type[MlopsError], Outcome] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Every entry point a subclass defines maps our errors to fail, skip or retry (see
-        :func:`translate_errors`): the rule lives here, not in each operator."""
+        """The rule of :func:`translate_errors` lives here, not in each operator."""
         super().__init_subclass__(**kwargs)
         for name in ENTRY_POINTS:
             if callable(method := vars(cls).get(name)):
@@ -186,10 +173,8 @@ class PipelineOperator(BaseOperator):
 
     def emit(self, context: Context, extra: dict[str, Any]) -> None:
         """An event of the task's ``asset`` with ``extra`` (None values left out); nothing without one.
-
-        Directly when ``asset`` is an outlet of the task; otherwise through the task's AssetAlias
-        outlets, which is how an event is emitted only when a condition holds.
-        """
+        Directly when ``asset`` is an outlet, else through the task's AssetAlias outlets: that is
+        how an event is emitted only when a condition holds."""
         if self.asset is None:
             return
         extra = {k: v for k, v in extra.items() if v is not None}
@@ -198,6 +183,33 @@ class PipelineOperator(BaseOperator):
                 context["outlet_events"][outlet].extra = extra
             elif isinstance(outlet, AssetAlias):
                 context["outlet_events"][outlet].add(self.asset, extra=extra)
+
+
+class WindowOperator(PipelineOperator):
+    """Base of the tasks about a window of intervals, not one (training, planning a search): the
+    train DAG's window Params, templated."""
+
+    template_fields: Collection[str] = pipeline_template_fields("window_days", "window_end", "force")
+
+    def __init__(
+        self,
+        *,
+        window_days: str | int | None = "{{ params.training_window_days }}",
+        window_end: str | None = "{{ params.end_date or '' }}",
+        force: str | bool = "{{ params.force }}",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(ds=None, **kwargs)
+        self.window_days, self.window_end, self.force = window_days, window_end, force
+
+    def window(self) -> dict[str, Any]:
+        """The rendered Params as core's ``window_days``, ``end_ds`` and ``force``."""
+        days = rendered(self.window_days)
+        return {
+            "window_days": int(days) if days else None,
+            "end_ds": rendered(self.window_end),
+            "force": str(self.force).lower() == "true",
+        }
 
 
 class PipelineSensor(PipelineOperator, BaseSensorOperator):

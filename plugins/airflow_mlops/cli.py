@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 import tempfile
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -30,38 +31,44 @@ def status(pipelines: list[str] | None = None) -> list[dict[str, Any]]:
     good, bad = load_pipelines(get_settings().pipelines_dir)
     if bad:
         print("\n".join(str(e) for e in bad), file=sys.stderr)
-    lake = LakeHook().get_lake()
-    hook = MlflowHook()
+    lake, hook = LakeHook().get_lake(), MlflowHook()
     uri = hook.tracking_uri() or get_settings().mlflow_tracking_uri
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
-        # No registry yet. MLflow would create its database on the first query: a read command
-        # must not, so it reads an empty registry of its own, made and removed here (a client of
-        # its own, not tracking.configure: nothing process-wide points at it).
-        from mlflow import MlflowClient
+    with ExitStack() as stack:
+        if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+            # No registry yet. MLflow would create its database on the first query: a read command
+            # must not, so it reads an empty registry of its own, made and removed here (a client of
+            # its own, not tracking.configure: nothing process-wide points at it).
+            from mlflow import MlflowClient
 
-        with tempfile.TemporaryDirectory(prefix="airflow-mlops-status-") as empty:
+            empty = stack.enter_context(tempfile.TemporaryDirectory(prefix="airflow-mlops-status-"))
             temp = f"sqlite:///{Path(empty) / 'mlflow.db'}"
             client = MlflowClient(tracking_uri=temp, registry_uri=temp)
-            return [pipeline_status(c, lake, client) for c in good if not pipelines or c.name in pipelines]
-    client = hook.get_client()
-    return [pipeline_status(c, lake, client) for c in good if not pipelines or c.name in pipelines]
+        else:
+            client = hook.get_client()
+        return [pipeline_status(c, lake, client) for c in good if not pipelines or c.name in pipelines]
 
 
 def rollback(pipeline: str, *, reason: str, by: str, to: str | None = None) -> dict[str, Any]:
     """Give the pipeline's champion alias back to the previous champion (or to version ``to``)."""
-    from airflow_mlops.core.foundation.config import load_pipelines
-    from airflow_mlops.core.foundation.errors import ConfigError
-    from airflow_mlops.core.foundation.settings import get_settings
     from airflow_mlops.core.model.rollback import rollback as roll_back
     from airflow_mlops.hooks import LakeHook, MlflowHook
 
+    lake, client = LakeHook().get_lake(), MlflowHook().get_client()
+    return roll_back(_pipeline(pipeline), lake, client, reason=reason, by=by, to=to).to_dict()
+
+
+def _pipeline(name: str) -> Any:
+    """The valid pipeline ``name``, else a ConfigError naming the valid ones."""
+    from airflow_mlops.core.foundation.config import load_pipelines
+    from airflow_mlops.core.foundation.errors import ConfigError
+    from airflow_mlops.core.foundation.settings import get_settings
+
     good, _ = load_pipelines(get_settings().pipelines_dir)
-    cfg = next((c for c in good if c.name == pipeline), None)
+    cfg = next((c for c in good if c.name == name), None)
     if cfg is None:
         known = ", ".join(c.name for c in good) or "none"
-        raise ConfigError(f"no pipeline named {pipeline!r} (valid pipelines: {known})")
-    lake, client = LakeHook().get_lake(), MlflowHook().get_client()
-    return roll_back(cfg, lake, client, reason=reason, by=by, to=to).to_dict()
+        raise ConfigError(f"no pipeline named {name!r} (valid pipelines: {known})")
+    return cfg
 
 
 def default_user() -> str:
@@ -74,54 +81,50 @@ def default_user() -> str:
         return "unknown"
 
 
+#: Where the values of a status line start: the continuation lines are indented this far.
+PAD = " " * 19
+
+
 def render_status(rows: list[dict[str, Any]]) -> str:
     """Human-readable status, a few lines per pipeline."""
-    out = []
+    out: list[str] = []
+
+    def line(label: str, text: str) -> None:
+        out.append(f"  {label + ':':<17}{text}")
+
     for p in rows:
         out.append(f"{p['pipeline']} (model {p['model']}, {p['versions']} versions, {p['batches']} batches)")
-        c = p["champion"]
+        c, i, v, d, g = (
+            p[k] for k in ("champion", "last_ingest", "last_validation", "drift", "last_decision")
+        )
         if c:
             score = f"{c['score']:.4f}" if c["score"] is not None else "n/a"
             window = f"{c['trained_on'][0]}..{c['trained_on'][-1]}" if c["trained_on"] else "?"
-            out.append(f"  champion:        v{c['version']}  {c['metric']}={score}  trained on {window}")
-        else:
-            out.append("  champion:        none yet")
-        i = p["last_ingest"]
-        out.append(
-            f"  last ingest:     {i['ds']}  {i['rows']} rows  hash {i['content_hash'][:12]}"
-            if i
-            else "  last ingest:     none"
+        line("champion", f"v{c['version']}  {c['metric']}={score}  trained on {window}" if c else "none yet")
+        line("last ingest", f"{i['ds']}  {i['rows']} rows  hash {i['content_hash'][:12]}" if i else "none")
+        line(
+            "last validation",
+            f"{v['ds']}  {v['status']}  ({v['failed']} of {v['evaluated']} failed)" if v else "none",
         )
-        v = p["last_validation"]
-        out.append(
-            f"  last validation: {v['ds']}  {v['status']}  ({v['failed']} of {v['evaluated']} failed)"
-            if v
-            else "  last validation: none"
-        )
-        d = p["drift"]
         if d:
             flag = "DRIFT" if d["drift_detected"] else "ok"
-            out.append(
-                f"  last drift:      {d['ds']}  {d['drift_share']:.0%} of columns drifted "
-                f"(threshold {d['threshold']:.0%}) {flag}  vs v{d['model_version']}"
+            line(
+                "last drift",
+                f"{d['ds']}  {d['drift_share']:.0%} of columns drifted (threshold {d['threshold']:.0%}) "
+                f"{flag}  vs v{d['model_version']}",
             )
-            out.append(f"                   report {d['html_uri']}")
+            out.append(f"{PAD}report {d['html_uri']}")
             out += signal_lines(d)
         else:
-            out.append("  last drift:      none")
+            line("last drift", "none")
         for u in p.get("drift_not_counted") or []:
             flag = "DRIFT" if u.get("drift_detected") else "ok"
-            out.append(f"  not counted:     {u['ds']}  {flag}, not the pipeline's drift: batch {u['why']}")
-        g = p["last_decision"]
+            line("not counted", f"{u['ds']}  {flag}, not the pipeline's drift: batch {u['why']}")
+        line("last decision", f"v{g['candidate_version']} {_verdict(g)}: {g['reason']}" if g else "none")
+        if g and g.get("approval") and g["approval"] != "pending":
+            out.append(f"{PAD}{g['approval']} by {g['approval_by']}: {g['approval_reason']}")
         if g:
-            out.append(f"  last decision:   v{g['candidate_version']} {_verdict(g)}: {g['reason']}")
-            if g.get("approval") and g["approval"] != "pending":
-                out.append(
-                    f"                   {g['approval']} by {g['approval_by']}: {g['approval_reason']}"
-                )
-            out.append(f"                   trained because: {g['train_reason']}")
-        else:
-            out.append("  last decision:   none")
+            out.append(f"{PAD}trained because: {g['train_reason']}")
     return "\n".join(out)
 
 
@@ -149,16 +152,11 @@ def signal_lines(d: dict[str, Any]) -> list[str]:
 
 def card(pipeline: str, version: str, html_page: bool = False) -> str:
     """The stored model card of a version of ``pipeline`` (Markdown, or the HTML page)."""
-    from airflow_mlops.core.foundation.config import load_pipelines
-    from airflow_mlops.core.foundation.errors import ConfigError, DataNotFoundError
-    from airflow_mlops.core.foundation.settings import get_settings
+    from airflow_mlops.core.foundation.errors import DataNotFoundError
     from airflow_mlops.core.model.model_card import read_card
     from airflow_mlops.hooks import MlflowHook
 
-    good, _bad = load_pipelines(get_settings().pipelines_dir)
-    cfg = next((c for c in good if c.name == pipeline), None)
-    if cfg is None:
-        raise ConfigError(f"no pipeline named {pipeline}")
+    cfg = _pipeline(pipeline)
     text = read_card(MlflowHook().get_client(), cfg.registered_model_name, version, html_page=html_page)
     if text is None:
         raise DataNotFoundError(
@@ -270,8 +268,6 @@ def _day(text: str) -> date:
 
 def init(a: argparse.Namespace) -> int:
     """Plan from the sample, write both files, print the decisions and the review list."""
-    from pathlib import Path
-
     from airflow_mlops.core.data import scaffold
     from airflow_mlops.core.foundation.settings import get_settings
 
@@ -299,8 +295,6 @@ def check(files: list[str]) -> int:
     else print each problem (one line each, naming the file and the field) and exit 1. No file to
     check (a missing or empty folder, a file that does not exist) is a problem too: a CI gate that
     checks nothing must not pass."""
-    from pathlib import Path
-
     from airflow_mlops.core.foundation.config import folder_problem, load_pipelines
     from airflow_mlops.core.foundation.settings import get_settings
 

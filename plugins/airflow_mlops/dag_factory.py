@@ -6,7 +6,7 @@ This module runs at every DAG parse, so it imports only Airflow's SDK and our co
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -55,23 +55,20 @@ def assets(cfg: PipelineConfig) -> dict[str, Asset]:
     return {role: Asset(name=f"{cfg.name}.{role}", group="mlops") for role in ROLES}
 
 
-def _default_args(cfg: PipelineConfig) -> dict[str, Any]:
-    return {
-        "owner": cfg.owner,
-        "retries": cfg.tasks.retries,
-        "retry_delay": timedelta(seconds=cfg.tasks.retry_delay_seconds),
-        "retry_exponential_backoff": cfg.tasks.retry_backoff,
-        "max_retry_delay": timedelta(seconds=cfg.tasks.max_retry_delay_seconds),
-        "execution_timeout": timedelta(minutes=cfg.tasks.timeout_minutes),
-    }
-
-
 def _common(cfg: PipelineConfig, kind: str) -> dict[str, Any]:
     """DAG arguments every DAG of a pipeline shares."""
+    t = cfg.tasks
     return {
         "dag_id": dag_id(cfg.name, kind),
-        "start_date": _start(cfg),
-        "default_args": _default_args(cfg),
+        "start_date": _midnight(cfg.schedules.start_date),
+        "default_args": {
+            "owner": cfg.owner,
+            "retries": t.retries,
+            "retry_delay": timedelta(seconds=t.retry_delay_seconds),
+            "retry_exponential_backoff": t.retry_backoff,
+            "max_retry_delay": timedelta(seconds=t.max_retry_delay_seconds),
+            "execution_timeout": timedelta(minutes=t.timeout_minutes),
+        },
         "tags": ["airflow-mlops", cfg.name, kind, *cfg.tags],
         # Only dags/mlops_pipelines.py exposes them (its globals); a builder called elsewhere
         # (dags/mlops_config_errors.py, a test) must not register them a second time.
@@ -89,14 +86,14 @@ def _failure_alerts(cfg: PipelineConfig) -> dict[str, Any]:
     return {"on_failure_callback": [MlopsNotifier(pipeline=cfg.name, alerts=cfg.alerts)]}
 
 
-def _start(cfg: PipelineConfig) -> datetime:
-    d = cfg.schedules.start_date
+def _midnight(d: date) -> datetime:
     return datetime(d.year, d.month, d.day, tzinfo=UTC)
 
 
 def _end(cfg: PipelineConfig) -> datetime | None:
+    """The end of the last day of ``schedules.end_date``: its interval still runs."""
     d = cfg.schedules.end_date
-    return datetime(d.year, d.month, d.day, tzinfo=UTC) + timedelta(days=1) if d else None
+    return _midnight(d) + timedelta(days=1) if d else None
 
 
 def ingest_dag(cfg: PipelineConfig) -> DAG:
@@ -172,10 +169,8 @@ def monitor_dag(cfg: PipelineConfig) -> DAG:
 
 
 def train_dag(cfg: PipelineConfig) -> DAG:
-    """``train >> promote``; with ``gate.approval: required``, ``>> approve >> apply_promotion``.
-
-    With ``model.search``, ``train`` follows ``plan >> trial`` (mapped); see :func:`_search_tasks`.
-    """
+    """``train >> promote``; with ``gate.approval: required``, ``>> approve >> apply_promotion``;
+    with ``model.search``, ``train`` follows ``plan >> trial`` (:func:`_search_tasks`)."""
     from airflow_mlops.operators import PromoteModelOperator, TrainModelOperator
 
     a = assets(cfg)
@@ -240,11 +235,9 @@ def train_dag(cfg: PipelineConfig) -> DAG:
 
 
 def _search_tasks(cfg: PipelineConfig) -> Any:
-    """``plan >> trial (mapped, one per trial) >> train``; returns ``train``.
-
-    ``train`` runs when no trial failed (``none_failed``): trials skipped by the minutes budget do
-    not stop it, and when the plan found nothing new to learn, ``train`` shows the plan's reason.
-    """
+    """``plan >> trial (mapped, one per trial) >> train``; returns ``train``, which runs when no
+    trial failed (``none_failed``): trials skipped by the minutes budget do not stop it, and when
+    the plan found nothing new to learn, ``train`` shows the plan's reason."""
     from airflow_mlops.operators import PlanSearchOperator, SearchTrialOperator, TrainModelOperator
 
     plan = PlanSearchOperator(task_id="plan", pipeline=cfg.name)
@@ -283,25 +276,18 @@ def rollback_dag(cfg: PipelineConfig) -> DAG:
 BUILDERS = (ingest_dag, monitor_dag, train_dag, rollback_dag)
 
 
-def _pipeline_dags(cfg: PipelineConfig) -> list[DAG]:
-    """The four DAGs of one pipeline, or a ConfigError naming the pipeline if Airflow refuses one."""
-    try:
-        return [build(cfg) for build in BUILDERS]
-    except Exception as e:  # a check the config missed must still spare the other pipelines
-        raise ConfigError(f"{cfg.name}: Airflow refused its DAGs: {type(e).__name__}: {e}") from e
-
-
 def build_dags(pipelines_dir: Path | None = None) -> dict[str, DAG]:
-    """Every valid pipeline's DAGs by dag_id. An invalid pipeline is left out, never raised here:
-    Airflow drops every DAG of a file that raises, so one bad file would take all pipelines down.
-    Its error is raised by :func:`raise_config_errors`, from its own DAG file, as an import error."""
+    """Every valid pipeline's DAGs by dag_id. An invalid one is left out, never raised here (Airflow
+    drops every DAG of a file that raises): :func:`raise_config_errors` raises it, from its own file."""
     good, _bad = load_pipelines(pipelines_dir or get_settings().pipelines_dir)
     dags: dict[str, DAG] = {}
     for cfg in good:
         try:
-            dags.update({d.dag_id: d for d in _pipeline_dags(cfg)})
-        except ConfigError as e:  # left out, never raised: see the docstring
-            log.error("%s; its DAGs are left out", e)
+            dags.update({d.dag_id: d for d in (build(cfg) for build in BUILDERS)})
+        except Exception as e:  # a check the config missed must still spare the other pipelines
+            log.error(
+                "%s: Airflow refused its DAGs: %s: %s; its DAGs are left out", cfg.name, type(e).__name__, e
+            )
     return dags
 
 
@@ -309,8 +295,7 @@ def config_errors(pipelines_dir: Path | None = None) -> list[str]:
     """Each problem of the pipelines folder, one line each, naming the file and the field: invalid
     files, pipelines whose DAGs Airflow refuses, and a missing or empty folder."""
     folder = pipelines_dir or get_settings().pipelines_dir
-    empty = folder_problem(folder)
-    if empty:
+    if empty := folder_problem(folder):
         return [empty]
     good, bad = load_pipelines(folder)
     errors = [line for e in bad for line in str(e).splitlines()]
@@ -324,8 +309,7 @@ def config_errors(pipelines_dir: Path | None = None) -> list[str]:
 
 def _airflow_parts(cfg: PipelineConfig) -> None:
     """Build and validate what Airflow makes from the config's values (timetables, durations, DAG
-    arguments) without building the DAGs: a tenth of the cost of a dry build (measured for 200
-    pipelines in docs/decisions.md). The rest of each DAG is the same code for every pipeline."""
+    arguments) without the DAGs: a tenth of the cost of a dry build (docs/decisions.md)."""
     CronDataIntervalTimetable(cfg.schedules.ingest, timezone="UTC").validate()
     if cfg.schedules.train:
         CronTriggerTimetable(cfg.schedules.train, timezone="UTC").validate()

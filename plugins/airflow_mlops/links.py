@@ -113,11 +113,5 @@ class DriftReportLink(_ResultLink):
         return view_url(f"pipelines/{quote(pipeline)}/batches/{quote(str(ds))}/drift") if ds else ""
 
 
-ALL = (
-    ModelVersionLink(),
-    MlflowRunLink(),
-    GateDecisionLink(),
-    RegisteredModelLink(),
-    ValidationLink(),
-    DriftReportLink(),
-)
+#: One of each, in the order above: what the plugin registers.
+ALL = tuple(link() for link in _ResultLink.__subclasses__())

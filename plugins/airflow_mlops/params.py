@@ -78,13 +78,9 @@ def rollback_params(cfg: PipelineConfig) -> dict[str, Param]:
     }
 
 
-def _no_params(cfg: PipelineConfig) -> dict[str, Param]:
-    return {}
-
-
 #: The kinds of DAG a pipeline has, each with its Params.
 BY_KIND: dict[str, Callable[[PipelineConfig], dict[str, Param]]] = {
-    "ingest": _no_params,
+    "ingest": lambda cfg: {},
     "monitor": monitor_params,
     "train": train_params,
     "rollback": rollback_params,

@@ -1,10 +1,7 @@
-"""What Airflow's providers manager learns about airflow-mlops when the package is pip-installed
-(entry point ``apache_airflow_provider``): its connection type, extra links, notifier, and where its
-operators, sensors, hooks and triggers live. The plugin (view, macros, conf guard) is registered
-by its own entry point (``airflow.plugins``), not here: a provider's ``plugins`` entry would be a
-second registration of the same plugin.
-
-Only names, no imports: ``airflow providers list`` calls this in every component.
+"""What Airflow's providers manager learns about airflow-mlops when it is pip-installed (entry point
+``apache_airflow_provider``). Only names, no imports: ``airflow providers list`` calls this in
+every component. The plugin has its own entry point (``airflow.plugins``): a ``plugins`` entry
+here would register it twice.
 """
 
 from __future__ import annotations
@@ -49,12 +46,12 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": [
             {
                 "integration-name": INTEGRATION,
-                "python-modules": _modules("hooks.lake", "hooks.mlflow", "hooks.alerts", "hooks.sql"),
+                "python-modules": _modules(
+                    "hooks.lake", "hooks.mlflow", "hooks.alerts", "hooks.sql", "hooks.source"
+                ),
             }
         ],
-        "triggers": [
-            {"integration-name": INTEGRATION, "python-modules": _modules("triggers.data", "triggers.sql")}
-        ],
+        "triggers": [{"integration-name": INTEGRATION, "python-modules": _modules("triggers.data")}],
         # Only the type this package owns: the lake (aws), the alert receivers (http, smtp) and SQL
         # sources use connection types whose providers register them.
         "connection-types": [

@@ -19,7 +19,7 @@ from airflow_mlops.core.foundation import registry, tracking
 from airflow_mlops.core.foundation.catalog import Catalog
 from airflow_mlops.core.foundation.config import PipelineConfig, load_pipeline
 from airflow_mlops.core.foundation.lake import Lake
-from dev.datasets import daterange
+from dev.datasets import daterange, write_flights
 from tests.conftest import PIPELINES
 
 JAN = daterange("2013-01-02", 8)
@@ -131,3 +131,24 @@ def world(flights_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
 def fresh_world(flights_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """A world of its own for one test that needs an empty registry whatever ran before it."""
     yield from _world(flights_home, tmp_path_factory)
+
+
+#: A day whose batch the shipped suite refuses (``bad_batch``).
+BAD = "2013-02-02"
+
+
+@pytest.fixture(scope="module")
+def bad_batch(world: World) -> str:
+    """A real day with five flights from an airport the suite does not know, ingested: validation
+    fails it (or quarantines it, as the pipeline says)."""
+    import pandas as pd
+
+    from airflow_mlops.core.data.ingest import ingest
+
+    write_flights((world.home / "raw").as_uri(), [BAD])
+    raw = world.home / "raw" / "flights" / f"{BAD}.csv"
+    df = pd.read_csv(raw, dtype=str)
+    df.loc[df.index[:5], "origin"] = "XXX"
+    df.to_csv(raw, index=False)
+    ingest(world.cfg, world.lake, BAD)
+    return BAD

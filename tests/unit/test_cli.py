@@ -307,7 +307,7 @@ def test_card_prints_the_stored_card_of_a_version(fresh_world: World, capsys) ->
     assert main(["card", "flights_delay", "9999"]) == 2
     assert "flights_delay v9999: no model card" in capsys.readouterr().err
     assert main(["card", "no_such_pipeline", v]) == 2
-    assert "no pipeline named no_such_pipeline" in capsys.readouterr().err
+    assert "no pipeline named 'no_such_pipeline' (valid pipelines: " in capsys.readouterr().err
 
 
 # --- rollback, against a real local MLflow store ---------------------------------------------------

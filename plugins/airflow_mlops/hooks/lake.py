@@ -1,10 +1,7 @@
-"""LakeHook: the lake and the raw sources, reached through Airflow connections.
-
-``s3://`` (and other object store) URIs are reached through an Airflow connection, so credentials
-and endpoints live in Airflow: the operators' ``lake_conn_id`` argument for the lake (unset, the
-deployment-wide ``AIRFLOW_MLOPS_LAKE_CONN_ID``), a pipeline's ``source.conn_id`` for its raw files,
-falling back to the lake's (raw data often sits beside the lake). Sensors, triggers and operators
-never resolve a connection themselves; they ask this hook.
+"""LakeHook: the lake and the raw sources, reached through Airflow connections, so credentials and
+endpoints of object stores live in Airflow: the operators' ``lake_conn_id`` (unset, the deployment's
+``AIRFLOW_MLOPS_LAKE_CONN_ID``) for the lake, a pipeline's ``source.conn_id`` for its raw files,
+falling back to the lake's. Tasks never resolve a connection themselves; they ask this hook.
 """
 
 from __future__ import annotations
@@ -24,8 +21,7 @@ class LakeHook(BaseHook):
     """Filesystems through ``lake_conn_id``, or through the lake's connection when it is None.
 
     ``default_conn_name`` is None on purpose: a local lake needs no connection, and an object store
-    without one is reached with the environment's credentials (plain fsspec), as before; a
-    deployment names its connection (``aws_default`` in the compose file) by argument or setting.
+    without one is reached with the environment's credentials (plain fsspec).
     """
 
     conn_name_attr = "lake_conn_id"

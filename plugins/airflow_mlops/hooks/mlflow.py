@@ -21,8 +21,7 @@ class MlflowHook(BaseHook):
 
     conn_name_attr = "mlflow_conn_id"
     default_conn_name = "mlflow_default"
-    #: Its own type, so the provider can register a connection form; the hook reads host, port,
-    #: login and password only, so connections of type ``http`` (as the compose file has) work too.
+    #: Its own type, for the provider's connection form; ``http`` connections work too.
     conn_type = "mlflow"
     hook_name = "MLflow"
 

@@ -1,9 +1,6 @@
-"""MlopsNotifier: delivers a pipeline's alerts (built in ``airflow_mlops.core.presentation.alerts``) to a
-Slack-compatible webhook and by e-mail, through Airflow connections.
-
-Delivery never raises: an alert that cannot be sent is logged as an error naming the connection,
-and the task (or DAG callback) that produced the event goes on. An alert exists to tell a person
-about the pipeline; a chat or mail outage must not become a pipeline outage.
+"""MlopsNotifier: a pipeline's alerts (built in ``core.presentation.alerts``) to a Slack-compatible
+webhook and by e-mail, through Airflow connections. Delivery never raises (a failure is logged,
+naming the connection): a chat or mail outage must not become a pipeline outage.
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
-"""Human approval of a promotion: ask a person (``ApprovePromotionOperator``), then carry out the
-answer under the champion lock (``ApplyPromotionOperator``).
-
-Used only when the pipeline sets ``gate.approval: required``: the train DAG is then
-``train >> promote >> approve >> apply_promotion``, where ``promote`` only judges (the decision is
-recorded as ``promotion.approval.state=pending`` and the alias stays), ``approve`` waits in Airflow's
-"Required Actions", and ``apply_promotion`` records the answer and moves the alias on approval.
+"""Human approval of a promotion, with ``gate.approval: required``: ``promote`` only judges (the
+decision is recorded as pending, the alias stays), ``approve`` asks a person in Airflow's "Required
+Actions", and ``apply_promotion`` records the answer and moves the alias on approval.
 """
 
 from __future__ import annotations
@@ -26,13 +22,10 @@ JUDGED_VERSION = "{{ ti.xcom_pull(task_ids='promote')['candidate_version'] }}"
 
 
 class ApprovePromotionOperator(PipelineOperator, ApprovalOperator):
-    """Ask a person to approve or reject the candidate that passed the gate, showing it against the
-    champion; push the answer (``approved``, ``timed_out``, ``by``, ``at``, ``reason``) to XCom.
-
-    Skipped (with its downstream) when the gate refused the candidate or it is not waiting for
-    approval. Unlike the stock ``ApprovalOperator``, a Reject does not skip the downstream task: the
-    refusal is a decision that ``ApplyPromotionOperator`` must record. No answer within
-    ``response_timeout`` is a Reject (the operator's ``defaults``), marked ``timed_out``.
+    """Ask a person to approve or reject the candidate that passed the gate, against the champion;
+    push the answer (``approved``, ``timed_out``, ``by``, ``at``, ``reason``) to XCom. Skipped when
+    the candidate is not waiting for approval. Unlike the stock operator, a Reject (or no answer
+    within ``response_timeout``) does not skip downstream: ``ApplyPromotionOperator`` records it.
     """
 
     template_fields = pipeline_template_fields("version")

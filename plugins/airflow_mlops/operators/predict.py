@@ -33,9 +33,7 @@ def intervals_to_score(cfg: PipelineConfig, context: Context) -> list[str]:
 
 
 class BatchPredictOperator(PipelineOperator):
-    """Write predictions of the champion beside interval ``ds``'s snapshot; skip if there is no champion.
-
-    A batch that did not pass validation fails at once (NotValidatedError, permanent)."""
+    """Write predictions of the champion beside interval ``ds``'s snapshot; skip if there is no champion."""
 
     ui_color = "#eaf6f6"
 

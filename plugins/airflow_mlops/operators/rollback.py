@@ -11,13 +11,9 @@ from airflow_mlops.core.foundation.errors import NoChampionError
 
 
 class RollbackOperator(PipelineOperator):
-    """Restore the version the current champion replaced (or ``to_version``), recording why and who.
-
-    ``by`` is the user who triggered the DAG run (Airflow 3 records it on the run), else "airflow".
-    Bad input (no champion, nothing to go back to, a version that was never champion) fails the task
-    at once without retries (mapped by the operator base): retrying would not change the answer.
-    No champion is a skip elsewhere (nothing to score with yet) but a failure here: the person who
-    asked for a rollback must hear that there was nothing to roll back.
+    """Restore the version the current champion replaced (or ``to_version``), recording why and who
+    (the user who triggered the run, else "airflow"). No champion is a skip elsewhere but a failure
+    here: the person who asked for a rollback must hear that there was nothing to roll back.
     """
 
     template_fields = pipeline_template_fields("reason", "to_version")
@@ -49,14 +45,7 @@ class RollbackOperator(PipelineOperator):
             done.by,
             done.reason,
         )
-        self.emit(
-            context,
-            {
-                "version": done.to_version,
-                "previous": done.from_version,
-                "reason": done.reason,
-                "rollback": True,
-            },
-        )
+        extra = {"version": done.to_version, "previous": done.from_version, "reason": done.reason}
+        self.emit(context, {**extra, "rollback": True})
         self.alert(context, "rollback", done.to_dict())
         return done.to_dict()

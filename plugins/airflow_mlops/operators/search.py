@@ -11,47 +11,26 @@ from typing import Any
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowSkipException
 
-from airflow_mlops.base import PipelineOperator, pipeline_template_fields, rendered
+from airflow_mlops.base import PipelineOperator, WindowOperator
 
 #: The XCom key of the plan's summary (window, search run, deadline); its return value is the trials.
 PLAN_KEY = "search"
 
 
-class PlanSearchOperator(PipelineOperator):
+class PlanSearchOperator(WindowOperator):
     """Resolve the training window, open the search's MLflow run and return the trials to map over.
 
     Nothing new to learn (the champion was trained on exactly this window and config) skips the
     run: the plan's summary says why, and ``train`` shows it.
     """
 
-    template_fields = pipeline_template_fields("window_days", "window_end", "force")
     ui_color = "#f3f0fa"
-
-    def __init__(
-        self,
-        *,
-        window_days: str | int | None = "{{ params.training_window_days }}",
-        window_end: str | None = "{{ params.end_date or '' }}",
-        force: str | bool = "{{ params.force }}",
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(ds=None, **kwargs)
-        self.window_days = window_days
-        self.window_end = window_end
-        self.force = force
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         from airflow_mlops.core.model.search import plan
 
-        days = rendered(self.window_days)
         res = plan(
-            self.config,
-            self.lake,
-            self.mlflow,
-            run_key=self.run_key(context),
-            window_days=int(days) if days else None,
-            end_ds=rendered(self.window_end),
-            force=str(self.force).lower() == "true",
+            self.config, self.lake, self.mlflow, run_key=self.run_key(context), **self.window()
         ).to_dict()
         context["ti"].xcom_push(key=PLAN_KEY, value={k: v for k, v in res.items() if k != "trials"})
         if res["skipped"]:

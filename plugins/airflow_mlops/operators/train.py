@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowSkipException
 
-from airflow_mlops.base import PipelineOperator, pipeline_template_fields, rendered
+from airflow_mlops.base import WindowOperator, pipeline_template_fields
 from airflow_mlops.links import MlflowRunLink, ModelVersionLink
 
 
@@ -27,7 +28,7 @@ def describe_trigger(context: Context, reason: str) -> str:
     return reason
 
 
-class TrainModelOperator(PipelineOperator):
+class TrainModelOperator(WindowOperator):
     """Train a model of ``pipeline`` on its newest validated window (Params may change the window)."""
 
     operator_extra_links = (ModelVersionLink(), MlflowRunLink())
@@ -36,20 +37,10 @@ class TrainModelOperator(PipelineOperator):
     ui_color = "#eef8ea"
 
     def __init__(
-        self,
-        *,
-        reason: str = "{{ params.reason }}",
-        window_days: str | int | None = "{{ params.training_window_days }}",
-        window_end: str | None = "{{ params.end_date or '' }}",
-        force: str | bool = "{{ params.force }}",
-        plan_task_id: str | None = None,
-        **kwargs: Any,
+        self, *, reason: str = "{{ params.reason }}", plan_task_id: str | None = None, **kwargs: Any
     ) -> None:
-        super().__init__(ds=None, **kwargs)  # about a window of intervals, not one
+        super().__init__(**kwargs)
         self.reason = reason
-        self.window_days = window_days
-        self.window_end = window_end
-        self.force = force
         self.plan_task_id = plan_task_id  # set with model.search: train the best of that plan's trials
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -57,10 +48,9 @@ class TrainModelOperator(PipelineOperator):
 
         dag_run = context["dag_run"]
         reason = describe_trigger(context, str(self.reason or "scheduled"))
-        days = rendered(self.window_days)
         airflow_context = {"dag_id": dag_run.dag_id, "run_id": dag_run.run_id}
         if self.plan_task_id:
-            res = self._train_winner(context, reason, int(days) if days else None, airflow_context)
+            res = self._train_winner(context, reason, self.window()["window_days"], airflow_context)
         else:
             res = train(
                 self.config,
@@ -68,10 +58,8 @@ class TrainModelOperator(PipelineOperator):
                 self.mlflow,
                 run_key=self.run_key(context),
                 reason=reason,
-                window_days=int(days) if days else None,
-                end_ds=rendered(self.window_end),
-                force=str(self.force).lower() == "true",
                 airflow_context=airflow_context,
+                **self.window(),
             ).to_dict()
         context["ti"].xcom_push(key="training", value=res)
         if res["skipped"]:
@@ -112,9 +100,7 @@ class TrainModelOperator(PipelineOperator):
             window_days=days,
             airflow_context=airflow_context,
         )
-        counts: dict[str, int] = {}
-        for t in rec["trials"]:
-            counts[t["status"]] = counts.get(t["status"], 0) + 1
+        counts = dict(Counter(t["status"] for t in rec["trials"]))
         self.log.info(
             "search: winner trial %d %s %s, cv %s %.4f; trials %s",
             rec["winner"]["trial"],

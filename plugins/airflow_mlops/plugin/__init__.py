@@ -33,19 +33,8 @@ def _view_apps() -> list[dict[str, Any]]:
 
 #: Relative hrefs: the UI resolves them against the api-server it was served from.
 EXTERNAL_VIEWS = [
-    {
-        "name": "MLOps",
-        "href": "/mlops/",
-        "destination": "nav",
-        "url_route": "mlops",
-        "nav_top_level": True,
-    },
-    {
-        "name": "MLOps",
-        "href": "/mlops/dags/{DAG_ID}",
-        "destination": "dag",
-        "url_route": "mlops_dag",
-    },
+    {"name": "MLOps", "href": "/mlops/", "destination": "nav", "url_route": "mlops", "nav_top_level": True},
+    {"name": "MLOps", "href": "/mlops/dags/{DAG_ID}", "destination": "dag", "url_route": "mlops_dag"},
 ]
 
 

@@ -1,9 +1,9 @@
 """Who may see and do what in the MLOps view, and how the view reaches Airflow and the state.
 
-Every route asks Airflow's auth manager, with the caller's own token (the UI's ``_token`` cookie
-or an ``Authorization: Bearer`` header): reading a pipeline needs read access to its DAGs, an
-action needs the right to trigger them. Actions go through Airflow's own REST API as the caller.
-Routes reach these through the module (``access.STATE``), so a test replaces them in one place.
+Every route asks Airflow's auth manager with the caller's own token (the UI's ``_token`` cookie or
+a bearer header): reading a pipeline needs read access to its DAGs, an action the right to trigger
+them, and actions go through Airflow's REST API as the caller. Routes reach these through the
+module (``access.STATE``), so a test replaces them in one place.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 
 from airflow_mlops.dag_factory import dag_id
-from airflow_mlops.plugin.sandbox import PREFIX, page_response
+from airflow_mlops.plugin.sandbox import PREFIX
 
 if TYPE_CHECKING:
     from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
@@ -115,10 +115,6 @@ def same_origin(request: Request) -> None:
     host = request.headers.get("host", "")
     if not origin or origin.split("://", 1)[-1].split("/", 1)[0] != host:
         raise HTTPException(403, "cross-origin form submissions are refused")
-
-
-def html(body: str, status: int = 200) -> HTMLResponse:
-    return page_response(body, status)
 
 
 def airflow_base(request: Request) -> str:

@@ -1,15 +1,9 @@
 """The MLOps view: a FastAPI app that Airflow's api-server mounts at ``/mlops``.
 
-Every route asks Airflow's auth manager, with the caller's own token (the UI's ``_token`` cookie
-or an ``Authorization: Bearer`` header): reading a pipeline needs read access to its DAGs, an
-action needs the right to trigger them. Anonymous callers get 401, others 403, and nothing is
-read before the check (``access.py``). State comes from ``core.status``, the same functions as
-the CLI. Routes are module-level functions on two routers: ``reads`` (pages and JSON) and
-``actions`` (the forms' POSTs, same-origin only).
-Report files are served only from a batch's ``drift/`` and ``validation/`` folders
-(``Catalog.report_uri``). Every response that carries a page goes through ``sandbox.py``: pages
-made from data (reports, data docs, model cards) in an opaque-origin sandbox, the view's own
-pages under a policy that runs no script but their forms' confirmation.
+Who may read and do what is ``access.py`` (nothing is read before its check); state comes from
+``core.status``, as for the CLI; every page goes out through ``sandbox.py``. Two routers: ``reads``
+(pages and JSON) and ``actions`` (the forms' POSTs, same-origin only). Report files are served only
+from a batch's ``drift/`` and ``validation/`` folders (``Catalog.report_uri``).
 """
 
 from __future__ import annotations
@@ -24,8 +18,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airflow_mlops.dag_factory import dag_id, parse_dag_id
 from airflow_mlops.plugin import access, pages
-from airflow_mlops.plugin.access import State, User, current_user, html
+from airflow_mlops.plugin.access import State, User, current_user
 from airflow_mlops.plugin.sandbox import PREFIX, asset_response, data_response, media_type
+from airflow_mlops.plugin.sandbox import page_response as html
 
 if TYPE_CHECKING:
     from airflow_mlops.core.foundation.config import PipelineConfig
@@ -56,30 +51,29 @@ reads = APIRouter()
 actions = APIRouter()
 
 
-@reads.get("/", response_class=HTMLResponse)
-def overview(user: User) -> HTMLResponse:
+def _overview(user: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """The state of each pipeline ``user`` may read (nothing is opened without one), and the
+    problems of the pipelines folder."""
     from airflow_mlops.core.presentation.status import pipeline_status
 
     good, problems = access.STATE.pipelines()
     mine = [c for c in good if access.allowed(user, dag_id(c.name, "train"))]
-    rows = []
-    if mine:
-        lake, client = access.STATE.lake(), access.STATE.client()
-        rows = [pipeline_status(c, lake, client) for c in mine]
+    if not mine:
+        return [], problems
+    lake, client = access.STATE.lake(), access.STATE.client()
+    return [pipeline_status(c, lake, client) for c in mine], problems
+
+
+@reads.get("/", response_class=HTMLResponse)
+def overview(user: User) -> HTMLResponse:
+    rows, problems = _overview(user)
     return html(pages.page("Pipelines", pages.overview(rows, PREFIX, problems), PREFIX))
 
 
 @reads.get("/api/pipelines")
 def api_pipelines(user: User) -> list[dict[str, Any]]:
     """The overview as JSON: what the page shows, for scripts."""
-    from airflow_mlops.core.presentation.status import pipeline_status
-
-    good, _ = access.STATE.pipelines()
-    mine = [c for c in good if access.allowed(user, dag_id(c.name, "train"))]
-    if not mine:
-        return []
-    lake, client = access.STATE.lake(), access.STATE.client()
-    return [pipeline_status(c, lake, client) for c in mine]
+    return _overview(user)[0]
 
 
 @reads.get("/api/pipelines/{name}")

@@ -1,15 +1,11 @@
 """Refuse DAG-run triggers whose ``conf`` names a Param the DAG does not have.
 
-Stock Airflow validates each declared Param against its JSON schema but accepts any extra key in
-``conf``; a misspelt ``training_windw_days`` would then train on the default window without a
-word. For the DAGs airflow-mlops builds, this API-server middleware answers 400, naming the unknown
-keys and the allowed ones, before a run is created, but only to a caller Airflow's auth manager
-lets trigger that DAG: anyone else gets Airflow's own 401/403, and learns nothing about its Params.
-Other DAGs are untouched. Runs created any other way (the CLI, backfills) meet the same rule in
-their first task (``params.check_conf``).
-
-The pipelines are read again only when a file in the folder changed (its name, size or mtime):
-a trigger request costs a ``stat`` of each YAML file, not a parse of all of them.
+Stock Airflow accepts any extra key in ``conf``: a misspelt ``training_windw_days`` would train on
+the default window without a word. For airflow-mlops DAGs this API-server middleware answers 400,
+naming the unknown and the allowed keys, before a run exists, but only to a caller who may trigger
+the DAG (anyone else gets Airflow's own 401/403 and learns nothing). Runs made any other way meet
+the same rule in their first task (``params.check_conf``). The pipelines are read again only when
+a file in the folder changed: a trigger costs a ``stat`` of each YAML file, not a parse.
 """
 
 from __future__ import annotations
@@ -17,18 +13,13 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from airflow_mlops.core.foundation.config import PipelineConfig
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+    from airflow_mlops.core.foundation.config import PipelineConfig
 
 TRIGGER = re.compile(r"^/api/v2/dags/(?P<dag_id>[^/]+)/dagRuns/?$")
 
@@ -108,21 +99,17 @@ def _token(scope: Scope) -> str | None:
 async def may_trigger(scope: Scope, dag_id: str) -> bool:
     """Whether the request comes from a user Airflow's auth manager lets trigger ``dag_id``."""
     from airflow.api_fastapi.app import get_auth_manager
-    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
+
+    from airflow_mlops.plugin.access import allowed
 
     token = _token(scope)
     if not token:
         return False
-    manager = get_auth_manager()
     try:
-        user = await manager.get_user_from_token(token)
+        user = await get_auth_manager().get_user_from_token(token)
     except Exception:  # expired or forged: Airflow itself answers the request
         return False
-    return bool(
-        manager.is_authorized_dag(
-            method="POST", access_entity=DagAccessEntity.RUN, details=DagDetails(id=dag_id), user=user
-        )
-    )
+    return allowed(user, dag_id, "POST", run=True)
 
 
 class StrictConfMiddleware:
@@ -150,18 +137,9 @@ class StrictConfMiddleware:
                 f"Invalid conf for {dag_id}: unknown param(s) {unknown}; "
                 f"this DAG accepts {sorted(allowed) or 'no params'}"
             )
-            payload = json.dumps({"detail": detail}).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 400,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(payload)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": payload})
+            from starlette.responses import JSONResponse
+
+            await JSONResponse({"detail": detail}, status_code=400)(scope, receive, send)
             return
 
         async def replay() -> Message:

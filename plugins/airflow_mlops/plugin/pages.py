@@ -1,10 +1,5 @@
-"""The MLOps view's pages, rendered on the server from ``core.status`` dicts.
-
-Plain HTML with inline CSS and inline SVG charts: nothing is fetched from another origin, so the
-view works offline and under a strict Content-Security-Policy. Every value is escaped here, once.
-This module imports neither Airflow nor any heavy library: it turns dicts into strings; its
-building blocks (page frame, tables, chart) are in ``markup.py``.
-"""
+"""The MLOps view's pages, rendered on the server from ``core.status`` dicts with the building
+blocks of ``markup.py`` (which says why plain HTML, and escapes every value once)."""
 
 from __future__ import annotations
 
@@ -12,12 +7,11 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from airflow_mlops.plugin.markup import CONFIRM, CSS, e, line_chart, page, score, status, table
+from airflow_mlops.plugin.markup import CONFIRM, e, line_chart, page, score, status, table
 
-__all__ = ["CONFIRM", "CSS", "e", "line_chart", "page", "table"]
+__all__ = ["CONFIRM", "page"]
 
 
-# --- the overview ----------------------------------------------------------------------------------
 def overview(rows: list[dict[str, Any]], base: str, problems: list[str]) -> str:
     """One card per pipeline: champion, last batch, last validation, last drift, last decision."""
     cards = []
@@ -29,16 +23,12 @@ def overview(rows: list[dict[str, Any]], base: str, problems: list[str]) -> str:
             else '<span class="muted">no champion yet</span>'
         )
         drift = (
-            f"{e(d['ds'])}: {float(d['drift_share']):.0%} of columns drifted "
-            + ('<span class="bad">DRIFT</span>' if d["drift_detected"] else '<span class="ok">ok</span>')
-            + (f' <span class="bad">fired: {e(", ".join(d["fired"]))}</span>' if d.get("fired") else "")
+            f"{e(d['ds'])}: {float(d['drift_share']):.0%} of columns drifted {_drifted(d)}"
             if d
             else '<span class="muted">none yet</span>'
         )
         decision = (
-            f"v{e(dec['candidate_version'])} "
-            + ('<span class="ok">promoted</span>' if dec["promoted"] else '<span class="bad">refused</span>')
-            + f": {e(dec['reason'])}"
+            f"v{e(dec['candidate_version'])} {_promoted(dec)}: {e(dec['reason'])}"
             if dec
             else '<span class="muted">none yet</span>'
         )
@@ -63,7 +53,6 @@ def overview(rows: list[dict[str, Any]], base: str, problems: list[str]) -> str:
     return f'<h1>Pipelines</h1>{errors}{empty}<div class="cards">{"".join(cards)}</div>'
 
 
-# --- one pipeline --------------------------------------------------------------------------------
 def pipeline_page(
     d: dict[str, Any],
     base: str,
@@ -90,9 +79,7 @@ def pipeline_page(
                 f'<a href="{e(approvals_href)}">approve or reject</a>'
             )
         else:
-            verdict = (
-                '<span class="ok">promoted</span>' if dec["promoted"] else '<span class="bad">refused</span>'
-            ) + f" {e(dec['reason'])}"
+            verdict = f"{_promoted(dec)} {e(dec['reason'])}"
         rb = v["rollback"]
         if rb:
             verdict += "".join(
@@ -217,10 +204,7 @@ def batches_table(batches: list[dict[str, Any]], root: str) -> str:
         if q:
             validation = f'<span class="warn">quarantined at ingest</span>: {e(q.get("reason"))}'
         drift = (
-            f"{float(dr['drift_share']):.0%} "
-            + ('<span class="bad">DRIFT</span>' if dr["drift_detected"] else '<span class="ok">ok</span>')
-            + (f' <span class="bad">fired: {e(", ".join(dr["fired"]))}</span>' if dr.get("fired") else "")
-            + f' <a href="{root}/batches/{e(b["ds"])}/drift">report</a>'
+            f'{float(dr["drift_share"]):.0%} {_drifted(dr)} <a href="{root}/batches/{e(b["ds"])}/drift">report</a>'
             if dr
             else _not_counted([b["drift_not_counted"]], f"{root}/batches/{e(b['ds'])}/drift")
             if b.get("drift_not_counted")
@@ -236,6 +220,16 @@ def batches_table(batches: list[dict[str, Any]], root: str) -> str:
             ]
         )
     return table(["interval", "rows", "content hash", "validation", "drift"], rows)
+
+
+def _drifted(d: dict[str, Any]) -> str:
+    """A drift summary's verdict, and the signals that fired."""
+    fired = f' <span class="bad">fired: {e(", ".join(d["fired"]))}</span>' if d.get("fired") else ""
+    return ('<span class="bad">DRIFT</span>' if d["drift_detected"] else '<span class="ok">ok</span>') + fired
+
+
+def _promoted(decision: dict[str, Any]) -> str:
+    return '<span class="ok">promoted</span>' if decision["promoted"] else '<span class="bad">refused</span>'
 
 
 def _not_counted(records: list[dict[str, Any]] | None, report: str | None = None) -> str:

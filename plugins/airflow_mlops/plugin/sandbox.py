@@ -1,12 +1,10 @@
 """How the view answers, by what a response carries: the one place its security headers are set.
 
-- **Data pages** (:func:`data_response`): whatever other tools wrote from the data (GX data docs,
-  Evidently reports, model cards, and every other file of a batch's reports). They run their own
-  scripts and embed values nobody here escaped, so they are served with
-  ``Content-Security-Policy: sandbox allow-scripts`` and no ``allow-same-origin``: the browser
-  gives them an opaque origin. A script in them cannot read Airflow's ``_token`` cookie (which
-  is not HttpOnly), sends no cookie with what it requests (the origin is no site), may not submit
-  forms, open dialogs or fetch at all (``connect-src 'none'``), and cannot reach into the view.
+- **Data pages** (:func:`data_response`): what other tools wrote from the data (GX data docs,
+  Evidently reports, model cards, any file of a batch's reports) runs its own scripts and embeds
+  values nobody here escaped, so it gets ``sandbox allow-scripts`` without ``allow-same-origin``:
+  an opaque origin, whose scripts cannot read Airflow's ``_token`` cookie (not HttpOnly), send no
+  cookie, may not submit forms or fetch (``connect-src 'none'``), and cannot reach into the view.
 - **View pages** (:func:`page_response`): what ``pages.py`` renders, every value escaped. They keep
   Airflow's origin (their forms post with the caller's session) and may run no script but the
   one confirmation handler of their forms, allowed by hash.
@@ -104,11 +102,10 @@ def asset_response(data: bytes, kind: str) -> Response:
 
 
 def offline_html(data: bytes) -> bytes:
-    """A report page that fetches nothing from another origin. Great Expectations' data docs load
-    Bootstrap, jQuery, bootstrap-table and Font Awesome (the status icons) from CDNs: those tags
-    point at the copies vendored here (``static/vendor``, same versions); every other remote
-    stylesheet, script or image (Vega, a date picker, the GX logo) is dropped. The CSP forbids
-    such loads anyway; this keeps the page styled and clean."""
+    """A report page that fetches nothing from another origin: the CDN tags of GX data docs
+    (Bootstrap, jQuery, bootstrap-table, Font Awesome) point at the copies in ``static/vendor``;
+    every other remote stylesheet, script or image is dropped. The CSP forbids such loads anyway;
+    this keeps the page styled."""
 
     def local(m: re.Match[str]) -> str:
         tag = m.group(0)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from airflow_mlops.hooks import LakeHook
+from tests.unit.hooks.conftest import assert_airflow_conventions
 
 pytestmark = pytest.mark.unit
 
@@ -93,3 +94,32 @@ def test_a_failed_write_names_the_lake_uri_and_leaves_nothing(tmp_path: Path) ->
         lake.write_json(uri, {"a": 1})
     assert isinstance(err.value.__cause__, OSError)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p"]
+
+
+def test_the_hook_follows_airflow_conventions() -> None:
+    assert_airflow_conventions(LakeHook)
+
+
+def test_the_lake_takes_its_connection_from_the_argument_then_the_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AIRFLOW_MLOPS_LAKE_CONN_ID", raising=False)
+    assert LakeHook.default_conn_name is None and LakeHook().lake_conn_id is None
+    monkeypatch.setenv("AIRFLOW_MLOPS_LAKE_CONN_ID", "from_env")
+    assert LakeHook().lake_conn_id == "from_env" == LakeHook().conn_id
+    assert LakeHook(lake_conn_id="from_arg").lake_conn_id == "from_arg"
+
+
+def test_operators_pass_their_lake_connection_to_the_hook(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_mlops.base import PipelineOperator
+
+    seen: list[str | None] = []
+
+    class Spy(LakeHook):
+        def get_lake(self):  # type: ignore[no-untyped-def]
+            seen.append(self.lake_conn_id)
+
+    monkeypatch.setattr("airflow_mlops.hooks.lake.LakeHook", Spy)
+    op = PipelineOperator(task_id="t", pipeline="p", lake_conn_id="lake_s3")
+    op.lake  # noqa: B018
+    assert seen == ["lake_s3"]

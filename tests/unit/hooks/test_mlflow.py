@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from airflow_mlops.hooks import MlflowHook
+from tests.unit.hooks.conftest import assert_airflow_conventions
 
 pytestmark = pytest.mark.unit
 
@@ -41,3 +42,8 @@ def test_the_connection_gives_the_uri_and_reading_it_has_no_side_effect(
     before = dict(os.environ)
     assert MlflowHook("mlflow_test").tracking_uri() == uri
     assert dict(os.environ) == before
+
+
+def test_the_hook_follows_airflow_conventions() -> None:
+    assert_airflow_conventions(MlflowHook)
+    assert getattr(MlflowHook(), MlflowHook.conn_name_attr) == MlflowHook.default_conn_name

@@ -5,16 +5,18 @@ Only what our operators read is provided; the task instance records the XComs pu
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk.execution_time.context import OutletEventAccessors
 
-from dev.datasets import write_flights
-from tests.unit.conftest import World
+from tests.unit.conftest import JAN, World, world_copy
 
 
 @dataclass
@@ -59,22 +61,22 @@ def context() -> dict[str, Any]:
     return make_context()
 
 
-#: A day whose batch the shipped suite refuses (``bad_batch``).
-BAD = "2013-02-02"
-
-
 @pytest.fixture(scope="module")
-def bad_batch(world: World) -> str:
-    """A real day with five flights from an airport the suite does not know, ingested: validation
-    fails it (or quarantines it, as the pipeline says)."""
-    import pandas as pd
+def gone(flights_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, str]]:
+    """A copy of the flights world with a version trained on it, then one January snapshot deleted
+    (its manifest and validation kept: the catalog still lists it as validated)."""
+    from airflow_mlops.core.model.train import train
 
-    from airflow_mlops.core.data.ingest import ingest
+    with world_copy(flights_home, tmp_path_factory, "gone") as world:
+        cfg = world.cfg
+        version = train(cfg, world.lake, world.client, run_key="gone/v1", end_ds=JAN[-1]).version
+        assert version is not None
+        data = Path(world.lake._p(world.catalog.snapshot_uri(JAN[2])))
+        data.unlink()
+        yield world, version
 
-    write_flights((world.home / "raw").as_uri(), [BAD])
-    raw = world.home / "raw" / "flights" / f"{BAD}.csv"
-    df = pd.read_csv(raw, dtype=str)
-    df.loc[df.index[:5], "origin"] = "XXX"
-    df.to_csv(raw, index=False)
-    ingest(world.cfg, world.lake, BAD)
-    return BAD
+
+def failed_on(excinfo: pytest.ExceptionInfo[AirflowFailException], kind: type[Exception], what: str) -> None:
+    cause = excinfo.value.__cause__
+    assert isinstance(cause, kind), repr(cause)
+    assert what in str(cause) and str(cause) in str(excinfo.value)  # the original message is in the log

@@ -1,20 +1,12 @@
-"""The few named errors of airflow-mlops.
+"""The few named errors of airflow-mlops. Each message names the thing at fault (file, field,
+column, expectation or metric), so a person reading a task log knows what to fix without the code.
 
-Each message names the thing at fault (file, field, column, expectation or metric) so that a
-person reading a task log or a DAG import error knows what to fix without reading code.
-
-Each class says what a task that meets it does, as ``airflow_outcome``:
-
-- ``"fail"``: the same input fails the same way however often it is tried (a bad file, a bad
-  config, a missing partition), so the task fails at once instead of spending its retries;
-- ``"skip"``: nothing is wrong but there is nothing to do yet (no champion to score with);
-- ``"retry"``: transient (a write the lake refused, a lock held by another run, the champion
-  moving meanwhile): it may pass when tried again, so the task's retries and backoff apply.
-
-The operator base (``airflow_mlops.base``) maps them to Airflow's ``AirflowFailException``,
-``AirflowSkipException`` or a plain raise; a class that does not say which it is cannot be defined.
-``permanent`` (anything but ``"retry"``) is derived from it; a class may still declare only
-``permanent = True/False``, the older spelling, which means ``"fail"``/``"retry"``.
+Each class says what a task that meets it does (``airflow_outcome``; ``permanent`` is derived):
+``"fail"`` at once when the same input fails the same way however often it is tried (a bad file,
+a missing partition); ``"skip"`` when nothing is wrong but there is nothing to do yet; ``"retry"``
+when it may pass when tried again (a refused write, a held lock), so retries and backoff apply.
+The operator base (``airflow_mlops.base``) maps them to Airflow; a class that does not say which
+it is cannot be defined.
 """
 
 from __future__ import annotations
@@ -36,19 +28,12 @@ class MlopsError(Exception):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        own = vars(cls)
-        name = f"{cls.__module__}.{cls.__qualname__}"
-        outcome = own.get("airflow_outcome")
-        if outcome is None and isinstance(own.get("permanent"), bool):
-            outcome = "fail" if own["permanent"] else "retry"
+        outcome = vars(cls).get("airflow_outcome")
         if outcome not in OUTCOMES:
             raise TypeError(
-                f"{name}: an airflow-mlops error must say what a task does on it (class attribute "
-                f"airflow_outcome = 'fail', 'skip' or 'retry'; got {outcome!r})"
+                f"{cls.__module__}.{cls.__qualname__}: an airflow-mlops error must say what a task "
+                f"does on it (class attribute airflow_outcome = 'fail', 'skip' or 'retry'; got {outcome!r})"
             )
-        if "permanent" in own and own["permanent"] is not (outcome != "retry"):
-            raise TypeError(f"{name}: permanent={own['permanent']} contradicts {outcome=}")
-        cls.airflow_outcome = outcome
         cls.permanent = outcome != "retry"
 
 
@@ -104,8 +89,7 @@ class LakeWriteError(MlopsError):
 class NoChampionError(MlopsError):
     """No model has been promoted yet: there is nothing to score with."""
 
-    # Nothing to score with is not a failure: a retry minutes later finds no champion either, and
-    # promotion is another DAG's run. (A rollback with no champion fails: RollbackOperator says so.)
+    # Not a failure, and a retry finds none either. (A rollback with none fails: RollbackOperator.)
     airflow_outcome = "skip"
 
 

@@ -1,13 +1,9 @@
-"""Where things are: one place that reads the environment, with embedded defaults.
+"""Where things are: the one place that reads the environment.
 
-The embedded default keeps everything under ``$AIRFLOW_MLOPS_HOME``: the lake on local disk and
-MLflow on SQLite. Production sets ``AIRFLOW_MLOPS_LAKE_ROOT=s3://...`` and
-``MLFLOW_TRACKING_URI=http://...``; no code path assumes a local path.
-
-The deployment says where its state (``AIRFLOW_MLOPS_HOME``) and its pipelines and suites
-(``AIRFLOW_MLOPS_INCLUDE_DIR``, or ``..._PIPELINES_DIR`` and ``..._EXPECTATIONS_DIR``) are. Only a
-source checkout has defaults (its ``.state`` and ``include``): a package installed into a virtual
-environment has no folder of its own to keep state in, and names the unset variable instead.
+By default everything is under ``$AIRFLOW_MLOPS_HOME`` (the lake on local disk, MLflow on SQLite);
+production sets ``AIRFLOW_MLOPS_LAKE_ROOT=s3://...`` and ``MLFLOW_TRACKING_URI=http://...``. Only a
+source checkout has defaults for the home and the include folder (its ``.state`` and ``include``):
+an installed package has no folder of its own, and names the unset variable instead.
 """
 
 from __future__ import annotations

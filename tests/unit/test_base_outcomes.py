@@ -1,20 +1,17 @@
 """The operator base maps each error class's ``airflow_outcome``: permanent errors fail a task at
 once, for every operator and sensor; "nothing to do yet" skips; transient ones keep retries.
-
-The table below is the contract: every error class of ``core/foundation/errors.py`` is in it with its verdict,
-so a new class (or a changed verdict) fails here until someone decides what it is.
+(The verdict of each class is the table in tests/unit/core/foundation/test_errors.py.)
 """
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import Any
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from airflow_mlops.base import PipelineOperator, PipelineSensor, fail_permanent, translate_errors
+from airflow_mlops.base import PipelineOperator, PipelineSensor, translate_errors
 from airflow_mlops.core.foundation import errors
 from airflow_mlops.core.foundation.errors import MlopsError
 from airflow_mlops.operators import (
@@ -28,41 +25,11 @@ from airflow_mlops.operators import (
     ValidateDataOperator,
 )
 from airflow_mlops.sensors.data import DataAvailableSensor
+from tests.unit.core.foundation.test_errors import OUTCOME, PERMANENT, make
 from tests.unit.operators.conftest import make_context
 
 pytestmark = pytest.mark.unit
-
-#: Every error class and what a task does on it.
-OUTCOME = {
-    "ConfigError": "fail",
-    "DataContractError": "fail",
-    "DataNotFoundError": "fail",
-    "NotValidatedError": "fail",
-    "NoChampionError": "skip",
-    "UntrustedModelError": "fail",
-    "UnsafeSourceError": "fail",
-    "VanishedDataError": "fail",
-    "LakeWriteError": "retry",
-    "LockTimeoutError": "retry",
-    "PromotionConflictError": "retry",
-}
-#: Whether the same input fails the same way however often it is tried.
-PERMANENT = {name: outcome != "retry" for name, outcome in OUTCOME.items()}
 EXPECTED = {"fail": AirflowFailException, "skip": AirflowSkipException}
-
-
-def error_classes() -> list[type[MlopsError]]:
-    return [
-        c
-        for c in vars(errors).values()
-        if inspect.isclass(c) and issubclass(c, MlopsError) and c is not MlopsError
-    ]
-
-
-def make(cls: type[MlopsError], message: str) -> MlopsError:
-    if cls is errors.NotValidatedError:
-        return cls(message, pipeline="p", ds="2013-01-02", status="quarantined")
-    return cls(message)
 
 
 class Raising(PipelineOperator):
@@ -93,34 +60,6 @@ class RaisingSensor(PipelineSensor):
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
         raise self.error
-
-
-def test_the_table_names_every_error_class_and_each_says_what_it_is() -> None:
-    found = {c.__name__: c for c in error_classes()}
-    assert sorted(found) == sorted(OUTCOME), "a new error class needs its verdict in OUTCOME"
-    for name, cls in found.items():
-        assert vars(cls)["airflow_outcome"] == OUTCOME[name], name
-        assert cls.permanent is PERMANENT[name], name
-
-
-def test_an_error_class_that_does_not_say_cannot_be_defined() -> None:
-    with pytest.raises(TypeError, match=r"must say what a task does on it"):
-        type("Vague", (MlopsError,), {})
-    with pytest.raises(TypeError, match=r"must say what a task does on it"):
-        type("NotABool", (errors.DataNotFoundError,), {"permanent": "yes"})
-    with pytest.raises(TypeError, match=r"got 'later'"):
-        type("Unknown", (MlopsError,), {"airflow_outcome": "later"})
-    with pytest.raises(TypeError, match=r"contradicts"):
-        type("Both", (MlopsError,), {"airflow_outcome": "retry", "permanent": True})
-    # Inheriting the parent's verdict is not saying it either.
-    with pytest.raises(TypeError, match=r"Inherits"):
-        type("Inherits", (errors.ConfigError,), {})
-
-
-def test_the_older_spelling_permanent_still_defines_a_class() -> None:
-    old = type("Old", (MlopsError,), {"permanent": True})
-    assert old.airflow_outcome == "fail" and old.permanent
-    assert type("OldTransient", (MlopsError,), {"permanent": False}).airflow_outcome == "retry"
 
 
 @pytest.mark.parametrize("name", sorted(PERMANENT))
@@ -181,7 +120,6 @@ def test_a_plain_function_task_gets_the_same_rule() -> None:
 
     wrapped = translate_errors(task)
     assert translate_errors(wrapped) is wrapped  # wrapping twice is wrapping once
-    assert fail_permanent is translate_errors  # the older name
     with pytest.raises(AirflowFailException, match=r"NotValidatedError \(permanent, not retried\)"):
         wrapped(errors.NotValidatedError)
     with pytest.raises(AirflowSkipException, match=r"NoChampionError: from a @task"):

@@ -1,6 +1,6 @@
 """Alerts where the events happen: a task reports its event through ``PipelineOperator.alert`` (a
-no-op without an ``alerts`` section, never an exception), and the DAG factory puts the notifier on
-every DAG's failure callback. Against a real HTTP receiver on loopback."""
+no-op without an ``alerts`` section, never an exception). Against a real HTTP receiver on loopback.
+The DAG factory's failure callback is in tests/unit/test_dag_factory_alerts.py."""
 
 from __future__ import annotations
 
@@ -9,12 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from airflow_mlops.dag_factory import build_dags
-from airflow_mlops.notifiers import MlopsNotifier
 from airflow_mlops.operators import PromoteModelOperator, ValidateDataOperator
 from tests.conftest import PIPELINES
-from tests.unit.conftest import World
-from tests.unit.operators.conftest import BAD, make_context
+from tests.unit.conftest import BAD, World
+from tests.unit.operators.conftest import make_context
 from tests.unit.receivers import Webhook, connect, serve_webhook
 
 pytestmark = pytest.mark.unit
@@ -110,30 +108,3 @@ def test_an_unknown_event_is_logged_not_raised(
     pipelines(tmp_path, monkeypatch)
     PromoteModelOperator(task_id="promote", pipeline="flights_delay").alert(make_context(), "nope", {})
     assert webhook.requests == []
-
-
-def test_every_dag_of_an_alerted_pipeline_notifies_a_failed_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: Path
-) -> None:
-    dags = build_dags(pipelines(tmp_path, monkeypatch))
-    alerted = {i: d for i, d in dags.items() if i.startswith("flights_delay__")}
-    assert sorted(alerted) == [
-        "flights_delay__ingest",
-        "flights_delay__monitor",
-        "flights_delay__rollback",
-        "flights_delay__train",
-    ]
-    for dag in alerted.values():
-        [notifier] = dag.on_failure_callback  # type: ignore[misc]
-        assert isinstance(notifier, MlopsNotifier) and notifier.pipeline == "flights_delay"
-        assert notifier.alerts.webhook_conn_id == "mlops_hook"
-
-
-def test_no_failure_callback_without_alerts_or_without_run_failed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: Path
-) -> None:
-    dags = build_dags(pipelines(tmp_path, monkeypatch, section=""))
-    assert not dags["flights_delay__train"].on_failure_callback
-    (tmp_path / "b").mkdir()
-    dags = build_dags(pipelines(tmp_path / "b", monkeypatch, section=SECTION + "  on: [drift]\n"))
-    assert not dags["flights_delay__train"].on_failure_callback
