@@ -191,3 +191,31 @@ def test_only_the_registry_gateway_calls_alias_and_tag_methods() -> None:
     ]
     assert GATEWAY.exists()
     assert not problems, "call these through core.foundation.registry.ModelRegistry:\n" + "\n".join(problems)
+
+
+def _mirror_problems() -> tuple[list[str], list[str]]:
+    """Modules without a test file at their mirrored path, and unit test files mapping to no module."""
+    unit = ROOT / "tests" / "unit"
+    modules = [p for p in PACKAGE.rglob("*.py") if p.name != "__init__.py"]
+    untested = []
+    for m in modules:
+        rel = m.relative_to(PACKAGE)
+        folder = unit / rel.parent
+        if not (folder / f"test_{rel.stem}.py").is_file() and not list(folder.glob(f"test_{rel.stem}_*.py")):
+            untested.append(str(rel))
+    orphans = []
+    for t in unit.rglob("test_*.py"):
+        rel = t.relative_to(unit)
+        words = t.stem.removeprefix("test_").split("_")
+        stems = ("_".join(words[:i]) for i in range(1, len(words) + 1))
+        if not any((PACKAGE / rel.parent / f"{s}.py").is_file() for s in stems):
+            orphans.append(str(rel))
+    return sorted(untested), sorted(orphans)
+
+
+def test_tests_mirror_the_tree() -> None:
+    """Every module has its test file at the mirrored path under tests/unit (``test_<module>.py``, or
+    topic files ``test_<module>_<topic>.py`` beside it), and every unit test file names its module."""
+    untested, orphans = _mirror_problems()
+    assert not untested, f"modules without tests/unit/<path>/test_<module>[_<topic>].py: {untested}"
+    assert not orphans, f"unit test files that name no module at their path: {orphans}"
