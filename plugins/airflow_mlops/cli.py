@@ -329,7 +329,7 @@ def _built(cfg: Any) -> list[str]:
     except MlopsError as err:
         out += [f"validation.suite: {line}" for line in str(err).splitlines()]
     if cfg.drift.method or any(c.method for c in cfg.drift.per_column.values()):
-        from airflow_mlops.core.monitor.evidently_report import check_methods
+        from airflow_mlops.core.monitor.methods import check_methods
 
         try:
             check_methods(cfg)

@@ -14,7 +14,6 @@ from airflow_mlops.core.foundation.config import PipelineConfig
 from airflow_mlops.core.foundation.errors import DataContractError
 from airflow_mlops.core.model.modeling import PREDICTION, PROBABILITY
 from airflow_mlops.core.monitor import methods
-from airflow_mlops.core.monitor.methods import check_methods as check_methods  # airflow-mlops check
 from airflow_mlops.core.monitor.sketch import Kind, declared_kind
 
 if TYPE_CHECKING:
