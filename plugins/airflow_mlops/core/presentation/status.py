@@ -1,9 +1,5 @@
-"""The state of a pipeline, in one query: champion, versions, gate history, batches, validation, drift.
-
-The CLI, the demo and the UI all ask this function, so they cannot disagree about what "the
-champion" or "the last validation" is. It reads the lake through the catalog and the registry
-through its tags; it writes nothing.
-"""
+"""The state of a pipeline, in one query: the CLI, the demo and the UI all ask it, so they cannot
+disagree about what "the champion" or "the last validation" is. It writes nothing."""
 
 from __future__ import annotations
 
@@ -100,9 +96,7 @@ def _last_validation(cat: Catalog, batches: list[str]) -> dict[str, Any] | None:
 
 
 def pipeline_detail(cfg: PipelineConfig, lake: Lake, client: MlflowClient, limit: int = 60) -> dict[str, Any]:
-    """Everything the MLOps view shows for one pipeline (JSON-safe): the status, every model version
-    with its metrics, gate decision, lineage and rollbacks, and the newest ``limit`` batches with
-    their snapshot, validation and drift."""
+    """Everything the MLOps view shows for one pipeline (JSON-safe), the newest ``limit`` versions and batches."""
     from airflow_mlops.core.model.promote import recorded_decision
 
     cat, reg = Catalog(lake, cfg.name), ModelRegistry(client, cfg.registered_model_name)
@@ -117,13 +111,9 @@ def pipeline_detail(cfg: PipelineConfig, lake: Lake, client: MlflowClient, limit
                 "created": int(mv.creation_timestamp or 0),
                 "champion": str(mv.version) == champion,
                 "run_id": mv.run_id,
-                "metrics": {
-                    k.removeprefix(Tag.METRIC_PREFIX): float(v)
-                    for k, v in tags.items()
-                    if k.startswith(Tag.METRIC_PREFIX)
-                },
+                "metrics": {k: float(v) for k, v in _prefixed(tags, Tag.METRIC_PREFIX).items()},
                 "decision": None if decision is None else decision.to_dict(),
-                "approval": _prefixed(tags, "promotion.approval."),
+                "approval": _prefixed(tags, f"{Tag.PROMOTION_PREFIX}approval."),
                 "rollback": _prefixed(tags, Tag.ROLLBACK_PREFIX),
                 "previous_champion": tags.get(Tag.PREVIOUS_CHAMPION) or None,
                 "lineage": {
@@ -135,11 +125,7 @@ def pipeline_detail(cfg: PipelineConfig, lake: Lake, client: MlflowClient, limit
                     "validation": tags.get(Tag.VALIDATION),
                     "config_hash": tags.get(Tag.CONFIG_HASH),
                     "code_version": tags.get(Tag.CODE_VERSION),
-                    "libraries": {
-                        k.removeprefix(Tag.LIBRARY_PREFIX): v
-                        for k, v in tags.items()
-                        if k.startswith(Tag.LIBRARY_PREFIX)
-                    },
+                    "libraries": _prefixed(tags, Tag.LIBRARY_PREFIX),
                     "dag_id": tags.get(Tag.DAG_ID),
                     "run_id": tags.get(Tag.RUN_ID),
                 },
