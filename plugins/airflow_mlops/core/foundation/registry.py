@@ -91,6 +91,11 @@ def metric_tag(name: str) -> str:
     return f"{Tag.METRIC_PREFIX}{name}"
 
 
+def prefixed(tags: Mapping[str, Any], prefix: str) -> dict[str, str]:
+    """The tags under ``prefix`` (``metric.``, ``lib.``, ...), named without it, sorted."""
+    return {k.removeprefix(prefix): str(tags[k]) for k in sorted(tags) if k.startswith(prefix)}
+
+
 class ModelRegistry:
     """The one gateway to a registered model's ``champion`` alias, its lock and its version tags
     (``tests/integrity/test_architecture.py``), so how the champion is read and moved is written once."""

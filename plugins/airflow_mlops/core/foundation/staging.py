@@ -89,9 +89,7 @@ def sweep(folder: str, max_age: float = MAX_AGE_SECONDS) -> list[str]:
 
 
 class ParquetSink:
-    """A Parquet file built in staging for the lake's ``uri``: a failed write (a full disk, a
-    file-size limit, a read-only folder) is a LakeWriteError naming ``uri`` and the cause, never a
-    bare OSError naming a temporary file or nothing."""
+    """A Parquet file built in staging for ``uri``; a failed write is a LakeWriteError naming ``uri``."""
 
     def __init__(self, tmp: str, schema: pa.Schema, uri: str) -> None:
         import pyarrow.parquet as pq

@@ -143,9 +143,8 @@ def library_versions() -> dict[str, str]:
 
 @cache
 def model_requirements() -> list[str]:
-    """The pip requirements logged with a model: what loading it with skops needs, at the versions
-    that trained it. Given explicitly because otherwise MLflow infers them by loading the model in
-    a subprocess that records every module it imports: seconds of CPU per training, every time."""
+    """The pip requirements logged with a model, given so MLflow does not infer them by loading the
+    model in a subprocess (seconds of CPU per training)."""
     from importlib.metadata import PackageNotFoundError, version
 
     out = []

@@ -131,9 +131,7 @@ def approval_body(cfg: PipelineConfig, lake: Lake, client: MlflowClient, d: Prom
         days = json.loads(t.get(Tag.WINDOW) or "[]")
         return f"{days[0]} .. {days[-1]} ({len(days)} days)" if days else "?"
 
-    metrics = sorted(
-        {k[len(Tag.METRIC_PREFIX) :] for t in tags.values() for k in t if k.startswith(Tag.METRIC_PREFIX)}
-    )
+    metrics = sorted({m for t in tags.values() for m in registry.prefixed(t, Tag.METRIC_PREFIX)})
     head = " | ".join(f"{role} v{v}" for role, v, _ in versions)
     rows = [
         f"| | {head} |",

@@ -58,14 +58,12 @@ def drift_history(cfg: PipelineConfig, client: MlflowClient, version: str) -> li
     )
     runs: list[Any] = []
     token = None
-    while True:
+    while token != "":
         page = client.search_runs(
             [exp.experiment_id], filter_string=query, max_results=1000, page_token=token
         )
         runs.extend(page)
-        token = page.token
-        if not token:
-            break
+        token = page.token or ""
     latest: dict[str, Any] = {}
     for r in sorted(runs, key=lambda r: r.info.start_time or 0):
         ds = r.data.tags.get(Tag.MONITOR_DS)

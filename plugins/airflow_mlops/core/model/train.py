@@ -119,10 +119,8 @@ def train(
     params = _params(model_cfg, days, window)
     if chosen:
         tags |= chosen.tags
-    # Registering is exclusive per pipeline and checked again inside: an attempt Airflow gave up on
-    # may live on (a task process outlives its killed Celery worker: it has its own process group)
-    # and reach this point after its retry did; it then finds the retry's version instead of
-    # registering a second one. A lease whose holder died is taken over (see core.lock).
+    # Exclusive and checked again inside: an attempt Airflow gave up on may outlive its killed worker
+    # and get here after its retry did; it then finds the retry's version instead of registering another.
     with LakeLock(lake, cat.lock_dir("register"), f"train {run_key}"):
         again = _existing(client, cfg, exp_id, run_key)
         if again is not None:

@@ -104,8 +104,7 @@ def plan_window(
     read = {b: (cat.manifest(b), cat.validation(b)) for b in partitions}
     validated = {b for b, (m, s) in read.items() if cat.judge(b, m, s) is None}
     ledger = set(commits.committed(cat))
-    # The end is the newest validated interval, or a newer committed one that is gone (else
-    # deleting the newest partition would only move the window back a day).
+    # The end may be a newer committed interval that is gone: deleting it must not move the window back.
     gone = {b for b in ledger - validated if read.get(b, (None, None))[0] is None}
     anchors = sorted(validated | gone)
     if end is None and not anchors:

@@ -18,10 +18,6 @@ from pydantic import (
 
 from airflow_mlops.core.foundation.config import rules
 from airflow_mlops.core.foundation.config.base import LATER_FIELDS, PIPELINE_NAME, Strict
-
-# METRICS and TaskType live in core.metrics, with each metric's range; re-exported here.
-from airflow_mlops.core.foundation.config.metrics import METRICS as METRICS
-from airflow_mlops.core.foundation.config.metrics import TaskType as TaskType
 from airflow_mlops.core.foundation.config.model import GateConfig, ModelConfig, SplitConfig
 from airflow_mlops.core.foundation.config.monitor import DriftConfig, MonitorConfig
 from airflow_mlops.core.foundation.config.operations import (

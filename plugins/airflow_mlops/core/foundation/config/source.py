@@ -18,10 +18,6 @@ from pydantic import (
 
 from airflow_mlops.core.foundation.config.base import MAX_MINUTES, Strict
 
-# METRICS and TaskType live in core.metrics, with each metric's range; re-exported here.
-from airflow_mlops.core.foundation.config.metrics import METRICS as METRICS
-from airflow_mlops.core.foundation.config.metrics import TaskType as TaskType
-
 RawFormat = Literal["csv", "parquet", "jsonl"]
 
 
