@@ -210,8 +210,8 @@ class Catalog:
         return None
 
     def require_validated(self, ds: str, doing: str) -> dict[str, Any]:
-        """The committed manifest of a batch that passed validation, or NotValidatedError naming the
-        pipeline, the interval, the snapshot and its status; ``doing`` is what was refused."""
+        """The committed manifest of a batch that passed validation, or NotValidatedError naming what
+        was refused (``doing``) and why."""
         m = self.manifest(ds)
         why = self.judge(ds, m, self.validation(ds))
         if why is None and m is not None:

@@ -44,8 +44,8 @@ def write_failed(uri: str, e: Exception) -> LakeWriteError:
 
 
 def write_synced(path: str, data: bytes | str) -> None:
-    """Write ``data`` to the local file ``path`` and wait until it is on disk: a rename after this
-    never names a file whose content a crash could still lose. Text is written as UTF-8."""
+    """Write ``data`` (text as UTF-8) to ``path`` and wait until it is on disk, so a later rename
+    never names content a crash could lose."""
     with open(path, "wb") as f:
         f.write(data.encode() if isinstance(data, str) else data)
         f.flush()
@@ -171,17 +171,15 @@ class Lake:
 
     @property
     def staging_dir(self) -> str:
-        """Where files are built before they are committed: the lake's ``.staging/`` on local disk
-        (committing is then a rename, and no half-built file ever sits in a partition), a folder of
-        the temp dir for an object store. Its names say who owns them (:mod:`core.staging`)."""
+        """Where files are built before they are committed: the lake's ``.staging/`` on local disk (no
+        half-built file ever sits in a partition), a temp folder for an object store."""
         if self.is_local:
             return f"{self._p(self.root)}/.staging"
         return os.path.join(tempfile.gettempdir(), "airflow-mlops-staging")
 
     def stage(self, uri: str | None = None) -> str:
-        """A new empty local file to build content in before :meth:`commit` names it (``uri``, the
-        file or folder it is for, names it in a LakeWriteError). Staging files a killed writer left
-        are removed first (:func:`core.staging.sweep`)."""
+        """A new empty local file to build ``uri``'s content in before :meth:`commit`; a killed
+        writer's leftovers are swept first."""
         try:
             staging.sweep(self.staging_dir)
             return staging.new_file(self.staging_dir)
@@ -189,9 +187,8 @@ class Lake:
             raise write_failed(uri or self.staging_dir, e) from e
 
     def commit(self, tmp: str, uri: str) -> str:
-        """Make the finished local file ``tmp`` the content of ``uri``, whole: a rename on a local
-        lake, one upload to an object store (a multipart upload becomes visible only when it
-        completes). A failure raises LakeWriteError naming ``uri``."""
+        """Make the finished local file ``tmp`` the content of ``uri``, whole: a rename, or one upload
+        (a multipart upload is visible only when complete)."""
         path = self._p(uri)
         try:
             if self.is_local:

@@ -68,8 +68,7 @@ class LakeLock:
         return max(numbers, default=0), names
 
     def _lease(self, number: int) -> dict[str, Any]:
-        lease: dict[str, Any] = self.lake.read_json_or_none(f"{self.folder}/{number}.json") or {}
-        return lease
+        return dict(self.lake.read_json_or_none(f"{self.folder}/{number}.json") or {})
 
     def acquire(self) -> int:
         deadline = time.time() + self.timeout
