@@ -125,9 +125,8 @@ class Catalog:
         return self.lake.uri(self.pipeline, "locks", name)
 
     def report_uri(self, ds: str, path: str) -> str | None:
-        """The URI of a report file of interval ``ds`` (under ``drift/`` or ``validation/``), or
-        None for anything else: other files of the lake, ``..``, absolute or odd paths are never
-        reachable through this name, however they are encoded (it is checked after decoding)."""
+        """The URI of a report file of ``ds`` (under ``drift/`` or ``validation/``), or None for any
+        other path, however encoded (checked after decoding)."""
         parts = path.split("/")
         if (
             not _DS.match(ds)
@@ -184,9 +183,8 @@ class Catalog:
         return self.why_not_validated(ds) is None
 
     def why_not_validated(self, ds: str) -> str | None:
-        """None when interval ``ds``'s committed snapshot passed its latest validation; otherwise
-        its status and why, in words: the one answer every reader (scoring, monitoring, status, the
-        view, the model card) gives about a batch that must not drive the loop."""
+        """None when ``ds``'s committed snapshot passed its latest validation, else why not: the one
+        answer every reader gives about a batch that must not drive the loop."""
         return self.judge(ds, self.manifest(ds), self.validation(ds))
 
     def judge(self, ds: str, m: dict[str, Any] | None, s: dict[str, Any] | None) -> str | None:
@@ -212,8 +210,8 @@ class Catalog:
         return None
 
     def require_validated(self, ds: str, doing: str) -> dict[str, Any]:
-        """The committed manifest of a batch that passed validation, or NotValidatedError naming the
-        pipeline, the interval, the snapshot and its status; ``doing`` is what was refused."""
+        """The committed manifest of a batch that passed validation, or NotValidatedError naming what
+        was refused (``doing``) and why."""
         m = self.manifest(ds)
         why = self.judge(ds, m, self.validation(ds))
         if why is None and m is not None:
@@ -233,13 +231,8 @@ class Catalog:
 
     # --- predictions ----------------------------------------------------------------------------
     def unscored_batches(self) -> list[str]:
-        """Validated intervals newer than the newest scored one (oldest first).
-
-        The monitor DAG adds these to the intervals of its triggering events, so a batch whose event
-        did not start a run (events that arrive while runs are being created can be folded away) is
-        still scored by the next run. Before anything was ever scored this is empty: history is not
-        back-filled by accident.
-        """
+        """Validated intervals newer than the newest scored one (oldest first): the monitor adds them, as
+        an event can be folded away. Empty before anything was scored: no accidental back-fill."""
         found: list[str] = []
         for ds in reversed(self.batches()):
             if self.lake.exists(self.predictions_uri(ds)):
@@ -283,10 +276,8 @@ class Catalog:
         return summary if self.why_drift_not_counted(ds, summary) is None else None
 
     def drift_record(self) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-        """In one walk, newest first: the drift summary of the newest interval that has one that
-        counts (a batch that did not pass validation, or was re-ingested since, is never the
-        pipeline's drift, even if it was forced through monitoring), and the newer summaries that do
-        not count, each with ``why``."""
+        """The newest drift summary that counts (see :meth:`why_drift_not_counted`), and the newer
+        ones that do not, each with ``why``."""
         uncounted: list[dict[str, Any]] = []
         for ds in reversed(self.batches()):
             summary = self.drift(ds)

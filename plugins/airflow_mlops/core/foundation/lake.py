@@ -1,12 +1,7 @@
 """The lake: every file a pipeline writes, under one root URI (file:// or s3://).
 
-This module only moves bytes; where each file goes is :mod:`airflow_mlops.core.foundation.catalog`'s business.
-
-All I/O goes through an fsspec filesystem so that the embedded default (local disk) and production
-(S3, reached through an Airflow connection) run the same code. Writes are atomic: a local file is
-written under a temporary name and renamed; an object store PUT is atomic per object, so the object
-is written whole in one call, never streamed into its final key. Every temporary file is in one
-staging folder (:mod:`airflow_mlops.core.foundation.staging`): a killed writer's leftovers are found and removed.
+It only moves bytes (where they go is the catalog's business), through fsspec so local disk and S3
+run the same code. Writes are atomic: a rename of a staged file, or one whole PUT.
 """
 
 from __future__ import annotations
@@ -32,11 +27,8 @@ if TYPE_CHECKING:
 
 
 def _io_errors() -> tuple[type[Exception], ...]:
-    """What a failed write raises: OSError (disk, s3fs's translated S3 errors, aiohttp's socket
-    errors) and botocore's own errors (a connection reset surfaces as EndpointConnectionError).
-
-    Nothing broader: Airflow's own exceptions (a timeout, a termination) must pass through unchanged.
-    """
+    """What a failed write raises: OSError and botocore's errors; nothing broader, so Airflow's own
+    exceptions (a timeout, a termination) pass through unchanged."""
     try:
         from botocore.exceptions import BotoCoreError
     except ImportError:  # pragma: no cover - botocore comes with the Amazon provider
@@ -52,8 +44,8 @@ def write_failed(uri: str, e: Exception) -> LakeWriteError:
 
 
 def write_synced(path: str, data: bytes | str) -> None:
-    """Write ``data`` to the local file ``path`` and wait until it is on disk: a rename after this
-    never names a file whose content a crash could still lose. Text is written as UTF-8."""
+    """Write ``data`` (text as UTF-8) to ``path`` and wait until it is on disk, so a later rename
+    never names content a crash could lose."""
     with open(path, "wb") as f:
         f.write(data.encode() if isinstance(data, str) else data)
         f.flush()
@@ -144,12 +136,8 @@ class Lake:
 
     # --- writing -----------------------------------------------------------------------------
     def write_bytes(self, uri: str, data: bytes) -> str:
-        """Write atomically; returns ``uri``.
-
-        A failure raises LakeWriteError naming ``uri``: the client libraries' own errors name a
-        temporary file or an endpoint URL ("Could not connect to the endpoint URL" for a connection
-        reset in the middle of a PUT), or nothing at all ("Please reduce your request rate.").
-        """
+        """Write atomically; returns ``uri``. A failure is a LakeWriteError naming ``uri`` (the
+        libraries' errors name a temporary file, an endpoint, or nothing)."""
         try:
             self._write_bytes(uri, data)
         except _io_errors() as e:
@@ -183,17 +171,15 @@ class Lake:
 
     @property
     def staging_dir(self) -> str:
-        """Where files are built before they are committed: the lake's ``.staging/`` on local disk
-        (committing is then a rename, and no half-built file ever sits in a partition), a folder of
-        the temp dir for an object store. Its names say who owns them (:mod:`core.staging`)."""
+        """Where files are built before they are committed: the lake's ``.staging/`` on local disk (no
+        half-built file ever sits in a partition), a temp folder for an object store."""
         if self.is_local:
             return f"{self._p(self.root)}/.staging"
         return os.path.join(tempfile.gettempdir(), "airflow-mlops-staging")
 
     def stage(self, uri: str | None = None) -> str:
-        """A new empty local file to build content in before :meth:`commit` names it (``uri``, the
-        file or folder it is for, names it in a LakeWriteError). Staging files a killed writer left
-        are removed first (:func:`core.staging.sweep`)."""
+        """A new empty local file to build ``uri``'s content in before :meth:`commit`; a killed
+        writer's leftovers are swept first."""
         try:
             staging.sweep(self.staging_dir)
             return staging.new_file(self.staging_dir)
@@ -201,9 +187,8 @@ class Lake:
             raise write_failed(uri or self.staging_dir, e) from e
 
     def commit(self, tmp: str, uri: str) -> str:
-        """Make the finished local file ``tmp`` the content of ``uri``, whole: a rename on a local
-        lake, one upload to an object store (a multipart upload becomes visible only when it
-        completes). A failure raises LakeWriteError naming ``uri``."""
+        """Make the finished local file ``tmp`` the content of ``uri``, whole: a rename, or one upload
+        (a multipart upload is visible only when complete)."""
         path = self._p(uri)
         try:
             if self.is_local:
@@ -230,11 +215,8 @@ class Lake:
             _discard(tmp)
 
     def create_exclusive(self, uri: str, data: bytes) -> bool:
-        """Write ``uri`` whole only if it does not exist yet; False if it does (or another writer won).
-
-        Local disk: the data goes to a temporary file, hard-linked to its name (``link`` refuses an
-        existing name). Object stores: a PUT with ``If-None-Match: *``, which S3 and MinIO enforce.
-        """
+        """Write ``uri`` whole only if it does not exist yet; False if it does. A hard link locally,
+        a PUT with ``If-None-Match: *`` on S3 and MinIO."""
         path = self._p(uri)
         parent = path.rsplit("/", 1)[0]
         if not self.is_local:

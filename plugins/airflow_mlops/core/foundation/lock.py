@@ -1,14 +1,8 @@
 """A lock in the lake, for what must happen one at a time across processes, workers and deployments.
 
-The lake is the one store every writer of the champion alias reaches (tasks on any worker, the CLI,
-the UI), on local disk and on S3 alike. A lock is a folder of numbered lease files: taking it means
-creating the next number exclusively (``Lake.create_exclusive``), which only one contender can do;
-releasing it writes ``<n>.released``. A lease whose holder died expires after ``ttl`` seconds and
-the next number can then be taken; a waiter waits longer than that by default. A lease also names
-its holder's process and machine (kernel boot and PID namespace): a contender on the same machine
-takes it over at once when that process no longer exists (a task retried after a SIGKILL).
-Nothing is ever deleted to take a lock, so two contenders can never both succeed, and the number is
-a fencing token.
+The lake is the one store every writer reaches. A lock is a folder of numbered leases: taking it
+creates the next number exclusively (``Lake.create_exclusive``); a dead holder's lease expires after
+``ttl`` (at once on its own machine). Nothing is deleted to take it, so the number is a fencing token.
 """
 
 from __future__ import annotations
@@ -74,8 +68,7 @@ class LakeLock:
         return max(numbers, default=0), names
 
     def _lease(self, number: int) -> dict[str, Any]:
-        lease: dict[str, Any] = self.lake.read_json_or_none(f"{self.folder}/{number}.json") or {}
-        return lease
+        return dict(self.lake.read_json_or_none(f"{self.folder}/{number}.json") or {})
 
     def acquire(self) -> int:
         deadline = time.time() + self.timeout

@@ -1,9 +1,6 @@
 """The MLflow registry as airflow-mlops uses it: every alias and tag name, and the gateway to them.
 
-The registry is the source of truth for models: the ``champion`` alias names the model in
-production, and each version's tags carry its lineage and the gate's decision about it. Every tag
-the project writes or reads is named here, so a person can look up what ``data.fingerprint`` means
-in one place, and a typo is an AttributeError instead of a tag nobody reads.
+Every tag is named here, so a typo is an AttributeError instead of a tag nobody reads.
 """
 
 from __future__ import annotations
@@ -94,14 +91,14 @@ def metric_tag(name: str) -> str:
     return f"{Tag.METRIC_PREFIX}{name}"
 
 
-class ModelRegistry:
-    """The one gateway to a pipeline's registered model: the ``champion`` alias, the lock every move
-    of it is made under, and the tags of its versions.
+def prefixed(tags: Mapping[str, Any], prefix: str) -> dict[str, str]:
+    """The tags under ``prefix`` (``metric.``, ``lib.``, ...), named without it, sorted."""
+    return {k.removeprefix(prefix): str(tags[k]) for k in sorted(tags) if k.startswith(prefix)}
 
-    Nothing else calls MLflow's alias or tag methods (``tests/integrity/test_architecture.py``), so
-    how the champion is read (a registry that cannot answer is never "no champion"), moved and
-    guarded is written once.
-    """
+
+class ModelRegistry:
+    """The one gateway to a registered model's ``champion`` alias, its lock and its version tags
+    (``tests/integrity/test_architecture.py``), so how the champion is read and moved is written once."""
 
     #: The pipeline's lock every move of the alias is made under, named after the alias it guards.
     LOCK: Final = CHAMPION
@@ -110,12 +107,8 @@ class ModelRegistry:
         self.client, self.name = client, name
 
     def champion(self) -> ModelVersion | None:
-        """The version the ``champion`` alias points at; None only when the registry says there is none.
-
-        Any other failure (a server that is down or answers 503, bad credentials) propagates: a registry
-        that cannot answer must never read as "no champion", which would let the gate judge a candidate
-        against nothing, or a monitor run score nothing and succeed.
-        """
+        """The version the ``champion`` alias points at; None only when the registry says there is none:
+        one that cannot answer must never read as "no champion" (the gate would judge against nothing)."""
         return _unless_not_found(self.client.get_model_version_by_alias, self.name, CHAMPION)
 
     def champion_version(self) -> str | None:
@@ -199,15 +192,9 @@ SAFE_PACKAGES = ("sklearn", "numpy", "scipy")
 
 
 def load_model(cfg: PipelineConfig, client: MlflowClient, version: str) -> Any:
-    """Load a version of the pipeline's model, refusing anything this project did not make.
-
-    MLflow's own loader deserializes whatever the artifact declares: pickle by default, and for
-    skops it trusts the type list the artifact itself carries, so a crafted artifact runs code when
-    it is loaded. Here a version must carry this pipeline's lineage tags; a skops file is loaded
-    trusting only the types our training recorded on the version (each from scikit-learn, NumPy,
-    SciPy or the configured estimator's package); and a pickled model is refused unless the pipeline
-    opts in with ``model.allow_pickle``.
-    """
+    """Load a version, refusing what this project did not make: MLflow's loader trusts the artifact's
+    own type list, so a crafted one runs code. Only types our training recorded are trusted, and
+    pickle only with ``model.allow_pickle``."""
     import mlflow
     import yaml
 
@@ -254,10 +241,8 @@ def _trusted_types(cfg: PipelineConfig, tags: dict[str, Any], where: str) -> lis
 
 @contextmanager
 def quiet_skops() -> Iterator[None]:
-    """skops finds a function's module by reading its name from every loaded module; in a task
-    process those include Airflow's deprecated shims, and each one warns: a thousand lines of
-    "attribute is deprecated" in the task log, about skops' probe, not about anything of ours.
-    It probes at import (``skops.io._trusted_types``), so import skops.io inside this block."""
+    """Silence skops probing every loaded module (Airflow's deprecated shims each warn); it probes at
+    import, so import skops.io inside this block."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", module=r"skops\.io\._utils")
         yield

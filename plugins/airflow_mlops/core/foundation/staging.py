@@ -1,14 +1,9 @@
 """Staging files: where half-built lake files live, named so that a later run can tell a dead
 writer's leftovers from a live writer's work.
 
-Every temporary file of a lake is ``tmp-<machine>-<pid>-<random>`` in one staging folder (the
-lake's ``.staging/`` on local disk; a folder of the temp dir for an object store). A killed
-process leaves its file behind; :func:`sweep` (run each time a writer stages) removes a file whose
-process is known dead on this machine, and any file older than :data:`MAX_AGE_SECONDS` (a writer
-of another machine, or a name from before this rule), never one a live process of this machine owns.
-
-Files are created with mode ``0o666`` filtered by the process's umask, like any file the process
-creates: one rule for every file of the lake (a snapshot used to get ``mkstemp``'s 0600).
+Names are ``tmp-<machine>-<pid>-<random>``: :func:`sweep` removes a file whose process is dead on
+this machine, or older than :data:`MAX_AGE_SECONDS`, never one a live local process owns. Mode is
+``0o666`` under the umask, like any file (``mkstemp``'s 0600 once made snapshots unreadable).
 """
 
 from __future__ import annotations
@@ -94,9 +89,7 @@ def sweep(folder: str, max_age: float = MAX_AGE_SECONDS) -> list[str]:
 
 
 class ParquetSink:
-    """A Parquet file built in staging for the lake's ``uri``: a failed write (a full disk, a
-    file-size limit, a read-only folder) is a LakeWriteError naming ``uri`` and the cause, never a
-    bare OSError naming a temporary file or nothing."""
+    """A Parquet file built in staging for ``uri``; a failed write is a LakeWriteError naming ``uri``."""
 
     def __init__(self, tmp: str, schema: pa.Schema, uri: str) -> None:
         import pyarrow.parquet as pq

@@ -15,11 +15,8 @@ _END = object()
 
 
 def prefetch(items: Iterator[T]) -> Generator[T, None, None]:
-    """``items``, each produced in a worker thread while the caller works on the one before.
-
-    An error of the producer is raised here, where the caller would have met it; a caller that
-    stops early closes the producer (its open files) once its pending item is done.
-    """
+    """``items``, each produced in a worker thread while the caller works on the one before; the
+    producer's errors are raised here, and stopping early closes it."""
     with ThreadPoolExecutor(1, thread_name_prefix="prefetch") as pool:
         pending = pool.submit(next, items, _END)
         try:

@@ -24,13 +24,8 @@ def configure(
     username: str | None = None,
     password: str | None = None,
 ) -> MlflowClient:
-    """Point MLflow at the tracking store (embedded SQLite by default) and return a client.
-
-    MLflow has no per-client credentials: its client, its fluent API, its artifact transfers and
-    model loading all read the tracking URI and basic-auth credentials from process-wide settings
-    (``set_tracking_uri`` itself exports ``MLFLOW_TRACKING_URI``). So this one call sets them for
-    the process, explicitly, and nothing else in the project does.
-    """
+    """Point MLflow at the tracking store and return a client. MLflow reads the URI and credentials
+    only from process-wide settings, so this one call sets them, and nothing else does."""
     import mlflow
     from mlflow.environment_variables import MLFLOW_TRACKING_PASSWORD, MLFLOW_TRACKING_USERNAME
 
@@ -148,9 +143,8 @@ def library_versions() -> dict[str, str]:
 
 @cache
 def model_requirements() -> list[str]:
-    """The pip requirements logged with a model: what loading it with skops needs, at the versions
-    that trained it. Given explicitly because otherwise MLflow infers them by loading the model in
-    a subprocess that records every module it imports: seconds of CPU per training, every time."""
+    """The pip requirements logged with a model, given so MLflow does not infer them by loading the
+    model in a subprocess (seconds of CPU per training)."""
     from importlib.metadata import PackageNotFoundError, version
 
     out = []

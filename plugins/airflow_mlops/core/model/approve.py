@@ -42,16 +42,9 @@ def approve(
     reason: str = "",
     timed_out: bool = False,
 ) -> PromotionDecision:
-    """Carry out a person's answer to a promotion that passed the gate and waits for approval.
-
-    Under the same ``champion`` lock as ``promote``. The champion is checked again: the gate judged
-    the candidate against the champion of its moment, and if another promotion or a rollback moved
-    the alias while the question waited, an approval of that comparison is stale and refused
-    (recorded as ``stale``; train again to be judged against the new champion). The answer is
-    recorded on the candidate before the alias moves, and ``promotion.applied`` after, as in
-    ``promote``: a retry after a crash in between finds the answer and completes the move. A timeout
-    is a rejection. An answer already recorded is returned as it is.
-    """
+    """Carry out a person's answer under the ``champion`` lock. If the alias moved while the question
+    waited, the comparison the person approved is gone: recorded as ``stale``. A timeout is a rejection;
+    an answer already recorded is returned (after finishing its alias move)."""
     reg = ModelRegistry(client, cfg.registered_model_name)
     name, version = reg.name, str(candidate_version)
     verb = "approve" if approved and not timed_out else "reject"
@@ -123,11 +116,7 @@ def _answer(
 
 
 def approval_body(cfg: PipelineConfig, lake: Lake, client: MlflowClient, d: PromotionDecision) -> str:
-    """The question a person answers, in Markdown: the challenger against the champion.
-
-    Scores on the same rows (neither was fit on), every recorded metric, training windows and rows, why each was
-    trained, and the drift seen in batches the champion scored.
-    """
+    """The question a person answers, in Markdown: the challenger against the champion."""
     reg = ModelRegistry(client, cfg.registered_model_name)
     name = reg.name
     versions = [("challenger", d.candidate_version, d.candidate_score)]
@@ -142,9 +131,7 @@ def approval_body(cfg: PipelineConfig, lake: Lake, client: MlflowClient, d: Prom
         days = json.loads(t.get(Tag.WINDOW) or "[]")
         return f"{days[0]} .. {days[-1]} ({len(days)} days)" if days else "?"
 
-    metrics = sorted(
-        {k[len(Tag.METRIC_PREFIX) :] for t in tags.values() for k in t if k.startswith(Tag.METRIC_PREFIX)}
-    )
+    metrics = sorted({m for t in tags.values() for m in registry.prefixed(t, Tag.METRIC_PREFIX)})
     head = " | ".join(f"{role} v{v}" for role, v, _ in versions)
     rows = [
         f"| | {head} |",

@@ -1,8 +1,4 @@
-"""A model card's text: the Markdown of one version's card, from its tags and the monitoring rows.
-
-Pure: it reads no registry and no lake (``core.model.model_card`` gathers the facts and stores the
-card), so what a card says can be tested from tags alone.
-"""
+"""A model card's Markdown, from a version's tags and monitoring rows; pure, so it is tested from tags alone."""
 
 from __future__ import annotations
 
@@ -10,9 +6,8 @@ import json
 from typing import Any, Final
 
 from airflow_mlops.core.foundation.config import PipelineConfig
-from airflow_mlops.core.foundation.registry import Tag
+from airflow_mlops.core.foundation.registry import Tag, prefixed
 
-#: Tag written by the (separate) human-approval step: who approved the promotion.
 APPROVAL_PREFIX: Final = f"{Tag.PROMOTION_PREFIX}approval."
 
 #: What each state means, in the card's words.
@@ -137,9 +132,7 @@ def card_markdown(
         f"required improvement {cfg.gate.min_improvement}).",
         "",
     ]
-    metrics = sorted(
-        (k.removeprefix(Tag.METRIC_PREFIX), v) for k, v in t.items() if k.startswith(Tag.METRIC_PREFIX)
-    )
+    metrics = prefixed(t, Tag.METRIC_PREFIX).items()
     md += _table(
         ("Metric", "Value"),
         [
@@ -159,9 +152,7 @@ def card_markdown(
     md += _drift(cfg, drift_rows)
 
     md += ["## Code and libraries", ""]
-    libs = sorted(
-        (k.removeprefix(Tag.LIBRARY_PREFIX), v) for k, v in t.items() if k.startswith(Tag.LIBRARY_PREFIX)
-    )
+    libs = prefixed(t, Tag.LIBRARY_PREFIX).items()
     md += _table(
         ("Component", "Version"),
         [("airflow-mlops code", _code(t.get(Tag.CODE_VERSION)))] + [(_cell(k), _code(v)) for k, v in libs],
@@ -224,9 +215,8 @@ def _decision(t: dict[str, str]) -> list[str]:
     ]
     if promoted and t.get(Tag.PREVIOUS_CHAMPION):
         rows.append(("Replaced", f"v{_cell(t[Tag.PREVIOUS_CHAMPION])}"))
-    for k in sorted(k for k in t if k.startswith(APPROVAL_PREFIX)):
-        label = k.removeprefix(APPROVAL_PREFIX)
-        rows.append(("Approved by" if label == "by" else f"Approval {_cell(label)}", _cell(t[k])))
+    for label, v in prefixed(t, APPROVAL_PREFIX).items():
+        rows.append(("Approved by" if label == "by" else f"Approval {_cell(label)}", _cell(v)))
     return _table(("Field", "Value"), rows)
 
 

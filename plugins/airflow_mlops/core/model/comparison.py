@@ -1,12 +1,8 @@
 """The rows the gate compares a candidate and the champion on: only rows neither model was fit on.
 
-A candidate's held-out rows are new to the candidate, but not always to the champion: a retrain
-with an ``end_date`` in the past, or a window shorter or earlier than the champion's, holds out
-intervals the champion was fit on, and a model scored on rows it learnt from looks far better than
-it is (seen: 0.9875 against an honest 0.8708). So the comparison takes the candidate's held-out rows
-minus every interval the champion was fit on, plus the validated batches after the candidate's
-window that the champion never saw either. The decision records which intervals and how many rows
-that was; too few rows and the champion stays (``gate.min_holdout_rows``).
+A candidate's held-out rows may be rows the champion was fit on (a retrain with a past ``end_date``),
+and a model scored on rows it learnt from looks far better than it is (seen: 0.9875 against an
+honest 0.8708); those intervals are left out, later batches neither saw are added.
 """
 
 from __future__ import annotations
@@ -61,12 +57,8 @@ def span(intervals: list[str]) -> str:
 
 
 def fitted_on(tags: dict[str, str]) -> list[str] | None:
-    """The intervals a version was fit on (None when its tags do not say).
-
-    Versions trained before ``data.trained_intervals`` existed record only their window, which also
-    holds their own held-out rows: the whole window is taken, so nothing they saw is ever counted as
-    unseen (a comparison may lose rows, never gain seen ones).
-    """
+    """The intervals a version was fit on (None when its tags do not say); older versions record only
+    their window, which is taken whole so nothing they saw counts as unseen."""
     for tag in (Tag.TRAINED_INTERVALS, Tag.WINDOW):
         try:
             found = json.loads(tags.get(tag) or "null")

@@ -2,12 +2,8 @@
 on each slice (each value of a column such as an airport or a customer group) and permutation
 importances.
 
-A model that is better on average can be worse for one group. With ``gate.slices`` the gate scores
-candidate and champion on every slice of the same held-out rows that has at least
-``gate.min_slice_rows`` rows, and refuses a candidate that loses more than
-``gate.max_slice_regression`` on any of them, or (``gate.max_slice_gap``, a fairness bound) whose
-best and worst slices of a column differ by more than that. Each model predicts the held-out rows
-once; the slices are cut from those predictions.
+A model that is better on average can be worse for one group: with ``gate.slices`` the gate refuses
+a candidate that loses too much on a slice, or whose slices differ too much (``gate.max_slice_gap``).
 """
 
 from __future__ import annotations
@@ -160,12 +156,8 @@ def read_record(text: str) -> list[SliceScore]:
 
 
 def permutation_importances(cfg: PipelineConfig, model: Any, holdout: pd.DataFrame) -> dict[str, float]:
-    """How much the gate metric worsens when each feature's values are shuffled, on the held-out rows.
-
-    Computed on the raw features (not on one-hot columns), with the project's own metric
-    definitions, so an importance reads in the gate metric's units: positive means the model
-    relies on the feature. The mean over a few seeded shuffles; a seeded sample of a large holdout.
-    """
+    """How much the gate metric worsens when each raw feature is shuffled on the held-out rows, so an
+    importance reads in the gate metric's units (mean of a few seeded shuffles)."""
     import numpy as np
 
     df = labelled(cfg, holdout)

@@ -1,15 +1,8 @@
-"""Model cards: one page per model version saying what it is for, what it learned from, how it did,
-what was decided about it, how it has fared since, and where it should not be trusted.
+"""Model cards: the facts on a version and its monitoring runs in one page a person reads, stored as
+Markdown and self-contained HTML artifacts of its training run, rewritten when its state changes.
 
-The facts are already on the version (lineage, metric and promotion tags) and in the monitoring runs
-that name it; the card puts them in one place a person reads, in Markdown and in self-contained HTML
-(no stylesheet or script fetched from anywhere, so it renders offline and in the UI's iframe). Both
-are artifacts of the version's training run under ``model_card/``, rewritten whenever the version's
-state changes, and the version's ``model_card.state`` tag says which state the card describes.
-
-:func:`refresh` is what the state-changing core functions call: it never raises, because a card
-that could not be written must not undo or fail a promotion whose alias has already moved. What the
-card says is :mod:`core.model.card_markdown`; its page is :mod:`core.model.card_html`.
+:func:`refresh` never raises: a card that could not be written must not fail a promotion whose
+alias has already moved.
 """
 
 from __future__ import annotations
@@ -55,10 +48,7 @@ class CardResult(Result):
 
 # --- gathering ------------------------------------------------------------------------------------
 def drift_history(cfg: PipelineConfig, client: MlflowClient, version: str) -> list[dict[str, Any]]:
-    """One row per interval this version scored (oldest first), from the monitoring runs naming it.
-
-    A re-monitored interval has several runs; the newest one counts, as it does in the lake.
-    """
+    """One row per interval this version scored (oldest first); of a re-monitored interval the newest run counts."""
     exp = client.get_experiment_by_name(cfg.experiment_name)
     if exp is None:
         return []
@@ -68,14 +58,12 @@ def drift_history(cfg: PipelineConfig, client: MlflowClient, version: str) -> li
     )
     runs: list[Any] = []
     token = None
-    while True:
+    while token != "":
         page = client.search_runs(
             [exp.experiment_id], filter_string=query, max_results=1000, page_token=token
         )
         runs.extend(page)
-        token = page.token
-        if not token:
-            break
+        token = page.token or ""
     latest: dict[str, Any] = {}
     for r in sorted(runs, key=lambda r: r.info.start_time or 0):
         ds = r.data.tags.get(Tag.MONITOR_DS)
@@ -114,11 +102,7 @@ def snapshot_details(cfg: PipelineConfig, lake: Lake, version_tags: dict[str, st
 
 # --- writing and reading --------------------------------------------------------------------------
 def write_card(cfg: PipelineConfig, lake: Lake, client: MlflowClient, version: str, state: str) -> CardResult:
-    """(Re)write the card of ``version`` as artifacts of its training run, then tag the version.
-
-    The artifacts have fixed names, so a regeneration replaces the previous card; the tags are
-    written last, so ``model_card.state`` never names a state whose card was not written.
-    """
+    """(Re)write the card of ``version``; the tags last, so ``model_card.state`` names a written card."""
     reg = ModelRegistry(client, cfg.registered_model_name)
     name, version = reg.name, str(version)
     mv = reg.version(version)
@@ -169,26 +153,18 @@ def refresh(
     *,
     only_missing: bool = False,
 ) -> list[CardResult]:
-    """Rewrite the cards of versions whose state just changed; never raises (see the module doc).
-
-    ``only_missing`` leaves a version that already has a card alone: a retried training run must not
-    turn the card of a version promoted since back into a candidate's.
-    """
-    done = []
+    """Rewrite the cards of versions whose state just changed; never raises. ``only_missing``: a retried
+    training must not turn the card of a version promoted since back into a candidate's."""
+    done, reg = [], ModelRegistry(client, cfg.registered_model_name)
     for version, state in states.items():
         try:
-            if only_missing and Tag.CARD_STATE in ModelRegistry(client, cfg.registered_model_name).tags(
-                version
-            ):
+            if only_missing and Tag.CARD_STATE in reg.tags(version):
                 continue
             done.append(write_card(cfg, lake, client, version, state))
         except Exception:
             log.warning(
-                "%s v%s: could not write the model card (state %s); the %s itself is unaffected",
-                cfg.registered_model_name,
-                version,
-                state,
-                "state change",
+                "%s v%s: could not write the model card (state %s); the state change itself is unaffected",
+                *(cfg.registered_model_name, version, state),
                 exc_info=True,
             )
     return done

@@ -125,12 +125,8 @@ def build_pipeline(cfg: PipelineConfig) -> Pipeline:
 
 
 def predict(cfg: PipelineConfig, model: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
-    """Predictions and, for binary classification, the probability of the positive class.
-
-    A classifier with probabilities runs once: the class is the most probable one (``classes_`` in
-    ``predict_proba``'s column order, the first on a tie), which is how scikit-learn's classifiers
-    predict. Calling ``predict`` and then ``predict_proba`` ran the whole pipeline twice.
-    """
+    """Predictions and, for binary classification, the positive class's probability; the class is
+    taken from ``predict_proba`` (first on a tie) so the pipeline runs once, not twice."""
     if cfg.data_schema.task == "classification" and hasattr(model, "predict_proba"):
         p = model.predict_proba(X)
         pred = model.classes_[p.argmax(axis=1)]

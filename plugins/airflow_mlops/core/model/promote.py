@@ -1,15 +1,8 @@
 """Promote: the gate between a candidate model version and the ``champion`` alias.
 
-Candidate and champion are scored on the same rows, and only on rows neither was fit on: the
-candidate's held-out rows minus every interval the champion learnt from, plus later validated
-batches neither saw (:mod:`core.model.comparison`); with fewer than ``gate.min_holdout_rows`` of them the
-champion stays. The candidate is promoted only if it meets the absolute minimum and beats the
-champion strictly, by at least ``min_improvement``: never a worse model, and a tie keeps the
-champion. The decision and its reasons are tags on the candidate version, written
-before the alias moves; a promoted version records the champion it replaced, which is what rollback
-uses. A retried promotion returns the decision already recorded, finishing the alias move if a crash
-interrupted it. A person's answer, when the gate asks for one, is :mod:`core.model.approve`; moving
-the alias back is :mod:`core.model.rollback`. Every alias and tag goes through ``ModelRegistry``.
+Both are scored only on rows neither was fit on (:mod:`core.model.comparison`); the candidate must
+meet the minimum and beat the champion strictly, so never a worse model and a tie keeps the champion.
+The decision is tagged on the candidate before the alias moves, so a retry finishes it.
 """
 
 from __future__ import annotations
@@ -19,7 +12,7 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from airflow_mlops.core.foundation import registry
 from airflow_mlops.core.foundation.config import PipelineConfig
@@ -59,12 +52,8 @@ _APPROVAL_TAGS = {
 
 @dataclass(frozen=True)
 class PromotionDecision(Result):
-    """The gate's verdict on one candidate version, and a person's answer when one is required.
-
-    ``promoted`` always means "this decision makes the candidate champion" (the alias moves or has
-    moved). ``reason`` is the gate's reason. ``approval`` is empty when the gate decides alone,
-    else one of :class:`Approval`, with who answered, when and why.
-    """
+    """The gate's verdict on one candidate; ``promoted`` means it makes the candidate champion,
+    ``approval`` is empty when the gate decides alone, else one of :class:`Approval`."""
 
     pipeline: str
     model_name: str
@@ -95,13 +84,11 @@ class PromotionDecision(Result):
 
     def tags(self) -> dict[str, str]:
         """The decision as version tags; approval tags only when an approval was asked for."""
-        d = self.to_dict()
-        out = {}
-        for k, v in d.items():
-            if k in ("pipeline", "model_name") or (k in _APPROVAL_TAGS and not self.approval):
-                continue
-            out[_APPROVAL_TAGS.get(k, f"{PREFIX}{k}")] = "" if v is None else str(v)
-        return out
+        return {
+            _APPROVAL_TAGS.get(k, f"{PREFIX}{k}"): "" if v is None else str(v)
+            for k, v in self.to_dict().items()
+            if k not in ("pipeline", "model_name") and (k not in _APPROVAL_TAGS or self.approval)
+        }
 
 
 #: Scores closer than this are equal: a gain exactly at ``min_improvement`` is reached however the
@@ -116,12 +103,8 @@ def gate(
     champion_version: str | None,
     on: str = "on the same held-out data",
 ) -> tuple[bool, str]:
-    """Pure gate logic: (promote?, reason in words); ``on`` says which rows both were scored on.
-
-    A tie is refused even with ``min_improvement`` 0: a forced retrain on the champion's own data
-    scores the same, and replacing the champion with its twin would only churn the registry. A score
-    that is missing or NaN is never a comparison: with a champion, the champion stays.
-    """
+    """(promote?, reason in words). A tie is refused even with ``min_improvement`` 0: replacing the
+    champion with its retrained twin only churns the registry. A missing or NaN score keeps the champion."""
     g = cfg.gate
     better = "higher" if g.higher_is_better else "lower"
     if candidate is None or math.isnan(candidate):
@@ -172,43 +155,31 @@ def recorded_decision(cfg: PipelineConfig, tags: dict[str, str]) -> PromotionDec
     """A decision read back from a version's tags (None if the gate never judged it)."""
     if f"{PREFIX}promoted" not in tags:
         return None
-
-    def num(k: str) -> float | None:
-        v = tags.get(f"{PREFIX}{k}", "")
-        return float(v) if v else None
-
-    return PromotionDecision(
-        pipeline=cfg.name,
-        model_name=cfg.registered_model_name,
-        candidate_version=tags[f"{PREFIX}candidate_version"],
-        champion_version=tags.get(f"{PREFIX}champion_version") or None,
-        promoted=tags[f"{PREFIX}promoted"] == "True",
-        reason=tags.get(f"{PREFIX}reason", ""),
-        metric=tags.get(f"{PREFIX}metric", cfg.gate.metric),
-        candidate_score=num("candidate_score"),
-        champion_score=num("champion_score"),
-        minimum=float(tags.get(f"{PREFIX}minimum", cfg.gate.minimum)),
-        min_improvement=float(tags.get(f"{PREFIX}min_improvement", cfg.gate.min_improvement)),
-        decided_at=tags.get(f"{PREFIX}decided_at", ""),
-        slices=tags.get(f"{PREFIX}slices", ""),
-        compared_rows=int(rows) if (rows := tags.get(f"{PREFIX}compared_rows", "")).isdigit() else None,
-        compared_intervals=tags.get(f"{PREFIX}compared_intervals", ""),
-        excluded_intervals=tags.get(f"{PREFIX}excluded_intervals", ""),
-        added_intervals=tags.get(f"{PREFIX}added_intervals", ""),
-        **{field: str(tags.get(tag, "")) for field, tag in _APPROVAL_TAGS.items()},
-    )
+    t: dict[str, Any] = {
+        k: str(tags.get(_APPROVAL_TAGS.get(k, f"{PREFIX}{k}"), ""))
+        for k in PromotionDecision.__dataclass_fields__
+    }
+    g, rows = cfg.gate, t["compared_rows"]
+    for k in ("candidate_score", "champion_score"):
+        t[k] = float(t[k]) if t[k] else None
+    t |= {
+        "pipeline": cfg.name,
+        "model_name": cfg.registered_model_name,
+        "champion_version": t["champion_version"] or None,
+        "promoted": t["promoted"] == "True",
+        "metric": t["metric"] or g.metric,
+        "minimum": float(t["minimum"] or g.minimum),
+        "min_improvement": float(t["min_improvement"] or g.min_improvement),
+        "compared_rows": int(rows) if rows.isdigit() else None,
+    }
+    return PromotionDecision(**t)
 
 
 def promote(
     cfg: PipelineConfig, lake: Lake, client: MlflowClient, candidate_version: str
 ) -> PromotionDecision:
-    """Judge ``candidate_version`` against the champion and move the alias if it passes.
-
-    Everything happens under the pipeline's ``champion`` lock in the lake, so two promotions (or a
-    promotion and a rollback) never judge against the same champion. The decision is recorded on
-    the candidate before the alias moves, and ``promotion.applied`` after: a retry after a crash in
-    between finds the decision and completes the move instead of judging again.
-    """
+    """Judge ``candidate_version`` and move the alias if it passes, under the ``champion`` lock so two
+    promotions (or a rollback) never judge against the same champion."""
     reg = ModelRegistry(client, cfg.registered_model_name)
     with reg.lock(lake, cfg.name, f"promote {reg.name} v{candidate_version}") as lock:
         tags = reg.tags(candidate_version)
@@ -305,12 +276,8 @@ def write_decision(reg: ModelRegistry, d: PromotionDecision, lock: int | None) -
 
 
 def carry_out(reg: ModelRegistry, d: PromotionDecision) -> bool:
-    """Carry out a recorded decision; False when the champion it was judged against is gone.
-
-    A refusal needs nothing. A promotion moves the alias from the champion it was judged against;
-    if the alias already points at the candidate, a crash came after the move. If it points
-    elsewhere, the decision is stale and the caller judges again.
-    """
+    """Carry out a recorded decision; False when the champion it was judged against is gone
+    (the decision is stale and the caller judges again)."""
     if d.promoted:
         now_version = reg.champion_version()
         if now_version not in (d.candidate_version, d.champion_version):
@@ -325,20 +292,17 @@ def carry_out(reg: ModelRegistry, d: PromotionDecision) -> bool:
 
 def history(cfg: PipelineConfig, client: MlflowClient) -> list[PromotionDecision]:
     """Every recorded gate decision of a pipeline, newest first."""
-    out = []
-    for v in ModelRegistry(client, cfg.registered_model_name).versions():
-        d = recorded_decision(cfg, registry.tags_of(v))
-        if d is not None:
-            out.append(d)
+    found = (
+        recorded_decision(cfg, registry.tags_of(v))
+        for v in ModelRegistry(client, cfg.registered_model_name).versions()
+    )
+    out = [d for d in found if d is not None]
     return sorted(out, key=lambda d: (d.decided_at, int(d.candidate_version)), reverse=True)
 
 
 def cards_after(cfg: PipelineConfig, lake: Lake, client: MlflowClient, d: PromotionDecision) -> None:
-    """Cards after a gate decision: the candidate (champion or refused) and the champion it replaced.
-
-    States are checked against the alias now, so a retried promotion that returns a decision made
-    long ago does not call a version champion after it was rolled back.
-    """
+    """Cards after a gate decision; states are checked against the alias now, so an old decision a
+    retry returns does not call a rolled-back version champion."""
     try:
         now = ModelRegistry(client, cfg.registered_model_name).champion_version()
     except Exception:

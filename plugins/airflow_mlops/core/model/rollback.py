@@ -34,11 +34,8 @@ class Rollback(Result):
 def rollback(
     cfg: PipelineConfig, lake: Lake, client: MlflowClient, *, reason: str, by: str, to: str | None = None
 ) -> Rollback:
-    """Give the ``champion`` alias back to the version the current champion replaced (or to ``to``).
-
-    Under the same lock as promotions. The target must be a version this pipeline promoted once
-    (it passed the gate); both versions record who, when and why.
-    """
+    """Give the ``champion`` alias back to the version the champion replaced (or to ``to``, which must
+    have been promoted once), under the promotions' lock."""
     reg = ModelRegistry(client, cfg.registered_model_name)
     name = reg.name
     if to is not None and not str(to).isdigit():

@@ -1,16 +1,8 @@
 """Model selection within a budget: candidates x parameter spaces, scored by time-aware folds.
 
-Three steps, each a function a task calls, so that trials can run as mapped tasks on any worker:
-
-* :func:`plan` resolves the training window, decides whether there is anything new to learn, opens
-  the search's MLflow run (the parent of every trial, and later of the trained version) and lists
-  the trials, drawn deterministically from the seed (``trials.plan_trials``).
-* ``trials.run_trial`` (:mod:`core.model.trials`) fits one trial on expanding-window folds of the
-  training part (newest fold last) and logs it as a nested run. The held-out part the gate judges on
-  is never loaded into a fold. A trial not started before the plan's deadline is skipped.
-* :func:`train_winner` reads the trials back from MLflow, picks the best (``trials.best``; a tie goes
-  to the earlier trial) and trains it on the whole training part through :func:`core.model.train.train`,
-  which registers the version with the search in its tags, lineage and model card.
+Three steps, each a task, so trials run as mapped tasks on any worker: :func:`plan` opens the
+search's run and draws the trials from the seed; ``trials.run_trial`` scores one on time-ordered
+folds of the training part (never the held-out part); :func:`train_winner` trains the best.
 """
 
 from __future__ import annotations
@@ -67,9 +59,7 @@ class SearchPlan(Result):
 
 # --- the plan --------------------------------------------------------------------------------------
 def check_candidates(cfg: PipelineConfig) -> list[str]:
-    """Each candidate's problems, by field: an estimator that cannot be imported, or a parameter it
-    does not have. Imports the estimators, so it runs in ``airflow-mlops check`` and at plan time,
-    never at parse time."""
+    """Each candidate's problems, by field; imports the estimators, so never at parse time."""
     from airflow_mlops.core.model.modeling import make_estimator
 
     if cfg.model.search is None:

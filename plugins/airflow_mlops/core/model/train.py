@@ -82,11 +82,8 @@ def train(
     airflow_context: dict[str, str] | None = None,
     chosen: Chosen | None = None,
 ) -> TrainResult:
-    """Train, log and register one model version for ``cfg`` (idempotent per ``run_key``).
-
-    With ``chosen`` (a search's outcome) the window is the searched one, the model is the winner,
-    and no skip is considered: the search's plan already decided that there is something to learn.
-    """
+    """Train, log and register one model version for ``cfg`` (idempotent per ``run_key``); with
+    ``chosen`` the search's window and winner, and no skip (the search's plan decided that)."""
     exp_id = tracking.ensure_experiment(client, cfg.experiment_name)
     previous = _existing(client, cfg, exp_id, run_key)
     if previous is not None:
@@ -122,10 +119,8 @@ def train(
     params = _params(model_cfg, days, window)
     if chosen:
         tags |= chosen.tags
-    # Registering is exclusive per pipeline and checked again inside: an attempt Airflow gave up on
-    # may live on (a task process outlives its killed Celery worker: it has its own process group)
-    # and reach this point after its retry did; it then finds the retry's version instead of
-    # registering a second one. A lease whose holder died is taken over (see core.lock).
+    # Exclusive and checked again inside: an attempt Airflow gave up on may outlive its killed worker
+    # and get here after its retry did; it then finds the retry's version instead of registering another.
     with LakeLock(lake, cat.lock_dir("register"), f"train {run_key}"):
         again = _existing(client, cfg, exp_id, run_key)
         if again is not None:
@@ -232,11 +227,7 @@ def _params(cfg: PipelineConfig, days: int, window: list[str]) -> dict[str, str]
 
 
 def skops_types(model: Any) -> list[str]:
-    """Types skops does not trust by default that our own fitted pipeline contains.
-
-    Models are stored with skops (no code runs at load, unlike pickle). A model we just fitted
-    ourselves is trusted by construction, so its non-default types are recorded with it.
-    """
+    """Types skops does not trust by default in a pipeline we just fitted (trusted by construction)."""
     with registry.quiet_skops():
         import skops.io as sio
 
@@ -255,10 +246,7 @@ def _log_and_register(
     reason: str,
     chosen: Chosen | None = None,
 ) -> tuple[str, str]:
-    """One MLflow run (metrics, params, tags, datasets, lineage, model) and its registered version.
-
-    After a search the run is the search's own (its trials are nested under it), resumed here.
-    """
+    """One MLflow run (after a search, the search's own, resumed) and its registered version."""
     import mlflow
     import mlflow.data.pandas_dataset
     import pandas as pd
@@ -317,14 +305,9 @@ def _log_and_register(
 def _existing(
     client: MlflowClient, cfg: PipelineConfig, experiment_id: str, run_key: str
 ) -> TrainResult | None:
-    """The version a previous attempt of the same Airflow run already registered, if any.
-
-    Versions are found by their own run-key tag, not by a finished run: a worker killed after
-    registering but before its run ended leaves a RUNNING run whose version is whole (it is
-    created with all its tags in one call). That run is finished and tagged here, so the retry
-    reuses the version instead of registering a duplicate. Runs of dead attempts that registered
-    nothing are marked FAILED, so the experiment does not show them as still running.
-    """
+    """The version a previous attempt of the same Airflow run registered, found by its run-key tag (a
+    killed worker's RUNNING run may hold a whole version: it is finished here and reused). Runs of
+    dead attempts that registered nothing are marked FAILED."""
     name = cfg.registered_model_name
     versions = client.search_model_versions(f"name = '{name}' and tags.`{Tag.RUN_KEY}` = '{run_key}'")
     runs = client.search_runs(

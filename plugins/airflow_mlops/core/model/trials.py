@@ -72,13 +72,8 @@ def _grid(params: dict[str, list[Any] | RangeSpace]) -> list[dict[str, Any]] | N
 
 
 def plan_trials(search: SearchConfig, seed: int) -> list[Trial]:
-    """The trials, a pure function of the search config and the seed.
-
-    Candidates take turns (trial i goes to the next candidate with points left), so every estimator
-    is tried even with a small budget. A space of choice lists only is drawn without replacement
-    (a shuffled grid), so no trial repeats another; once every such space is used up, the plan
-    stops early. A space with a range is sampled with replacement (repeats are then improbable).
-    """
+    """The trials, a pure function of the config and seed. Candidates take turns, so every estimator
+    is tried even with a small budget; choice-only spaces are drawn without replacement."""
     rng = random.Random(seed)
     grids: list[list[dict[str, Any]] | None] = []
     for c in search.candidates:
@@ -129,13 +124,8 @@ def run_trial(
     trial: dict[str, Any],
     now: datetime | None = None,
 ) -> TrialResult:
-    """Score ``trial`` on the plan's folds and log it as a run nested under the search's run.
-
-    A retry finds the trial's finished run and returns it; a run a dead attempt left RUNNING is
-    marked FAILED and the trial is run again. A trial whose estimator refuses its parameters (or
-    whose metric cannot be computed) is logged FAILED with the reason: one bad point of a space
-    does not end the search.
-    """
+    """Score ``trial`` on the plan's folds, logged as a nested run; a retry reuses its finished run.
+    A refused point is logged FAILED with the reason: one bad point does not end the search."""
     t = Trial(int(trial["index"]), str(trial["estimator"]), dict(trial["params"]))
     parent = str(plan["parent_run_id"])
     exp_id = client.get_run(parent).info.experiment_id

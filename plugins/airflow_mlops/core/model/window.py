@@ -1,18 +1,8 @@
 """The training window: which intervals it should hold, which it holds, and why any is left out.
 
-A window is ``window_days`` days up to its end (``end_date``, or the newest interval that was
-validated or committed). The intervals it *should* hold come from the ingest schedule, the commit
-ledger (:mod:`core.commits`), the partitions and the quarantine; each is then one of:
-
-- used: its snapshot is committed and its latest validation passed;
-- quarantined: ingest refused it, or its validation did not pass (left out, recorded);
-- unvalidated: committed but not validated (yet) for the snapshot committed now (left out, recorded);
-- vanished: the ledger says ingest committed it and its manifest is gone: an error naming it,
-  unless ``split.on_vanished: skip`` (then left out, recorded);
-- missing: the schedule expected it and nothing ever arrived (left out, recorded).
-
-Lost data never becomes a silently smaller window: every interval left out is in the log, the
-version's tags (``data.left_out``) and the model card.
+Each interval it should hold is used, or left out as quarantined, unvalidated, vanished (an error
+unless ``split.on_vanished: skip``) or missing. Lost data never becomes a silently smaller window:
+every interval left out is in the log, the version's ``data.left_out`` tag and the model card.
 """
 
 from __future__ import annotations
@@ -107,19 +97,14 @@ def plan_window(
     cfg: PipelineConfig | None, cat: Catalog, window_days: int, end_ds: str | None = None
 ) -> WindowPlan:
     """The window of ``window_days`` days up to ``end_ds`` (default: the newest interval validated
-    or committed), each interval it should hold sorted into used or left out (and why).
-
-    Raises VanishedDataError naming every committed interval of the window whose partition is gone
-    (unless ``split.on_vanished`` is ``skip``), DataNotFoundError when nothing is left to train on.
-    """
+    or committed), each interval it should hold sorted into used or left out (and why)."""
     end = end_date(end_ds) if end_ds else None
     partitions = cat.batches()
     # Each partition's manifest and validation summary, read once.
     read = {b: (cat.manifest(b), cat.validation(b)) for b in partitions}
     validated = {b for b, (m, s) in read.items() if cat.judge(b, m, s) is None}
     ledger = set(commits.committed(cat))
-    # The end is the newest validated interval, or a newer committed one that is gone (else
-    # deleting the newest partition would only move the window back a day).
+    # The end may be a newer committed interval that is gone: deleting it must not move the window back.
     gone = {b for b in ledger - validated if read.get(b, (None, None))[0] is None}
     anchors = sorted(validated | gone)
     if end is None and not anchors:

@@ -1,10 +1,5 @@
-"""Alerts: what a person is told when something in a pipeline needs them, built from the results the
-stages already return. Pure functions, no network and no Airflow: the notifier
-(``airflow_mlops.notifiers.alerts``) only delivers what is built here.
-
-Each alert says what happened, to which pipeline and batch (or model version), why, and links to
-the pipeline's page in the MLOps view (``{base}/mlops/pipelines/{pipeline}``).
-"""
+"""Alerts: what a person is told when a pipeline needs them, built from the stages' results. Pure (no
+network, no Airflow): the notifier (``airflow_mlops.notifiers.alerts``) only delivers them."""
 
 from __future__ import annotations
 
@@ -64,8 +59,7 @@ class Alert:
         version: str | None = None,
         run: str | None = None,
     ) -> Alert:
-        """The one way a builder makes an alert: the body is ``lines``, the severity is the kind's
-        (:data:`SEVERITY`), and the link is the pipeline's page in the view under ``base``."""
+        """The one way a builder makes an alert: severity from :data:`SEVERITY`, link to the view."""
         return cls(
             kind=kind,
             pipeline=pipeline,
@@ -127,10 +121,7 @@ def validation_alert(summary: Mapping[str, Any], base: str | None) -> Alert | No
 
 
 def quarantine_alert(event: Mapping[str, Any], base: str | None) -> Alert | None:
-    """A raw file refused at ingest (it breaks the data contract) and kept in the quarantine.
-
-    ``event``: pipeline, ds, reason, and where the quarantine keeps it.
-    """
+    """A raw file refused at ingest and quarantined (``event``: pipeline, ds, reason, where)."""
     pipeline, ds = str(event["pipeline"]), str(event["ds"])
     lines = [
         f"The raw file of batch {ds} of pipeline {pipeline} was refused at ingest:",
@@ -144,8 +135,7 @@ def quarantine_alert(event: Mapping[str, Any], base: str | None) -> Alert | None
 
 
 def drift_alert(res: Mapping[str, Any], base: str | None) -> Alert | None:
-    """Drift past the pipeline's threshold, or another monitoring signal that asks for a retrain
-    (``monitor.triggers``); None when neither happened."""
+    """Drift past the threshold, or another signal asking for a retrain; None when neither happened."""
     drifted = bool(res.get("drift_detected"))
     retrain = bool(res.get("retrain", drifted))
     if not drifted and not retrain:
@@ -187,8 +177,7 @@ def _scores(d: Mapping[str, Any]) -> str:
 
 
 def promotion_alert(decision: Mapping[str, Any], base: str | None) -> Alert | None:
-    """The gate's decision (a PromotionDecision's dict): promoted, or refused with its reason.
-    None while it waits for a person: the approval alert says so, and "refused" would be wrong."""
+    """The gate's decision (a PromotionDecision's dict); None while it waits for a person."""
     if decision.get("approval") == "pending":
         return None
     pipeline, version = str(decision["pipeline"]), str(decision["candidate_version"])
@@ -222,8 +211,7 @@ def approval_alert(decision: Mapping[str, Any], base: str | None) -> Alert:
 
 
 def rollback_alert(done: Mapping[str, Any], base: str | None) -> Alert:
-    """The champion was given back to an earlier version (a Rollback's dict): the model that serves
-    predictions changed without a gate, so the team hears who did it and why."""
+    """The champion changed without a gate (a Rollback's dict): the team hears who did it and why."""
     pipeline, model = str(done["pipeline"]), str(done.get("model_name") or done["pipeline"])
     frm, to = str(done["from_version"]), str(done["to_version"])
     lines = [
@@ -288,8 +276,7 @@ def plain_text(alert: Alert) -> str:
 
 
 def slack_payload(alert: Alert) -> dict[str, Any]:
-    """Slack-compatible JSON (``text`` for notifications and other receivers, ``blocks`` for layout);
-    the alert's own fields ride along under ``alert`` for receivers that are not Slack."""
+    """Slack-compatible JSON; the alert's fields ride along under ``alert`` for other receivers."""
     links = " | ".join(f"<{url}|{label}>" for label, url in _links(alert))
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": alert.title[:150]}},

@@ -1,9 +1,5 @@
-"""The state of a pipeline, in one query: champion, versions, gate history, batches, validation, drift.
-
-The CLI, the demo and the UI all ask this function, so they cannot disagree about what "the
-champion" or "the last validation" is. It reads the lake through the catalog and the registry
-through its tags; it writes nothing.
-"""
+"""The state of a pipeline, in one query: the CLI, the demo and the UI all ask it, so they cannot
+disagree about what "the champion" or "the last validation" is. It writes nothing."""
 
 from __future__ import annotations
 
@@ -61,8 +57,7 @@ def pipeline_status(cfg: PipelineConfig, lake: Lake, client: MlflowClient) -> di
         "last_ingest": _last_ingest(cat, batches),
         "last_validation": _last_validation(cat, batches),
         "drift": None if drift is None else {k: drift.get(k) for k in _DRIFT_KEYS},
-        # Newer drift records that are not the pipeline's (their batch did not pass validation, or
-        # was re-ingested since), each with why: shown as such, never as the last drift.
+        # Newer drift records that are not the pipeline's, each with why: never shown as the last drift.
         "drift_not_counted": uncounted,
         "last_decision": last_decision,
         "decisions": len(hist),
@@ -100,9 +95,7 @@ def _last_validation(cat: Catalog, batches: list[str]) -> dict[str, Any] | None:
 
 
 def pipeline_detail(cfg: PipelineConfig, lake: Lake, client: MlflowClient, limit: int = 60) -> dict[str, Any]:
-    """Everything the MLOps view shows for one pipeline (JSON-safe): the status, every model version
-    with its metrics, gate decision, lineage and rollbacks, and the newest ``limit`` batches with
-    their snapshot, validation and drift."""
+    """Everything the MLOps view shows for one pipeline (JSON-safe), the newest ``limit`` versions and batches."""
     from airflow_mlops.core.model.promote import recorded_decision
 
     cat, reg = Catalog(lake, cfg.name), ModelRegistry(client, cfg.registered_model_name)
@@ -117,14 +110,10 @@ def pipeline_detail(cfg: PipelineConfig, lake: Lake, client: MlflowClient, limit
                 "created": int(mv.creation_timestamp or 0),
                 "champion": str(mv.version) == champion,
                 "run_id": mv.run_id,
-                "metrics": {
-                    k.removeprefix(Tag.METRIC_PREFIX): float(v)
-                    for k, v in tags.items()
-                    if k.startswith(Tag.METRIC_PREFIX)
-                },
+                "metrics": {k: float(v) for k, v in registry.prefixed(tags, Tag.METRIC_PREFIX).items()},
                 "decision": None if decision is None else decision.to_dict(),
-                "approval": _prefixed(tags, "promotion.approval."),
-                "rollback": _prefixed(tags, Tag.ROLLBACK_PREFIX),
+                "approval": registry.prefixed(tags, f"{Tag.PROMOTION_PREFIX}approval."),
+                "rollback": registry.prefixed(tags, Tag.ROLLBACK_PREFIX),
                 "previous_champion": tags.get(Tag.PREVIOUS_CHAMPION) or None,
                 "lineage": {
                     "reason": tags.get(Tag.REASON),
@@ -135,11 +124,7 @@ def pipeline_detail(cfg: PipelineConfig, lake: Lake, client: MlflowClient, limit
                     "validation": tags.get(Tag.VALIDATION),
                     "config_hash": tags.get(Tag.CONFIG_HASH),
                     "code_version": tags.get(Tag.CODE_VERSION),
-                    "libraries": {
-                        k.removeprefix(Tag.LIBRARY_PREFIX): v
-                        for k, v in tags.items()
-                        if k.startswith(Tag.LIBRARY_PREFIX)
-                    },
+                    "libraries": registry.prefixed(tags, Tag.LIBRARY_PREFIX),
                     "dag_id": tags.get(Tag.DAG_ID),
                     "run_id": tags.get(Tag.RUN_ID),
                 },
@@ -158,8 +143,7 @@ def pipeline_detail(cfg: PipelineConfig, lake: Lake, client: MlflowClient, limit
                 else {k: m.get(k) for k in ("rows", "rows_raw", "content_hash", "ingested_at", "data")},
                 "validation": summary,
                 "not_validated": cat.judge(ds, m, summary),
-                # A drift record of a batch that did not pass validation is not the pipeline's drift:
-                # it is kept apart (with why) so no chart, table or card shows it as such.
+                # A drift record that does not count is kept apart (with why), never shown as drift.
                 "drift": drift if uncounted is None else None,
                 "drift_not_counted": None
                 if uncounted is None or drift is None
@@ -174,7 +158,3 @@ def pipeline_detail(cfg: PipelineConfig, lake: Lake, client: MlflowClient, limit
         "versions": versions,
         "batches": batches,
     }
-
-
-def _prefixed(tags: dict[str, Any], prefix: str) -> dict[str, str]:
-    return {k.removeprefix(prefix): str(v) for k, v in tags.items() if k.startswith(prefix)}

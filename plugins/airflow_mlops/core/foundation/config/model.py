@@ -13,10 +13,7 @@ from pydantic import (
 )
 
 from airflow_mlops.core.foundation.config.base import Strict
-
-# METRICS and TaskType live in core.metrics, with each metric's range; re-exported here.
-from airflow_mlops.core.foundation.config.metrics import METRICS as METRICS
-from airflow_mlops.core.foundation.config.metrics import TaskType as TaskType
+from airflow_mlops.core.foundation.config.metrics import METRICS
 
 _IMPORT_PATH = re.compile(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+")
 

@@ -11,10 +11,6 @@ from pydantic import (
 
 from airflow_mlops.core.foundation.config.base import Strict
 
-# METRICS and TaskType live in core.metrics, with each metric's range; re-exported here.
-from airflow_mlops.core.foundation.config.metrics import METRICS as METRICS
-from airflow_mlops.core.foundation.config.metrics import TaskType as TaskType
-
 
 class ColumnDriftConfig(Strict):
     """The test of one drift column, overriding Evidently's default choice."""

@@ -16,10 +16,6 @@ from pydantic import (
 from airflow_mlops.core.foundation.config import rules
 from airflow_mlops.core.foundation.config.base import MAX_MINUTES, Strict
 
-# METRICS and TaskType live in core.metrics, with each metric's range; re-exported here.
-from airflow_mlops.core.foundation.config.metrics import METRICS as METRICS
-from airflow_mlops.core.foundation.config.metrics import TaskType as TaskType
-
 
 class ValidationConfig(Strict):
     """The Great Expectations suite and what a failing batch does."""

@@ -18,10 +18,6 @@ from pydantic import (
 
 from airflow_mlops.core.foundation.config import rules
 from airflow_mlops.core.foundation.config.base import LATER_FIELDS, PIPELINE_NAME, Strict
-
-# METRICS and TaskType live in core.metrics, with each metric's range; re-exported here.
-from airflow_mlops.core.foundation.config.metrics import METRICS as METRICS
-from airflow_mlops.core.foundation.config.metrics import TaskType as TaskType
 from airflow_mlops.core.foundation.config.model import GateConfig, ModelConfig, SplitConfig
 from airflow_mlops.core.foundation.config.monitor import DriftConfig, MonitorConfig
 from airflow_mlops.core.foundation.config.operations import (
@@ -93,11 +89,8 @@ class PipelineConfig(Strict):
     def config_hash(self) -> str:
         """Hash of the effective configuration: a model version records the config that made it.
 
-        ``alerts`` is left out: who is told of events changes no data and no model, so editing it
-        must not make the same data and config look new to training. ``monitor`` is left out for
-        the same reason: it changes what is watched and when a retrain is asked for, not what is
-        trained. Fields added later (:data:`LATER_FIELDS`) are left out when unset (None), so
-        configs without them keep the hash they had before those fields existed.
+        ``alerts`` and ``monitor`` are left out: they change no data and no model. Fields added later
+        (:data:`LATER_FIELDS`) are left out when unset, so older configs keep their hash.
         """
         dump = self.model_dump(mode="json", by_alias=True, exclude={"alerts", "monitor"})
         for path in LATER_FIELDS:
@@ -112,12 +105,8 @@ class PipelineConfig(Strict):
 
 
 def expand_env(text: str, source: str, defaults: dict[str, str] | None = None, shown: bool = False) -> str:
-    """Replace ``${VAR}`` and ``${VAR:-default}``; an unset variable without default is an error.
-
-    ``defaults`` are the project's own variables (e.g. ``AIRFLOW_MLOPS_RAW_ROOT``), used when unset.
-    ``shown=True`` expands only the project's own ``AIRFLOW_MLOPS_*`` variables and keeps the others
-    as written, for text that is displayed or stored.
-    """
+    """Replace ``${VAR}`` and ``${VAR:-default}`` (unset without default: an error; ``defaults`` for
+    the project's own). ``shown=True`` expands only ``AIRFLOW_MLOPS_*``, for text displayed or stored."""
 
     def sub(m: re.Match[str]) -> str:
         name, default = m.group(1), m.group(2)

@@ -1,10 +1,7 @@
 """Rules across the sections of a pipeline config: what Airflow or training would refuse later.
 
-Each rule gives problems that start with the field at fault (``gate.minimum: …``); all of them are
-raised as one ``ValueError``, a line each,
-so that a config is refused at parse time, by the DAG factory and by ``airflow-mlops check``,
-naming the file and the field, before any DAG is built, any data read or any estimator imported.
-Kept out of ``config.py`` so that the schema stays readable.
+Each problem starts with the field at fault (``gate.minimum: …``); all are raised as one
+``ValueError``, so a config is refused at parse time, before any data is read.
 """
 
 from __future__ import annotations

@@ -12,10 +12,7 @@ from pydantic import (
 )
 
 from airflow_mlops.core.foundation.config.base import RESERVED_COLUMN, ColumnType, Strict
-
-# METRICS and TaskType live in core.metrics, with each metric's range; re-exported here.
-from airflow_mlops.core.foundation.config.metrics import METRICS as METRICS
-from airflow_mlops.core.foundation.config.metrics import TaskType as TaskType
+from airflow_mlops.core.foundation.config.metrics import TaskType
 
 
 class SchemaConfig(Strict):

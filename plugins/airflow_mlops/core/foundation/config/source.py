@@ -18,10 +18,6 @@ from pydantic import (
 
 from airflow_mlops.core.foundation.config.base import MAX_MINUTES, Strict
 
-# METRICS and TaskType live in core.metrics, with each metric's range; re-exported here.
-from airflow_mlops.core.foundation.config.metrics import METRICS as METRICS
-from airflow_mlops.core.foundation.config.metrics import TaskType as TaskType
-
 RawFormat = Literal["csv", "parquet", "jsonl"]
 
 
@@ -182,12 +178,8 @@ class FilesSourceConfig(_Waiting):
         return self._shown or self.uri
 
     def for_interval(self, ds: str, shown: bool = False) -> str:
-        """The raw file URI of the interval starting on ``ds`` (YYYY-MM-DD).
-
-        ``shown=True`` gives the form that may be shown and stored (DAG docs, manifests, XCom, Asset
-        events): only the project's own ``${AIRFLOW_MLOPS_*}`` locations are expanded, any other
-        ``${VAR}`` (a token, a password) stays as written.
-        """
+        """The raw file URI of the interval starting on ``ds``; ``shown=True``: the form that may be
+        stored, with any ``${VAR}`` but the project's own (a token, a password) as written."""
         uri = self.shown_uri if shown else self.uri
         return uri.replace("{ds}", ds).replace("{ds_nodash}", ds.replace("-", ""))
 

@@ -1,13 +1,8 @@
 """Loading a pipeline's YAML with bounded work: size, nesting, alias expansion, time, duplicate keys.
 
-The DAG processor loads every pipeline file at every parse, in one process per DAG file. A YAML
-alias bomb ("billion laughs": each anchor repeating the previous one ten times) is a few hundred
-bytes that expand to billions of nodes; building and walking them ran for minutes at 3.5 GB and
-timed out the DAG file of every pipeline. So before the document is built, its event stream (from
-libyaml, cheap) is walked once and counted: the nodes it would expand to (an alias counts as the
-whole node it repeats), the nesting depth and the time spent. Any bound crossed refuses the file,
-naming it, the bound and the line. A key given twice in one mapping is refused too: YAML loaders
-keep the last one silently, so a second ``gate:`` section would replace the first unseen.
+The DAG processor loads every pipeline file at every parse: a YAML alias bomb of a few hundred
+bytes ran for minutes at 3.5 GB. So the event stream is counted first (nodes after alias expansion,
+depth, time). A duplicate key is refused: a second ``gate:`` would silently replace the first.
 """
 
 from __future__ import annotations
